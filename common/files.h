@@ -1,0 +1,24 @@
+// Host file helpers for the programs' own state (keys, spool, config). Checks never use these:
+// they read the machine through platform::FileSystem so that --root works.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace cg {
+
+// Reads a whole file, refusing one larger than max_bytes (kTooLarge).
+Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes = 16u << 20);
+
+// Writes via a temporary file in the same directory, fsyncs file and directory, renames.
+// The file is created with `mode` (e.g. 0600 for keys) regardless of the umask.
+Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+
+// mkdir -p; the last component gets `mode` (e.g. 0700 for the agent state dir).
+Status EnsureDirectory(const std::string& path, unsigned mode = 0755);
+
+bool FileExists(const std::string& path);
+
+}  // namespace cg

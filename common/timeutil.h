@@ -1,0 +1,24 @@
+// Wall-clock time as it travels in reports and the API: RFC 3339 UTC, whole seconds.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace cg {
+
+using SysTime = std::chrono::system_clock::time_point;
+
+// "2026-11-26T21:37:40Z"
+std::string FormatRfc3339(SysTime t);
+// Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)".
+Result<SysTime> ParseRfc3339(std::string_view text);
+// Seconds since the Unix epoch.
+int64_t ToUnixSeconds(SysTime t);
+SysTime FromUnixSeconds(int64_t s);
+// "15m", "24h", "30d", "90s" -> seconds.
+Result<std::chrono::seconds> ParseDuration(std::string_view text);
+
+}  // namespace cg

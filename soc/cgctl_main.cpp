@@ -1,0 +1,2 @@
+// placeholder until wired
+int main() { return 0; }
