@@ -104,3 +104,50 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 }  // namespace cg
+
+namespace cg {
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> Base64Decode(std::string_view text) {
+  auto bad = [] { return MakeError(ErrorCode::kParse, "not valid base64"); };
+  if (text.size() % 4 != 0) {
+    return bad();
+  }
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    const bool pad_ok = c == '=' && i + 2 >= text.size();
+    if (!alnum && c != '+' && c != '/' && !pad_ok) {
+      return bad();
+    }
+  }
+  if (text.empty()) {
+    return std::string();
+  }
+  std::string out(3 * text.size() / 4, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) {
+    return bad();
+  }
+  // EVP_DecodeBlock counts padding as zero bytes.
+  size_t len = static_cast<size_t>(n);
+  if (text.ends_with("==")) {
+    len -= 2;
+  } else if (text.ends_with("=")) {
+    len -= 1;
+  }
+  out.resize(len);
+  return out;
+}
+
+}  // namespace cg

@@ -22,3 +22,11 @@ std::string HexEncode(std::string_view bytes);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 }  // namespace cg
+
+namespace cg {
+
+// Standard base64 with padding (RFC 4648 §4); Decode refuses anything else.
+std::string Base64Encode(std::string_view bytes);
+Result<std::string> Base64Decode(std::string_view text);
+
+}  // namespace cg

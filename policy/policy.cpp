@@ -6,6 +6,7 @@
 
 #include "common/files.h"
 #include "common/ids.h"
+#include "common/timeutil.h"
 
 namespace cg::policy {
 namespace {
@@ -94,6 +95,69 @@ Status CheckParam(const std::string& path, const ParamSpec& spec, const json& v)
   return OkStatus();
 }
 
+// Floating-point numbers have no single canonical text form; the policy has no use for them.
+Status RejectFloats(const json& j, const std::string& path) {
+  if (j.is_number_float()) {
+    return Invalid(path, "floating-point numbers are not allowed (use integers)");
+  }
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      CG_RETURN_IF_ERROR(RejectFloats(*it, path.empty() ? it.key() : path + "." + it.key()));
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) {
+      CG_RETURN_IF_ERROR(RejectFloats(j[i], path + "[" + std::to_string(i) + "]"));
+    }
+  }
+  return OkStatus();
+}
+
+// The fields that decide whether a signed policy applies (target, validity, key rotation).
+Status CheckEnvelopeFields(const json& doc) {
+  CG_RETURN_IF_ERROR(RejectFloats(doc, ""));
+  if (auto it = doc.find("target"); it != doc.end()) {
+    if (!it->is_object()) {
+      return Invalid("target", "must be an object");
+    }
+    for (auto t = it->begin(); t != it->end(); ++t) {
+      if (t.key() != "groups") {
+        return Invalid("target." + t.key(), "unknown key");
+      }
+    }
+    const json groups = it->value("groups", json::array());
+    if (!groups.is_array() || groups.empty()) {
+      return Invalid("target.groups", "must be a non-empty array of group prefixes");
+    }
+    for (const auto& g : groups) {
+      if (!g.is_string() || g.get_ref<const std::string&>().empty() ||
+          g.get_ref<const std::string&>().size() > 128) {
+        return Invalid("target.groups", "entries must be non-empty strings (at most 128)");
+      }
+    }
+  }
+  for (const char* key : {"not_before", "expires_at"}) {
+    if (auto it = doc.find(key); it != doc.end()) {
+      if (!it->is_string() || !ParseRfc3339(it->get<std::string>()).ok()) {
+        return Invalid(key, "must be an RFC 3339 time like 2026-12-01T00:00:00Z");
+      }
+    }
+  }
+  if (auto it = doc.find("trusted_keys"); it != doc.end()) {
+    if (!it->is_array() || it->empty()) {
+      return Invalid("trusted_keys", "must be a non-empty array of public keys (PEM)");
+    }
+    for (const auto& k : *it) {
+      if (!k.is_string()) {
+        return Invalid("trusted_keys", "entries must be PEM strings");
+      }
+    }
+  }
+  if (auto it = doc.find("description"); it != doc.end() && !it->is_string()) {
+    return Invalid("description", "must be a string");
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 int64_t CheckPolicy::Int(std::string_view key) const {
@@ -167,12 +231,14 @@ Result<Policy> ParsePolicy(const json& document) {
     p.name = it->get<std::string>();
   }
   for (auto it = doc.begin(); it != doc.end(); ++it) {
-    static const std::vector<std::string> kTopLevel = {
-        "version", "name", "checks", "target", "not_before", "expires_at", "description"};
+    static const std::vector<std::string> kTopLevel = {"version",     "name",        "checks",
+                                                       "target",      "not_before",  "expires_at",
+                                                       "description", "trusted_keys"};
     if (std::find(kTopLevel.begin(), kTopLevel.end(), it.key()) == kTopLevel.end()) {
       return Invalid(it.key(), "unknown key");
     }
   }
+  CG_RETURN_IF_ERROR(CheckEnvelopeFields(doc));
   json checks = doc.value("checks", json::object());
   if (!checks.is_object()) {
     return Invalid("checks", "must be an object");

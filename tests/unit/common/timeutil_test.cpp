@@ -1,0 +1,51 @@
+// RFC 3339 and durations.
+#include "common/timeutil.h"
+
+#include <gtest/gtest.h>
+
+namespace cg {
+namespace {
+
+TEST(Rfc3339, FormatAndParseRoundTrip) {
+  const auto t = FromUnixSeconds(1795729060);  // 2026-11-26T21:37:40Z
+  EXPECT_EQ(FormatRfc3339(t), "2026-11-26T21:37:40Z");
+  auto back = ParseRfc3339("2026-11-26T21:37:40Z");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(ToUnixSeconds(*back), 1795729060);
+}
+
+TEST(Rfc3339, OffsetsAndFractions) {
+  struct Case {
+    const char* text;
+    int64_t unix_seconds;
+  };
+  for (const auto& c : std::vector<Case>{{"2026-11-26T21:37:40.123Z", 1795729060},
+                                         {"2026-11-27T04:37:40+07:00", 1795729060},
+                                         {"2026-11-26T20:37:40-01:00", 1795729060},
+                                         {"1970-01-01T00:00:00Z", 0}}) {
+    auto t = ParseRfc3339(c.text);
+    ASSERT_TRUE(t.ok()) << c.text;
+    EXPECT_EQ(ToUnixSeconds(*t), c.unix_seconds) << c.text;
+  }
+}
+
+TEST(Rfc3339, RefusesGarbage) {
+  for (const char* bad :
+       {"", "2026-11-26", "2026-13-01T00:00:00Z", "2026-11-26T25:00:00Z", "2026-11-26T21:37:40",
+        "2026-11-26T21:37:40+0700", "xxxx-11-26T21:37:40Z", "2026-11-26T21:37:40Zjunk"}) {
+    EXPECT_FALSE(ParseRfc3339(bad).ok()) << bad;
+  }
+}
+
+TEST(Duration, ParsesUnitsAndRefusesNonsense) {
+  EXPECT_EQ(ParseDuration("90s")->count(), 90);
+  EXPECT_EQ(ParseDuration("15m")->count(), 900);
+  EXPECT_EQ(ParseDuration("24h")->count(), 86400);
+  EXPECT_EQ(ParseDuration("30d")->count(), 30 * 86400);
+  for (const char* bad : {"", "h", "10", "-5m", "0h", "5w", "1.5h", "abc"}) {
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace cg
