@@ -1,2 +1,213 @@
-// placeholder until wired
-int main() { return 0; }
+// cg-agent: the posture service on every counter PC, and its command line.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "agent/agent.h"
+#include "agent/check_command.h"
+#include "agent/config.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "common/timeutil.h"
+
+namespace {
+
+using cg::agent::StateDir;
+using nlohmann::json;
+
+int Fail(const cg::Error& e) {
+  std::fprintf(stderr, "cg-agent: %s\n", e.ToString().c_str());
+  return 2;
+}
+
+int Status(const std::string& state_dir, bool as_json) {
+  StateDir state(state_dir);
+  auto enrollment = state.LoadEnrollment();
+  if (!enrollment.ok()) {
+    return Fail(enrollment.error());
+  }
+  auto status = state.LoadStatus();
+  if (!status.ok()) {
+    return Fail(status.error());
+  }
+  size_t spooled = 0;
+  if (enrollment->has_value()) {
+    auto ids = state.SpoolList();
+    if (!ids.ok()) {
+      return Fail(ids.error());
+    }
+    spooled = ids->size();
+  }
+  const auto& e = *enrollment;
+  json j = {{"enrolled", e.has_value()},
+            {"device_id", e ? json(e->device_id) : json(nullptr)},
+            {"group", e ? json(e->group) : json(nullptr)},
+            {"server", e ? json(e->server) : json(nullptr)},
+            {"policy_version", status->policy_version},
+            {"last_report_at",
+             status->last_report_at.empty() ? json(nullptr) : json(status->last_report_at)},
+            {"last_attempt_at",
+             status->last_attempt_at.empty() ? json(nullptr) : json(status->last_attempt_at)},
+            {"last_error", status->last_error.empty() ? json(nullptr) : json(status->last_error)},
+            {"spool_reports", spooled}};
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  if (!e) {
+    std::cout << "enrolled:        no (state dir " << state_dir << ")\n";
+    return 0;
+  }
+  std::cout << "enrolled:        yes\n"
+            << "device id:       " << e->device_id << "\n"
+            << "group:           " << e->group << "\n"
+            << "server:          " << e->server << "\n"
+            << "policy version:  " << status->policy_version << "\n"
+            << "last report:     "
+            << (status->last_report_at.empty() ? "never" : status->last_report_at) << "\n"
+            << "spooled reports: " << spooled << "\n";
+  if (!status->last_error.empty()) {
+    std::cout << "last error:      " << status->last_error << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cg-agent: CounterGuard posture agent"};
+  app.require_subcommand(1);
+  std::string log_format = "plain";
+  std::string log_level = "info";
+  app.add_option("--log-format", log_format, "plain (journald-friendly) or json")
+      ->check(CLI::IsMember({"plain", "json"}));
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+
+  cg::agent::EnrollOptions enroll;
+  auto* enroll_cmd = app.add_subcommand("enroll", "Enroll this device with the SOC");
+  enroll_cmd->add_option("--server", enroll.server, "SOC agent listener HOST:PORT")->required();
+  enroll_cmd->add_option("--token", enroll.token, "one-time enrollment token")->required();
+  enroll_cmd->add_option("--ca", enroll.ca_file, "SOC CA certificate to pin (PEM)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  enroll_cmd->add_option("--policy-key", enroll.policy_key_file,
+                         "public key trusted for signed policy")
+      ->check(CLI::ExistingFile);
+  enroll_cmd->add_option("--state-dir", enroll.state_dir, "agent state directory");
+
+  cg::agent::RunOptions run;
+  int64_t interval_s = 15 * 60;
+  std::string config_file;
+  auto* run_cmd = app.add_subcommand("run", "Run the service (or one cycle with --once)");
+  run_cmd->add_option("--config", config_file,
+                      "agent configuration (JSON; default /etc/counterguard/agent.json when "
+                      "present)");
+  auto* state_opt = run_cmd->add_option("--state-dir", run.state_dir, "agent state directory");
+  run_cmd->add_flag("--once", run.once, "one cycle: check, send, exit");
+  auto* interval_opt =
+      run_cmd->add_option("--interval", interval_s, "seconds between cycles (default 900)")
+      ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
+  run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (testing)")
+      ->check(CLI::ExistingFile);
+
+  cg::agent::CheckCommandOptions check;
+  std::string only;
+  auto* check_cmd = app.add_subcommand("check", "Run the checks locally and print the result");
+  check_cmd->add_flag("--json", check.json, "print the stable JSON document");
+  check_cmd->add_option("--only", only, "comma-separated check ids");
+  check_cmd->add_option("--root", check.root, "read the machine's files under DIR")
+      ->check(CLI::ExistingDirectory);
+  check_cmd->add_option("--policy", check.policy_file, "policy document (JSON)")
+      ->check(CLI::ExistingFile);
+  auto* enforce_flag = check_cmd->add_flag("--enforce", check.enforce,
+                                           "remediate every failing check that can be");
+  check_cmd->add_flag("--dry-run", check.dry_run, "print what enforcement would change")
+      ->excludes(enforce_flag);
+
+  std::string status_dir = cg::agent::kDefaultStateDir;
+  bool status_json = false;
+  auto* status_cmd = app.add_subcommand("status", "Show enrollment and delivery state");
+  status_cmd->add_option("--state-dir", status_dir, "agent state directory");
+  status_cmd->add_flag("--json", status_json, "JSON output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "cg-agent: %s (see --help)\n", e.what());
+    return 2;
+  }
+
+  if (*run_cmd) {
+    // The config file sets defaults; flags given on the command line win.
+    const bool explicit_config = !config_file.empty();
+    if (!explicit_config && cg::FileExists(cg::agent::kDefaultConfigFile)) {
+      config_file = cg::agent::kDefaultConfigFile;
+    }
+    if (!config_file.empty()) {
+      auto config = cg::agent::LoadAgentConfig(config_file);
+      if (!config.ok()) {
+        return Fail(config.error());
+      }
+      if (config->state_dir && state_opt->count() == 0) {
+        run.state_dir = *config->state_dir;
+      }
+      if (config->interval_seconds && interval_opt->count() == 0) {
+        interval_s = *config->interval_seconds;
+      }
+      if (config->log_format && app.get_option("--log-format")->count() == 0) {
+        log_format = *config->log_format;
+      }
+      if (config->log_level && app.get_option("--log-level")->count() == 0) {
+        log_level = *config->log_level;
+      }
+    }
+  }
+
+  auto format = cg::ParseLogFormat(log_format);
+  if (!format.ok()) {
+    return Fail(format.error());
+  }
+  if (auto s = cg::InitLogging("cg-agent", *format, log_level); !s.ok()) {
+    return Fail(s.error());
+  }
+
+  if (*enroll_cmd) {
+    auto platform = cg::platform::CreateNativePlatform("/");
+    if (!platform.ok()) {
+      return Fail(platform.error());
+    }
+    auto e = cg::agent::Enroll(enroll, *platform);
+    if (!e.ok()) {
+      return Fail(e.error());
+    }
+    std::cout << "enrolled: device " << e->device_id << " in group " << e->group << "\n";
+    return 0;
+  }
+  if (*run_cmd) {
+    run.interval = std::chrono::seconds(interval_s);
+    return cg::agent::Run(run);
+  }
+  if (*check_cmd) {
+    for (size_t start = 0; start < only.size();) {
+      const size_t comma = only.find(',', start);
+      const std::string id =
+          only.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!id.empty()) {
+        check.only.push_back(id);
+      }
+      start = comma == std::string::npos ? only.size() : comma + 1;
+    }
+    return cg::agent::RunCheckCommand(check);
+  }
+  if (*status_cmd) {
+    return Status(status_dir, status_json);
+  }
+  return 2;
+}

@@ -35,11 +35,32 @@ struct CheckSpec {
 // The one table of checks and their parameters; docs/policy.md documents the same.
 const std::vector<CheckSpec>& Specs() {
   static const std::vector<CheckSpec> specs = {
-      {"antivirus", protocol::Severity::kHigh, {}},
+      {"antivirus",
+       protocol::Severity::kHigh,
+       {
+           {"max_signature_age_hours", 72, 1, 8760},
+           {"require_realtime", false},
+           {"accept_unknown_signature_age", false},
+       }},
       {"yara", protocol::Severity::kHigh, {}},
-      {"os_license", protocol::Severity::kMedium, {}},
-      {"office_license", protocol::Severity::kMedium, {}},
-      {"screen_lock", protocol::Severity::kMedium, {}},
+      {"os_license",
+       protocol::Severity::kMedium,
+       {
+           {"require_subscription", true},
+           {"min_days_left", 0, 0, 3650},
+       }},
+      {"office_license",
+       protocol::Severity::kMedium,
+       {
+           {"licences", json::array()},
+       }},
+      {"screen_lock",
+       protocol::Severity::kMedium,
+       {
+           {"max_idle_seconds", 300, 1, 86400},
+           {"max_lock_delay_seconds", 5, 0, 3600},
+           {"allow_user_override", false},
+       }},
       {"password_age",
        protocol::Severity::kHigh,
        {

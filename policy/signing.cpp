@@ -265,11 +265,12 @@ std::variant<VerifiedPolicy, RefusedPolicy> VerifyEnvelope(const json& envelope,
                                           " is not newer than the policy in force (" +
                                           std::to_string(ctx.current_version) + ")");
   }
-  if (doc.contains("not_before") && ctx.now < *ParseRfc3339(doc["not_before"].get<std::string>())) {
+  if (ctx.check_time && doc.contains("not_before") &&
+      ctx.now < *ParseRfc3339(doc["not_before"].get<std::string>())) {
     return refuse(Refusal::kNotYetValid,
                   "not valid before " + doc["not_before"].get<std::string>());
   }
-  if (doc.contains("expires_at") &&
+  if (ctx.check_time && doc.contains("expires_at") &&
       ctx.now >= *ParseRfc3339(doc["expires_at"].get<std::string>())) {
     return refuse(Refusal::kExpired, "expired at " + doc["expires_at"].get<std::string>());
   }

@@ -62,6 +62,9 @@ struct AcceptanceContext {
   int64_t current_version = 0;
   std::string group;  // empty: skip the group test (e.g. the SOC verifying before storing)
   SysTime now;
+  // false when re-verifying the policy already in force at start: it was judged on arrival,
+  // and an agent must not drop to a weaker policy because a validity window has passed.
+  bool check_time = true;
 };
 
 struct RefusedPolicy {

@@ -146,6 +146,10 @@ json ToJson(const Report& r) {
   for (const auto& c : r.checks) {
     checks.push_back(ToJson(c));
   }
+  json events = json::array();
+  for (const auto& e : r.events) {
+    events.push_back({{"type", e.type}, {"time", e.time}, {"details", e.details}});
+  }
   return {{"report_id", r.report_id},
           {"device_id", r.device_id},
           {"hostname", r.hostname},
@@ -158,7 +162,8 @@ json ToJson(const Report& r) {
           {"collected_at", r.collected_at},
           {"policy_version", r.policy_version},
           {"policy_hash", r.policy_hash},
-          {"checks", std::move(checks)}};
+          {"checks", std::move(checks)},
+          {"events", std::move(events)}};
 }
 
 Result<CheckResult> CheckResultFromJson(const json& j) {
@@ -238,6 +243,32 @@ Result<Report> ReportFromJson(const json& j) {
       return std::move(parsed).error();
     }
     r.checks.push_back(std::move(parsed).value());
+  }
+  if (auto events = j.find("events"); events != j.end() && !events->is_null()) {
+    if (!events->is_array()) {
+      return ParseError("events must be an array");
+    }
+    if (events->size() > kMaxEventsPerReport) {
+      return ParseError("too many events (" + std::to_string(events->size()) + ")");
+    }
+    for (const auto& e : *events) {
+      if (!e.is_object()) {
+        return ParseError("event must be an object");
+      }
+      Event ev;
+      CG_ASSIGN_OR_RETURN(ev.type, GetString(e, "type", 64));
+      CG_ASSIGN_OR_RETURN(ev.time, GetString(e, "time", 64));
+      if (!ParseRfc3339(ev.time).ok()) {
+        return ParseError("event time is not RFC 3339");
+      }
+      if (auto d = e.find("details"); d != e.end() && !d->is_null()) {
+        if (!d->is_object()) {
+          return ParseError("event details must be an object");
+        }
+        ev.details = *d;
+      }
+      r.events.push_back(std::move(ev));
+    }
   }
   return r;
 }

@@ -43,6 +43,15 @@ struct OsInfo {
   std::string arch;     // "x86_64"
 };
 
+// Something that happened on the agent between reports and that the SOC must hear about:
+// a refused policy (with the reason), a corrupt cached policy, enforcement changes, rules that
+// failed to compile. Types are stable strings ("policy_refused", ...).
+struct Event {
+  std::string type;
+  std::string time;  // RFC 3339 UTC
+  nlohmann::json details = nlohmann::json::object();
+};
+
 struct Report {
   std::string report_id;  // UUID, makes retries idempotent
   std::string device_id;  // UUID from the device certificate
@@ -53,6 +62,7 @@ struct Report {
   int64_t policy_version = 0;
   std::string policy_hash;
   std::vector<CheckResult> checks;
+  std::vector<Event> events;
 };
 
 // Overall status of a set of results: any fail -> noncompliant, else any error -> error,
@@ -68,6 +78,7 @@ Result<Report> ReportFromJson(const nlohmann::json& j);
 // Limits that the SOC enforces on what an agent may send.
 inline constexpr size_t kMaxReportBytes = 1u << 20;
 inline constexpr size_t kMaxChecksPerReport = 64;
+inline constexpr size_t kMaxEventsPerReport = 256;
 inline constexpr size_t kMaxShortField = 256;
 inline constexpr size_t kMaxSummary = 4096;
 

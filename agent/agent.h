@@ -1,0 +1,54 @@
+// cg-agent's operations: enroll, collect a report, deliver the spool, and the service loop.
+// main.cpp only parses the command line and calls these.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "agent/state.h"
+#include "collectors/check.h"
+#include "common/result.h"
+#include "platform/platform.h"
+#include "policy/policy.h"
+#include "protocol/report.h"
+
+namespace cg::agent {
+
+struct EnrollOptions {
+  std::string server;  // host:port of the agent listener
+  std::string token;
+  std::string ca_file;          // the SOC CA to pin
+  std::string policy_key_file;  // optional: public key trusted for signed policy
+  std::string state_dir = kDefaultStateDir;
+  std::chrono::seconds timeout{30};
+};
+
+// Makes the device key here (0600, never sent), sends a CSR with the token over
+// server-authenticated TLS pinned to ca_file, and stores the certificate it gets back.
+Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& platform);
+
+// Runs the checks and wraps them in a report for this device.
+Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry,
+                                       platform::Platform& platform,
+                                       const policy::Policy& policy,
+                                       const std::string& device_id);
+
+// Sends every spooled report, oldest first, over mutual TLS; a report leaves the spool only
+// after the SOC answered that it committed it. Returns the number delivered, or the first
+// error (what was not delivered stays spooled).
+Result<int> DeliverSpool(const StateDir& state, const Enrollment& enrollment,
+                         std::chrono::seconds timeout);
+
+struct RunOptions {
+  std::string state_dir = kDefaultStateDir;
+  bool once = false;
+  std::chrono::seconds interval{15 * 60};
+  double jitter = 0.10;  // ± fraction of the interval
+  std::string policy_file;  // optional: unsigned policy for testing; default policy otherwise
+};
+
+// One cycle: collect, spool, deliver. With once=false repeats on schedule until SIGTERM or
+// SIGINT. Returns the process exit code (0: the last cycle's report was committed).
+int Run(const RunOptions& options);
+
+}  // namespace cg::agent

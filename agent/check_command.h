@@ -1,0 +1,22 @@
+// `cg-agent check`: the checks run locally, printed as a table or the stable JSON document.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cg::agent {
+
+struct CheckCommandOptions {
+  bool json = false;
+  std::vector<std::string> only;
+  std::string root = "/";
+  std::string policy_file;
+  bool enforce = false;
+  bool dry_run = false;
+};
+
+// Exit code: 0 every check passed (or is not applicable), 1 any failed, 2 any check could not
+// decide or the command itself failed.
+int RunCheckCommand(const CheckCommandOptions& options);
+
+}  // namespace cg::agent

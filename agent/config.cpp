@@ -1,0 +1,41 @@
+// Agent configuration file parsing.
+#include "agent/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+
+namespace cg::agent {
+
+Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+  CG_ASSIGN_OR_RETURN(auto text, ReadFileToString(path, 64u << 10));
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return MakeError(ErrorCode::kParse, path + ": not a JSON object");
+  }
+  AgentConfig c;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const auto& key = it.key();
+    auto bad = [&](const char* what) {
+      return MakeError(ErrorCode::kInvalidArgument, path + ": '" + key + "' " + what);
+    };
+    if (key == "state_dir" || key == "log_format" || key == "log_level") {
+      if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+        return bad("must be a non-empty string");
+      }
+      (key == "state_dir"    ? c.state_dir
+       : key == "log_format" ? c.log_format
+                             : c.log_level) = it->get<std::string>();
+    } else if (key == "interval_seconds") {
+      if (!it->is_number_integer() || it->get<int64_t>() < 10 || it->get<int64_t>() > 7 * 86400) {
+        return bad("must be an integer between 10 and 604800");
+      }
+      c.interval_seconds = it->get<int64_t>();
+    } else {
+      return bad("is not a known setting (state_dir, interval_seconds, log_format, log_level)");
+    }
+  }
+  return c;
+}
+
+}  // namespace cg::agent

@@ -1,0 +1,63 @@
+// The agent's state directory: identity (key, certificate, pinned CA), enrollment record,
+// last-run status, and the report spool. Root-only (0700); keys 0600.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace cg::agent {
+
+inline constexpr const char* kDefaultStateDir = "/var/lib/counterguard";
+
+struct Enrollment {
+  std::string server;  // "host:port" of the SOC's agent listener
+  std::string device_id;
+  std::string group;
+  std::string enrolled_at;
+};
+
+struct RunStatus {
+  std::string last_report_at;   // RFC 3339 of the last report the SOC committed
+  std::string last_report_id;
+  std::string last_attempt_at;
+  std::string last_error;       // empty when the last attempt succeeded
+  int64_t policy_version = 0;
+};
+
+class StateDir {
+ public:
+  explicit StateDir(std::string path) : path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+  std::string KeyPath() const { return path_ + "/device.key"; }
+  std::string CertPath() const { return path_ + "/device.crt"; }
+  std::string CaPath() const { return path_ + "/ca.pem"; }
+  std::string EnrollmentPath() const { return path_ + "/enrollment.json"; }
+  std::string StatusPath() const { return path_ + "/status.json"; }
+  std::string SpoolDir() const { return path_ + "/spool"; }
+
+  // Creates the directory tree with root-only permissions.
+  Status Prepare() const;
+
+  Result<std::optional<Enrollment>> LoadEnrollment() const;
+  Status SaveEnrollment(const Enrollment& e) const;
+  // A missing status file is an empty status (never ran).
+  Result<RunStatus> LoadStatus() const;
+  Status SaveStatus(const RunStatus& s) const;
+
+  // The spool: reports wait here (atomic write + fsync) until the SOC committed them.
+  Status SpoolPut(const std::string& report_id, const std::string& body) const;
+  // Spooled report ids, oldest first.
+  Result<std::vector<std::string>> SpoolList() const;
+  Result<std::string> SpoolGet(const std::string& report_id) const;
+  Status SpoolRemove(const std::string& report_id) const;
+
+ private:
+  std::string path_;
+};
+
+}  // namespace cg::agent

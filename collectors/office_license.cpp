@@ -1,0 +1,582 @@
+// office_license: the package inventory (dpkg, rpm) plus system Flatpak/Snap apps, matched
+// against the shipped suite table; commercial suites are checked against the policy's licences.
+#include "collectors/office_license.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "common/timeutil.h"
+
+namespace cg::collectors {
+namespace {
+
+using nlohmann::json;
+using protocol::CheckResult;
+using protocol::CheckStatus;
+
+constexpr std::string_view kSuiteTableJson =
+#include "collectors/data/office_suites.inc"
+    ;
+
+constexpr std::string_view kDpkgStatus = "/var/lib/dpkg/status";
+constexpr std::string_view kFlatpakApps = "/var/lib/flatpak/app";
+constexpr std::string_view kSnaps = "/var/lib/snapd/snaps";
+// A desktop's dpkg status file is a few MB; the bound only stops a runaway file.
+constexpr size_t kMaxDpkgStatus = 256u << 20;
+constexpr auto kRpmTimeout = std::chrono::seconds(60);
+
+struct SuiteSpec {
+  std::string suite;
+  std::string name;
+  std::string licence;  // "free" or "commercial"
+  std::vector<std::string> packages;
+  std::vector<std::string> flatpak;
+  std::vector<std::string> snap;
+};
+
+struct SuiteTable {
+  std::string compiled;
+  std::vector<SuiteSpec> suites;
+};
+
+std::string_view Trim(std::string_view s) {
+  const auto begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string_view::npos) {
+    return {};
+  }
+  const auto end = s.find_last_not_of(" \t\r");
+  return s.substr(begin, end - begin + 1);
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+Error ParseError(std::string message) { return MakeError(ErrorCode::kParse, std::move(message)); }
+
+Result<std::vector<std::string>> StringList(const json& object, const char* key,
+                                            const std::string& where) {
+  std::vector<std::string> out;
+  auto it = object.find(key);
+  if (it == object.end()) {
+    return out;
+  }
+  if (!it->is_array()) {
+    return ParseError(where + "." + key + " must be an array");
+  }
+  for (const auto& v : *it) {
+    if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
+      return ParseError(where + "." + key + " must hold non-empty strings");
+    }
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Result<std::string> RequiredString(const json& object, const char* key, const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    return ParseError(where + "." + key + " must be a non-empty string");
+  }
+  return it->get<std::string>();
+}
+
+Result<SuiteTable> ParseSuiteTable() {
+  const json doc = json::parse(kSuiteTableJson, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return ParseError("office suite table is not a JSON object");
+  }
+  SuiteTable table;
+  CG_ASSIGN_OR_RETURN(table.compiled, RequiredString(doc, "compiled", "table"));
+  auto suites = doc.find("suites");
+  if (suites == doc.end() || !suites->is_array()) {
+    return ParseError("office suite table: suites must be an array");
+  }
+  for (size_t i = 0; i < suites->size(); ++i) {
+    const json& s = (*suites)[i];
+    const std::string where = "suites[" + std::to_string(i) + "]";
+    if (!s.is_object()) {
+      return ParseError(where + " must be an object");
+    }
+    SuiteSpec spec;
+    CG_ASSIGN_OR_RETURN(spec.suite, RequiredString(s, "suite", where));
+    CG_ASSIGN_OR_RETURN(spec.name, RequiredString(s, "name", where));
+    CG_ASSIGN_OR_RETURN(spec.licence, RequiredString(s, "licence", where));
+    if (spec.licence != "free" && spec.licence != "commercial") {
+      return ParseError(where + ".licence must be free or commercial");
+    }
+    CG_ASSIGN_OR_RETURN(spec.packages, StringList(s, "packages", where));
+    CG_ASSIGN_OR_RETURN(spec.flatpak, StringList(s, "flatpak", where));
+    CG_ASSIGN_OR_RETURN(spec.snap, StringList(s, "snap", where));
+    table.suites.push_back(std::move(spec));
+  }
+  return table;
+}
+
+const Result<SuiteTable>& Suites() {
+  static const Result<SuiteTable> table = ParseSuiteTable();
+  return table;
+}
+
+const SuiteSpec* FindSuite(const SuiteTable& table, std::string_view suite) {
+  for (const auto& s : table.suites) {
+    if (s.suite == suite) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+// The first instant after the last valid day of "YYYY-MM-DD".
+Result<SysTime> EndOfDay(std::string_view date) {
+  auto start = ParseRfc3339(std::string(date) + "T00:00:00Z");
+  if (!start.ok() || date.size() != 10) {
+    return ParseError("'" + std::string(date) + "' is not a date (YYYY-MM-DD)");
+  }
+  return *start + std::chrono::hours(24);
+}
+
+bool IsDpkgState(std::string_view state) {
+  static constexpr std::string_view kStates[] = {
+      "not-installed",   "config-files",     "half-installed",   "unpacked",
+      "half-configured", "triggers-awaited", "triggers-pending", "installed"};
+  return std::find(std::begin(kStates), std::end(kStates), state) != std::end(kStates);
+}
+
+std::vector<std::string_view> Words(std::string_view s) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) {
+      ++i;
+    }
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != '\t') {
+      ++j;
+    }
+    if (j > i) {
+      words.push_back(s.substr(i, j - i));
+    }
+    i = j;
+  }
+  return words;
+}
+
+// One suite found on the machine.
+struct FoundSuite {
+  const SuiteSpec* spec = nullptr;
+  std::string version;
+  std::string source;   // dpkg, rpm, flatpak, snap
+  std::string package;  // package name or app id
+  std::string state;
+};
+
+}  // namespace
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  // Iterative matcher with single-star backtracking: linear in practice, no recursion.
+  size_t p = 0;
+  size_t t = 0;
+  size_t star = std::string_view::npos;
+  size_t star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_t = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
+}
+
+Result<std::vector<InstalledPackage>> ParseDpkgStatus(std::string_view text) {
+  std::vector<InstalledPackage> out;
+  struct Stanza {
+    size_t line = 0;
+    std::string package;
+    std::string status;
+    std::string version;
+    std::string arch;
+  };
+  std::optional<Stanza> cur;
+  auto finish = [&]() -> Status {
+    if (!cur) {
+      return OkStatus();
+    }
+    const std::string where = "stanza at line " + std::to_string(cur->line);
+    if (cur->package.empty()) {
+      return ParseError(where + ": no Package field");
+    }
+    if (cur->status.empty()) {
+      return ParseError(where + " (" + cur->package + "): no Status field");
+    }
+    const auto words = Words(cur->status);
+    if (words.size() != 3 || !IsDpkgState(words[2])) {
+      return ParseError(where + " (" + cur->package + "): bad Status '" + cur->status + "'");
+    }
+    if (words[2] != "not-installed" && words[2] != "config-files") {
+      if (cur->version.empty()) {
+        return ParseError(where + " (" + cur->package + "): installed without a Version");
+      }
+      out.push_back({cur->package, cur->version, cur->arch, std::string(words[2]), "dpkg"});
+    }
+    cur.reset();
+    return OkStatus();
+  };
+  const auto lines = SplitLines(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    if (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    const std::string where = "line " + std::to_string(i + 1);
+    if (line.find('\0') != std::string_view::npos) {
+      return ParseError(where + ": NUL byte");
+    }
+    if (line.empty()) {
+      CG_RETURN_IF_ERROR(finish());
+      continue;
+    }
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (!cur) {
+        return ParseError(where + ": continuation line outside a stanza");
+      }
+      continue;  // continuation of a multi-line field (Description, Conffiles): not needed
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 ||
+        line.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
+      return ParseError(where + ": expected 'Field: value'");
+    }
+    if (!cur) {
+      cur = Stanza{};
+      cur->line = i + 1;
+    }
+    const std::string_view name = line.substr(0, colon);
+    const std::string value(Trim(line.substr(colon + 1)));
+    if (IEquals(name, "Package")) {
+      cur->package = value;
+    } else if (IEquals(name, "Status")) {
+      cur->status = value;
+    } else if (IEquals(name, "Version")) {
+      cur->version = value;
+    } else if (IEquals(name, "Architecture")) {
+      cur->arch = value;
+    }
+  }
+  CG_RETURN_IF_ERROR(finish());
+  return out;
+}
+
+Result<std::vector<InstalledPackage>> ParseRpmQuery(std::string_view text) {
+  std::vector<InstalledPackage> out;
+  const auto lines = SplitLines(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string_view line = lines[i];
+    if (Trim(line).empty()) {
+      continue;
+    }
+    const size_t tab1 = line.find('\t');
+    const size_t tab2 = tab1 == std::string_view::npos ? tab1 : line.find('\t', tab1 + 1);
+    if (tab1 == 0 || tab2 == std::string_view::npos) {
+      return ParseError("rpm output line " + std::to_string(i + 1) +
+                        ": expected NAME<TAB>VERSION-RELEASE<TAB>ARCH");
+    }
+    out.push_back({std::string(line.substr(0, tab1)),
+                   std::string(line.substr(tab1 + 1, tab2 - tab1 - 1)),
+                   std::string(Trim(line.substr(tab2 + 1))), "installed", "rpm"});
+  }
+  return out;
+}
+
+Result<PackageInventory> ReadInstalledPackages(platform::Platform& platform) {
+  PackageInventory inv;
+  auto status = platform.fs->ReadFile(kDpkgStatus, kMaxDpkgStatus);
+  if (status.ok()) {
+    auto parsed = ParseDpkgStatus(*status);
+    if (!parsed.ok()) {
+      return parsed.error().Wrap(kDpkgStatus);
+    }
+    inv.packages = std::move(parsed).value();
+    inv.sources.emplace_back("dpkg");
+  } else if (status.error().code != ErrorCode::kNotFound) {
+    return status.error().Wrap(std::string("reading ") + std::string(kDpkgStatus));
+  }
+  // rpm is consulted only when the machine has it. Commands run on the host, so under a
+  // fixture root the host's rpm reads the tree's database through its own --root.
+  if (!platform.commands->Which("rpm").empty()) {
+    std::vector<std::string> argv = {"rpm"};
+    if (platform.fs->root() != "/") {
+      argv.insert(argv.end(), {"--root", platform.fs->root()});
+    }
+    argv.insert(argv.end(), {"-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"});
+    auto run = platform.commands->Run(argv, kRpmTimeout, 64u << 20);
+    if (!run.ok()) {
+      return run.error().Wrap("rpm -qa");
+    }
+    if (run->timed_out || run->exit_code != 0) {
+      return MakeError(ErrorCode::kIo, "rpm -qa failed (exit " + std::to_string(run->exit_code) +
+                                           (run->timed_out ? ", timed out" : "") +
+                                           "): " + std::string(Trim(run->err.substr(0, 200))));
+    }
+    auto parsed = ParseRpmQuery(run->out);
+    if (!parsed.ok()) {
+      return parsed.error();
+    }
+    inv.packages.insert(inv.packages.end(), parsed->begin(), parsed->end());
+    inv.sources.emplace_back("rpm");
+  }
+  if (inv.sources.empty()) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no package database: neither /var/lib/dpkg/status nor an rpm binary");
+  }
+  return inv;
+}
+
+Result<std::vector<LicenceRecord>> ParseLicenceRecords(const json& licences) {
+  // `what` starts with ".key: ..." or ": ...".
+  auto bad = [](size_t i, const std::string& what) {
+    return MakeError(ErrorCode::kInvalidArgument, "licences[" + std::to_string(i) + "]" + what);
+  };
+  if (!licences.is_array()) {
+    return MakeError(ErrorCode::kInvalidArgument, "licences: must be an array");
+  }
+  const auto& table = Suites();
+  if (!table.ok()) {
+    return table.error();
+  }
+  std::vector<LicenceRecord> out;
+  for (size_t i = 0; i < licences.size(); ++i) {
+    const json& r = licences[i];
+    if (!r.is_object()) {
+      return bad(i, ": must be an object {suite, evidence, expires?, note?}");
+    }
+    for (auto it = r.begin(); it != r.end(); ++it) {
+      static const std::set<std::string> kKeys = {"suite", "evidence", "expires", "note"};
+      if (kKeys.count(it.key()) == 0) {
+        return bad(i, "." + it.key() + ": unknown key");
+      }
+      if (!it->is_string()) {
+        return bad(i, "." + it.key() + ": must be a string");
+      }
+    }
+    LicenceRecord rec;
+    rec.suite = r.value("suite", "");
+    rec.evidence = std::string(Trim(r.value("evidence", "")));
+    rec.expires = r.value("expires", "");
+    const SuiteSpec* spec = FindSuite(*table, rec.suite);
+    if (spec == nullptr || spec->licence != "commercial") {
+      std::string known;
+      for (const auto& s : table->suites) {
+        if (s.licence == "commercial") {
+          known += (known.empty() ? "" : ", ") + s.suite;
+        }
+      }
+      return bad(i, ".suite: '" + rec.suite + "' is not a commercial suite id (" + known + ")");
+    }
+    if (rec.evidence.empty()) {
+      return bad(i, ".evidence: must name the contract, invoice or licence key reference");
+    }
+    if (!rec.expires.empty()) {
+      auto end = EndOfDay(rec.expires);
+      if (!end.ok()) {
+        return bad(i, ".expires: " + end.error().message);
+      }
+    }
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+CheckResult OfficeLicenseCheck::Evaluate(const CheckContext& ctx) const {
+  const auto& table = Suites();
+  if (!table.ok()) {
+    return ErrorResult(id(), ctx.policy, "office suite table: " + table.error().message);
+  }
+  auto licences = ParseLicenceRecords(ctx.policy.params.value("licences", json::array()));
+  if (!licences.ok()) {
+    return ErrorResult(id(), ctx.policy,
+                       "policy checks.office_license." + licences.error().message);
+  }
+  auto inventory = ReadInstalledPackages(ctx.platform);
+  if (!inventory.ok()) {
+    return ErrorResult(id(), ctx.policy,
+                       "cannot read the package databases: " + inventory.error().ToString());
+  }
+  std::vector<std::string> sources = inventory->sources;
+
+  std::vector<FoundSuite> found;
+  std::set<std::tuple<std::string, std::string, std::string, std::string>> seen;
+  auto add = [&](const SuiteSpec& spec, std::string version, std::string source,
+                 std::string package, std::string state) {
+    // Multi-arch installs list one package twice; report it once.
+    if (seen.emplace(spec.suite, package, version, source).second) {
+      found.push_back(
+          {&spec, std::move(version), std::move(source), std::move(package), std::move(state)});
+    }
+  };
+  for (const auto& pkg : inventory->packages) {
+    for (const auto& spec : table->suites) {
+      const bool match = std::any_of(spec.packages.begin(), spec.packages.end(),
+                                     [&](const auto& p) { return GlobMatch(p, pkg.name); });
+      if (match) {
+        add(spec, pkg.version, pkg.source, pkg.name, pkg.state);
+        break;
+      }
+    }
+  }
+
+  // System-wide Flatpak and Snap installs carry no package database entry.
+  auto apps = ctx.platform.fs->ListDir(kFlatpakApps);
+  if (apps.ok()) {
+    sources.emplace_back("flatpak");
+    for (const auto& e : *apps) {
+      for (const auto& spec : table->suites) {
+        if (std::find(spec.flatpak.begin(), spec.flatpak.end(), e.name) != spec.flatpak.end()) {
+          add(spec, "", "flatpak", e.name, "installed");
+        }
+      }
+    }
+  } else if (apps.error().code != ErrorCode::kNotFound) {
+    return ErrorResult(
+        id(), ctx.policy,
+        std::string("cannot list ") + std::string(kFlatpakApps) + ": " + apps.error().ToString());
+  }
+  auto snaps = ctx.platform.fs->ListDir(kSnaps);
+  if (snaps.ok()) {
+    sources.emplace_back("snap");
+    for (const auto& e : *snaps) {
+      // <name>_<revision>.snap; names cannot contain '_'.
+      std::string_view file = e.name;
+      constexpr std::string_view kExt = ".snap";
+      if (file.size() <= kExt.size() || file.substr(file.size() - kExt.size()) != kExt) {
+        continue;
+      }
+      file.remove_suffix(kExt.size());
+      const size_t us = file.rfind('_');
+      if (us == std::string_view::npos || us == 0) {
+        continue;
+      }
+      const std::string name(file.substr(0, us));
+      for (const auto& spec : table->suites) {
+        if (std::find(spec.snap.begin(), spec.snap.end(), name) != spec.snap.end()) {
+          add(spec, "snap revision " + std::string(file.substr(us + 1)), "snap", name, "installed");
+        }
+      }
+    }
+  } else if (snaps.error().code != ErrorCode::kNotFound) {
+    return ErrorResult(
+        id(), ctx.policy,
+        std::string("cannot list ") + std::string(kSnaps) + ": " + snaps.error().ToString());
+  }
+
+  const SysTime now = ctx.platform.clock->Now();
+  CheckResult r = MakeResult(id(), ctx.policy);
+  json suites = json::array();
+  json unlicensed = json::array();
+  std::vector<std::string> described;
+  std::vector<std::string> problems;
+  for (const auto& f : found) {
+    const std::string label = f.spec->name + (f.version.empty() ? "" : " " + f.version);
+    json entry = {{"suite", f.spec->suite},     {"name", f.spec->name}, {"version", f.version},
+                  {"licence", f.spec->licence}, {"source", f.source},   {"package", f.package}};
+    if (f.state != "installed") {
+      entry["package_state"] = f.state;
+    }
+    if (f.spec->licence == "free") {
+      described.push_back(label + " (free)");
+      suites.push_back(std::move(entry));
+      continue;
+    }
+    const LicenceRecord* valid = nullptr;
+    std::string expired_on;
+    for (const auto& rec : *licences) {
+      if (rec.suite != f.spec->suite) {
+        continue;
+      }
+      // Validated by ParseLicenceRecords, so EndOfDay succeeds here.
+      if (rec.expires.empty() || now < EndOfDay(rec.expires).value_or(SysTime{})) {
+        if (valid == nullptr || rec.expires.empty() ||
+            (!valid->expires.empty() && rec.expires > valid->expires)) {
+          valid = &rec;
+        }
+      } else if (rec.expires > expired_on) {
+        expired_on = rec.expires;
+      }
+    }
+    if (valid != nullptr) {
+      entry["licensed"] = true;
+      entry["licence_record"] = {
+          {"evidence", valid->evidence},
+          {"expires", valid->expires.empty() ? json("perpetual") : json(valid->expires)}};
+      described.push_back(label + " (commercial, licensed: " + valid->evidence + ")");
+    } else {
+      entry["licensed"] = false;
+      const std::string why = expired_on.empty() ? "no licence record in the policy"
+                                                 : "licence record expired on " + expired_on;
+      entry["licence_problem"] = why;
+      problems.push_back(label + " (" + why + ")");
+      unlicensed.push_back(label);
+    }
+    suites.push_back(std::move(entry));
+  }
+
+  r.facts["suites"] = suites;
+  r.facts["found"] =
+      found.empty() ? std::string("none found") : std::to_string(found.size()) + " suite(s)";
+  r.facts["sources"] = sources;
+  r.facts["suite_table_compiled"] = table->compiled;
+  r.expected = {{"unlicensed_commercial_suites", json::array()}};
+  r.observed = {{"unlicensed_commercial_suites", unlicensed}};
+  auto join = [](const std::vector<std::string>& parts) {
+    std::string s;
+    for (const auto& p : parts) {
+      s += (s.empty() ? "" : ", ") + p;
+    }
+    return s;
+  };
+  if (!problems.empty()) {
+    r.status = CheckStatus::kFail;
+    r.summary = "commercial office suite without a valid licence: " + join(problems);
+  } else if (found.empty()) {
+    r.status = CheckStatus::kPass;
+    r.summary = "no office suite installed (searched " + join(sources) + ")";
+  } else {
+    r.status = CheckStatus::kPass;
+    r.summary = "office suites free or licensed: " + join(described);
+  }
+  return r;
+}
+
+}  // namespace cg::collectors

@@ -1,0 +1,498 @@
+// password_age: judgement of shadow ageing fields against the policy, and its enforcement
+// through login.defs and chage (see password_age.h for the rules).
+#include "collectors/password_age.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace cg::collectors {
+namespace {
+
+using nlohmann::json;
+using platform::AccountDatabase;
+using platform::AccountIssue;
+using platform::LocalAccount;
+using platform::PasswordState;
+using protocol::CheckResult;
+using protocol::CheckStatus;
+
+constexpr std::string_view kLoginDefs = "/etc/login.defs";
+constexpr std::string_view kPassMaxDays = "PASS_MAX_DAYS";
+constexpr std::chrono::seconds kChageTimeout{30};
+// shadow(5) tools write 99999 for "never expires".
+constexpr int64_t kNoMaximumSentinel = 99999;
+// Accounts named in the summary before "and N more": keeps it one readable line.
+constexpr size_t kSummaryNames = 10;
+// Reports are size-limited (protocol::kMaxSummary, kMaxReportBytes) and a corrupt shadow
+// file can produce one issue per line, so both are capped.
+constexpr size_t kMaxSummaryChars = 1024;
+constexpr size_t kMaxIssueFacts = 50;
+
+struct Params {
+  int64_t max_days = 90;
+  int64_t warning_days = 14;
+  bool include_root = false;
+};
+
+Params ReadParams(const policy::CheckPolicy& p) {
+  return Params{p.Int("max_days"), p.Int("expiry_warning_days"), p.Bool("include_root")};
+}
+
+// Days since 1970-01-01 (UTC), the unit of /etc/shadow, rounded down.
+int64_t DayOf(std::chrono::system_clock::time_point t) {
+  return std::chrono::floor<std::chrono::days>(t).time_since_epoch().count();
+}
+
+std::string DayToDate(int64_t day) {
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+json OptionalJson(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+
+struct Verdict {
+  const LocalAccount* account = nullptr;
+  std::optional<int64_t> days_since_change;
+  std::optional<int64_t> expires_in_days;
+  bool must_change = false;
+  bool needs_max = false;            // remediation: no maximum or one above the policy
+  std::vector<std::string> reasons;  // why it fails; empty when compliant
+};
+
+struct Assessment {
+  int64_t today = 0;
+  std::vector<Verdict> judged;
+  std::vector<const LocalAccount*> system;
+  std::vector<const LocalAccount*> no_login;
+  std::vector<const LocalAccount*> locked;
+  std::vector<const LocalAccount*> account_expired;
+  std::vector<AccountIssue> issues;
+  std::optional<std::string> defaults_failure;  // login.defs PASS_MAX_DAYS not compliant
+};
+
+Verdict Judge(const LocalAccount& a, int64_t today, const Params& params) {
+  Verdict v;
+  v.account = &a;
+  if (a.password == PasswordState::kEmpty) {
+    v.reasons.push_back("empty password");
+  }
+  if (!a.last_change_day) {
+    // shadow(5): an empty last-change field disables ageing, whatever the maximum says.
+    v.reasons.push_back("ageing disabled (no last change date)");
+  } else if (*a.last_change_day == 0) {
+    v.must_change = true;  // the user must pick a new password at the next login
+  } else {
+    v.days_since_change = today - *a.last_change_day;
+    if (*v.days_since_change > params.max_days) {
+      v.reasons.push_back(std::to_string(*v.days_since_change) + " d");
+    }
+  }
+  if (!a.max_days) {
+    v.needs_max = true;
+    v.reasons.push_back("no maximum");
+  } else if (*a.max_days > params.max_days) {
+    v.needs_max = true;
+    // The facts keep the number; the summary says what 99999 means.
+    v.reasons.push_back(*a.max_days >= kNoMaximumSentinel
+                            ? std::string("no maximum")
+                            : "maximum " + std::to_string(*a.max_days) + " d");
+  }
+  if (a.last_change_day && *a.last_change_day > 0 && a.max_days) {
+    v.expires_in_days = *a.last_change_day + *a.max_days - today;
+    if (*v.expires_in_days < 0) {
+      v.reasons.push_back("expired " + std::to_string(-*v.expires_in_days) + " d ago");
+    }
+  }
+  return v;
+}
+
+Assessment Assess(const AccountDatabase& db, int64_t today, const Params& params) {
+  Assessment out;
+  out.today = today;
+  out.issues = db.issues;
+  const auto& d = db.defaults;
+  for (const auto& a : db.accounts) {
+    const bool is_root = a.uid == 0;
+    const bool interactive_uid = a.uid >= d.uid_min && a.uid <= d.uid_max;
+    if (is_root ? !params.include_root : !interactive_uid) {
+      out.system.push_back(&a);
+    } else if (!a.login_shell) {
+      out.no_login.push_back(&a);
+    } else if (a.expire_day && *a.expire_day > 0 && today >= *a.expire_day) {
+      out.account_expired.push_back(&a);  // the account itself is disabled: nobody logs in
+    } else if (a.password == PasswordState::kLocked) {
+      out.locked.push_back(&a);
+    } else if (a.password == PasswordState::kUnknown) {
+      out.issues.push_back(
+          AccountIssue{"/etc/shadow", "account '" + a.name + "' (uid " + std::to_string(a.uid) +
+                                          ") has no shadow entry; its password cannot be judged"});
+    } else {
+      out.judged.push_back(Judge(a, today, params));
+    }
+  }
+  if (!d.pass_max_days) {
+    out.defaults_failure = "/etc/login.defs sets no PASS_MAX_DAYS (new accounts would not age)";
+  } else if (*d.pass_max_days > params.max_days) {
+    out.defaults_failure = "/etc/login.defs PASS_MAX_DAYS is " + std::to_string(*d.pass_max_days) +
+                           " (policy " + std::to_string(params.max_days) + ")";
+  }
+  return out;
+}
+
+json Names(const std::vector<const LocalAccount*>& accounts) {
+  json out = json::array();
+  for (const auto* a : accounts) {
+    out.push_back(a->name);
+  }
+  return out;
+}
+
+std::string Plural(size_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+// "alice (143 d), bob (no maximum)", capped at kSummaryNames accounts.
+template <typename Item, typename Fn>
+std::string NameList(const std::vector<Item>& items, Fn describe) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < kSummaryNames; ++i) {
+    out += (i == 0 ? "" : ", ") + describe(items[i]);
+  }
+  if (items.size() > kSummaryNames) {
+    out += " and " + std::to_string(items.size() - kSummaryNames) + " more";
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    out += (out.empty() ? "" : std::string(sep)) + p;
+  }
+  return out;
+}
+
+// The account files are bytes while reports are UTF-8 JSON (nlohmann refuses to serialise
+// invalid UTF-8): anything but printable ASCII taken from the files is shown as '?'.
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) {
+      c = '?';
+    }
+  }
+  return out;
+}
+
+void MakePrintable(json& j) {
+  if (j.is_string()) {
+    j = Printable(j.get_ref<const std::string&>());
+  } else if (j.is_structured()) {
+    for (auto& child : j) {
+      MakePrintable(child);
+    }
+  }
+}
+
+std::string CapSummary(std::string s) {
+  if (s.size() > kMaxSummaryChars) {
+    s.resize(kMaxSummaryChars - 3);
+    s += "...";
+  }
+  return s;
+}
+
+CheckResult BuildResult(const CheckContext& ctx, const AccountDatabase& db, const Assessment& as,
+                        const Params& params) {
+  CheckResult r = MakeResult(PasswordAgeCheck::kId, ctx.policy);
+  const auto& d = db.defaults;
+
+  json accounts = json::array();
+  json expiring = json::array();
+  std::vector<const Verdict*> failing;
+  std::vector<const Verdict*> soon;
+  std::optional<int64_t> oldest;
+  for (const auto& v : as.judged) {
+    const LocalAccount& a = *v.account;
+    json last_change = nullptr;
+    if (a.last_change_day && *a.last_change_day > 0) {
+      last_change = DayToDate(*a.last_change_day);
+    }
+    accounts.push_back({{"name", a.name},
+                        {"uid", a.uid},
+                        {"password", a.password == PasswordState::kEmpty ? "empty" : "set"},
+                        {"last_change", last_change},
+                        {"days_since_change", OptionalJson(v.days_since_change)},
+                        {"must_change_at_next_login", v.must_change},
+                        {"max_days", OptionalJson(a.max_days)},
+                        {"expires_in_days", OptionalJson(v.expires_in_days)},
+                        {"compliant", v.reasons.empty()},
+                        {"reasons", v.reasons}});
+    if (!v.reasons.empty()) {
+      failing.push_back(&v);
+    }
+    if (v.expires_in_days && *v.expires_in_days >= 0 && *v.expires_in_days <= params.warning_days) {
+      soon.push_back(&v);
+      expiring.push_back({{"name", a.name}, {"expires_in_days", *v.expires_in_days}});
+    }
+    if (v.days_since_change && (!oldest || *v.days_since_change > *oldest)) {
+      oldest = v.days_since_change;
+    }
+  }
+  json issues = json::array();
+  for (size_t i = 0; i < as.issues.size() && i < kMaxIssueFacts; ++i) {
+    issues.push_back({{"source", as.issues[i].source}, {"message", as.issues[i].message}});
+  }
+  r.facts = {{"today", DayToDate(as.today)},
+             {"login_defs",
+              {{"pass_max_days", OptionalJson(d.pass_max_days)},
+               {"uid_min", d.uid_min},
+               {"uid_max", d.uid_max}}},
+             {"accounts", accounts},
+             {"expiring", expiring},
+             {"locked_accounts", Names(as.locked)},
+             {"system_accounts", Names(as.system)},
+             {"no_login_shell_accounts", Names(as.no_login)},
+             {"expired_accounts", Names(as.account_expired)},
+             {"issues", issues},
+             {"issues_total", as.issues.size()}};
+  r.expected = {{"max_days", params.max_days}};
+  json failing_names = json::array();
+  for (const auto* v : failing) {
+    failing_names.push_back(v->account->name);
+  }
+  r.observed = {{"login_defs_pass_max_days", OptionalJson(d.pass_max_days)},
+                {"oldest_password_days", OptionalJson(oldest)},
+                {"failing_accounts", failing_names}};
+
+  const std::string policy_days = std::to_string(params.max_days);
+  const bool fails = !failing.empty() || as.defaults_failure.has_value();
+  if (!fails && !as.issues.empty()) {
+    // Never pass over an entry we could not read.
+    const auto& first = as.issues.front();
+    r.status = CheckStatus::kError;
+    r.summary = "cannot decide: " + first.source + ": " + first.message;
+    if (as.issues.size() > 1) {
+      r.summary += " (and " + Plural(as.issues.size() - 1, "more issue", "more issues") + ")";
+    }
+    r.summary = CapSummary(Printable(r.summary));
+    MakePrintable(r.facts);
+    MakePrintable(r.observed);
+    return r;
+  }
+  std::vector<std::string> parts;
+  if (!failing.empty()) {
+    parts.push_back(std::to_string(failing.size()) + " of " +
+                    Plural(as.judged.size(), "interactive account", "interactive accounts") +
+                    (as.judged.size() == 1 ? " has" : " have") + " passwords older than " +
+                    policy_days + " days: " + NameList(failing, [](const Verdict* v) {
+                      return v->account->name + " (" + Join(v->reasons, ", ") + ")";
+                    }));
+  }
+  if (as.defaults_failure) {
+    parts.push_back(*as.defaults_failure);
+  }
+  if (fails) {
+    r.status = CheckStatus::kFail;
+    if (!as.issues.empty()) {
+      parts.push_back(Plural(as.issues.size(), "issue", "issues") +
+                      " in the account files, the first at " + as.issues.front().source);
+    }
+  } else {
+    r.status = CheckStatus::kPass;
+    if (as.judged.empty()) {
+      parts.push_back("no interactive account has a usable password (" +
+                      Plural(as.locked.size(), "locked", "locked") + ", " +
+                      Plural(as.system.size(), "system account", "system accounts") +
+                      " not judged)");
+    } else {
+      parts.push_back(Plural(as.judged.size(), "interactive account", "interactive accounts") +
+                      (as.judged.size() == 1 ? " complies" : " comply") + " with the " +
+                      policy_days + "-day password maximum");
+    }
+  }
+  if (!soon.empty()) {
+    parts.push_back(std::to_string(soon.size()) + " expiring within " +
+                    std::to_string(params.warning_days) +
+                    " days: " + NameList(soon, [](const Verdict* v) {
+                      return v->account->name + " (" + std::to_string(*v->expires_in_days) + " d)";
+                    }));
+  }
+  r.summary = CapSummary(Printable(Join(parts, "; ")));
+  MakePrintable(r.facts);
+  MakePrintable(r.observed);
+  return r;
+}
+
+// Sets every active `key` line to "key<TAB>value", or appends one; every other byte of the
+// file is kept as it was.
+std::string SetLoginDefsValue(std::string_view text, std::string_view key, int64_t value) {
+  const std::string line_text = std::string(key) + "\t" + std::to_string(value);
+  std::string out;
+  bool found = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    const bool has_newline = end != std::string_view::npos;
+    if (!has_newline) {
+      end = text.size();
+    }
+    std::string_view line = text.substr(pos, end - pos);
+    const bool crlf = !line.empty() && line.back() == '\r';
+    std::string_view body = crlf ? line.substr(0, line.size() - 1) : line;
+    const size_t start = body.find_first_not_of(" \t");
+    const std::string_view trimmed =
+        start == std::string_view::npos ? std::string_view() : body.substr(start);
+    const bool matches = trimmed.size() > key.size() && trimmed.substr(0, key.size()) == key &&
+                         (trimmed[key.size()] == ' ' || trimmed[key.size()] == '\t');
+    if (matches || trimmed == key) {
+      out += line_text;
+      out += crlf ? "\r" : "";
+      found = true;
+    } else {
+      out += line;
+    }
+    out += has_newline ? "\n" : "";
+    pos = end + 1;
+  }
+  if (!found) {
+    if (!out.empty() && out.back() != '\n') {
+      out += '\n';
+    }
+    out += line_text + "\n";
+  }
+  return out;
+}
+
+// User names as useradd accepts them; anything else is not passed to a command line.
+bool SafeUserName(std::string_view name) {
+  if (name.empty() || name.front() == '-' || name.size() > 256) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == '$' || c == '@';
+  });
+}
+
+std::string DescribeApplied(const std::vector<Change>& applied) {
+  if (applied.empty()) {
+    return "nothing was changed";
+  }
+  std::vector<std::string> targets;
+  for (const auto& c : applied) {
+    targets.push_back(c.target);
+  }
+  return "already changed: " + Join(targets, ", ");
+}
+
+}  // namespace
+
+CheckResult PasswordAgeCheck::Evaluate(const CheckContext& ctx) const {
+  const Params params = ReadParams(ctx.policy);
+  auto db = ctx.platform.accounts->Read();
+  if (!db.ok()) {
+    return ErrorResult(kId, ctx.policy, "cannot read the account databases: " + db.error().message);
+  }
+  const Assessment as = Assess(*db, DayOf(ctx.platform.clock->Now()), params);
+  return BuildResult(ctx, *db, as, params);
+}
+
+Result<std::vector<Change>> PasswordAgeCheck::Remediate(const CheckContext& ctx,
+                                                        const protocol::CheckResult& /*failed*/,
+                                                        bool dry_run) const {
+  const Params params = ReadParams(ctx.policy);
+  auto db = ctx.platform.accounts->Read();
+  if (!db.ok()) {
+    return db.error().Wrap("password_age remediation: reading accounts");
+  }
+  const Assessment as = Assess(*db, DayOf(ctx.platform.clock->Now()), params);
+  if (!as.issues.empty()) {
+    // Rewriting /etc/shadow (chage) next to a line we cannot parse could make matters worse;
+    // an administrator has to look first.
+    const auto& first = as.issues.front();
+    return MakeError(ErrorCode::kConflict, "password_age remediation refused: " +
+                                               Printable(first.source + ": " + first.message));
+  }
+
+  platform::FileSystem& fs = *ctx.platform.fs;
+  std::vector<Change> plan;
+  std::optional<std::string> new_login_defs;
+  uint32_t login_defs_mode = 0644;
+  if (as.defaults_failure) {
+    auto text = fs.ReadFile(kLoginDefs);
+    if (!text.ok() && text.error().code != ErrorCode::kNotFound) {
+      return text.error().Wrap("password_age remediation");
+    }
+    new_login_defs =
+        SetLoginDefsValue(text.ok() ? *text : std::string(), kPassMaxDays, params.max_days);
+    if (auto info = fs.Stat(kLoginDefs); info.ok() && info->type == platform::FileType::kRegular) {
+      login_defs_mode = info->mode;
+    }
+    plan.push_back(
+        Change{std::string(kLoginDefs),
+               "set " + std::string(kPassMaxDays) + " " + std::to_string(params.max_days),
+               {{std::string(kPassMaxDays), OptionalJson(db->defaults.pass_max_days)}},
+               {{std::string(kPassMaxDays), params.max_days}}});
+  }
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& v : as.judged) {
+    if (!v.needs_max) {
+      continue;
+    }
+    const LocalAccount& a = *v.account;
+    if (!SafeUserName(a.name)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "password_age remediation: refusing to pass user name '" +
+                           Printable(a.name) + "' to chage");
+    }
+    std::vector<std::string> argv = {"chage"};
+    if (fs.root() != "/") {
+      argv.insert(argv.end(), {"--root", fs.HostPath("/")});
+    }
+    argv.insert(argv.end(), {"-M", std::to_string(params.max_days), a.name});
+    commands.push_back(std::move(argv));
+    plan.push_back(Change{"account:" + a.name,
+                          "chage -M " + std::to_string(params.max_days),
+                          {{"max_days", OptionalJson(a.max_days)}},
+                          {{"max_days", params.max_days}}});
+  }
+  if (dry_run) {
+    return plan;
+  }
+
+  std::vector<Change> applied;
+  size_t next = 0;
+  if (new_login_defs) {
+    if (Status s = fs.WriteFileAtomic(kLoginDefs, *new_login_defs, login_defs_mode); !s.ok()) {
+      return s.error().Wrap("password_age remediation");
+    }
+    applied.push_back(plan[next++]);
+  }
+  for (const auto& argv : commands) {
+    auto r = ctx.platform.commands->Run(argv, kChageTimeout, 64u << 10);
+    const std::string what = Join(argv, " ");
+    if (!r.ok()) {
+      return r.error().Wrap("password_age remediation: " + what + " (" + DescribeApplied(applied) +
+                            ")");
+    }
+    if (r->timed_out || r->exit_code != 0) {
+      std::string err = r->err.substr(0, r->err.find('\n'));
+      return MakeError(
+          ErrorCode::kIo,
+          "password_age remediation: " + what +
+              (r->timed_out ? " timed out" : " exited " + std::to_string(r->exit_code)) +
+              (err.empty() ? "" : ": " + err) + " (" + DescribeApplied(applied) + ")");
+    }
+    applied.push_back(plan[next++]);
+  }
+  return applied;
+}
+
+}  // namespace cg::collectors
