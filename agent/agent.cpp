@@ -8,10 +8,10 @@
 #include <ctime>
 #include <random>
 
+#include "agent/policy_store.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
-#include "agent/policy_store.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
@@ -80,8 +80,8 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
 
   CG_ASSIGN_OR_RETURN(auto key, protocol::GenerateP256Key());
   CG_ASSIGN_OR_RETURN(auto csr, protocol::MakeCsrPem(*key, identity.hostname));
-  CG_ASSIGN_OR_RETURN(auto client, Connect(options.server, options.ca_file, "", "",
-                                           options.timeout));
+  CG_ASSIGN_OR_RETURN(auto client,
+                      Connect(options.server, options.ca_file, "", "", options.timeout));
   const json body = {{"token", options.token},
                      {"csr_pem", csr},
                      {"hostname", identity.hostname},
@@ -116,8 +116,7 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
 }
 
 Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry,
-                                       platform::Platform& platform,
-                                       const policy::Policy& policy,
+                                       platform::Platform& platform, const policy::Policy& policy,
                                        const std::string& device_id) {
   CG_ASSIGN_OR_RETURN(auto identity, platform.host->Identity());
   protocol::Report r;
@@ -217,9 +216,10 @@ int Run(const RunOptions& options) {
     return 2;
   }
   if (!enrollment->has_value()) {
-    spdlog::error("not enrolled: run `cg-agent enroll --server HOST:PORT --token TOKEN --ca CA.pem"
-                  " --state-dir {}` first",
-                  options.state_dir);
+    spdlog::error(
+        "not enrolled: run `cg-agent enroll --server HOST:PORT --token TOKEN --ca CA.pem"
+        " --state-dir {}` first",
+        options.state_dir);
     return 2;
   }
   policy::Policy policy = policy::DefaultPolicy();

@@ -29,8 +29,7 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
 
 // Runs the checks and wraps them in a report for this device.
 Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry,
-                                       platform::Platform& platform,
-                                       const policy::Policy& policy,
+                                       platform::Platform& platform, const policy::Policy& policy,
                                        const std::string& device_id);
 
 // Sends every spooled report, oldest first, over mutual TLS; a report leaves the spool only
@@ -43,7 +42,7 @@ struct RunOptions {
   std::string state_dir = kDefaultStateDir;
   bool once = false;
   std::chrono::seconds interval{15 * 60};
-  double jitter = 0.10;  // ± fraction of the interval
+  double jitter = 0.10;     // ± fraction of the interval
   std::string policy_file;  // optional: unsigned policy for testing; default policy otherwise
 };
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "agent/enforcement.h"
 #include "collectors/check.h"
 #include "platform/platform.h"
 #include "policy/policy.h"
@@ -32,12 +33,22 @@ int RunCheckCommand(const CheckCommandOptions& options) {
   collectors::RegisterBuiltinChecks(registry);
   collectors::RunOptions run;
   run.only = options.only;
-  run.enforce = options.enforce    ? collectors::EnforceMode::kForce
-                : options.dry_run  ? collectors::EnforceMode::kDryRun
-                                   : collectors::EnforceMode::kPolicy;
+  run.enforce = options.enforce   ? collectors::EnforceMode::kForce
+                : options.dry_run ? collectors::EnforceMode::kDryRun
+                                  : collectors::EnforceMode::kPolicy;
   auto results = collectors::RunChecks(registry, *platform, policy, run);
   if (!results.ok()) {
     return fail(results.error());
+  }
+  if (options.enforce || !options.dry_run) {
+    // Whatever was changed must be recorded for undo; a change we cannot record is an error.
+    if (auto s =
+            RecordEnforcement(options.state_dir, options.root, *results, platform->clock->Now());
+        !s.ok()) {
+      std::fprintf(stderr, "cg-agent: changes were made but could not be journaled: %s\n",
+                   s.error().ToString().c_str());
+      return 2;
+    }
   }
   if (options.json) {
     nlohmann::json checks = nlohmann::json::array();
@@ -53,9 +64,8 @@ int RunCheckCommand(const CheckCommandOptions& options) {
                   std::string(protocol::ToString(r.severity)).c_str(), r.summary.c_str());
       if (!r.remediation.is_null()) {
         for (const auto& c : r.remediation.value("changes", nlohmann::json::array())) {
-          std::printf("%-16s   %s %s: %s\n", "", r.remediation.value("dry_run", false)
-                                                    ? "would change"
-                                                    : "changed",
+          std::printf("%-16s   %s %s: %s\n", "",
+                      r.remediation.value("dry_run", false) ? "would change" : "changed",
                       c.value("target", "").c_str(), c.value("action", "").c_str());
         }
         if (r.remediation.contains("error")) {

@@ -13,6 +13,7 @@ struct CheckCommandOptions {
   std::string policy_file;
   bool enforce = false;
   bool dry_run = false;
+  std::string state_dir = "/var/lib/counterguard";  // where applied changes are journaled
 };
 
 // Exit code: 0 every check passed (or is not applicable), 1 any failed, 2 any check could not

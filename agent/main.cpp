@@ -1,14 +1,15 @@
 // cg-agent: the posture service on every counter PC, and its command line.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
 #include "agent/check_command.h"
 #include "agent/config.h"
+#include "agent/enforcement.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
@@ -49,6 +50,8 @@ int Status(const std::string& state_dir, bool as_json) {
             {"policy_version", status->policy_version},
             {"last_report_at",
              status->last_report_at.empty() ? json(nullptr) : json(status->last_report_at)},
+            {"last_report_id",
+             status->last_report_id.empty() ? json(nullptr) : json(status->last_report_id)},
             {"last_attempt_at",
              status->last_attempt_at.empty() ? json(nullptr) : json(status->last_attempt_at)},
             {"last_error", status->last_error.empty() ? json(nullptr) : json(status->last_error)},
@@ -93,8 +96,8 @@ int main(int argc, char** argv) {
   enroll_cmd->add_option("--ca", enroll.ca_file, "SOC CA certificate to pin (PEM)")
       ->required()
       ->check(CLI::ExistingFile);
-  enroll_cmd->add_option("--policy-key", enroll.policy_key_file,
-                         "public key trusted for signed policy")
+  enroll_cmd
+      ->add_option("--policy-key", enroll.policy_key_file, "public key trusted for signed policy")
       ->check(CLI::ExistingFile);
   enroll_cmd->add_option("--state-dir", enroll.state_dir, "agent state directory");
 
@@ -109,7 +112,7 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--once", run.once, "one cycle: check, send, exit");
   auto* interval_opt =
       run_cmd->add_option("--interval", interval_s, "seconds between cycles (default 900)")
-      ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
+          ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
   run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (testing)")
       ->check(CLI::ExistingFile);
 
@@ -122,10 +125,20 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   check_cmd->add_option("--policy", check.policy_file, "policy document (JSON)")
       ->check(CLI::ExistingFile);
-  auto* enforce_flag = check_cmd->add_flag("--enforce", check.enforce,
-                                           "remediate every failing check that can be");
+  auto* enforce_flag =
+      check_cmd->add_flag("--enforce", check.enforce, "remediate every failing check that can be");
   check_cmd->add_flag("--dry-run", check.dry_run, "print what enforcement would change")
       ->excludes(enforce_flag);
+  check_cmd->add_option("--state-dir", check.state_dir,
+                        "where applied changes are journaled for undo");
+
+  cg::agent::UndoOptions undo;
+  bool undo_flag = false;
+  auto* enforce_cmd = app.add_subcommand("enforce", "Take back what enforcement changed");
+  enforce_cmd->add_flag("--undo", undo_flag, "undo the newest enforcement record")->required();
+  enforce_cmd->add_flag("--all", undo.all, "undo every record, newest first");
+  enforce_cmd->add_flag("--dry-run", undo.dry_run, "print what would be restored");
+  enforce_cmd->add_option("--state-dir", undo.state_dir, "agent state directory");
 
   std::string status_dir = cg::agent::kDefaultStateDir;
   bool status_json = false;
@@ -205,6 +218,12 @@ int main(int argc, char** argv) {
       start = comma == std::string::npos ? only.size() : comma + 1;
     }
     return cg::agent::RunCheckCommand(check);
+  }
+  if (*enforce_cmd) {
+    if (undo.state_dir.empty()) {
+      undo.state_dir = cg::agent::kDefaultStateDir;
+    }
+    return cg::agent::RunUndoCommand(undo);
   }
   if (*status_cmd) {
     return Status(status_dir, status_json);

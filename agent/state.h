@@ -21,10 +21,10 @@ struct Enrollment {
 };
 
 struct RunStatus {
-  std::string last_report_at;   // RFC 3339 of the last report the SOC committed
+  std::string last_report_at;  // RFC 3339 of the last report the SOC committed
   std::string last_report_id;
   std::string last_attempt_at;
-  std::string last_error;       // empty when the last attempt succeeded
+  std::string last_error;  // empty when the last attempt succeeded
   int64_t policy_version = 0;
 };
 

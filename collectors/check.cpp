@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/ids.h"
+
 namespace cg::collectors {
 
 using protocol::CheckResult;
@@ -55,13 +57,110 @@ CheckResult SafeEvaluate(const Check& check, const CheckContext& ctx) {
 nlohmann::json ChangesToJson(const std::vector<Change>& changes) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : changes) {
-    out.push_back(
-        {{"target", c.target}, {"action", c.action}, {"before", c.before}, {"after", c.after}});
+    out.push_back({{"target", c.target},
+                   {"action", c.action},
+                   {"before", c.before},
+                   {"after", c.after},
+                   {"undo", c.undo}});
+  }
+  return out;
+}
+
+std::string JoinArgv(const nlohmann::json& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    out += (out.empty() ? "" : " ") + a.get<std::string>();
   }
   return out;
 }
 
 }  // namespace
+
+nlohmann::json RestoreFileOp(std::string_view path, const std::optional<std::string>& previous,
+                             uint32_t mode) {
+  nlohmann::json op = {{"op", "restore_file"},
+                       {"path", std::string(path)},
+                       {"exists", previous.has_value()},
+                       {"mode", mode}};
+  if (previous) {
+    // JSON strings must be UTF-8; anything else travels as base64 so the bytes come back exact.
+    try {
+      (void)nlohmann::json(*previous).dump();
+      op["content"] = *previous;
+    } catch (const nlohmann::json::exception&) {
+      op["content_base64"] = Base64Encode(*previous);
+    }
+  }
+  return op;
+}
+
+Result<std::vector<std::string>> UndoChanges(platform::Platform& platform,
+                                             const nlohmann::json& changes, bool dry_run) {
+  if (!changes.is_array()) {
+    return MakeError(ErrorCode::kInvalidArgument, "undo: changes must be an array");
+  }
+  std::vector<const nlohmann::json*> restores;
+  std::vector<const nlohmann::json*> runs;
+  for (const auto& change : changes) {
+    for (const auto& op : change.value("undo", nlohmann::json::array())) {
+      const std::string kind = op.value("op", "");
+      if (kind == "restore_file" && op.contains("path") && op["path"].is_string()) {
+        restores.push_back(&op);
+      } else if (kind == "run" && op.contains("argv") && op["argv"].is_array() &&
+                 !op["argv"].empty() &&
+                 std::all_of(op["argv"].begin(), op["argv"].end(),
+                             [](const nlohmann::json& a) { return a.is_string(); })) {
+        runs.push_back(&op);
+      } else {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "undo: unknown or malformed operation " + op.dump().substr(0, 200));
+      }
+    }
+  }
+  std::vector<std::string> done;
+  for (auto it = restores.rbegin(); it != restores.rend(); ++it) {
+    const auto& op = **it;
+    const std::string path = op["path"].get<std::string>();
+    if (!op.value("exists", false)) {
+      done.push_back("remove " + path);
+      if (!dry_run) {
+        if (auto s = platform.fs->RemoveFile(path);
+            !s.ok() && s.error().code != ErrorCode::kNotFound) {
+          return s.error().Wrap("undo");
+        }
+      }
+      continue;
+    }
+    std::string content;
+    if (op.contains("content_base64")) {
+      CG_ASSIGN_OR_RETURN(content, Base64Decode(op.value("content_base64", "")));
+    } else {
+      content = op.value("content", "");
+    }
+    done.push_back("restore " + path + " (" + std::to_string(content.size()) + " bytes)");
+    if (!dry_run) {
+      CG_RETURN_IF_ERROR(platform.fs->WriteFileAtomic(path, content, op.value("mode", 0644u)));
+    }
+  }
+  for (const auto* op : runs) {
+    std::vector<std::string> argv;
+    for (const auto& a : (*op)["argv"]) {
+      argv.push_back(a.get<std::string>());
+    }
+    done.push_back("run " + JoinArgv((*op)["argv"]));
+    if (!dry_run) {
+      CG_ASSIGN_OR_RETURN(auto r, platform.commands->Run(argv, std::chrono::seconds(60)));
+      if (r.timed_out || r.exit_code != 0) {
+        return MakeError(
+            ErrorCode::kIo,
+            "undo: " + JoinArgv((*op)["argv"]) +
+                (r.timed_out ? " timed out" : " exited " + std::to_string(r.exit_code)) + ": " +
+                r.err.substr(0, r.err.find('\n')));
+      }
+    }
+  }
+  return done;
+}
 
 Result<std::vector<CheckResult>> RunChecks(const CheckRegistry& registry,
                                            platform::Platform& platform,

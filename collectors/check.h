@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,10 @@ struct Change {
   std::string action;  // "write_file", "chage -M 90", ...
   nlohmann::json before;
   nlohmann::json after;
+  // How to take it back, in a small OS-neutral vocabulary that UndoChanges executes:
+  //   {"op":"restore_file","path":P,"exists":bool,"content"|"content_base64":...,"mode":M}
+  //   {"op":"run","argv":[...]}   (a fixed argv, run after every file is restored)
+  nlohmann::json undo = nlohmann::json::array();
 };
 
 class Check {
@@ -76,7 +81,17 @@ Result<std::vector<protocol::CheckResult>> RunChecks(const CheckRegistry& regist
                                                      const policy::Policy& policy,
                                                      const RunOptions& options);
 
+// Takes back recorded changes (the "changes" arrays of remediation records, newest record
+// first): every restore_file in reverse order, then every run in recorded order (so that
+// e.g. `dconf update` compiles the restored files). With dry_run, describes and changes
+// nothing. Returns one line per operation.
+Result<std::vector<std::string>> UndoChanges(platform::Platform& platform,
+                                             const nlohmann::json& changes, bool dry_run);
+
 // Helpers for check implementations.
+// The undo operation that puts `path` back as it was (`previous` nullopt: it did not exist).
+nlohmann::json RestoreFileOp(std::string_view path, const std::optional<std::string>& previous,
+                             uint32_t mode);
 protocol::CheckResult MakeResult(std::string_view id, const policy::CheckPolicy& policy);
 protocol::CheckResult ErrorResult(std::string_view id, const policy::CheckPolicy& policy,
                                   std::string reason);

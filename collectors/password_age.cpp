@@ -435,11 +435,13 @@ Result<std::vector<Change>> PasswordAgeCheck::Remediate(const CheckContext& ctx,
     if (auto info = fs.Stat(kLoginDefs); info.ok() && info->type == platform::FileType::kRegular) {
       login_defs_mode = info->mode;
     }
-    plan.push_back(
-        Change{std::string(kLoginDefs),
-               "set " + std::string(kPassMaxDays) + " " + std::to_string(params.max_days),
-               {{std::string(kPassMaxDays), OptionalJson(db->defaults.pass_max_days)}},
-               {{std::string(kPassMaxDays), params.max_days}}});
+    Change change{std::string(kLoginDefs),
+                  "set " + std::string(kPassMaxDays) + " " + std::to_string(params.max_days),
+                  {{std::string(kPassMaxDays), OptionalJson(db->defaults.pass_max_days)}},
+                  {{std::string(kPassMaxDays), params.max_days}}};
+    change.undo.push_back(RestoreFileOp(
+        kLoginDefs, text.ok() ? std::optional<std::string>(*text) : std::nullopt, login_defs_mode));
+    plan.push_back(std::move(change));
   }
   std::vector<std::vector<std::string>> commands;
   for (const auto& v : as.judged) {
@@ -456,12 +458,18 @@ Result<std::vector<Change>> PasswordAgeCheck::Remediate(const CheckContext& ctx,
     if (fs.root() != "/") {
       argv.insert(argv.end(), {"--root", fs.HostPath("/")});
     }
+    std::vector<std::string> undo_argv = argv;
     argv.insert(argv.end(), {"-M", std::to_string(params.max_days), a.name});
+    // chage -M -1 removes the maximum, which is what an empty field means.
+    undo_argv.insert(undo_argv.end(),
+                     {"-M", a.max_days ? std::to_string(*a.max_days) : "-1", a.name});
     commands.push_back(std::move(argv));
-    plan.push_back(Change{"account:" + a.name,
-                          "chage -M " + std::to_string(params.max_days),
-                          {{"max_days", OptionalJson(a.max_days)}},
-                          {{"max_days", params.max_days}}});
+    Change change{"account:" + a.name,
+                  "chage -M " + std::to_string(params.max_days),
+                  {{"max_days", OptionalJson(a.max_days)}},
+                  {{"max_days", params.max_days}}};
+    change.undo.push_back({{"op", "run"}, {"argv", undo_argv}});
+    plan.push_back(std::move(change));
   }
   if (dry_run) {
     return plan;

@@ -1693,6 +1693,7 @@ Change FileChange(const PlannedWrite& w) {
   }
   c.after = {{"exists", true}, {"mode", 0644}};
   PutContent(c.after, w.after);
+  c.undo.push_back(RestoreFileOp(w.path, w.before, 0644));
   return c;
 }
 
@@ -1949,6 +1950,8 @@ Result<std::vector<Change>> ScreenLockCheck::Remediate(const CheckContext& ctx,
     // The compiled database is what sessions read; undoing the file changes means running
     // the same command again, so `before` names it.
     Change c{std::string(kDconfDbDir), "run_command", {{"argv", argv}}, {{"argv", argv}}};
+    // Recompiling after the keyfiles are restored brings the database back as well.
+    c.undo.push_back({{"op", "run"}, {"argv", argv}});
     auto res = ctx.platform.commands->Run(
         argv, std::chrono::duration_cast<std::chrono::milliseconds>(kDconfUpdateTimeout));
     if (!res.ok()) {

@@ -1,2 +1,357 @@
-// placeholder until wired
-int main() { return 0; }
+// cgctl: the operator CLI for SOC analysts and admins, over the operator API.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "common/timeutil.h"
+#include "policy/signing.h"
+#include "protocol/https_client.h"
+
+namespace {
+
+using nlohmann::json;
+
+struct Globals {
+  std::string server = "https://localhost:8444";
+  std::string token_file;
+  std::string ca_file;
+  bool json = false;
+};
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "cgctl: %s\n", message.c_str());
+  return 2;
+}
+
+std::string Env(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+class Api {
+ public:
+  static cg::Result<Api> Connect(const Globals& g) {
+    if (g.token_file.empty()) {
+      return cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                           "no operator token: pass --token-file FILE or set CGCTL_TOKEN_FILE");
+    }
+    if (g.ca_file.empty()) {
+      return cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                           "no SOC CA: pass --ca CA.pem or set CGCTL_CA");
+    }
+    CG_ASSIGN_OR_RETURN(auto token, cg::ReadFileToString(g.token_file, 4096));
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+      token.pop_back();
+    }
+    if (token.empty()) {
+      return cg::MakeError(cg::ErrorCode::kInvalidArgument, g.token_file + " is empty");
+    }
+    CG_ASSIGN_OR_RETURN(auto hp, cg::protocol::ParseHostPort(g.server));
+    cg::protocol::ClientOptions o;
+    o.host = hp.first;
+    o.port = hp.second;
+    o.ca_file = g.ca_file;
+    CG_ASSIGN_OR_RETURN(auto client, cg::protocol::HttpsClient::Create(std::move(o)));
+    return Api(std::move(client), std::move(token));
+  }
+
+  // Returns the JSON body of a 2xx answer, or the SOC's error as one line.
+  cg::Result<json> Call(const std::string& method, const std::string& target,
+                        const json& body = nullptr) {
+    CG_ASSIGN_OR_RETURN(
+        auto r, client_->Request(method, target, body.is_null() ? std::string() : body.dump(),
+                                 {{"Authorization", "Bearer " + token_}}));
+    json j = json::parse(r.body, nullptr, false);
+    if (r.status < 200 || r.status >= 300) {
+      std::string message = "HTTP " + std::to_string(r.status);
+      if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
+        message += ": " + j["error"].value("message", "");
+      }
+      return cg::MakeError(r.status == 401   ? cg::ErrorCode::kUnauthenticated
+                           : r.status == 403 ? cg::ErrorCode::kPermissionDenied
+                           : r.status == 404 ? cg::ErrorCode::kNotFound
+                                             : cg::ErrorCode::kInvalidArgument,
+                           message);
+    }
+    if (j.is_discarded()) {
+      return cg::MakeError(cg::ErrorCode::kParse, "the SOC answered something that is not JSON");
+    }
+    return j;
+  }
+
+ private:
+  Api(std::unique_ptr<cg::protocol::HttpsClient> c, std::string t)
+      : client_(std::move(c)), token_(std::move(t)) {}
+  std::unique_ptr<cg::protocol::HttpsClient> client_;
+  std::string token_;
+};
+
+std::string S(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return "-";
+  }
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+void PrintDevices(const json& devices) {
+  std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP", "STATUS",
+              "LAST SEEN", "POLICY");
+  for (const auto& d : devices) {
+    std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
+                S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "status").c_str(),
+                S(d, "last_seen").c_str(), S(d, "policy_version").c_str());
+  }
+}
+
+void PrintDevice(const json& j) {
+  const json& d = j.at("device");
+  std::printf(
+      "device:     %s\nhostname:   %s\ngroup:      %s\nstatus:     %s\n"
+      "last seen:  %s\nenrolled:   %s\npolicy:     %s\n",
+      S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
+      S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
+      S(d, "policy_version").c_str());
+  const json& r = j.value("latest_report", json(nullptr));
+  if (r.is_null()) {
+    std::printf("\nno report yet\n");
+    return;
+  }
+  std::printf("report:     %s collected %s\nos:         %s %s\n\n", S(r, "report_id").c_str(),
+              S(r, "collected_at").c_str(), S(r.value("os", json::object()), "name").c_str(),
+              S(r.value("os", json::object()), "version").c_str());
+  std::printf("%-16s  %-15s  %-9s  %s\n", "CHECK", "STATUS", "SEVERITY", "SUMMARY");
+  for (const auto& c : r.value("checks", json::array())) {
+    std::printf("%-16s  %-15s  %-9s  %s\n", S(c, "id").c_str(), S(c, "status").c_str(),
+                S(c, "severity").c_str(), S(c, "summary").c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cgctl: CounterGuard operator CLI"};
+  app.require_subcommand(1);
+  Globals g;
+  g.server = Env("CGCTL_SERVER", g.server);
+  g.token_file = Env("CGCTL_TOKEN_FILE", "");
+  g.ca_file = Env("CGCTL_CA", "");
+  app.add_option("--server", g.server, "operator API URL (env CGCTL_SERVER)");
+  app.add_option("--token-file", g.token_file,
+                 "file holding the operator token (env "
+                 "CGCTL_TOKEN_FILE)");
+  app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
+  app.add_flag("--json", g.json, "JSON output");
+
+  std::string status, group, check_id;
+  auto* devices = app.add_subcommand("devices", "List devices");
+  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked")
+      ->check(CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked"}));
+  devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
+  devices->add_option("--check", check_id, "only devices failing this check");
+
+  std::string device_id;
+  auto* device = app.add_subcommand("device", "Show one device and its latest checks");
+  device->add_option("id", device_id, "device id")->required();
+
+  std::string history_id;
+  int history_limit = 20;
+  auto* history = app.add_subcommand("history", "A device's reports, newest first");
+  history->add_option("id", history_id, "device id")->required();
+  history->add_option("--limit", history_limit, "how many (default 20)")
+      ->check(CLI::Range(1, 1000));
+
+  std::string token_group, token_ttl = "24h";
+  int token_uses = 1;
+  auto* enroll_token = app.add_subcommand("enroll-token", "Enrollment tokens");
+  enroll_token->require_subcommand(1);
+  auto* token_create = enroll_token->add_subcommand("create", "Create an enrollment token");
+  token_create->add_option("--group", token_group, "group the device joins, e.g. laocai/bac-ha")
+      ->required();
+  token_create->add_option("--ttl", token_ttl, "lifetime (default 24h)");
+  token_create->add_option("--uses", token_uses, "how many enrollments (default 1)")
+      ->check(CLI::Range(1, 10000));
+
+  std::string keygen_prefix, sign_key, sign_file, passphrase_file;
+  auto* policy_cmd = app.add_subcommand("policy", "Signed policy");
+  policy_cmd->require_subcommand(1);
+  auto* keygen = policy_cmd->add_subcommand("keygen", "Make an Ed25519 policy signing key pair");
+  keygen->add_option("--out", keygen_prefix, "writes PREFIX.key (0600) and PREFIX.pub")->required();
+  keygen
+      ->add_option("--passphrase-file", passphrase_file,
+                   "encrypt the private key with the passphrase in this file")
+      ->check(CLI::ExistingFile);
+  auto* sign = policy_cmd->add_subcommand("sign", "Sign a policy; the envelope goes to stdout");
+  sign->add_option("--key", sign_key, "private key (PEM)")->required()->check(CLI::ExistingFile);
+  sign->add_option("--passphrase-file", passphrase_file, "passphrase of an encrypted key")
+      ->check(CLI::ExistingFile);
+  sign->add_option("policy", sign_file, "policy document (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  int audit_limit = 100;
+  auto* audit = app.add_subcommand("audit", "Operator audit log (admin)");
+  audit->add_option("--limit", audit_limit, "how many entries (default 100)")
+      ->check(CLI::Range(1, 10000));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "cgctl: %s (see --help)\n", e.what());
+    return 2;
+  }
+
+  // Offline commands: the signing key never touches the SOC.
+  if (*keygen || *sign) {
+    std::string passphrase;
+    if (!passphrase_file.empty()) {
+      auto p = cg::ReadFileToString(passphrase_file, 4096);
+      if (!p.ok()) {
+        return Fail(p.error().message);
+      }
+      passphrase = *p;
+      while (!passphrase.empty() && (passphrase.back() == '\n' || passphrase.back() == '\r')) {
+        passphrase.pop_back();
+      }
+    }
+    if (*keygen) {
+      auto pair = cg::policy::GenerateSigningKey(passphrase);
+      if (!pair.ok()) {
+        return Fail(pair.error().message);
+      }
+      if (cg::FileExists(keygen_prefix + ".key")) {
+        return Fail(keygen_prefix + ".key exists; refusing to overwrite a signing key");
+      }
+      if (auto s = cg::WriteFileAtomic(keygen_prefix + ".key", pair->private_pem, 0600); !s.ok()) {
+        return Fail(s.error().message);
+      }
+      if (auto s = cg::WriteFileAtomic(keygen_prefix + ".pub", pair->public_pem, 0644); !s.ok()) {
+        return Fail(s.error().message);
+      }
+      if (g.json) {
+        std::cout << json{{"key_id", pair->key_id},
+                          {"private_key", keygen_prefix + ".key"},
+                          {"public_key", keygen_prefix + ".pub"}}
+                         .dump(2)
+                  << "\n";
+      } else {
+        std::cout << "key id " << pair->key_id << ": private key " << keygen_prefix
+                  << ".key (0600, keep it offline), public key " << keygen_prefix << ".pub\n";
+      }
+      return 0;
+    }
+    auto key = cg::ReadFileToString(sign_key, 64u << 10);
+    auto doc_text = cg::ReadFileToString(sign_file, 4u << 20);
+    if (!key.ok() || !doc_text.ok()) {
+      return Fail((key.ok() ? doc_text.error() : key.error()).message);
+    }
+    const json doc = json::parse(*doc_text, nullptr, false);
+    if (doc.is_discarded()) {
+      return Fail(sign_file + ": not valid JSON");
+    }
+    auto envelope = cg::policy::SignPolicy(doc, *key, passphrase);
+    if (!envelope.ok()) {
+      return Fail(envelope.error().message);
+    }
+    std::cout << envelope->dump(2) << "\n";
+    return 0;
+  }
+
+  auto api = Api::Connect(g);
+  if (!api.ok()) {
+    return Fail(api.error().message);
+  }
+  auto out = [&](const cg::Result<json>& r, auto&& human) {
+    if (!r.ok()) {
+      return Fail(r.error().message);
+    }
+    if (g.json) {
+      std::cout << r->dump(2) << "\n";
+    } else {
+      human(*r);
+    }
+    return 0;
+  };
+
+  if (*devices) {
+    std::string q;
+    auto add = [&](const char* k, const std::string& v) {
+      if (!v.empty()) {
+        q += (q.empty() ? "?" : "&") + std::string(k) + "=" + cg::protocol::UrlEncode(v);
+      }
+    };
+    add("status", status);
+    add("group", group);
+    add("check", check_id);
+    auto r = api->Call("GET", "/api/v1/devices" + q);
+    if (r.ok() && g.json) {
+      // The stable contract: an array of device objects.
+      std::cout << r->value("devices", json::array()).dump(2) << "\n";
+      return 0;
+    }
+    return out(r, [](const json& j) { PrintDevices(j.value("devices", json::array())); });
+  }
+  if (*device) {
+    return out(api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(device_id)),
+               PrintDevice);
+  }
+  if (*history) {
+    return out(api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(history_id) +
+                                    "/history?limit=" + std::to_string(history_limit)),
+               [](const json& j) {
+                 std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED",
+                             "STATUS");
+                 for (const auto& r : j.value("reports", json::array())) {
+                   std::printf("%-36s  %-20s  %-20s  %s\n", S(r, "report_id").c_str(),
+                               S(r, "collected_at").c_str(), S(r, "received_at").c_str(),
+                               S(r, "status").c_str());
+                 }
+               });
+  }
+  if (*token_create) {
+    auto ttl = cg::ParseDuration(token_ttl);
+    if (!ttl.ok()) {
+      return Fail(ttl.error().message);
+    }
+    auto r =
+        api->Call("POST", "/api/v1/enroll-tokens",
+                  {{"group", token_group}, {"ttl_seconds", ttl->count()}, {"uses", token_uses}});
+    if (!r.ok()) {
+      return Fail(r.error().message);
+    }
+    if (g.json) {
+      std::cout << json{{"token", r->value("token", "")},
+                        {"group", r->value("group", "")},
+                        {"expires_at", r->value("expires_at", "")},
+                        {"uses", r->value("uses", 0)}}
+                       .dump(2)
+                << "\n";
+    } else {
+      std::printf("enrollment token for group %s, %d use(s), expires %s:\n%s\n",
+                  r->value("group", "").c_str(), r->value("uses", 0),
+                  r->value("expires_at", "").c_str(), r->value("token", "").c_str());
+    }
+    return 0;
+  }
+  if (*audit) {
+    return out(
+        api->Call("GET", "/api/v1/audit?limit=" + std::to_string(audit_limit)), [](const json& j) {
+          std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %s\n", "TIME", "ACTOR", "ROLE",
+                      "METHOD", "PATH", "RESULT", "SOURCE");
+          for (const auto& e : j.value("entries", json::array())) {
+            std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %s\n", S(e, "time").c_str(),
+                        S(e, "actor").c_str(), S(e, "role").c_str(), S(e, "method").c_str(),
+                        S(e, "path").c_str(), S(e, "result").c_str(), S(e, "source").c_str());
+          }
+        });
+  }
+  return 2;
+}

@@ -1,2 +1,133 @@
-// placeholder until wired
-int main() { return 0; }
+// cg-soc: the SOC collector — init (CA, server certificate, database, first admin token),
+// serve (agent and operator listeners), and operator token management on the server.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "common/files.h"
+#include "common/logging.h"
+#include "common/timeutil.h"
+#include "soc/data_dir.h"
+
+namespace {
+
+int Fail(const cg::Error& e) {
+  std::fprintf(stderr, "cg-soc: %s\n", e.ToString().c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cg-soc: CounterGuard SOC collector"};
+  app.require_subcommand(1);
+  std::string log_format = "plain";
+  std::string log_level = "info";
+  app.add_option("--log-format", log_format, "plain (journald-friendly) or json")
+      ->check(CLI::IsMember({"plain", "json"}));
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+
+  std::string data_dir;
+  std::vector<std::string> hostnames;
+  auto* init_cmd = app.add_subcommand("init",
+                                      "Create the CA, server certificate, database and "
+                                      "first admin token");
+  init_cmd->add_option("--data-dir", data_dir, "SOC data directory (created 0700)")->required();
+  init_cmd->add_option("--hostname", hostnames,
+                       "name or address agents and cgctl use for this server (repeatable; "
+                       "default localhost)");
+
+  cg::soc::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the agent and operator listeners");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "SOC data directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  serve_cmd->add_option("--agent-listen", serve.agent_listen,
+                        "agent listener ADDR:PORT (default 0.0.0.0:8443)");
+  serve_cmd->add_option("--operator-listen", serve.operator_listen,
+                        "operator listener ADDR:PORT (default 127.0.0.1:8444)");
+  serve_cmd->add_option("--threads", serve.threads, "I/O threads (default 2)")
+      ->check(CLI::Range(1, 64));
+  serve_cmd->add_option("--ready-file", serve.ready_file,
+                        "write {\"agent_port\",\"operator_port\"} here once listening");
+
+  std::string token_dir;
+  std::string token_role;
+  std::string token_name;
+  std::string token_ttl;
+  bool token_json = false;
+  auto* token_cmd = app.add_subcommand("token", "Operator tokens");
+  token_cmd->require_subcommand(1);
+  auto* token_create = token_cmd->add_subcommand("create", "Create an operator token");
+  token_create->add_option("--data-dir", token_dir, "SOC data directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  token_create->add_option("--role", token_role, "analyst or admin")
+      ->required()
+      ->check(CLI::IsMember({"analyst", "admin"}));
+  token_create->add_option("--name", token_name, "who the token is for")->required();
+  token_create->add_option("--ttl", token_ttl, "lifetime, e.g. 90d (default: no expiry)");
+  token_create->add_flag("--json", token_json, "print {\"token\": ...}");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "cg-soc: %s (see --help)\n", e.what());
+    return 2;
+  }
+  auto format = cg::ParseLogFormat(log_format);
+  if (!format.ok()) {
+    return Fail(format.error());
+  }
+  if (auto s = cg::InitLogging("cg-soc", *format, log_level); !s.ok()) {
+    return Fail(s.error());
+  }
+
+  if (*init_cmd) {
+    if (hostnames.empty()) {
+      hostnames.push_back("localhost");
+    }
+    auto token = cg::soc::InitDataDir(data_dir, hostnames);
+    if (!token.ok()) {
+      return Fail(token.error());
+    }
+    std::cout << "initialized " << data_dir << "\n"
+              << "  CA certificate (pin this on agents and cgctl): " << data_dir << "/ca.pem\n"
+              << "  admin token (also in " << data_dir << "/admin.token, 0600):\n"
+              << *token << "\n";
+    return 0;
+  }
+  if (*serve_cmd) {
+    auto s = cg::soc::Serve(serve);
+    return s.ok() ? 0 : Fail(s.error());
+  }
+  if (*token_create) {
+    std::optional<cg::SysTime> expires;
+    if (!token_ttl.empty()) {
+      auto ttl = cg::ParseDuration(token_ttl);
+      if (!ttl.ok()) {
+        return Fail(ttl.error());
+      }
+      expires = std::chrono::system_clock::now() + *ttl;
+    }
+    auto token = cg::soc::CreateOperatorToken(token_dir, token_name, token_role, expires);
+    if (!token.ok()) {
+      return Fail(token.error());
+    }
+    if (token_json) {
+      std::cout << "{\"token\": \"" << *token << "\"}\n";
+    } else {
+      std::cout << "operator token for " << token_name << " (" << token_role << "), shown once:\n"
+                << *token << "\n";
+    }
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with warnings as errors, checks formatting, and runs the
+# whole test suite (unit + integration) with CTest. .ci/run calls exactly this.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+cg_install_deps
+cg_build -DCG_WERROR=ON -DCG_BUILD_TESTS=ON
+
+cg_log "checking formatting (clang-format 14, .clang-format)"
+cd "$CG_ROOT"
+unformatted=$(git ls-files '*.cpp' '*.h' | xargs -r clang-format-14 --dry-run 2>&1 | grep -c 'warning:' || true)
+if [ "$unformatted" != "0" ]; then
+  git ls-files '*.cpp' '*.h' | xargs -r clang-format-14 --dry-run 2>&1 | grep 'warning:' | cut -d: -f1 | sort -u >&2
+  echo "error: the files above are not formatted (clang-format-14 -i FILE)" >&2
+  exit 1
+fi
+
+cg_log "running tests"
+ctest --test-dir "$CG_BUILD_DIR" --output-on-failure -j2 --timeout 600

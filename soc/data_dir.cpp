@@ -1,0 +1,147 @@
+// Data dir initialisation and the server's wiring.
+#include "soc/data_dir.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "protocol/https_client.h"
+#include "protocol/pki.h"
+#include "soc/https_server.h"
+#include "soc/service.h"
+#include "soc/sqlite_storage.h"
+
+namespace cg::soc {
+namespace {
+
+constexpr std::chrono::seconds kCaValidity{10LL * 365 * 86400};
+constexpr std::chrono::seconds kServerCertValidity{2LL * 365 * 86400};
+
+struct Loaded {
+  std::unique_ptr<Storage> storage;
+  protocol::CertificateAuthority ca;
+};
+
+Result<Loaded> Load(const DataDirLayout& layout) {
+  CG_ASSIGN_OR_RETURN(auto ca_pem, ReadFileToString(layout.CaCert(), 1u << 20));
+  CG_ASSIGN_OR_RETURN(auto ca_key, ReadFileToString(layout.CaKey(), 1u << 20));
+  CG_ASSIGN_OR_RETURN(auto ca, protocol::CertificateAuthority::Load(ca_pem, ca_key));
+  CG_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(layout.Database(), /*create=*/false));
+  return Loaded{std::move(storage), std::move(ca)};
+}
+
+SysTime Now() { return std::chrono::system_clock::now(); }
+
+// A listen address: like a client's HOST:PORT, but port 0 (the kernel picks) is allowed.
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
+  if (text.ends_with(":0")) {
+    CG_ASSIGN_OR_RETURN(auto hp, protocol::ParseHostPort(text.substr(0, text.size() - 2) + ":1"));
+    return std::pair<std::string, uint16_t>(hp.first, 0);
+  }
+  auto hp = protocol::ParseHostPort(text);
+  if (!hp.ok()) {
+    return hp.error().Wrap("listen address");
+  }
+  return hp;
+}
+
+}  // namespace
+
+Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames) {
+  const DataDirLayout layout{dir};
+  if (FileExists(layout.Database()) || FileExists(layout.CaKey())) {
+    return MakeError(ErrorCode::kAlreadyExists,
+                     dir + " already holds a CounterGuard SOC (refusing to overwrite its CA)");
+  }
+  CG_RETURN_IF_ERROR(EnsureDirectory(dir, 0700));
+  CG_ASSIGN_OR_RETURN(auto ca, protocol::CertificateAuthority::Create(
+                                   "CounterGuard SOC CA " + hostnames.front(), kCaValidity, Now()));
+  CG_ASSIGN_OR_RETURN(auto ca_key, ca.key_pem());
+  CG_RETURN_IF_ERROR(WriteFileAtomic(layout.CaKey(), ca_key, 0600));
+  CG_RETURN_IF_ERROR(WriteFileAtomic(layout.CaCert(), ca.cert_pem(), 0644));
+
+  CG_ASSIGN_OR_RETURN(auto server_key, protocol::GenerateP256Key());
+  CG_ASSIGN_OR_RETURN(auto server_cert, ca.IssueServerCertificate(*server_key, hostnames,
+                                                                  kServerCertValidity, Now()));
+  CG_ASSIGN_OR_RETURN(auto server_key_pem, protocol::PrivateKeyToPem(*server_key));
+  CG_RETURN_IF_ERROR(WriteFileAtomic(layout.ServerKey(), server_key_pem, 0600));
+  CG_RETURN_IF_ERROR(WriteFileAtomic(layout.ServerCert(), server_cert, 0644));
+
+  CG_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(layout.Database(), /*create=*/true));
+  SocService service(*storage, ca, Now, SocConfig{});
+  CG_ASSIGN_OR_RETURN(auto token, service.CreateOperatorToken("admin", "admin", std::nullopt));
+  CG_RETURN_IF_ERROR(WriteFileAtomic(layout.AdminToken(), token + "\n", 0600));
+  return token;
+}
+
+Result<std::string> CreateOperatorToken(const std::string& dir, const std::string& name,
+                                        const std::string& role,
+                                        std::optional<SysTime> expires_at) {
+  CG_ASSIGN_OR_RETURN(auto loaded, Load(DataDirLayout{dir}));
+  SocService service(*loaded.storage, loaded.ca, Now, SocConfig{});
+  return service.CreateOperatorToken(name, role, expires_at);
+}
+
+Status Serve(const ServeOptions& options) {
+  const DataDirLayout layout{options.data_dir};
+  CG_ASSIGN_OR_RETURN(auto loaded, Load(layout));
+  CG_ASSIGN_OR_RETURN(auto agent_addr, ParseListenAddress(options.agent_listen));
+  CG_ASSIGN_OR_RETURN(auto operator_addr, ParseListenAddress(options.operator_listen));
+
+  // Stop signals are taken synchronously by this thread; the I/O threads never see them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  SocService service(*loaded.storage, loaded.ca, Now, SocConfig{});
+  ServerRuntime runtime(options.threads);
+
+  ListenerOptions agent;
+  agent.address = agent_addr.first;
+  agent.port = agent_addr.second;
+  agent.cert_file = layout.ServerCert();
+  agent.key_file = layout.ServerKey();
+  agent.ca_file = layout.CaCert();
+  // A presented certificate must chain to our CA; only POST /v1/enroll may come without one
+  // (the service answers 401 to every other route without a verified certificate).
+  agent.verify_client_certs = true;
+  agent.require_client_cert = false;
+  CG_ASSIGN_OR_RETURN(auto agent_port,
+                      runtime.AddListener(agent, [&service](protocol::HttpRequest r, Responder w) {
+                        service.HandleAgent(std::move(r), std::move(w));
+                      }));
+
+  ListenerOptions op;
+  op.address = operator_addr.first;
+  op.port = operator_addr.second;
+  op.cert_file = layout.ServerCert();
+  op.key_file = layout.ServerKey();
+  CG_ASSIGN_OR_RETURN(auto operator_port,
+                      runtime.AddListener(op, [&service](protocol::HttpRequest r, Responder w) {
+                        service.HandleOperator(std::move(r), std::move(w));
+                      }));
+
+  runtime.Start();
+  spdlog::info("agent listener on {}:{}, operator listener on {}:{}", agent.address, agent_port,
+               op.address, operator_port);
+  if (!options.ready_file.empty()) {
+    const nlohmann::json ready = {{"agent_port", agent_port}, {"operator_port", operator_port}};
+    if (auto s = WriteFileAtomic(options.ready_file, ready.dump() + "\n", 0644); !s.ok()) {
+      runtime.Stop();
+      runtime.Wait();
+      return s;
+    }
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {} received, shutting down", sig);
+  runtime.Stop();
+  runtime.Wait();
+  return OkStatus();
+}
+
+}  // namespace cg::soc

@@ -1,0 +1,803 @@
+// SQLite backend of the SOC's storage: one connection (WAL, synchronous=FULL, foreign keys on),
+// ordered schema migrations, cached prepared statements, every handle owned by a unique_ptr.
+#include "soc/sqlite_storage.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/files.h"
+
+namespace cg::soc {
+namespace {
+
+using protocol::DeviceStatus;
+
+// Stored in the database header (PRAGMA application_id) so that a file is recognised as a
+// CounterGuard SOC database before anything is written to it: "CGSD" in ASCII.
+constexpr int64_t kApplicationId = 0x43475344;
+// How long a statement waits for another process's write lock (`cg-soc token create` next to
+// a running server) before failing.
+constexpr int kBusyTimeoutMs = 5000;
+
+struct Migration {
+  int64_t version;
+  const char* sql;
+};
+
+// Append-only: a released migration never changes, later schema changes are new entries with
+// the next version. Each runs in its own transaction together with its schema_migrations row.
+// Times are Unix seconds (INTEGER); statuses are the protocol's strings.
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> migrations = {
+      {1, R"sql(
+CREATE TABLE operator_tokens (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  role        TEXT NOT NULL CHECK (role IN ('analyst', 'admin')),
+  token_hash  TEXT NOT NULL UNIQUE,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER,
+  revoked     INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+);
+
+CREATE TABLE enrollment_tokens (
+  id            TEXT PRIMARY KEY,
+  token_hash    TEXT NOT NULL UNIQUE,
+  group_name    TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  uses_allowed  INTEGER NOT NULL CHECK (uses_allowed >= 1),
+  uses          INTEGER NOT NULL DEFAULT 0 CHECK (uses BETWEEN 0 AND uses_allowed),
+  revoked       INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+  created_by    TEXT NOT NULL
+);
+
+-- status is the latest report's overall status; stale and revoked are derived when read.
+-- latest_report points at the newest report by collected_at (the one status comes from).
+CREATE TABLE devices (
+  device_id       TEXT PRIMARY KEY,
+  hostname        TEXT NOT NULL,
+  machine_id      TEXT NOT NULL,
+  group_name      TEXT NOT NULL,
+  cert_serial     TEXT NOT NULL,
+  cert_not_after  INTEGER NOT NULL,
+  enrolled_at     INTEGER NOT NULL,
+  last_seen       INTEGER,
+  status          TEXT NOT NULL DEFAULT 'unknown'
+                  CHECK (status IN ('compliant', 'noncompliant', 'error', 'unknown')),
+  policy_version  INTEGER NOT NULL DEFAULT 0,
+  revoked         INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+  latest_report   INTEGER REFERENCES reports(id)
+);
+CREATE INDEX devices_by_group ON devices(group_name, hostname);
+
+CREATE TABLE reports (
+  id            INTEGER PRIMARY KEY,
+  report_id     TEXT NOT NULL UNIQUE,
+  device_id     TEXT NOT NULL REFERENCES devices(device_id),
+  received_at   INTEGER NOT NULL,
+  collected_at  INTEGER NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('compliant', 'noncompliant', 'error')),
+  body          TEXT NOT NULL
+);
+CREATE INDEX reports_by_device ON reports(device_id, collected_at, id);
+
+CREATE TABLE check_results (
+  report    INTEGER NOT NULL REFERENCES reports(id),
+  check_id  TEXT NOT NULL,
+  status    TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'error', 'not_applicable')),
+  severity  TEXT NOT NULL,
+  PRIMARY KEY (report, check_id)
+) WITHOUT ROWID;
+
+CREATE TABLE audit_log (
+  id      INTEGER PRIMARY KEY,
+  time    INTEGER NOT NULL,
+  actor   TEXT NOT NULL,
+  role    TEXT NOT NULL,
+  method  TEXT NOT NULL,
+  path    TEXT NOT NULL,
+  target  TEXT NOT NULL,
+  result  INTEGER NOT NULL,
+  source  TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql"},
+  };
+  return migrations;
+}
+
+constexpr const char* kCreateMigrationsTable = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version     INTEGER PRIMARY KEY,
+  applied_at  TEXT NOT NULL
+))sql";
+
+// The one place where SQLite failures become cg::Error: the connection's message (more precise
+// than the code's generic text) prefixed by what was being done. A unique or primary key
+// violation is kAlreadyExists so that callers can tell it apart; everything else is kDatabase.
+Error SqliteError(sqlite3* db, int rc, std::string_view what) {
+  const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  const ErrorCode code = rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY
+                             ? ErrorCode::kAlreadyExists
+                             : ErrorCode::kDatabase;
+  return MakeError(code, std::string(what) + ": " + detail);
+}
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// One use of a cached prepared statement: binds, steps, reads columns, and resets the statement
+// (and clears its bindings) when it goes out of scope so that the cache can hand it out again.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(Stmt&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_rc_(other.bind_rc_) {}
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  // Binds the arguments to ?1, ?2, ... in order. A failed bind is reported by Step.
+  template <typename... Args>
+  Stmt& Bind(const Args&... args) {
+    int index = 0;
+    (BindOne(++index, args), ...);
+    return *this;
+  }
+
+  // true: a row is ready; false: the statement is done.
+  Result<bool> Step() {
+    if (bind_rc_ != SQLITE_OK) {
+      return SqliteError(db_, bind_rc_, "binding " + SqlStart());
+    }
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) {
+      return true;
+    }
+    if (rc == SQLITE_DONE) {
+      return false;
+    }
+    return SqliteError(db_, rc, SqlStart());
+  }
+
+  // Runs a statement that returns no row.
+  Status Run() {
+    CG_ASSIGN_OR_RETURN(bool row, Step());
+    if (row) {
+      return MakeError(ErrorCode::kInternal, "unexpected row from " + SqlStart());
+    }
+    return OkStatus();
+  }
+
+  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool Bool(int column) const { return Int(column) != 0; }
+  SysTime Time(int column) const { return FromUnixSeconds(Int(column)); }
+  std::optional<SysTime> OptionalTime(int column) const {
+    return IsNull(column) ? std::nullopt : std::optional<SysTime>(Time(column));
+  }
+  std::string Text(int column) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    if (text == nullptr) {
+      return {};
+    }
+    return std::string(reinterpret_cast<const char*>(text),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+
+ private:
+  void Record(int rc) {
+    if (bind_rc_ == SQLITE_OK) {
+      bind_rc_ = rc;
+    }
+  }
+  void BindOne(int index, int64_t value) { Record(sqlite3_bind_int64(stmt_, index, value)); }
+  void BindOne(int index, SysTime value) { BindOne(index, ToUnixSeconds(value)); }
+  void BindOne(int index, std::string_view value) {
+    // SQLITE_TRANSIENT: SQLite copies the text, so a temporary argument may die before Step.
+    Record(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
+                               SQLITE_UTF8));
+  }
+  void BindOne(int index, std::nullopt_t) { Record(sqlite3_bind_null(stmt_, index)); }
+  template <typename T>
+  void BindOne(int index, const std::optional<T>& value) {
+    if (value.has_value()) {
+      BindOne(index, *value);
+    } else {
+      BindOne(index, std::nullopt);
+    }
+  }
+
+  // The statement's first words, to say which one failed.
+  std::string SqlStart() const {
+    std::string sql = sqlite3_sql(stmt_);
+    std::replace(sql.begin(), sql.end(), '\n', ' ');
+    return sql.size() > 60 ? sql.substr(0, 60) + "..." : sql;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+Status Exec(sqlite3* db, const char* sql, std::string_view what) {
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(db, rc, what);
+  }
+  return OkStatus();
+}
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed. IMMEDIATE takes the write lock at
+// the start, so two writers (this server and `cg-soc token create`) queue on busy_timeout
+// instead of one failing when its read transaction would have to upgrade to a write.
+class Transaction {
+ public:
+  static Result<Transaction> Begin(sqlite3* db) {
+    CG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "starting a transaction"));
+    return Transaction(db);
+  }
+  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction() {
+    if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+
+  Status Commit() {
+    CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "committing"));
+    db_ = nullptr;
+    return OkStatus();
+  }
+
+ private:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+Result<DeviceStatus> StatusColumn(const std::string& text) {
+  auto status = protocol::ParseDeviceStatus(text);
+  if (!status.ok()) {
+    return MakeError(ErrorCode::kDatabase, "corrupt status column: " + status.error().message);
+  }
+  return *status;
+}
+
+OperatorToken ReadOperatorToken(const Stmt& s) {
+  OperatorToken t;
+  t.id = s.Text(0);
+  t.name = s.Text(1);
+  t.role = s.Text(2);
+  t.token_hash = s.Text(3);
+  t.created_at = s.Time(4);
+  t.expires_at = s.OptionalTime(5);
+  t.revoked = s.Bool(6);
+  return t;
+}
+
+EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
+  EnrollmentToken t;
+  t.id = s.Text(0);
+  t.token_hash = s.Text(1);
+  t.group = s.Text(2);
+  t.created_at = s.Time(3);
+  t.expires_at = s.Time(4);
+  t.uses_allowed = s.Int(5);
+  t.uses = s.Int(6);
+  t.revoked = s.Bool(7);
+  t.created_by = s.Text(8);
+  return t;
+}
+
+// Column list of ReadDevice, for "SELECT <this> FROM devices d".
+#define CG_DEVICE_COLUMNS                                                                  \
+  "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, " \
+  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked"
+
+Result<Device> ReadDevice(const Stmt& s) {
+  Device d;
+  d.device_id = s.Text(0);
+  d.hostname = s.Text(1);
+  d.machine_id = s.Text(2);
+  d.group = s.Text(3);
+  d.cert_serial = s.Text(4);
+  d.cert_not_after = s.Time(5);
+  d.enrolled_at = s.Time(6);
+  d.last_seen = s.OptionalTime(7);
+  CG_ASSIGN_OR_RETURN(d.status, StatusColumn(s.Text(8)));
+  d.policy_version = s.Int(9);
+  d.revoked = s.Bool(10);
+  return d;
+}
+
+// Column list of ReadReport, for "SELECT <this> FROM reports r".
+#define CG_REPORT_COLUMNS "r.report_id, r.device_id, r.received_at, r.collected_at, r.status"
+
+Result<StoredReport> ReadReport(const Stmt& s, int first_column) {
+  StoredReport r;
+  r.report_id = s.Text(first_column);
+  r.device_id = s.Text(first_column + 1);
+  r.received_at = s.Time(first_column + 2);
+  r.collected_at = s.Time(first_column + 3);
+  CG_ASSIGN_OR_RETURN(r.status, StatusColumn(s.Text(first_column + 4)));
+  return r;
+}
+
+int64_t SqlLimit(size_t limit) {
+  return static_cast<int64_t>(
+      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
+}
+
+// One connection guarded by one mutex: every call is serialised. SQLite has a single writer
+// anyway; if reads ever queue behind it, WAL allows a pool of read-only connections.
+class SqliteStorage final : public Storage {
+ public:
+  SqliteStorage(DbPtr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+
+  // Pragmas, identification and migrations; called once by OpenSqliteStorage.
+  Status Initialise(bool create) {
+    std::lock_guard lock(mu_);
+    sqlite3* db = db_.get();
+    sqlite3_extended_result_codes(db, 1);
+    if (const int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs); rc != SQLITE_OK) {
+      return SqliteError(db, rc, path_);
+    }
+    CG_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON", path_));
+    CG_RETURN_IF_ERROR(Identify(create));
+    {
+      // Only once the file is known to be ours: switching the journal mode writes to it.
+      CG_ASSIGN_OR_RETURN(auto journal, Prepare("PRAGMA journal_mode = WAL"));
+      CG_ASSIGN_OR_RETURN(bool row, journal.Step());
+      if (!row || journal.Text(0) != "wal") {
+        return MakeError(ErrorCode::kDatabase, path_ + ": cannot use WAL journal mode (journal " +
+                                                   (row ? journal.Text(0) : "?") + ")");
+      }
+    }
+    CG_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", path_));
+    return Migrate();
+  }
+
+  Status CreateOperatorToken(const OperatorToken& token) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO operator_tokens (id, name, role, token_hash, "
+                                        "created_at, expires_at, revoked) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    return s
+        .Bind(token.id, token.name, token.role, token.token_hash, token.created_at,
+              token.expires_at, int64_t{token.revoked})
+        .Run();
+  }
+
+  Result<OperatorToken> FindOperatorTokenByHash(std::string_view token_hash) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
+                                        "expires_at, revoked FROM operator_tokens "
+                                        "WHERE token_hash = ?1"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Bind(token_hash).Step());
+    if (!row) {
+      return MakeError(ErrorCode::kNotFound, "unknown operator token");
+    }
+    return ReadOperatorToken(s);
+  }
+
+  Status CreateEnrollmentToken(const EnrollmentToken& token) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s,
+                        Prepare("INSERT INTO enrollment_tokens (id, token_hash, group_name, "
+                                "created_at, expires_at, uses_allowed, uses, revoked, created_by) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    return s
+        .Bind(token.id, token.token_hash, token.group, token.created_at, token.expires_at,
+              token.uses_allowed, token.uses, int64_t{token.revoked}, token.created_by)
+        .Run();
+  }
+
+  Result<EnrollmentToken> FindEnrollmentTokenByHash(std::string_view token_hash) override {
+    std::lock_guard lock(mu_);
+    return FindEnrollmentTokenLocked(token_hash);
+  }
+
+  Result<EnrollmentToken> ConsumeEnrollmentToken(std::string_view token_hash,
+                                                 SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    CG_ASSIGN_OR_RETURN(auto token, FindEnrollmentTokenLocked(token_hash));
+    if (auto refusal = EnrollmentTokenRefusal(token, now)) {
+      return MakeError(ErrorCode::kPermissionDenied, *refusal);
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s,
+                          Prepare("UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(token.id).Run());
+    }
+    CG_RETURN_IF_ERROR(tx.Commit());
+    ++token.uses;
+    return token;
+  }
+
+  Status AddDevice(const Device& device) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO devices (device_id, hostname, machine_id, "
+                                        "group_name, cert_serial, cert_not_after, enrolled_at, "
+                                        "last_seen, status, policy_version, revoked) VALUES "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+    return s
+        .Bind(device.device_id, device.hostname, device.machine_id, device.group,
+              device.cert_serial, device.cert_not_after, device.enrolled_at, device.last_seen,
+              protocol::ToString(device.status), device.policy_version, int64_t{device.revoked})
+        .Run();
+  }
+
+  Result<Device> GetDevice(std::string_view device_id) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(
+        auto s, Prepare("SELECT " CG_DEVICE_COLUMNS " FROM devices d WHERE device_id = ?1"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Bind(device_id).Step());
+    if (!row) {
+      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+    }
+    return ReadDevice(s);
+  }
+
+  Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) override {
+    std::optional<std::string> group = filter.group_prefix;
+    while (group && !group->empty() && group->back() == '/') {
+      group->pop_back();
+    }
+    std::optional<std::string> status;
+    if (filter.status) {
+      status = std::string(protocol::ToString(*filter.status));
+    }
+    std::lock_guard lock(mu_);
+    // The CASE is EffectiveStatus (storage.h) in SQL; the tests hold the two together.
+    CG_ASSIGN_OR_RETURN(
+        auto s,
+        Prepare("SELECT " CG_DEVICE_COLUMNS " FROM devices d WHERE "
+                "(?1 IS NULL OR ?1 = CASE WHEN d.revoked = 1 THEN 'revoked' "
+                "  WHEN ?2 IS NOT NULL AND COALESCE(d.last_seen, d.enrolled_at) < ?2 THEN 'stale' "
+                "  ELSE d.status END) "
+                "AND (?3 IS NULL OR d.group_name = ?3 "
+                "  OR substr(d.group_name, 1, length(?3) + 1) = ?3 || '/') "
+                "AND (?4 IS NULL OR EXISTS (SELECT 1 FROM check_results c "
+                "  WHERE c.report = d.latest_report AND c.check_id = ?4 "
+                "  AND c.status IN ('fail', 'error'))) "
+                "ORDER BY d.group_name, d.hostname, d.device_id"));
+    s.Bind(status, filter.stale_before, group, filter.check_id);
+    std::vector<Device> devices;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      CG_ASSIGN_OR_RETURN(auto device, ReadDevice(s));
+      devices.push_back(std::move(device));
+    }
+    return devices;
+  }
+
+  Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
+                           SysTime received_at) override {
+    auto collected = ParseRfc3339(report.collected_at);
+    if (!collected.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument, "collected_at: " + collected.error().message);
+    }
+    std::set<std::string_view> check_ids;
+    for (const auto& check : report.checks) {
+      if (!check_ids.insert(check.id).second) {
+        return MakeError(ErrorCode::kInvalidArgument, "check '" + check.id + "' given twice");
+      }
+    }
+    const std::string_view status = protocol::ToString(protocol::OverallStatus(report.checks));
+
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT device_id FROM reports WHERE report_id = ?1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(report.report_id).Step());
+      if (row) {
+        if (s.Text(0) != report.device_id) {
+          return MakeError(ErrorCode::kConflict,
+                           "report " + report.report_id + " was stored for another device");
+        }
+        return false;
+      }
+    }
+    bool newest = true;
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT r.collected_at FROM devices d LEFT JOIN "
+                                          "reports r ON r.id = d.latest_report "
+                                          "WHERE d.device_id = ?1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(report.device_id).Step());
+      if (!row) {
+        return MakeError(ErrorCode::kNotFound, "unknown device " + report.device_id);
+      }
+      newest = s.IsNull(0) || *collected >= s.Time(0);
+    }
+    int64_t row_id = 0;
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO reports (report_id, device_id, "
+                                          "received_at, collected_at, status, body) "
+                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+      CG_RETURN_IF_ERROR(
+          s.Bind(report.report_id, report.device_id, received_at, *collected, status, body_json)
+              .Run());
+      row_id = sqlite3_last_insert_rowid(db_.get());
+    }
+    for (const auto& check : report.checks) {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO check_results (report, check_id, status, "
+                                          "severity) VALUES (?1, ?2, ?3, ?4)"));
+      CG_RETURN_IF_ERROR(s.Bind(row_id, check.id, protocol::ToString(check.status),
+                                protocol::ToString(check.severity))
+                             .Run());
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET last_seen = "
+                                          "max(COALESCE(last_seen, ?2), ?2) WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(report.device_id, received_at).Run());
+    }
+    if (newest) {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET status = ?2, policy_version = ?3, "
+                                          "hostname = CASE WHEN ?4 = '' THEN hostname ELSE ?4 "
+                                          "END, latest_report = ?5 WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(
+          s.Bind(report.device_id, status, report.policy_version, report.hostname, row_id).Run());
+    }
+    CG_RETURN_IF_ERROR(tx.Commit());
+    return true;
+  }
+
+  Result<std::optional<StoredReport>> LatestReport(std::string_view device_id) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT r.id, " CG_REPORT_COLUMNS ", r.body "
+                                        "FROM devices d LEFT JOIN reports r "
+                                        "ON r.id = d.latest_report WHERE d.device_id = ?1"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Bind(device_id).Step());
+    if (!row) {
+      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+    }
+    if (s.IsNull(0)) {
+      return std::optional<StoredReport>();
+    }
+    CG_ASSIGN_OR_RETURN(auto report, ReadReport(s, 1));
+    report.body = s.Text(6);
+    return std::optional<StoredReport>(std::move(report));
+  }
+
+  Result<std::vector<StoredReport>> ReportHistory(std::string_view device_id,
+                                                  size_t limit) override {
+    std::lock_guard lock(mu_);
+    CG_RETURN_IF_ERROR(CheckDeviceExists(device_id));
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_REPORT_COLUMNS " FROM reports r "
+                                        "WHERE r.device_id = ?1 "
+                                        "ORDER BY r.collected_at DESC, r.id DESC LIMIT ?2"));
+    s.Bind(device_id, SqlLimit(limit));
+    std::vector<StoredReport> reports;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      CG_ASSIGN_OR_RETURN(auto report, ReadReport(s, 0));
+      reports.push_back(std::move(report));
+    }
+    return reports;
+  }
+
+  Status AppendAudit(const AuditEntry& entry) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO audit_log (time, actor, role, method, path, "
+                                        "target, result, source) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    return s
+        .Bind(entry.time, entry.actor, entry.role, entry.method, entry.path, entry.target,
+              int64_t{entry.result}, entry.source)
+        .Run();
+  }
+
+  Result<std::vector<AuditEntry>> ListAudit(size_t limit) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT time, actor, role, method, path, target, result, "
+                                        "source FROM audit_log ORDER BY id DESC LIMIT ?1"));
+    s.Bind(SqlLimit(limit));
+    std::vector<AuditEntry> entries;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      AuditEntry e;
+      e.time = s.Time(0);
+      e.actor = s.Text(1);
+      e.role = s.Text(2);
+      e.method = s.Text(3);
+      e.path = s.Text(4);
+      e.target = s.Text(5);
+      e.result = static_cast<int>(s.Int(6));
+      e.source = s.Text(7);
+      entries.push_back(std::move(e));
+    }
+    return entries;
+  }
+
+ private:
+  // A statement from the cache, prepared on first use. Callers hold mu_.
+  Result<Stmt> Prepare(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      sqlite3_stmt* raw = nullptr;
+      const int rc =
+          sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+      StmtPtr stmt(raw);
+      if (rc != SQLITE_OK) {
+        return SqliteError(db_.get(), rc, "preparing a statement");
+      }
+      it = statements_.emplace(sql, std::move(stmt)).first;
+    }
+    return Stmt(db_.get(), it->second.get());
+  }
+
+  Result<EnrollmentToken> FindEnrollmentTokenLocked(std::string_view token_hash) {
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, token_hash, group_name, created_at, "
+                                        "expires_at, uses_allowed, uses, revoked, created_by "
+                                        "FROM enrollment_tokens WHERE token_hash = ?1"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Bind(token_hash).Step());
+    if (!row) {
+      return MakeError(ErrorCode::kNotFound, "unknown enrollment token");
+    }
+    return ReadEnrollmentToken(s);
+  }
+
+  Status CheckDeviceExists(std::string_view device_id) {
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Bind(device_id).Step());
+    if (!row) {
+      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+    }
+    return OkStatus();
+  }
+
+  // Ours (application_id set), or empty and ours to create; anything else is refused before a
+  // byte of it changes.
+  Status Identify(bool create) {
+    auto refuse = [&](const std::string& why) {
+      return MakeError(ErrorCode::kDatabase,
+                       path_ + " is not a CounterGuard SOC database (" + why + ")");
+    };
+    int64_t application_id = 0;
+    int64_t objects = 0;
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("PRAGMA application_id"));
+      auto row = s.Step();
+      if (!row.ok()) {
+        // The first read of the file: SQLITE_NOTADB here means it is not SQLite at all.
+        if (sqlite3_errcode(db_.get()) == SQLITE_NOTADB) {
+          return refuse(sqlite3_errmsg(db_.get()));
+        }
+        return std::move(row).error();
+      }
+      application_id = *row ? s.Int(0) : 0;
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT count(*) FROM sqlite_schema"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      objects = row ? s.Int(0) : 0;
+    }
+    if (application_id == kApplicationId) {
+      return OkStatus();
+    }
+    if (application_id != 0) {
+      char hex[32];
+      std::snprintf(hex, sizeof(hex), "0x%08llx",
+                    static_cast<unsigned long long>(application_id) & 0xffffffffULL);
+      return refuse(std::string("application id ") + hex);
+    }
+    if (objects != 0) {
+      return refuse("it holds " + std::to_string(objects) +
+                    " tables or indexes of another program");
+    }
+    if (!create) {
+      return refuse("it is empty; `cg-soc init` creates the database");
+    }
+    return OkStatus();
+  }
+
+  Result<int64_t> SchemaVersionLocked() {
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? s.Int(0) : 0;
+  }
+
+  // Each pending migration in its own IMMEDIATE transaction with its schema_migrations row.
+  // The version is read again inside each transaction, so two processes opening a new file at
+  // once apply every migration exactly once.
+  Status Migrate() {
+    sqlite3* db = db_.get();
+    const int64_t known = SqliteSchemaVersion();
+    for (const Migration& migration : Migrations()) {
+      CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
+      CG_RETURN_IF_ERROR(Exec(db, kCreateMigrationsTable, path_ + ": creating schema_migrations"));
+      CG_ASSIGN_OR_RETURN(int64_t current, SchemaVersionLocked());
+      if (current > known) {
+        return MakeError(ErrorCode::kDatabase, path_ + " has schema version " +
+                                                   std::to_string(current) +
+                                                   ", newer than this program knows (" +
+                                                   std::to_string(known) + "): run a newer cg-soc");
+      }
+      if (current >= migration.version) {
+        continue;
+      }
+      CG_RETURN_IF_ERROR(Exec(db,
+                              ("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str(),
+                              path_ + ": setting application_id"));
+      CG_RETURN_IF_ERROR(
+          Exec(db, migration.sql,
+               path_ + ": applying schema migration " + std::to_string(migration.version)));
+      {
+        CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO schema_migrations (version, applied_at) "
+                                            "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"));
+        CG_RETURN_IF_ERROR(s.Bind(migration.version).Run());
+      }
+      CG_RETURN_IF_ERROR(tx.Commit());
+    }
+    return OkStatus();
+  }
+
+  // Destroyed in reverse order: the cached statements are finalised before the connection.
+  DbPtr db_;
+  std::string path_;
+  std::mutex mu_;
+  std::unordered_map<std::string, StmtPtr> statements_;
+};
+
+}  // namespace
+
+int64_t SqliteSchemaVersion() { return Migrations().back().version; }
+
+Result<std::unique_ptr<Storage>> OpenSqliteStorage(const std::string& path, bool create) {
+  if (!create && !FileExists(path)) {
+    return MakeError(ErrorCode::kNotFound, path + ": no such database");
+  }
+  sqlite3* raw = nullptr;
+  // NOMUTEX: SqliteStorage serialises every use of the connection with its own mutex.
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  DbPtr db(raw);  // allocated even when opening fails; it carries the message
+  if (rc != SQLITE_OK) {
+    return SqliteError(db.get(), rc, "opening " + path);
+  }
+  auto storage = std::make_unique<SqliteStorage>(std::move(db), path);
+  CG_RETURN_IF_ERROR(storage->Initialise(create));
+  return std::unique_ptr<Storage>(std::move(storage));
+}
+
+}  // namespace cg::soc

@@ -1,0 +1,90 @@
+// Runs the real binaries for integration tests: temporary dirs, child processes with
+// captured output, and a running cg-soc on loopback with ephemeral ports.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cg::testing {
+
+// Paths of the built programs (set by CMake).
+std::string AgentBin();
+std::string SocBin();
+std::string CtlBin();
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandOutput {
+  int exit_code = -1;  // -1: killed or timed out
+  std::string out;
+  std::string err;
+  std::string LastLine() const;
+};
+
+// Runs argv to completion (killed after `timeout`), capturing stdout and stderr.
+CommandOutput RunCmd(const std::vector<std::string>& argv,
+                     std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// A background child whose stderr goes to a file.
+class Child {
+ public:
+  Child() = default;
+  Child(const std::vector<std::string>& argv, const std::string& log_file);
+  ~Child();
+  Child(Child&& other) noexcept;
+  Child& operator=(Child&& other) noexcept;
+
+  pid_t pid() const { return pid_; }
+  bool Running();
+  void Signal(int sig);
+  // Waits for exit; returns the exit code, or -1 when it did not exit in time (then killed).
+  int Wait(std::chrono::seconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// `cg-soc init` + `cg-soc serve` on 127.0.0.1 with kernel-chosen ports.
+class SocServer {
+ public:
+  explicit SocServer(const std::string& dir);  // dir: data dir to create
+  ~SocServer();
+  bool started() const { return agent_port_ != 0; }
+  const std::string& error() const { return error_; }
+  uint16_t agent_port() const { return agent_port_; }
+  uint16_t operator_port() const { return operator_port_; }
+  const std::string& data_dir() const { return dir_; }
+  std::string ca() const { return dir_ + "/ca.pem"; }
+  std::string admin_token_file() const { return dir_ + "/admin.token"; }
+  std::string log() const;
+  Child& child() { return child_; }
+  // cgctl with --server/--ca/--token-file for this server, then args.
+  std::vector<std::string> Ctl(const std::vector<std::string>& args,
+                               const std::string& token_file = "") const;
+
+ private:
+  std::string dir_;
+  std::string error_;
+  Child child_;
+  uint16_t agent_port_ = 0;
+  uint16_t operator_port_ = 0;
+};
+
+std::string ReadFile(const std::string& path);
+
+}  // namespace cg::testing

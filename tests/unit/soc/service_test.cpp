@@ -1,0 +1,976 @@
+// Tests for soc/service.cpp: SocService driven with HttpRequest objects (no network) over a real
+// SQLite database in a temporary directory and a real CA. The clock is a variable of the test.
+#include "soc/service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/files.h"
+#include "common/ids.h"
+#include "common/timeutil.h"
+#include "protocol/http.h"
+#include "protocol/pki.h"
+#include "protocol/report.h"
+#include "soc/sqlite_storage.h"
+#include "tests/unit/testing/test_pki.h"
+
+namespace cg::soc {
+namespace {
+
+using nlohmann::json;
+using protocol::CheckStatus;
+using protocol::HttpRequest;
+using protocol::HttpResponse;
+using protocol::PeerCertificate;
+using std::chrono::hours;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::TempDir;
+
+constexpr SysTime kT0{seconds(1'790'000'000)};  // 2026-09-21T12:53:20Z
+constexpr const char* kPeer = "10.20.30.40:51000";
+
+std::set<std::string> Keys(const json& object) {
+  std::set<std::string> keys;
+  for (const auto& [key, value] : object.items()) {
+    keys.insert(key);
+  }
+  return keys;
+}
+
+std::string HeaderOf(const HttpResponse& response, const std::string& name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) {
+      return value;
+    }
+  }
+  return "";
+}
+
+json BodyOf(const HttpResponse& response) {
+  json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  EXPECT_TRUE(body.is_object()) << response.body;
+  EXPECT_EQ(response.content_type, "application/json");
+  return body;
+}
+
+std::string ErrorCodeOf(const HttpResponse& response) {
+  const json body = BodyOf(response);
+  if (!body.contains("error") || !body["error"].contains("code")) {
+    ADD_FAILURE() << "not an error body: " << response.body;
+    return "";
+  }
+  return body["error"]["code"].get<std::string>();
+}
+
+std::string ErrorMessageOf(const HttpResponse& response) {
+  const json body = BodyOf(response);
+  return body.contains("error") ? body["error"].value("message", "") : "";
+}
+
+// Forwards to a real storage; AppendAudit fails while fail_audit is set.
+class AuditSwitchStorage : public Storage {
+ public:
+  explicit AuditSwitchStorage(Storage& real) : real_(real) {}
+  bool fail_audit = false;
+
+  Status CreateOperatorToken(const OperatorToken& t) override {
+    return real_.CreateOperatorToken(t);
+  }
+  Result<OperatorToken> FindOperatorTokenByHash(std::string_view h) override {
+    return real_.FindOperatorTokenByHash(h);
+  }
+  Status CreateEnrollmentToken(const EnrollmentToken& t) override {
+    return real_.CreateEnrollmentToken(t);
+  }
+  Result<EnrollmentToken> FindEnrollmentTokenByHash(std::string_view h) override {
+    return real_.FindEnrollmentTokenByHash(h);
+  }
+  Result<EnrollmentToken> ConsumeEnrollmentToken(std::string_view h, SysTime now) override {
+    return real_.ConsumeEnrollmentToken(h, now);
+  }
+  Status AddDevice(const Device& d) override { return real_.AddDevice(d); }
+  Result<Device> GetDevice(std::string_view id) override { return real_.GetDevice(id); }
+  Result<std::vector<Device>> ListDevices(const DeviceFilter& f) override {
+    return real_.ListDevices(f);
+  }
+  Result<bool> StoreReport(const protocol::Report& r, std::string_view body,
+                           SysTime received_at) override {
+    return real_.StoreReport(r, body, received_at);
+  }
+  Result<std::optional<StoredReport>> LatestReport(std::string_view id) override {
+    return real_.LatestReport(id);
+  }
+  Result<std::vector<StoredReport>> ReportHistory(std::string_view id, size_t limit) override {
+    return real_.ReportHistory(id, limit);
+  }
+  Status AppendAudit(const AuditEntry& e) override {
+    if (fail_audit) {
+      return MakeError(ErrorCode::kDatabase, "disk I/O error");
+    }
+    return real_.AppendAudit(e);
+  }
+  Result<std::vector<AuditEntry>> ListAudit(size_t limit) override {
+    return real_.ListAudit(limit);
+  }
+
+ private:
+  Storage& real_;
+};
+
+struct Enrolled {
+  std::string device_id;
+  std::string group;
+  std::string certificate_pem;
+  PeerCertificate peer;  // what the listener would pass for this device's connection
+};
+
+class SocServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto real = OpenSqliteStorage(dir_.File("soc.db"), /*create=*/true);
+    ASSERT_TRUE(real.ok()) << real.error().ToString();
+    real_ = std::move(real).value();
+    storage_ = std::make_unique<AuditSwitchStorage>(*real_);
+    auto ca =
+        protocol::CertificateAuthority::Create("CounterGuard Test SOC CA", hours(24 * 3650), kT0);
+    ASSERT_TRUE(ca.ok()) << ca.error().ToString();
+    ca_.emplace(std::move(ca).value());
+    service_ = MakeService(SocConfig{});
+    auto admin = service_->CreateOperatorToken("root", "admin", std::nullopt);
+    auto analyst = service_->CreateOperatorToken("nguyen.van.a", "analyst", std::nullopt);
+    ASSERT_TRUE(admin.ok() && analyst.ok());
+    admin_ = *admin;
+    analyst_ = *analyst;
+  }
+
+  std::unique_ptr<SocService> MakeService(SocConfig config) {
+    return std::make_unique<SocService>(
+        *storage_, *ca_, [this] { return now_; }, config);
+  }
+
+  // Runs a handler and returns its one answer (the handlers answer before returning).
+  template <typename Handle>
+  static HttpResponse Answer(Handle&& handle) {
+    std::optional<HttpResponse> answer;
+    int calls = 0;
+    handle([&](HttpResponse response) {
+      ++calls;
+      answer = std::move(response);
+    });
+    EXPECT_EQ(calls, 1);
+    return answer.value_or(HttpResponse{});
+  }
+
+  HttpResponse Agent(HttpRequest request, SocService* service = nullptr) {
+    SocService* s = service != nullptr ? service : service_.get();
+    return Answer([&](Responder r) { s->HandleAgent(std::move(request), std::move(r)); });
+  }
+
+  HttpResponse Operator(HttpRequest request) {
+    return Answer([&](Responder r) { service_->HandleOperator(std::move(request), std::move(r)); });
+  }
+
+  static HttpRequest AgentPost(const std::string& path, std::string body,
+                               std::optional<PeerCertificate> peer) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = path;
+    r.body = std::move(body);
+    r.peer_address = kPeer;
+    r.peer_cert = std::move(peer);
+    return r;
+  }
+
+  static HttpRequest Op(const std::string& method, const std::string& target,
+                        const std::string& token, std::string body = "") {
+    HttpRequest r;
+    r.method = method;
+    r.target = target;
+    if (!token.empty()) {
+      r.headers.emplace_back("Authorization", "Bearer " + token);
+    }
+    r.body = std::move(body);
+    r.peer_address = "127.0.0.1:40000";
+    return r;
+  }
+
+  // An enrollment token through the admin API; returns the secret.
+  std::string NewEnrollToken(const std::string& group, int uses = 1) {
+    auto response = Operator(
+        Op("POST", "/api/v1/enroll-tokens", admin_, json{{"group", group}, {"uses", uses}}.dump()));
+    EXPECT_EQ(response.status, 201) << response.body;
+    return BodyOf(response).value("token", "");
+  }
+
+  static std::string EnrollBody(const std::string& token, const std::string& csr_pem,
+                                const std::string& hostname = "pc-01") {
+    return json{{"token", token},
+                {"csr_pem", csr_pem},
+                {"hostname", hostname},
+                {"machine_id", "4c4c4544-0042"}}
+        .dump();
+  }
+
+  static std::string NewCsr() {
+    auto key = protocol::GenerateP256Key();
+    EXPECT_TRUE(key.ok());
+    auto csr = protocol::MakeCsrPem(**key, "whatever-the-agent-says");
+    EXPECT_TRUE(csr.ok());
+    return csr.value_or("");
+  }
+
+  HttpResponse EnrollWith(const std::string& token, const std::string& hostname = "pc-01") {
+    return Agent(AgentPost("/v1/enroll", EnrollBody(token, NewCsr(), hostname), std::nullopt));
+  }
+
+  Enrolled Enroll(const std::string& group, const std::string& hostname = "pc-01") {
+    const HttpResponse response = EnrollWith(NewEnrollToken(group), hostname);
+    EXPECT_EQ(response.status, 200) << response.body;
+    const json body = BodyOf(response);
+    Enrolled e;
+    e.device_id = body.value("device_id", "");
+    e.group = body.value("group", "");
+    e.certificate_pem = body.value("certificate_pem", "");
+    auto info = protocol::InspectCertificatePem(e.certificate_pem);
+    EXPECT_TRUE(info.ok());
+    if (info.ok()) {
+      e.peer = {info->subject_cn, info->subject_ou, info->serial_hex};
+    }
+    return e;
+  }
+
+  static protocol::Report MakeReport(const std::string& device_id, const std::string& report_id,
+                                     SysTime collected_at,
+                                     std::vector<std::pair<std::string, CheckStatus>> checks) {
+    protocol::Report r;
+    r.report_id = report_id;
+    r.device_id = device_id;
+    r.hostname = "pc-01";
+    r.os = {"Debian GNU/Linux", "12", "6.1.0-18-amd64", "x86_64"};
+    r.agent_version = "0.1.0";
+    r.collected_at = FormatRfc3339(collected_at);
+    r.policy_version = 4;
+    r.policy_hash = std::string(64, 'a');
+    for (auto& [id, status] : checks) {
+      protocol::CheckResult c;
+      c.id = id;
+      c.status = status;
+      c.severity = protocol::Severity::kHigh;
+      c.summary = id + " is " + std::string(protocol::ToString(status));
+      c.facts = {{"engine", "clamav"}};
+      r.checks.push_back(std::move(c));
+    }
+    return r;
+  }
+
+  HttpResponse SendReport(const Enrolled& device, const protocol::Report& report) {
+    return Agent(AgentPost("/v1/reports", protocol::ToJson(report).dump(), device.peer));
+  }
+
+  size_t StoredReports(const std::string& device_id) {
+    auto history = real_->ReportHistory(device_id, 1000);
+    EXPECT_TRUE(history.ok());
+    return history.value_or(std::vector<StoredReport>{}).size();
+  }
+
+  TempDir dir_;
+  SysTime now_ = kT0;
+  std::unique_ptr<Storage> real_;
+  std::unique_ptr<AuditSwitchStorage> storage_;
+  std::optional<protocol::CertificateAuthority> ca_;
+  std::unique_ptr<SocService> service_;
+  std::string admin_;
+  std::string analyst_;
+};
+
+// --- enrollment ---------------------------------------------------------------------------
+
+TEST_F(SocServiceTest, EnrollIssuesACertificateForTheNewDeviceAndStoresIt) {
+  const std::string token = NewEnrollToken("laocai/bac-ha");
+  const HttpResponse response = EnrollWith(token, "pc-bac-ha-01");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const json body = BodyOf(response);
+  EXPECT_EQ(Keys(body), (std::set<std::string>{"device_id", "group", "certificate_pem", "ca_pem"}));
+  const std::string device_id = body["device_id"];
+  EXPECT_TRUE(IsUuid(device_id)) << device_id;
+  EXPECT_EQ(body["group"], "laocai/bac-ha");
+  EXPECT_EQ(body["ca_pem"], ca_->cert_pem());
+
+  auto info = protocol::InspectCertificatePem(body["certificate_pem"].get<std::string>());
+  ASSERT_TRUE(info.ok()) << info.error().ToString();
+  EXPECT_EQ(info->subject_cn, device_id);
+  EXPECT_EQ(info->subject_ou, "laocai/bac-ha");
+  EXPECT_EQ(info->issuer_cn, "CounterGuard Test SOC CA");
+  EXPECT_TRUE(info->client_auth);
+  EXPECT_FALSE(info->is_ca);
+  EXPECT_EQ(info->not_after, kT0 + SocConfig{}.device_cert_validity);
+
+  auto device = real_->GetDevice(device_id);
+  ASSERT_TRUE(device.ok()) << device.error().ToString();
+  EXPECT_EQ(device->hostname, "pc-bac-ha-01");
+  EXPECT_EQ(device->machine_id, "4c4c4544-0042");
+  EXPECT_EQ(device->group, "laocai/bac-ha");
+  EXPECT_EQ(device->cert_serial, info->serial_hex);
+  EXPECT_EQ(device->cert_not_after, info->not_after);
+  EXPECT_EQ(device->enrolled_at, kT0);
+  EXPECT_FALSE(device->revoked);
+}
+
+TEST_F(SocServiceTest, RefusedEnrollmentTokensAreLoggedWithoutTheTokenAndEnrollNothing) {
+  struct Case {
+    std::string name;
+    std::string secret;
+    int status;
+    std::string message;
+  };
+  auto seed = [&](const std::string& secret, auto&& adjust) {
+    EnrollmentToken t;
+    t.id = NewUuid();
+    t.token_hash = Sha256Hex(secret);
+    t.group = "laocai";
+    t.created_at = kT0 - hours(48);
+    t.expires_at = kT0 + hours(1);
+    t.uses_allowed = 1;
+    t.created_by = "root";
+    adjust(t);
+    ASSERT_TRUE(real_->CreateEnrollmentToken(t).ok());
+  };
+  seed("expired-token-secret-1234", [](EnrollmentToken& t) { t.expires_at = kT0; });
+  seed("revoked-token-secret-1234", [](EnrollmentToken& t) { t.revoked = true; });
+  seed("used-up-token-secret-1234", [](EnrollmentToken& t) { t.uses = 1; });
+  const std::string reused = NewEnrollToken("laocai");
+  ASSERT_EQ(EnrollWith(reused).status, 200);
+
+  const std::vector<Case> cases = {
+      {"unknown", "never-issued-token-1234", 401, "unknown enrollment token"},
+      {"expired", "expired-token-secret-1234", 403, "enrollment token expired"},
+      {"revoked", "revoked-token-secret-1234", 403, "enrollment token revoked"},
+      {"used up", "used-up-token-secret-1234", 403, "enrollment token used up"},
+      {"reused", reused, 403, "enrollment token used up"},
+  };
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  std::vector<HttpResponse> responses;
+  for (const auto& c : cases) {
+    responses.push_back(EnrollWith(c.secret));
+  }
+  const std::string log =
+      ::testing::internal::GetCapturedStdout() + ::testing::internal::GetCapturedStderr();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].name);
+    EXPECT_EQ(responses[i].status, cases[i].status) << responses[i].body;
+    EXPECT_EQ(ErrorMessageOf(responses[i]), cases[i].message);
+    EXPECT_THAT(responses[i].body, Not(HasSubstr(cases[i].secret)));
+    EXPECT_THAT(log, HasSubstr(cases[i].message));
+    EXPECT_THAT(log, Not(HasSubstr(cases[i].secret)));
+  }
+  EXPECT_THAT(log, HasSubstr(kPeer));
+  auto devices = real_->ListDevices(DeviceFilter{});
+  ASSERT_TRUE(devices.ok());
+  EXPECT_EQ(devices->size(), 1u);  // the first use of `reused`
+}
+
+TEST_F(SocServiceTest, ABadCsrIs400AndDoesNotCostATokenUse) {
+  const std::string token = NewEnrollToken("laocai");
+  const std::string good = NewCsr();
+  std::string tampered = good;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  for (const std::string& csr : {std::string("not a CSR"), tampered}) {
+    const HttpResponse response =
+        Agent(AgentPost("/v1/enroll", EnrollBody(token, csr), std::nullopt));
+    EXPECT_EQ(response.status, 400) << response.body;
+    EXPECT_EQ(ErrorCodeOf(response), "bad_csr");
+    EXPECT_FALSE(ErrorMessageOf(response).empty());
+  }
+  auto stored = real_->FindEnrollmentTokenByHash(Sha256Hex(token));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->uses, 0);
+  EXPECT_EQ(Agent(AgentPost("/v1/enroll", EnrollBody(token, good), std::nullopt)).status, 200);
+}
+
+TEST_F(SocServiceTest, MalformedEnrollmentRequestsAre400) {
+  const std::string token = NewEnrollToken("laocai");
+  struct Case {
+    std::string name;
+    std::string body;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {"not JSON", "{\"token\": ", "bad_json"},
+      {"an array", "[]", "bad_json"},
+      {"no hostname", json{{"token", token}, {"csr_pem", NewCsr()}, {"machine_id", "m"}}.dump(),
+       "invalid_request"},
+      {"numeric token",
+       json{{"token", 5}, {"csr_pem", NewCsr()}, {"hostname", "h"}, {"machine_id", "m"}}.dump(),
+       "invalid_request"},
+      {"hostname with a newline", EnrollBody(token, NewCsr(), "pc\nFAKE LOG LINE"),
+       "invalid_request"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const HttpResponse response = Agent(AgentPost("/v1/enroll", c.body, std::nullopt));
+    EXPECT_EQ(response.status, 400) << response.body;
+    EXPECT_EQ(ErrorCodeOf(response), c.code);
+  }
+  auto stored = real_->FindEnrollmentTokenByHash(Sha256Hex(token));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->uses, 0);
+}
+
+// --- reports ------------------------------------------------------------------------------
+
+TEST_F(SocServiceTest, AReportIsCommittedAndTheDeviceFollowsIt) {
+  const Enrolled device = Enroll("laocai/bac-ha");
+  const auto report = MakeReport(device.device_id, NewUuid(), kT0 + seconds(30),
+                                 {{"antivirus", CheckStatus::kFail}});
+  now_ = kT0 + seconds(40);
+  const HttpResponse response = SendReport(device, report);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(BodyOf(response),
+            (json{{"status", "committed"}, {"report_id", report.report_id}, {"duplicate", false}}));
+  auto stored = real_->GetDevice(device.device_id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->status, protocol::DeviceStatus::kNoncompliant);
+  EXPECT_EQ(stored->last_seen, kT0 + seconds(40));
+  EXPECT_EQ(stored->policy_version, 4);
+}
+
+TEST_F(SocServiceTest, ADuplicateReportIsAcknowledgedAndStoredOnce) {
+  const Enrolled device = Enroll("laocai");
+  const auto report = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const HttpResponse first = SendReport(device, report);
+  const HttpResponse second = SendReport(device, report);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(BodyOf(first)["duplicate"], false);
+  EXPECT_EQ(BodyOf(second)["duplicate"], true);
+  EXPECT_EQ(BodyOf(second)["report_id"], report.report_id);
+  EXPECT_EQ(StoredReports(device.device_id), 1u);
+}
+
+TEST_F(SocServiceTest, RefusedReportsStoreNothing) {
+  const Enrolled device = Enroll("laocai");
+  const Enrolled other = Enroll("laocai");
+  ASSERT_TRUE(real_
+                  ->AddDevice([&] {
+                    Device d;
+                    d.device_id = "00000000-0000-4000-8000-000000000077";
+                    d.hostname = "gone";
+                    d.group = "laocai";
+                    d.cert_serial = "77";
+                    d.enrolled_at = kT0;
+                    d.cert_not_after = kT0 + hours(1);
+                    d.revoked = true;
+                    return d;
+                  }())
+                  .ok());
+  const PeerCertificate revoked_peer{"00000000-0000-4000-8000-000000000077", "laocai", "77"};
+  const PeerCertificate unknown_peer{"00000000-0000-4000-8000-000000000078", "laocai", "78"};
+  PeerCertificate old_cert = device.peer;
+  old_cert.serial_hex = "1234";
+  const auto good = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const std::string good_body = protocol::ToJson(good).dump();
+  json no_checks = protocol::ToJson(good);
+  no_checks.erase("checks");
+  auto with_device = [&](const std::string& id) {
+    auto r = good;
+    r.device_id = id;
+    return protocol::ToJson(r).dump();
+  };
+  std::string deep = "{\"report_id\":" + std::string(1000, '[') + std::string(1000, ']') + "}";
+
+  struct Case {
+    std::string name;
+    std::string body;
+    std::optional<PeerCertificate> peer;
+    int status;
+    std::string code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"no client certificate", good_body, std::nullopt, 401, "unauthenticated",
+       "client certificate"},
+      {"another device's certificate", good_body, other.peer, 403, "forbidden",
+       "not the client certificate's device"},
+      {"a certificate not issued to the device", good_body, old_cert, 403, "forbidden",
+       "not the certificate issued to this device"},
+      {"a revoked device", with_device(revoked_peer.subject_cn), revoked_peer, 403, "forbidden",
+       "device revoked"},
+      {"an unknown device", with_device(unknown_peer.subject_cn), unknown_peer, 403, "forbidden",
+       "unknown device"},
+      {"malformed JSON", "{\"report_id\": \"" + good.report_id, device.peer, 400, "bad_json",
+       "not valid JSON"},
+      {"JSON nested 1000 deep", deep, device.peer, 400, "bad_json", "nested deeper than 64"},
+      {"not a report", no_checks.dump(), device.peer, 400, "invalid_report", "checks"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const HttpResponse response = Agent(AgentPost("/v1/reports", c.body, c.peer));
+    EXPECT_EQ(response.status, c.status) << response.body;
+    EXPECT_EQ(ErrorCodeOf(response), c.code);
+    EXPECT_THAT(ErrorMessageOf(response), HasSubstr(c.message));
+  }
+  EXPECT_EQ(StoredReports(device.device_id), 0u);
+  EXPECT_EQ(StoredReports(other.device_id), 0u);
+  EXPECT_EQ(StoredReports(revoked_peer.subject_cn), 0u);
+  // The same report with the right certificate goes through: the refusals above were not
+  // about the report itself.
+  EXPECT_EQ(Agent(AgentPost("/v1/reports", good_body, device.peer)).status, 200);
+}
+
+TEST_F(SocServiceTest, AnOversizedReportIs413AndNotStored) {
+  const Enrolled device = Enroll("laocai");
+  auto report = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  report.checks[0].summary = std::string(3000, 's');
+  const std::string body = protocol::ToJson(report).dump();
+
+  auto small = MakeService(SocConfig{.max_report_bytes = 2048});
+  const HttpResponse refused = Agent(AgentPost("/v1/reports", body, device.peer), small.get());
+  EXPECT_EQ(refused.status, 413) << refused.body;
+  EXPECT_EQ(ErrorCodeOf(refused), "too_large");
+  EXPECT_EQ(StoredReports(device.device_id), 0u);
+
+  // The default limit is protocol::kMaxReportBytes: one byte over, even as trailing spaces.
+  std::string padded = body;
+  padded.resize(protocol::kMaxReportBytes + 1, ' ');
+  EXPECT_EQ(Agent(AgentPost("/v1/reports", padded, device.peer)).status, 413);
+  padded.resize(protocol::kMaxReportBytes);
+  EXPECT_EQ(StoredReports(device.device_id), 0u);
+  EXPECT_EQ(Agent(AgentPost("/v1/reports", padded, device.peer)).status, 200);
+  EXPECT_EQ(StoredReports(device.device_id), 1u);
+}
+
+TEST_F(SocServiceTest, UnknownAgentRoutesAre404AndWrongMethods405) {
+  HttpRequest get = AgentPost("/v1/reports", "", std::nullopt);
+  get.method = "GET";
+  const HttpResponse wrong_method = Agent(get);
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(ErrorCodeOf(wrong_method), "method_not_allowed");
+  EXPECT_EQ(HeaderOf(wrong_method, "Allow"), "POST");
+  for (const char* path : {"/v1/unknown", "/", "/v1/reports/", "/api/v1/devices"}) {
+    SCOPED_TRACE(path);
+    const HttpResponse missing = Agent(AgentPost(path, "{}", std::nullopt));
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_EQ(ErrorCodeOf(missing), "not_found");
+  }
+}
+
+// --- operator authentication, roles and audit ----------------------------------------------
+
+TEST_F(SocServiceTest, OperatorRequestsWithoutAValidTokenAre401) {
+  auto expiring = service_->CreateOperatorToken("temp", "admin", kT0 + hours(1));
+  ASSERT_TRUE(expiring.ok());
+  OperatorToken revoked;
+  revoked.id = NewUuid();
+  revoked.name = "fired";
+  revoked.role = "admin";
+  revoked.token_hash = Sha256Hex("revoked-operator-secret");
+  revoked.created_at = kT0;
+  revoked.revoked = true;
+  ASSERT_TRUE(real_->CreateOperatorToken(revoked).ok());
+  now_ = kT0 + hours(1);
+
+  struct Case {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"no header", {}, "missing bearer token"},
+      {"basic auth", {{"Authorization", "Basic cm9vdDpyb290"}}, "missing bearer token"},
+      {"empty bearer", {{"Authorization", "Bearer "}}, "missing bearer token"},
+      {"unknown token", {{"Authorization", "Bearer not-a-token"}}, "unknown token"},
+      {"expired token", {{"Authorization", "Bearer " + *expiring}}, "token expired"},
+      {"revoked token", {{"authorization", "bearer revoked-operator-secret"}}, "token revoked"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    HttpRequest request = Op("GET", "/api/v1/devices", "");
+    request.headers = c.headers;
+    const HttpResponse response = Operator(request);
+    EXPECT_EQ(response.status, 401) << response.body;
+    EXPECT_EQ(ErrorCodeOf(response), "unauthenticated");
+    EXPECT_THAT(ErrorMessageOf(response), HasSubstr(c.message));
+    EXPECT_EQ(HeaderOf(response, "WWW-Authenticate"), "Bearer");
+  }
+  // Unknown routes answer 401 too before authentication: the API's shape stays hidden.
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/secret-things", "")).status, 401);
+  // The token is still good one second before its expiry.
+  now_ = kT0 + hours(1) - seconds(1);
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/devices", *expiring)).status, 200);
+}
+
+TEST_F(SocServiceTest, AnalystsAreRefusedEveryAdminRoute) {
+  struct Case {
+    std::string method;
+    std::string target;
+    std::string body;
+    int admin_status;
+  };
+  const std::vector<Case> admin_routes = {
+      {"POST", "/api/v1/enroll-tokens", json{{"group", "laocai"}}.dump(), 201},
+      {"GET", "/api/v1/audit", "", 200},
+      {"GET", "/api/v1/audit?limit=5", "", 200},
+  };
+  for (const auto& c : admin_routes) {
+    SCOPED_TRACE(c.method + " " + c.target);
+    const HttpResponse refused = Operator(Op(c.method, c.target, analyst_, c.body));
+    EXPECT_EQ(refused.status, 403) << refused.body;
+    EXPECT_EQ(ErrorCodeOf(refused), "forbidden");
+    EXPECT_THAT(ErrorMessageOf(refused), HasSubstr("admin"));
+    EXPECT_EQ(Operator(Op(c.method, c.target, admin_, c.body)).status, c.admin_status);
+  }
+  // Analysts read; admins may read too.
+  for (const std::string& token : {analyst_, admin_}) {
+    EXPECT_EQ(Operator(Op("GET", "/api/v1/devices", token)).status, 200);
+  }
+  // Only the admin's request created a token.
+  auto audit = real_->ListAudit(100);
+  ASSERT_TRUE(audit.ok());
+  int created = 0;
+  for (const auto& e : *audit) {
+    created += e.result == 201 ? 1 : 0;
+  }
+  EXPECT_EQ(created, 1);
+}
+
+TEST_F(SocServiceTest, AdminCreatesEnrollmentTokensWithDefaultsAndLimits) {
+  const HttpResponse response =
+      Operator(Op("POST", "/api/v1/enroll-tokens", admin_, json{{"group", "laocai/sa-pa"}}.dump()));
+  ASSERT_EQ(response.status, 201) << response.body;
+  const json body = BodyOf(response);
+  EXPECT_EQ(Keys(body), (std::set<std::string>{"token", "id", "group", "expires_at", "uses"}));
+  EXPECT_EQ(body["group"], "laocai/sa-pa");
+  EXPECT_EQ(body["uses"], 1);
+  EXPECT_EQ(body["expires_at"], FormatRfc3339(kT0 + hours(24)));
+  EXPECT_TRUE(IsUuid(body["id"].get<std::string>()));
+  auto stored = real_->FindEnrollmentTokenByHash(Sha256Hex(body["token"].get<std::string>()));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->id, body["id"]);
+  EXPECT_EQ(stored->created_by, "root");
+  EXPECT_EQ(stored->token_hash, Sha256Hex(body["token"].get<std::string>()));
+
+  const HttpResponse explicit_values =
+      Operator(Op("POST", "/api/v1/enroll-tokens", admin_,
+                  json{{"group", "hanoi"}, {"ttl_seconds", 30 * 86400}, {"uses", 10000}}.dump()));
+  ASSERT_EQ(explicit_values.status, 201) << explicit_values.body;
+  EXPECT_EQ(BodyOf(explicit_values)["uses"], 10000);
+  EXPECT_EQ(BodyOf(explicit_values)["expires_at"], FormatRfc3339(kT0 + hours(24 * 30)));
+
+  struct Case {
+    std::string name;
+    json body;
+  };
+  const std::vector<Case> bad = {
+      {"no group", json::object()},
+      {"upper case", {{"group", "LaoCai"}}},
+      {"empty segment", {{"group", "laocai//bac-ha"}}},
+      {"leading slash", {{"group", "/laocai"}}},
+      {"trailing slash", {{"group", "laocai/"}}},
+      {"space", {{"group", "lao cai"}}},
+      {"129 characters", {{"group", std::string(129, 'a')}}},
+      {"ttl 0", {{"group", "laocai"}, {"ttl_seconds", 0}}},
+      {"ttl over 30 days", {{"group", "laocai"}, {"ttl_seconds", 30 * 86400 + 1}}},
+      {"ttl as text", {{"group", "laocai"}, {"ttl_seconds", "24h"}}},
+      {"uses 0", {{"group", "laocai"}, {"uses", 0}}},
+      {"uses 10001", {{"group", "laocai"}, {"uses", 10001}}},
+      {"uses fractional", {{"group", "laocai"}, {"uses", 1.5}}},
+      {"uses huge", {{"group", "laocai"}, {"uses", 18446744073709551615ULL}}},
+  };
+  for (const auto& c : bad) {
+    SCOPED_TRACE(c.name);
+    const HttpResponse refused =
+        Operator(Op("POST", "/api/v1/enroll-tokens", admin_, c.body.dump()));
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(ErrorCodeOf(refused), "invalid_request");
+  }
+  EXPECT_EQ(ErrorCodeOf(Operator(Op("POST", "/api/v1/enroll-tokens", admin_, "{oops"))),
+            "bad_json");
+  EXPECT_TRUE(IsValidGroupName(std::string(128, 'a')));
+}
+
+TEST_F(SocServiceTest, UnknownOperatorRoutesAre404AndWrongMethods405) {
+  const HttpResponse missing = Operator(Op("GET", "/api/v1/nothing", analyst_));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(ErrorCodeOf(missing), "not_found");
+  const HttpResponse wrong = Operator(Op("DELETE", "/api/v1/devices", admin_));
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(HeaderOf(wrong, "Allow"), "GET");
+}
+
+TEST_F(SocServiceTest, EveryOperatorRequestIsAuditedWithoutSecrets) {
+  const std::string device_id = NewUuid();
+  now_ = kT0 + seconds(1);
+  ASSERT_EQ(Operator(Op("GET", "/api/v1/devices?status=error", "")).status, 401);
+  now_ = kT0 + seconds(2);
+  ASSERT_EQ(
+      Operator(Op("POST", "/api/v1/enroll-tokens", analyst_, json{{"group", "laocai"}}.dump()))
+          .status,
+      403);
+  now_ = kT0 + seconds(3);
+  const HttpResponse created =
+      Operator(Op("POST", "/api/v1/enroll-tokens", admin_, json{{"group", "laocai"}}.dump()));
+  ASSERT_EQ(created.status, 201);
+  const std::string enroll_secret = BodyOf(created)["token"];
+  const std::string enroll_id = BodyOf(created)["id"];
+  now_ = kT0 + seconds(4);
+  ASSERT_EQ(Operator(Op("GET", "/api/v1/devices/" + device_id, analyst_)).status, 404);
+  now_ = kT0 + seconds(5);
+  ASSERT_EQ(Operator(Op("GET", "/api/v1/devices", "wrong-secret")).status, 401);
+
+  now_ = kT0 + seconds(6);
+  const HttpResponse audit = Operator(Op("GET", "/api/v1/audit", admin_));
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  const json entries = BodyOf(audit)["entries"];
+  ASSERT_EQ(entries.size(), 5u) << entries.dump(2);
+  for (const auto& e : entries) {
+    EXPECT_EQ(Keys(e), (std::set<std::string>{"time", "actor", "role", "method", "path", "target",
+                                              "result", "source"}));
+    EXPECT_EQ(e["source"], "127.0.0.1:40000");
+  }
+  auto expect = [&](size_t i, int second, const std::string& actor, const std::string& role,
+                    const std::string& method, const std::string& path, int result) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(entries[i]["time"], FormatRfc3339(kT0 + seconds(second)));
+    EXPECT_EQ(entries[i]["actor"], actor);
+    EXPECT_EQ(entries[i]["role"], role);
+    EXPECT_EQ(entries[i]["method"], method);
+    EXPECT_EQ(entries[i]["path"], path);
+    EXPECT_EQ(entries[i]["result"], result);
+  };
+  expect(0, 5, "-", "-", "GET", "/api/v1/devices", 401);
+  expect(1, 4, "nguyen.van.a", "analyst", "GET", "/api/v1/devices/" + device_id, 404);
+  expect(2, 3, "root", "admin", "POST", "/api/v1/enroll-tokens", 201);
+  expect(3, 2, "nguyen.van.a", "analyst", "POST", "/api/v1/enroll-tokens", 403);
+  expect(4, 1, "-", "-", "GET", "/api/v1/devices", 401);
+  EXPECT_EQ(entries[1]["target"], device_id);
+  EXPECT_THAT(entries[2]["target"].get<std::string>(), HasSubstr(enroll_id));
+  EXPECT_THAT(entries[2]["target"].get<std::string>(), HasSubstr("laocai"));
+
+  const std::string dump = entries.dump();
+  for (const std::string& secret : {admin_, analyst_, enroll_secret, std::string("wrong-secret")}) {
+    EXPECT_THAT(dump, Not(HasSubstr(secret)));
+  }
+  // The audit request itself is on record too.
+  auto all = real_->ListAudit(100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 6u);
+  EXPECT_EQ((*all)[0].path, "/api/v1/audit");
+  EXPECT_EQ((*all)[0].result, 200);
+}
+
+TEST_F(SocServiceTest, WithoutAnAuditRowThereIsNoAnswer) {
+  storage_->fail_audit = true;
+  const HttpResponse response =
+      Operator(Op("POST", "/api/v1/enroll-tokens", admin_, json{{"group", "laocai"}}.dump()));
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(ErrorCodeOf(response), "internal");
+  EXPECT_FALSE(BodyOf(response).contains("token"));
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/devices", "")).status, 500);
+  storage_->fail_audit = false;
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/devices", analyst_)).status, 200);
+}
+
+// --- devices, detail, history ---------------------------------------------------------------
+
+class DeviceViewsTest : public SocServiceTest {
+ protected:
+  void SetUp() override {
+    SocServiceTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    failing_ = Enroll("laocai/bac-ha", "pc-bac-ha");
+    passing_ = Enroll("hanoi/ba-dinh", "pc-ba-dinh");
+    silent_ = Enroll("laocai/sa-pa", "pc-sa-pa");
+    first_ = MakeReport(failing_.device_id, NewUuid(), kT0 + seconds(10),
+                        {{"antivirus", CheckStatus::kPass}, {"yara", CheckStatus::kPass}});
+    latest_ = MakeReport(failing_.device_id, NewUuid(), kT0 + seconds(20),
+                         {{"antivirus", CheckStatus::kFail}, {"yara", CheckStatus::kPass}});
+    const auto passing_report = MakeReport(passing_.device_id, NewUuid(), kT0 + seconds(15),
+                                           {{"yara", CheckStatus::kPass}});
+    now_ = kT0 + seconds(11);
+    ASSERT_EQ(SendReport(failing_, first_).status, 200);
+    now_ = kT0 + seconds(21);
+    ASSERT_EQ(SendReport(failing_, latest_).status, 200);
+    now_ = kT0 + seconds(25);
+    ASSERT_EQ(SendReport(passing_, passing_report).status, 200);
+    now_ = kT0 + seconds(30);
+  }
+
+  std::vector<std::string> ListIds(const std::string& query) {
+    const HttpResponse response = Operator(Op("GET", "/api/v1/devices" + query, analyst_));
+    EXPECT_EQ(response.status, 200) << response.body;
+    std::vector<std::string> ids;
+    for (const auto& d : BodyOf(response).value("devices", json::array())) {
+      ids.push_back(d.value("device_id", ""));
+    }
+    return ids;
+  }
+
+  Enrolled failing_, passing_, silent_;
+  protocol::Report first_, latest_;
+};
+
+TEST_F(DeviceViewsTest, TheListHasTheDocumentedShape) {
+  const HttpResponse response = Operator(Op("GET", "/api/v1/devices", analyst_));
+  ASSERT_EQ(response.status, 200) << response.body;
+  const json devices = BodyOf(response)["devices"];
+  ASSERT_EQ(devices.size(), 3u);
+  // Ordered by group: hanoi/ba-dinh, laocai/bac-ha, laocai/sa-pa.
+  const json& d = devices[1];
+  EXPECT_EQ(Keys(d), (std::set<std::string>{"device_id", "hostname", "group", "status", "last_seen",
+                                            "policy_version", "enrolled_at"}));
+  EXPECT_EQ(d["device_id"], failing_.device_id);
+  EXPECT_EQ(d["hostname"], "pc-01");  // from the latest report
+  EXPECT_EQ(d["group"], "laocai/bac-ha");
+  EXPECT_EQ(d["status"], "noncompliant");
+  EXPECT_EQ(d["last_seen"], FormatRfc3339(kT0 + seconds(21)));
+  EXPECT_EQ(d["policy_version"], 4);
+  EXPECT_EQ(d["enrolled_at"], FormatRfc3339(kT0));
+  EXPECT_EQ(devices[0]["status"], "compliant");
+  EXPECT_EQ(devices[2]["status"], "unknown");
+  EXPECT_TRUE(devices[2]["last_seen"].is_null());
+  EXPECT_EQ(devices[2]["hostname"], "pc-sa-pa");
+}
+
+TEST_F(DeviceViewsTest, TheListFilters) {
+  EXPECT_THAT(ListIds("?status=noncompliant"), ElementsAre(failing_.device_id));
+  EXPECT_THAT(ListIds("?status=compliant"), ElementsAre(passing_.device_id));
+  EXPECT_THAT(ListIds("?group=laocai"), ElementsAre(failing_.device_id, silent_.device_id));
+  EXPECT_THAT(ListIds("?group=laocai%2F"), ElementsAre(failing_.device_id, silent_.device_id));
+  EXPECT_THAT(ListIds("?group=laocai/sa-pa"), ElementsAre(silent_.device_id));
+  EXPECT_THAT(ListIds("?check=antivirus"), ElementsAre(failing_.device_id));
+  EXPECT_THAT(ListIds("?check=yara"), ::testing::IsEmpty());
+  EXPECT_THAT(ListIds("?status=compliant&group=laocai"), ::testing::IsEmpty());
+  EXPECT_THAT(ListIds("?status=&group=&check="), ::testing::SizeIs(3));
+
+  for (const char* query : {"?status=bogus", "?status=unknown", "?group=Lao%20Cai",
+                            "?group=laocai//x", "?check=bogus"}) {
+    SCOPED_TRACE(query);
+    const HttpResponse refused =
+        Operator(Op("GET", std::string("/api/v1/devices") + query, analyst_));
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(ErrorCodeOf(refused), "invalid_request");
+  }
+
+  // Three days without a report make every device stale, reported or not.
+  now_ = kT0 + hours(72) + seconds(22);
+  EXPECT_THAT(ListIds("?status=stale"), ElementsAre(failing_.device_id, silent_.device_id));
+  now_ = kT0 + hours(80);
+  EXPECT_THAT(ListIds("?status=stale"), ::testing::SizeIs(3));
+  EXPECT_THAT(ListIds("?status=noncompliant"), ::testing::IsEmpty());
+}
+
+TEST_F(DeviceViewsTest, DetailCarriesTheLatestReport) {
+  const HttpResponse response =
+      Operator(Op("GET", "/api/v1/devices/" + failing_.device_id, analyst_));
+  ASSERT_EQ(response.status, 200) << response.body;
+  const json body = BodyOf(response);
+  EXPECT_EQ(Keys(body), (std::set<std::string>{"device", "latest_report"}));
+  const json& d = body["device"];
+  for (const char* key :
+       {"device_id", "hostname", "group", "status", "last_seen", "policy_version", "enrolled_at",
+        "machine_id", "cert_serial", "cert_not_after", "revoked"}) {
+    EXPECT_TRUE(d.contains(key)) << key;
+  }
+  EXPECT_EQ(d["status"], "noncompliant");
+  EXPECT_EQ(d["machine_id"], "4c4c4544-0042");
+  EXPECT_EQ(d["cert_serial"], failing_.peer.serial_hex);
+  EXPECT_EQ(d["revoked"], false);
+  EXPECT_EQ(body["latest_report"], protocol::ToJson(latest_));
+
+  const HttpResponse silent = Operator(Op("GET", "/api/v1/devices/" + silent_.device_id, admin_));
+  ASSERT_EQ(silent.status, 200);
+  EXPECT_TRUE(BodyOf(silent)["latest_report"].is_null());
+
+  for (const std::string& id : {NewUuid(), std::string("not-a-uuid"), std::string("..%2F..")}) {
+    SCOPED_TRACE(id);
+    const HttpResponse missing = Operator(Op("GET", "/api/v1/devices/" + id, analyst_));
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_EQ(ErrorCodeOf(missing), "not_found");
+  }
+}
+
+TEST_F(DeviceViewsTest, HistoryIsNewestFirst) {
+  const std::string path = "/api/v1/devices/" + failing_.device_id + "/history";
+  const HttpResponse response = Operator(Op("GET", path, analyst_));
+  ASSERT_EQ(response.status, 200) << response.body;
+  const json reports = BodyOf(response)["reports"];
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(Keys(reports[0]),
+            (std::set<std::string>{"report_id", "collected_at", "received_at", "status"}));
+  EXPECT_EQ(reports[0]["report_id"], latest_.report_id);
+  EXPECT_EQ(reports[0]["collected_at"], FormatRfc3339(kT0 + seconds(20)));
+  EXPECT_EQ(reports[0]["received_at"], FormatRfc3339(kT0 + seconds(21)));
+  EXPECT_EQ(reports[0]["status"], "noncompliant");
+  EXPECT_EQ(reports[1]["report_id"], first_.report_id);
+  EXPECT_EQ(reports[1]["status"], "compliant");
+
+  const HttpResponse one = Operator(Op("GET", path + "?limit=1", analyst_));
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(BodyOf(one)["reports"].size(), 1u);
+  for (const char* limit : {"0", "-1", "1001", "ten", "1x"}) {
+    SCOPED_TRACE(limit);
+    EXPECT_EQ(Operator(Op("GET", path + "?limit=" + limit, analyst_)).status, 400);
+  }
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/devices/" + NewUuid() + "/history", analyst_)).status, 404);
+}
+
+// --- operator tokens ------------------------------------------------------------------------
+
+TEST_F(SocServiceTest, OperatorTokensAreStoredOnlyAsHashes) {
+  auto secret = service_->CreateOperatorToken("tran.thi.b", "analyst", kT0 + hours(24 * 90));
+  ASSERT_TRUE(secret.ok()) << secret.error().ToString();
+  EXPECT_GE(secret->size(), 40u);
+  auto stored = real_->FindOperatorTokenByHash(Sha256Hex(*secret));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->name, "tran.thi.b");
+  EXPECT_EQ(stored->role, "analyst");
+  EXPECT_EQ(stored->expires_at, kT0 + hours(24 * 90));
+  EXPECT_EQ(stored->created_at, kT0);
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/devices", *secret)).status, 200);
+
+  std::string files;
+  for (const char* name : {"soc.db", "soc.db-wal"}) {
+    if (FileExists(dir_.File(name))) {
+      files += ReadFileToString(dir_.File(name)).value_or("");
+    }
+  }
+  ASSERT_FALSE(files.empty());
+  EXPECT_THAT(files, HasSubstr(Sha256Hex(*secret)));
+  for (const std::string& s : {*secret, admin_, analyst_}) {
+    EXPECT_THAT(files, Not(HasSubstr(s)));
+  }
+
+  struct Case {
+    std::string name, role;
+    std::optional<SysTime> expires_at;
+  };
+  const std::vector<Case> bad = {
+      {"x", "root", std::nullopt},
+      {"", "admin", std::nullopt},
+      {"tab\tname", "admin", std::nullopt},
+      {"late", "admin", kT0},
+  };
+  for (const auto& c : bad) {
+    SCOPED_TRACE(c.name + "/" + c.role);
+    auto refused = service_->CreateOperatorToken(c.name, c.role, c.expires_at);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
+}  // namespace
+}  // namespace cg::soc

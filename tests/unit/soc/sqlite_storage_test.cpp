@@ -1,0 +1,762 @@
+// Tests for soc/sqlite_storage.cpp against real database files in a temporary directory: schema
+// migrations, token consumption (also from several connections at once), report idempotency,
+// device filters, history and the audit log. Times are fixed; nothing reads the clock.
+#include "soc/sqlite_storage.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/files.h"
+#include "common/ids.h"
+#include "common/timeutil.h"
+#include "protocol/report.h"
+#include "tests/unit/testing/test_pki.h"
+
+namespace cg::soc {
+namespace {
+
+using protocol::CheckStatus;
+using protocol::DeviceStatus;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::TempDir;
+using ::testing::UnorderedElementsAreArray;
+
+constexpr SysTime kT0{seconds(1'790'000'000)};  // 2026-09-21T12:53:20Z
+
+// Deterministic UUIDs (version 4 shape) so that failures are reproducible.
+std::string Uuid(int n) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "00000000-0000-4000-8000-%012d", n);
+  return buf;
+}
+
+// A second, raw connection to look at what the backend wrote.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    sqlite3* raw = nullptr;
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    db_.reset(raw);
+    EXPECT_EQ(rc, SQLITE_OK) << path;
+    sqlite3_busy_timeout(db_.get(), 5000);
+  }
+
+  int64_t Int(const std::string& sql) {
+    sqlite3_stmt* raw = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr), SQLITE_OK)
+        << sql << ": " << sqlite3_errmsg(db_.get());
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, sqlite3_finalize);
+    EXPECT_EQ(sqlite3_step(stmt.get()), SQLITE_ROW) << sql;
+    return sqlite3_column_int64(stmt.get(), 0);
+  }
+
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* raw = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr), SQLITE_OK) << sql;
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, sqlite3_finalize);
+    EXPECT_EQ(sqlite3_step(stmt.get()), SQLITE_ROW) << sql;
+    const auto* text = sqlite3_column_text(stmt.get(), 0);
+    return text == nullptr ? "" : reinterpret_cast<const char*>(text);
+  }
+
+  // SQLite's result code of running `sql`.
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr);
+  }
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  std::unique_ptr<sqlite3, Closer> db_;
+};
+
+protocol::Report MakeReport(const std::string& report_id, const std::string& device_id,
+                            SysTime collected_at,
+                            std::vector<std::pair<std::string, CheckStatus>> checks,
+                            int64_t policy_version = 1) {
+  protocol::Report r;
+  r.report_id = report_id;
+  r.device_id = device_id;
+  r.hostname = "pc-" + device_id.substr(device_id.size() - 3);
+  r.agent_version = "0.1.0";
+  r.collected_at = FormatRfc3339(collected_at);
+  r.policy_version = policy_version;
+  for (auto& [id, status] : checks) {
+    protocol::CheckResult c;
+    c.id = id;
+    c.status = status;
+    c.summary = id + " summary";
+    r.checks.push_back(std::move(c));
+  }
+  return r;
+}
+
+std::string Body(const protocol::Report& r) { return protocol::ToJson(r).dump(); }
+
+class SqliteStorageTest : public ::testing::Test {
+ protected:
+  std::string DbPath() const { return dir_.File("soc.db"); }
+
+  std::unique_ptr<Storage> Open(bool create = true) {
+    auto storage = OpenSqliteStorage(DbPath(), create);
+    if (!storage.ok()) {
+      ADD_FAILURE() << storage.error().ToString();
+      return nullptr;
+    }
+    return std::move(storage).value();
+  }
+
+  static Device MakeDevice(int n, const std::string& group, SysTime enrolled_at = kT0) {
+    Device d;
+    d.device_id = Uuid(n);
+    d.hostname = "host-" + std::to_string(n);
+    d.machine_id = "machine-" + std::to_string(n);
+    d.group = group;
+    d.cert_serial = "abc" + std::to_string(n);
+    d.cert_not_after = enrolled_at + hours(24 * 30);
+    d.enrolled_at = enrolled_at;
+    return d;
+  }
+
+  static EnrollmentToken MakeToken(int n, const std::string& secret, int64_t uses_allowed,
+                                   SysTime expires_at = kT0 + hours(24)) {
+    EnrollmentToken t;
+    t.id = Uuid(n);
+    t.token_hash = Sha256Hex(secret);
+    t.group = "laocai/bac-ha";
+    t.created_at = kT0;
+    t.expires_at = expires_at;
+    t.uses_allowed = uses_allowed;
+    t.created_by = "admin";
+    return t;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(SqliteStorageTest, MigrationsCreateTheSchemaOnceAndReopeningChangesNothing) {
+  {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  }
+  RawDb raw(DbPath());
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM schema_migrations"), SqliteSchemaVersion());
+  EXPECT_EQ(raw.Int("SELECT max(version) FROM schema_migrations"), SqliteSchemaVersion());
+  const std::string applied = raw.Text("SELECT group_concat(applied_at) FROM schema_migrations");
+  for (const char* table : {"operator_tokens", "enrollment_tokens", "devices", "reports",
+                            "check_results", "audit_log"}) {
+    EXPECT_EQ(raw.Int(std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                                  "name = '") +
+                      table + "'"),
+              1)
+        << table;
+  }
+  EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
+  const int64_t objects = raw.Int("SELECT count(*) FROM sqlite_schema");
+
+  for (int i = 0; i < 2; ++i) {
+    auto again = Open(/*create=*/false);
+    ASSERT_NE(again, nullptr);
+    auto device = again->GetDevice(Uuid(1));
+    ASSERT_TRUE(device.ok()) << device.error().ToString();
+    EXPECT_EQ(device->hostname, "host-1");
+  }
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM schema_migrations"), SqliteSchemaVersion());
+  EXPECT_EQ(raw.Text("SELECT group_concat(applied_at) FROM schema_migrations"), applied);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_schema"), objects);
+}
+
+TEST_F(SqliteStorageTest, AMissingFileIsNotCreatedWithoutCreate) {
+  auto storage = OpenSqliteStorage(DbPath(), /*create=*/false);
+  ASSERT_FALSE(storage.ok());
+  EXPECT_EQ(storage.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(FileExists(DbPath()));
+}
+
+TEST_F(SqliteStorageTest, ANewerSchemaIsRefusedAndLeftAlone) {
+  ASSERT_NE(Open(), nullptr);
+  RawDb raw(DbPath());
+  const int64_t newer = SqliteSchemaVersion() + 1;
+  ASSERT_EQ(raw.Exec("INSERT INTO schema_migrations VALUES (" + std::to_string(newer) +
+                     ", '2030-01-01T00:00:00Z')"),
+            SQLITE_OK);
+  for (bool create : {false, true}) {
+    auto storage = OpenSqliteStorage(DbPath(), create);
+    ASSERT_FALSE(storage.ok());
+    EXPECT_EQ(storage.error().code, ErrorCode::kDatabase);
+    EXPECT_THAT(storage.error().message, HasSubstr("newer"));
+    EXPECT_THAT(storage.error().message, HasSubstr(std::to_string(newer)));
+  }
+  EXPECT_EQ(raw.Int("SELECT max(version) FROM schema_migrations"), newer);
+}
+
+TEST_F(SqliteStorageTest, FilesThatAreNotCounterGuardDatabasesAreRefusedUntouched) {
+  struct Case {
+    std::string name;
+    std::function<void(const std::string&)> make;
+  };
+  const std::vector<Case> cases = {
+      {"another program's database",
+       [](const std::string& path) {
+         RawDb raw(path);
+         ASSERT_EQ(raw.Exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY)"), SQLITE_OK);
+       }},
+      {"a foreign application id",
+       [](const std::string& path) {
+         RawDb raw(path);
+         ASSERT_EQ(raw.Exec("PRAGMA application_id = 1234"), SQLITE_OK);
+       }},
+      {"not SQLite at all",
+       [](const std::string& path) {
+         ASSERT_TRUE(WriteFileAtomic(path, std::string(4096, 'x')).ok());
+       }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string path = dir_.File(c.name + ".db");
+    c.make(path);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    const auto before = ReadFileToString(path);
+    ASSERT_TRUE(before.ok());
+    auto storage = OpenSqliteStorage(path, /*create=*/true);
+    ASSERT_FALSE(storage.ok());
+    EXPECT_EQ(storage.error().code, ErrorCode::kDatabase);
+    EXPECT_THAT(storage.error().message, HasSubstr("not a CounterGuard SOC database"));
+    EXPECT_EQ(ReadFileToString(path).value_or(""), *before);
+  }
+}
+
+TEST_F(SqliteStorageTest, AnEmptyFileIsOnlyInitialisedWhenCreateIsAllowed) {
+  ASSERT_TRUE(WriteFileAtomic(DbPath(), "").ok());
+  auto refused = OpenSqliteStorage(DbPath(), /*create=*/false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, HasSubstr("empty"));
+  EXPECT_NE(Open(/*create=*/true), nullptr);
+  EXPECT_NE(Open(/*create=*/false), nullptr);
+}
+
+TEST_F(SqliteStorageTest, OperatorTokensAreFoundByHashOnly) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  OperatorToken t;
+  t.id = Uuid(1);
+  t.name = "nguyen.van.a";
+  t.role = "analyst";
+  t.token_hash = Sha256Hex("secret");
+  t.created_at = kT0;
+  t.expires_at = kT0 + hours(24);
+  ASSERT_TRUE(storage->CreateOperatorToken(t).ok());
+
+  auto found = storage->FindOperatorTokenByHash(Sha256Hex("secret"));
+  ASSERT_TRUE(found.ok()) << found.error().ToString();
+  EXPECT_EQ(found->id, t.id);
+  EXPECT_EQ(found->name, "nguyen.van.a");
+  EXPECT_EQ(found->role, "analyst");
+  EXPECT_EQ(found->created_at, kT0);
+  EXPECT_EQ(found->expires_at, kT0 + hours(24));
+  EXPECT_FALSE(found->revoked);
+
+  auto unknown = storage->FindOperatorTokenByHash(Sha256Hex("other"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+
+  OperatorToken same_hash = t;
+  same_hash.id = Uuid(2);
+  auto dup = storage->CreateOperatorToken(same_hash);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
+
+  OperatorToken bad_role = t;
+  bad_role.id = Uuid(3);
+  bad_role.token_hash = Sha256Hex("third");
+  bad_role.role = "root";
+  EXPECT_FALSE(storage->CreateOperatorToken(bad_role).ok());
+}
+
+TEST_F(SqliteStorageTest, RefusedEnrollmentTokensAreNotUsed) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  struct Case {
+    std::string name;
+    EnrollmentToken token;
+    ErrorCode code;
+    std::string reason;
+  };
+  EnrollmentToken expired = MakeToken(1, "expired-secret", 5, kT0 + minutes(5));
+  EnrollmentToken revoked = MakeToken(2, "revoked-secret", 5);
+  revoked.revoked = true;
+  EnrollmentToken used_up = MakeToken(3, "used-up-secret", 3);
+  used_up.uses = 3;
+  const std::vector<Case> cases = {
+      {"expired", expired, ErrorCode::kPermissionDenied, "enrollment token expired"},
+      {"revoked", revoked, ErrorCode::kPermissionDenied, "enrollment token revoked"},
+      {"used up", used_up, ErrorCode::kPermissionDenied, "enrollment token used up"},
+  };
+  for (const auto& c : cases) {
+    ASSERT_TRUE(storage->CreateEnrollmentToken(c.token).ok()) << c.name;
+  }
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto consumed = storage->ConsumeEnrollmentToken(c.token.token_hash, kT0 + minutes(5));
+    ASSERT_FALSE(consumed.ok());
+    EXPECT_EQ(consumed.error().code, c.code);
+    EXPECT_EQ(consumed.error().message, c.reason);
+    auto after = storage->FindEnrollmentTokenByHash(c.token.token_hash);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->uses, c.token.uses);
+  }
+  auto unknown = storage->ConsumeEnrollmentToken(Sha256Hex("never issued"), kT0);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(unknown.error().message, "unknown enrollment token");
+  // One second before expiry the expired token still worked.
+  EXPECT_TRUE(
+      storage->ConsumeEnrollmentToken(expired.token_hash, kT0 + minutes(5) - seconds(1)).ok());
+}
+
+TEST_F(SqliteStorageTest, ATokenWithTwoUsesWorksTwice) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  const EnrollmentToken token = MakeToken(1, "two-uses", 2);
+  ASSERT_TRUE(storage->CreateEnrollmentToken(token).ok());
+  for (int64_t use = 1; use <= 2; ++use) {
+    auto consumed = storage->ConsumeEnrollmentToken(token.token_hash, kT0);
+    ASSERT_TRUE(consumed.ok()) << consumed.error().ToString();
+    EXPECT_EQ(consumed->uses, use);
+    EXPECT_EQ(consumed->group, "laocai/bac-ha");
+    EXPECT_EQ(consumed->id, token.id);
+  }
+  auto third = storage->ConsumeEnrollmentToken(token.token_hash, kT0);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(third.error().message, "enrollment token used up");
+}
+
+// Threads 0 and 1 share one Storage (the mutex), threads 2 and 3 have their own connections
+// (the database's write lock): together they use the token exactly uses_allowed times.
+TEST_F(SqliteStorageTest, ConcurrentConsumptionNeverExceedsTheAllowedUses) {
+  constexpr int kAllowed = 25;
+  constexpr int kAttemptsPerThread = 20;
+  auto shared = Open();
+  auto own_a = Open(false);
+  auto own_b = Open(false);
+  ASSERT_TRUE(shared && own_a && own_b);
+  const EnrollmentToken token = MakeToken(1, "contended", kAllowed);
+  ASSERT_TRUE(shared->CreateEnrollmentToken(token).ok());
+
+  std::atomic<int> successes{0};
+  std::atomic<int> used_up{0};
+  std::vector<std::string> other_errors;
+  std::mutex errors_mu;
+  auto worker = [&](Storage* storage) {
+    for (int i = 0; i < kAttemptsPerThread; ++i) {
+      auto consumed = storage->ConsumeEnrollmentToken(token.token_hash, kT0);
+      if (consumed.ok()) {
+        ++successes;
+      } else if (consumed.error().code == ErrorCode::kPermissionDenied) {
+        ++used_up;
+      } else {
+        std::lock_guard lock(errors_mu);
+        other_errors.push_back(consumed.error().ToString());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(worker, shared.get());
+  threads.emplace_back(worker, shared.get());
+  threads.emplace_back(worker, own_a.get());
+  threads.emplace_back(worker, own_b.get());
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_THAT(other_errors, ::testing::IsEmpty());
+  EXPECT_EQ(successes.load(), kAllowed);
+  EXPECT_EQ(used_up.load(), 4 * kAttemptsPerThread - kAllowed);
+  auto after = shared->FindEnrollmentTokenByHash(token.token_hash);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->uses, kAllowed);
+}
+
+TEST_F(SqliteStorageTest, DevicesRoundTripAndIdsAreUnique) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  const Device device = MakeDevice(7, "laocai/sa-pa");
+  ASSERT_TRUE(storage->AddDevice(device).ok());
+  auto got = storage->GetDevice(device.device_id);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_EQ(got->hostname, device.hostname);
+  EXPECT_EQ(got->machine_id, device.machine_id);
+  EXPECT_EQ(got->group, device.group);
+  EXPECT_EQ(got->cert_serial, device.cert_serial);
+  EXPECT_EQ(got->cert_not_after, device.cert_not_after);
+  EXPECT_EQ(got->enrolled_at, kT0);
+  EXPECT_EQ(got->last_seen, std::nullopt);
+  EXPECT_EQ(got->status, DeviceStatus::kUnknown);
+  EXPECT_EQ(got->policy_version, 0);
+  EXPECT_FALSE(got->revoked);
+
+  auto again = storage->AddDevice(device);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  auto unknown = storage->GetDevice(Uuid(8));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStorageTest, StoreReportIsIdempotentAndUpdatesTheDevice) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  const auto report =
+      MakeReport(Uuid(100), Uuid(1), kT0 + minutes(1),
+                 {{"antivirus", CheckStatus::kFail}, {"yara", CheckStatus::kPass}}, 7);
+
+  auto first = storage->StoreReport(report, Body(report), kT0 + minutes(2));
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_TRUE(*first);
+  auto second = storage->StoreReport(report, Body(report), kT0 + minutes(3));
+  ASSERT_TRUE(second.ok()) << second.error().ToString();
+  EXPECT_FALSE(*second);
+
+  RawDb raw(DbPath());
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM reports"), 1);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM check_results"), 2);
+  EXPECT_EQ(raw.Text("SELECT status FROM check_results WHERE check_id = 'antivirus'"), "fail");
+
+  auto device = storage->GetDevice(Uuid(1));
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ(device->status, DeviceStatus::kNoncompliant);
+  EXPECT_EQ(device->policy_version, 7);
+  EXPECT_EQ(device->last_seen, kT0 + minutes(2));  // the duplicate changed nothing
+  EXPECT_EQ(device->hostname, report.hostname);
+
+  auto latest = storage->LatestReport(Uuid(1));
+  ASSERT_TRUE(latest.ok());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->report_id, Uuid(100));
+  EXPECT_EQ((*latest)->body, Body(report));
+  EXPECT_EQ((*latest)->status, DeviceStatus::kNoncompliant);
+  EXPECT_EQ((*latest)->collected_at, kT0 + minutes(1));
+  EXPECT_EQ((*latest)->received_at, kT0 + minutes(2));
+}
+
+TEST_F(SqliteStorageTest, RefusedReportsStoreNothing) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(2, "laocai")).ok());
+  const auto stored = MakeReport(Uuid(100), Uuid(1), kT0, {{"yara", CheckStatus::kPass}});
+  ASSERT_TRUE(storage->StoreReport(stored, Body(stored), kT0).ok());
+
+  struct Case {
+    std::string name;
+    protocol::Report report;
+    ErrorCode code;
+  };
+  auto twice = MakeReport(Uuid(102), Uuid(1), kT0,
+                          {{"yara", CheckStatus::kPass}, {"yara", CheckStatus::kFail}});
+  auto bad_time = MakeReport(Uuid(103), Uuid(1), kT0, {{"yara", CheckStatus::kPass}});
+  bad_time.collected_at = "yesterday";
+  const std::vector<Case> cases = {
+      {"unknown device", MakeReport(Uuid(101), Uuid(3), kT0, {{"antivirus", CheckStatus::kPass}}),
+       ErrorCode::kNotFound},
+      {"report id of another device",
+       MakeReport(Uuid(100), Uuid(2), kT0, {{"antivirus", CheckStatus::kPass}}),
+       ErrorCode::kConflict},
+      {"a check given twice", twice, ErrorCode::kInvalidArgument},
+      {"a bad collected_at", bad_time, ErrorCode::kInvalidArgument},
+  };
+  RawDb raw(DbPath());
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto result = storage->StoreReport(c.report, Body(c.report), kT0 + minutes(1));
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, c.code) << result.error().ToString();
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM reports"), 1);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM check_results"), 1);
+  }
+  auto device2 = storage->GetDevice(Uuid(2));
+  ASSERT_TRUE(device2.ok());
+  EXPECT_EQ(device2->last_seen, std::nullopt);
+  EXPECT_EQ(device2->status, DeviceStatus::kUnknown);
+}
+
+TEST_F(SqliteStorageTest, ALateOlderReportDoesNotRollTheDeviceBack) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  const auto newer = MakeReport(Uuid(101), Uuid(1), kT0 + hours(2),
+                                {{"antivirus", CheckStatus::kFail}}, /*policy_version=*/3);
+  const auto older = MakeReport(Uuid(100), Uuid(1), kT0 + hours(1),
+                                {{"antivirus", CheckStatus::kPass}}, /*policy_version=*/2);
+  ASSERT_TRUE(storage->StoreReport(newer, Body(newer), kT0 + hours(3)).ok());
+  ASSERT_TRUE(storage->StoreReport(older, Body(older), kT0 + hours(4)).ok());
+
+  auto device = storage->GetDevice(Uuid(1));
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ(device->status, DeviceStatus::kNoncompliant);
+  EXPECT_EQ(device->policy_version, 3);
+  EXPECT_EQ(device->last_seen, kT0 + hours(4));
+  auto latest = storage->LatestReport(Uuid(1));
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->report_id, Uuid(101));
+  DeviceFilter failing;
+  failing.check_id = "antivirus";
+  auto listed = storage->ListDevices(failing);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 1u);
+}
+
+class DeviceFilterTest : public SqliteStorageTest {
+ protected:
+  void SetUp() override {
+    storage_ = Open();
+    ASSERT_NE(storage_, nullptr);
+    // n, group, reports (oldest first) as (minutes after kT0, checks), revoked
+    struct Seed {
+      int n;
+      std::string group;
+      std::vector<std::vector<std::pair<std::string, CheckStatus>>> reports;
+      bool revoked = false;
+      SysTime enrolled_at = kT0;
+    };
+    const std::vector<Seed> seeds = {
+        {1, "laocai/bac-ha", {{{"antivirus", CheckStatus::kPass}, {"yara", CheckStatus::kPass}}}},
+        {2, "laocai/bac-ha", {{{"antivirus", CheckStatus::kFail}, {"yara", CheckStatus::kPass}}}},
+        {3, "laocai/sa-pa", {{{"antivirus", CheckStatus::kError}, {"yara", CheckStatus::kPass}}}},
+        // Failed antivirus once, passes now: not failing it.
+        {4,
+         "laocai/sa-pa",
+         {{{"antivirus", CheckStatus::kFail}}, {{"antivirus", CheckStatus::kPass}}}},
+        {5, "laocai2/x", {{{"yara", CheckStatus::kFail}}}},
+        {6, "laocai", {}},  // enrolled, never reported
+        {7, "hanoi", {{{"antivirus", CheckStatus::kFail}}}, /*revoked=*/true},
+        // Enrolled long ago, never reported: stale.
+        {8, "laocai/bac-ha", {}, false, kT0 - hours(24 * 10)},
+    };
+    int report = 100;
+    for (const auto& seed : seeds) {
+      Device d = MakeDevice(seed.n, seed.group, seed.enrolled_at);
+      d.revoked = seed.revoked;
+      ASSERT_TRUE(storage_->AddDevice(d).ok());
+      int minute = 0;
+      for (const auto& checks : seed.reports) {
+        ++minute;
+        auto r = MakeReport(Uuid(report++), d.device_id, kT0 + minutes(minute), checks);
+        ASSERT_TRUE(storage_->StoreReport(r, Body(r), kT0 + minutes(minute)).ok());
+      }
+    }
+    // Device 9 reported compliant, but 4 days ago.
+    Device old = MakeDevice(9, "laocai/sa-pa", kT0 - hours(24 * 5));
+    ASSERT_TRUE(storage_->AddDevice(old).ok());
+    auto r = MakeReport(Uuid(report++), old.device_id, kT0 - hours(96),
+                        {{"antivirus", CheckStatus::kPass}});
+    ASSERT_TRUE(storage_->StoreReport(r, Body(r), kT0 - hours(96)).ok());
+  }
+
+  std::vector<int> List(DeviceFilter filter) {
+    auto devices = storage_->ListDevices(filter);
+    EXPECT_TRUE(devices.ok()) << devices.error().ToString();
+    std::vector<int> ns;
+    for (const auto& d : devices.value_or(std::vector<Device>{})) {
+      ns.push_back(std::stoi(d.device_id.substr(24)));
+    }
+    return ns;
+  }
+
+  static DeviceFilter Status(DeviceStatus s) {
+    DeviceFilter f;
+    f.status = s;
+    f.stale_before = kStaleBefore;
+    return f;
+  }
+
+  static constexpr auto kStaleBefore = kT0 - hours(72);
+  std::unique_ptr<Storage> storage_;
+};
+
+TEST_F(DeviceFilterTest, ByStatus) {
+  struct Case {
+    DeviceStatus status;
+    std::vector<int> devices;
+  };
+  const std::vector<Case> cases = {
+      {DeviceStatus::kCompliant, {1, 4}}, {DeviceStatus::kNoncompliant, {2, 5}},
+      {DeviceStatus::kError, {3}},        {DeviceStatus::kStale, {8, 9}},
+      {DeviceStatus::kRevoked, {7}},      {DeviceStatus::kUnknown, {6}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(protocol::ToString(c.status)));
+    EXPECT_THAT(List(Status(c.status)), UnorderedElementsAreArray(c.devices));
+  }
+  // Without a staleness cut-off nothing is stale and devices 8 and 9 show their own status.
+  DeviceFilter no_cutoff;
+  no_cutoff.status = DeviceStatus::kStale;
+  EXPECT_THAT(List(no_cutoff), ::testing::IsEmpty());
+  no_cutoff.status = DeviceStatus::kCompliant;
+  EXPECT_THAT(List(no_cutoff), UnorderedElementsAreArray({1, 4, 9}));
+}
+
+// EffectiveStatus (what the API shows) and the SQL filter are one rule written twice.
+TEST_F(DeviceFilterTest, EffectiveStatusAgreesWithTheFilter) {
+  auto all = storage_->ListDevices(DeviceFilter{});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 9u);
+  for (const auto& device : *all) {
+    const DeviceStatus shown = EffectiveStatus(device, kStaleBefore);
+    auto listed = List(Status(shown));
+    EXPECT_THAT(listed, ::testing::Contains(std::stoi(device.device_id.substr(24))))
+        << device.device_id << " shown as " << protocol::ToString(shown);
+  }
+}
+
+TEST_F(DeviceFilterTest, ByGroupPrefixBySegments) {
+  struct Case {
+    std::string prefix;
+    std::vector<int> devices;
+  };
+  const std::vector<Case> cases = {
+      {"laocai", {1, 2, 3, 4, 6, 8, 9}},
+      {"laocai/", {1, 2, 3, 4, 6, 8, 9}},
+      {"laocai/bac-ha", {1, 2, 8}},
+      {"laocai/bac", {}},
+      {"laocai2", {5}},
+      {"hanoi", {7}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.prefix);
+    DeviceFilter f;
+    f.group_prefix = c.prefix;
+    EXPECT_THAT(List(f), UnorderedElementsAreArray(c.devices));
+  }
+}
+
+TEST_F(DeviceFilterTest, ByFailingCheckOfTheLatestReport) {
+  DeviceFilter f;
+  f.check_id = "antivirus";
+  EXPECT_THAT(List(f), UnorderedElementsAreArray({2, 3, 7}));
+  f.check_id = "yara";
+  EXPECT_THAT(List(f), UnorderedElementsAreArray({5}));
+  f.check_id = "screen_lock";
+  EXPECT_THAT(List(f), ::testing::IsEmpty());
+}
+
+TEST_F(DeviceFilterTest, FiltersCombineAndTheOrderIsGroupThenHostname) {
+  DeviceFilter f = Status(DeviceStatus::kNoncompliant);
+  f.group_prefix = "laocai";
+  EXPECT_THAT(List(f), ElementsAre(2));
+  f.group_prefix = "laocai2";
+  EXPECT_THAT(List(f), ElementsAre(5));
+  f.check_id = "antivirus";
+  EXPECT_THAT(List(f), ::testing::IsEmpty());
+  // hanoi < laocai < laocai/bac-ha < laocai/sa-pa < laocai2/x ('/' sorts before '2'), then
+  // host names: host-8 never reported, the others took pc-NNN from their reports.
+  EXPECT_THAT(List(DeviceFilter{}), ElementsAre(7, 6, 8, 1, 2, 3, 4, 9, 5));
+}
+
+TEST_F(SqliteStorageTest, HistoryIsNewestCollectedFirst) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(2, "laocai")).ok());
+  // Arrival order 1, 3, 2 by collection time; the last two share a collection second.
+  const std::vector<std::pair<int, int>> arrivals = {{100, 1}, {101, 3}, {102, 2}, {103, 3}};
+  for (const auto& [id, minute] : arrivals) {
+    auto r = MakeReport(Uuid(id), Uuid(1), kT0 + minutes(minute), {{"yara", CheckStatus::kPass}});
+    ASSERT_TRUE(storage->StoreReport(r, Body(r), kT0 + minutes(10 + id)).ok());
+  }
+  auto history = storage->ReportHistory(Uuid(1), 10);
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  std::vector<std::string> ids;
+  for (const auto& r : *history) {
+    ids.push_back(r.report_id);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(r.status, DeviceStatus::kCompliant);
+  }
+  // Equal collection times: the later arrival first, as LatestReport picks it.
+  EXPECT_THAT(ids, ElementsAre(Uuid(103), Uuid(101), Uuid(102), Uuid(100)));
+  auto latest = storage->LatestReport(Uuid(1));
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->report_id, Uuid(103));
+
+  auto two = storage->ReportHistory(Uuid(1), 2);
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[1].report_id, Uuid(101));
+  EXPECT_EQ((*two)[1].collected_at, kT0 + minutes(3));
+  EXPECT_EQ((*two)[1].received_at, kT0 + minutes(111));
+
+  auto none = storage->ReportHistory(Uuid(2), 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto no_latest = storage->LatestReport(Uuid(2));
+  ASSERT_TRUE(no_latest.ok());
+  EXPECT_FALSE(no_latest->has_value());
+  auto unknown_history = storage->ReportHistory(Uuid(3), 10);
+  ASSERT_FALSE(unknown_history.ok());
+  EXPECT_EQ(unknown_history.error().code, ErrorCode::kNotFound);
+  auto unknown_latest = storage->LatestReport(Uuid(3));
+  ASSERT_FALSE(unknown_latest.ok());
+  EXPECT_EQ(unknown_latest.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    AuditEntry e;
+    e.time = kT0 + seconds(i);
+    e.actor = i == 0 ? "-" : "admin";
+    e.role = i == 0 ? "-" : "admin";
+    e.method = "GET";
+    e.path = "/api/v1/devices/" + Uuid(i);
+    e.target = Uuid(i);
+    e.result = i == 0 ? 401 : 200;
+    e.source = "127.0.0.1:4000" + std::to_string(i);
+    ASSERT_TRUE(storage->AppendAudit(e).ok());
+  }
+  auto entries = storage->ListAudit(2);
+  ASSERT_TRUE(entries.ok()) << entries.error().ToString();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].time, kT0 + seconds(2));
+  EXPECT_EQ((*entries)[1].time, kT0 + seconds(1));
+  EXPECT_EQ((*entries)[1].actor, "admin");
+  EXPECT_EQ((*entries)[1].role, "admin");
+  EXPECT_EQ((*entries)[1].method, "GET");
+  EXPECT_EQ((*entries)[1].path, "/api/v1/devices/" + Uuid(1));
+  EXPECT_EQ((*entries)[1].target, Uuid(1));
+  EXPECT_EQ((*entries)[1].result, 200);
+  EXPECT_EQ((*entries)[1].source, "127.0.0.1:40001");
+
+  auto all = storage->ListAudit(100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[2].actor, "-");
+  EXPECT_EQ((*all)[2].result, 401);
+
+  RawDb raw(DbPath());
+  EXPECT_NE(raw.Exec("UPDATE audit_log SET result = 200"), SQLITE_OK);
+  EXPECT_NE(raw.Exec("DELETE FROM audit_log"), SQLITE_OK);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM audit_log WHERE result = 401"), 1);
+}
+
+}  // namespace
+}  // namespace cg::soc
