@@ -102,7 +102,12 @@ Result<std::vector<std::string>> UndoChanges(platform::Platform& platform,
   std::vector<const nlohmann::json*> restores;
   std::vector<const nlohmann::json*> runs;
   for (const auto& change : changes) {
-    for (const auto& op : change.value("undo", nlohmann::json::array())) {
+    // By reference: the pointers kept below must point into `changes`, not into a copy.
+    auto undo = change.is_object() ? change.find("undo") : change.end();
+    if (undo == change.end() || !undo->is_array()) {
+      continue;
+    }
+    for (const auto& op : *undo) {
       const std::string kind = op.value("op", "");
       if (kind == "restore_file" && op.contains("path") && op["path"].is_string()) {
         restores.push_back(&op);
