@@ -156,7 +156,10 @@ int main(int argc, char** argv) {
 
   std::string device_id;
   auto* device = app.add_subcommand("device", "Show one device and its latest checks");
-  device->add_option("id", device_id, "device id")->required();
+  device->add_option("id", device_id, "device id");
+  std::string revoke_id;
+  auto* revoke = device->add_subcommand("revoke", "Revoke a device at once (admin)");
+  revoke->add_option("id", revoke_id, "device id")->required();
 
   std::string history_id;
   int history_limit = 20;
@@ -299,7 +302,15 @@ int main(int argc, char** argv) {
     }
     return out(r, [](const json& j) { PrintDevices(j.value("devices", json::array())); });
   }
+  if (*revoke) {
+    return out(
+        api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(revoke_id) + "/revoke"),
+        [&](const json&) { std::printf("device %s revoked\n", revoke_id.c_str()); });
+  }
   if (*device) {
+    if (device_id.empty()) {
+      return Fail("device: give a device id (or `device revoke ID`)");
+    }
     return out(api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(device_id)),
                PrintDevice);
   }

@@ -110,6 +110,14 @@ Status Serve(const ServeOptions& options) {
   // (the service answers 401 to every other route without a verified certificate).
   agent.verify_client_certs = true;
   agent.require_client_cert = false;
+  // Revocation is checked against the database at every handshake, not a CRL file.
+  agent.is_revoked = [&service](const protocol::PeerCertificate& peer) {
+    return !service.CertificateAllowed(peer);
+  };
+  service.SetRevocationListener([&runtime](const std::string& device_id) {
+    runtime.CloseConnections(
+        [device_id](const protocol::PeerCertificate& p) { return p.subject_cn == device_id; });
+  });
   CG_ASSIGN_OR_RETURN(auto agent_port,
                       runtime.AddListener(agent, [&service](protocol::HttpRequest r, Responder w) {
                         service.HandleAgent(std::move(r), std::move(w));

@@ -29,8 +29,7 @@ struct DataDirLayout {
 Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames);
 
 Result<std::string> CreateOperatorToken(const std::string& dir, const std::string& name,
-                                        const std::string& role,
-                                        std::optional<SysTime> expires_at);
+                                        const std::string& role, std::optional<SysTime> expires_at);
 
 struct ServeOptions {
   std::string data_dir;

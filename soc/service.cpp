@@ -368,6 +368,7 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"GET", "/api/v1/devices", Access::kAnalyst, &SocService::ListDevices},
       {"GET", "/api/v1/devices/{id}", Access::kAnalyst, &SocService::GetDevice},
       {"GET", "/api/v1/devices/{id}/history", Access::kAnalyst, &SocService::DeviceHistory},
+      {"POST", "/api/v1/devices/{id}/revoke", Access::kAdmin, &SocService::RevokeDevice},
       {"POST", "/api/v1/enroll-tokens", Access::kAdmin, &SocService::CreateEnrollToken},
       {"GET", "/api/v1/audit", Access::kAdmin, &SocService::ListAudit},
   };
@@ -660,6 +661,33 @@ HttpResponse SocService::GetDevice(Call& call) {
   return HttpResponse::Json(
       200, {{"device", DeviceJson(*device, call.now - config_.stale_after, /*detail=*/true)},
             {"latest_report", std::move(latest_json)}});
+}
+
+HttpResponse SocService::RevokeDevice(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = id;
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such device");
+  }
+  if (auto s = storage_.RevokeDevice(id); !s.ok()) {
+    if (s.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such device");
+    }
+    return StorageFailure("revoking a device", s.error());
+  }
+  spdlog::warn("device {} revoked", id);
+  if (on_revoke_) {
+    on_revoke_(id);
+  }
+  return HttpResponse::Json(200, {{"device_id", id}, {"status", "revoked"}});
+}
+
+bool SocService::CertificateAllowed(const protocol::PeerCertificate& peer) {
+  auto device = storage_.GetDevice(peer.subject_cn);
+  if (!device.ok()) {
+    return false;  // unknown device, or storage trouble: fail closed
+  }
+  return !device->revoked && device->cert_serial == peer.serial_hex;
 }
 
 HttpResponse SocService::DeviceHistory(Call& call) {

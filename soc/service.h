@@ -55,6 +55,15 @@ class SocService {
   Result<std::string> CreateOperatorToken(std::string_view name, std::string_view role,
                                           std::optional<SysTime> expires_at);
 
+  // Whether a verified client certificate still belongs to a live device: the device exists,
+  // is not revoked, and the certificate is the one it was issued. Consulted by the agent
+  // listener at handshake time, so a revoked device's next connection is refused.
+  bool CertificateAllowed(const protocol::PeerCertificate& peer);
+  // Called after a device is revoked (the server closes that device's open connections).
+  void SetRevocationListener(std::function<void(const std::string& device_id)> listener) {
+    on_revoke_ = std::move(listener);
+  }
+
  private:
   // Who may call a route: anyone (enrollment), a device with a verified certificate, or an
   // operator with at least this role (an admin may do what an analyst may).
@@ -81,6 +90,7 @@ class SocService {
   protocol::HttpResponse ListDevices(Call& call);
   protocol::HttpResponse GetDevice(Call& call);
   protocol::HttpResponse DeviceHistory(Call& call);
+  protocol::HttpResponse RevokeDevice(Call& call);
   protocol::HttpResponse CreateEnrollToken(Call& call);
   protocol::HttpResponse ListAudit(Call& call);
 
@@ -88,6 +98,7 @@ class SocService {
   const protocol::CertificateAuthority& ca_;
   Clock now_;
   SocConfig config_;
+  std::function<void(const std::string& device_id)> on_revoke_;
 };
 
 }  // namespace cg::soc

@@ -469,6 +469,16 @@ class SqliteStorage final : public Storage {
     return ReadDevice(s);
   }
 
+  Status RevokeDevice(std::string_view device_id) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET revoked = 1 WHERE device_id = ?1"));
+    CG_RETURN_IF_ERROR(s.Bind(device_id).Run());
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+    }
+    return OkStatus();
+  }
+
   Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) override {
     std::optional<std::string> group = filter.group_prefix;
     while (group && !group->empty() && group->back() == '/') {

@@ -147,6 +147,9 @@ class Storage {
   virtual Result<Device> GetDevice(std::string_view device_id) = 0;
   // Devices matching every set field of `filter`, ordered by group, hostname, device id.
   virtual Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
+  // Marks a device revoked (its certificate is refused from then on). kNotFound if unknown;
+  // revoking twice is not an error.
+  virtual Status RevokeDevice(std::string_view device_id) = 0;
 
   // Stores a report that the caller has parsed and authorised, in one transaction with one
   // check_results row per check and the device's update: last_seen becomes received_at (it

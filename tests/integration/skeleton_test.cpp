@@ -273,6 +273,46 @@ TEST_F(SkeletonTest, BadInputGetsOneClearLineAndNonZeroExit) {
   }
 }
 
+TEST_F(SkeletonTest, RevokedDeviceIsRefusedAtOnceWhileOthersKeepWorking) {
+  const std::string a = tmp_.path() + "/a";
+  const std::string b = tmp_.path() + "/b";
+  const std::string id_a = Enroll(a);
+  const std::string id_b = Enroll(b);
+  ASSERT_EQ(RunCmd({AgentBin(), "run", "--once", "--state-dir", a}).exit_code, 0);
+  // A connection device A keeps open is closed by the revocation.
+  auto kept = Client(a + "/device.crt", a + "/device.key");
+  ASSERT_TRUE(kept.ok());
+  auto before = (*kept)->Request("POST", "/v1/reports", "{");
+  ASSERT_TRUE(before.ok()) << before.error().ToString();
+  EXPECT_EQ(before->status, 400);
+
+  auto analyst = RunCmd(soc_->Ctl({"device", "revoke", id_a}, tmp_.path() + "/none"));
+  EXPECT_NE(analyst.exit_code, 0);
+  auto revoke = RunCmd(soc_->Ctl({"device", "revoke", id_a}));
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+
+  auto refused = RunCmd({AgentBin(), "run", "--once", "--state-dir", a});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("revoked"), std::string::npos) << refused.err;
+  auto after = (*kept)->Request("POST", "/v1/reports", "{");
+  EXPECT_FALSE(after.ok() && after->status == 400) << "the kept-alive connection still served";
+  EXPECT_EQ(RunCmd({AgentBin(), "run", "--once", "--state-dir", b}).exit_code, 0);
+
+  auto devices = json::parse(RunCmd(soc_->Ctl({"--json", "devices"})).out);
+  ASSERT_EQ(devices.size(), 2u);
+  for (const auto& d : devices) {
+    if (d.value("device_id", "") == id_a) {
+      EXPECT_EQ(d.value("status", ""), "revoked");
+    } else {
+      EXPECT_EQ(d.value("device_id", ""), id_b);
+      EXPECT_NE(d.value("status", ""), "revoked");
+    }
+  }
+  auto revoked = json::parse(RunCmd(soc_->Ctl({"--json", "devices", "--status", "revoked"})).out);
+  ASSERT_EQ(revoked.size(), 1u);
+  EXPECT_EQ(revoked[0].value("device_id", ""), id_a);
+}
+
 TEST_F(SkeletonTest, ServiceStopsCleanlyOnSigterm) {
   const std::string state = tmp_.path() + "/agent";
   Enroll(state);

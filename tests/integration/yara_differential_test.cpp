@@ -66,7 +66,7 @@ struct Output {
 };
 
 // Runs argv with stdout captured (stderr passes through to the test log).
-Output Run(const std::vector<std::string>& argv) {
+Output RunCommand(const std::vector<std::string>& argv) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
     return {};
@@ -286,19 +286,19 @@ class YaraDifferentialTest : public ::testing::Test {
 };
 
 TEST_F(YaraDifferentialTest, SameMatchesAsYaraCli) {
-  if (Run({"yara", "--version"}).exit_code != 0) {
+  if (RunCommand({"yara", "--version"}).exit_code != 0) {
     FAIL() << "the `yara` command is required (Debian package yara, same version as libyara)";
   }
   BuildCorpus();
   const char* env_bin = std::getenv("CG_YARA_SCAN_BIN");
   const std::string scanner = env_bin != nullptr ? env_bin : CG_YARA_SCAN_BIN;
 
-  const Output yara = Run({"yara", "-r", "-N", "-p", "2", rules_, root_});
+  const Output yara = RunCommand({"yara", "-r", "-N", "-p", "2", rules_, root_});
   ASSERT_EQ(yara.exit_code, 0);
   const Hits expected = ParseYaraOutput(yara.out, RuleNames(), root_);
 
   const Output ours =
-      Run({scanner, "scan", "--rules", rules_, "--path", root_, "--threads", "2", "--json"});
+      RunCommand({scanner, "scan", "--rules", rules_, "--path", root_, "--threads", "2", "--json"});
   ASSERT_EQ(ours.exit_code, 1) << "1: matches found; output:\n" << ours.out.substr(0, 2000);
   const auto doc = nlohmann::json::parse(ours.out, nullptr, /*allow_exceptions=*/false);
   ASSERT_TRUE(doc.is_object()) << ours.out.substr(0, 2000);

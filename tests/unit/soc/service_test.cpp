@@ -104,6 +104,7 @@ class AuditSwitchStorage : public Storage {
   Result<std::vector<Device>> ListDevices(const DeviceFilter& f) override {
     return real_.ListDevices(f);
   }
+  Status RevokeDevice(std::string_view id) override { return real_.RevokeDevice(id); }
   Result<bool> StoreReport(const protocol::Report& r, std::string_view body,
                            SysTime received_at) override {
     return real_.StoreReport(r, body, received_at);
@@ -622,6 +623,7 @@ TEST_F(SocServiceTest, AnalystsAreRefusedEveryAdminRoute) {
       {"POST", "/api/v1/enroll-tokens", json{{"group", "laocai"}}.dump(), 201},
       {"GET", "/api/v1/audit", "", 200},
       {"GET", "/api/v1/audit?limit=5", "", 200},
+      {"POST", "/api/v1/devices/6f1e2d3c-4b5a-4987-8a6b-5c4d3e2f1a0b/revoke", "", 404},
   };
   for (const auto& c : admin_routes) {
     SCOPED_TRACE(c.method + " " + c.target);
