@@ -2,7 +2,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +9,7 @@
 #include "agent/check_command.h"
 #include "agent/config.h"
 #include "agent/enforcement.h"
+#include "common/cli.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
@@ -83,11 +83,8 @@ int Status(const std::string& state_dir, bool as_json) {
 int main(int argc, char** argv) {
   CLI::App app{"cg-agent: CounterGuard posture agent"};
   app.require_subcommand(1);
-  std::string log_format = "plain";
-  std::string log_level = "info";
-  app.add_option("--log-format", log_format, "plain (journald-friendly) or json")
-      ->check(CLI::IsMember({"plain", "json"}));
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+  cg::LogOptions log;
+  cg::AddLogOptions(app, log);
 
   cg::agent::EnrollOptions enroll;
   auto* enroll_cmd = app.add_subcommand("enroll", "Enroll this device with the SOC");
@@ -146,15 +143,8 @@ int main(int argc, char** argv) {
   status_cmd->add_option("--state-dir", status_dir, "agent state directory");
   status_cmd->add_flag("--json", status_json, "JSON output");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "cg-agent: %s (see --help)\n", e.what());
-    return 2;
+  if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cg-agent")) {
+    return *exit_code;
   }
 
   if (*run_cmd) {
@@ -175,19 +165,19 @@ int main(int argc, char** argv) {
         interval_s = *config->interval_seconds;
       }
       if (config->log_format && app.get_option("--log-format")->count() == 0) {
-        log_format = *config->log_format;
+        log.format = *config->log_format;
       }
       if (config->log_level && app.get_option("--log-level")->count() == 0) {
-        log_level = *config->log_level;
+        log.level = *config->log_level;
       }
     }
   }
 
-  auto format = cg::ParseLogFormat(log_format);
+  auto format = cg::ParseLogFormat(log.format);
   if (!format.ok()) {
     return Fail(format.error());
   }
-  if (auto s = cg::InitLogging("cg-agent", *format, log_level); !s.ok()) {
+  if (auto s = cg::InitLogging("cg-agent", *format, log.level); !s.ok()) {
     return Fail(s.error());
   }
 

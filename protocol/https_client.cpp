@@ -8,12 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-
-// -Wnull-dereference is a flow-based warning computed after inlining, so it fires inside Asio's
-// scheduler code (false positives on thread-local pointers) even though the headers are system
-// headers; the pragma is location-based and stops at the pop below.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -32,7 +26,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#pragma GCC diagnostic pop
 #include <charconv>
 #include <optional>
 #include <sstream>

@@ -1,10 +1,10 @@
 // cgctl: the operator CLI for SOC analysts and admins, over the operator API.
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/cli.h"
 #include "common/files.h"
 #include "common/timeutil.h"
 #include "policy/signing.h"
@@ -201,15 +201,8 @@ int main(int argc, char** argv) {
   audit->add_option("--limit", audit_limit, "how many entries (default 100)")
       ->check(CLI::Range(1, 10000));
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "cgctl: %s (see --help)\n", e.what());
-    return 2;
+  if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cgctl")) {
+    return *exit_code;
   }
 
   // Offline commands: the signing key never touches the SOC.

@@ -8,22 +8,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <future>
-#include <limits>
-#include <mutex>
-#include <optional>
-#include <sstream>
-#include <thread>
-#include <unordered_map>
-#include <vector>
-
-// -Wnull-dereference is a flow-based warning computed after inlining, so it fires inside Asio's
-// scheduler code (false positives on thread-local pointers) even though the headers are system
-// headers; the pragma is location-based and stops at the pop below.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -47,7 +31,16 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#pragma GCC diagnostic pop
+#include <condition_variable>
+#include <exception>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "protocol/pki.h"
 #include "protocol/tls.h"

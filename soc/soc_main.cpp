@@ -3,10 +3,10 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
+#include "common/cli.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
@@ -24,11 +24,8 @@ int Fail(const cg::Error& e) {
 int main(int argc, char** argv) {
   CLI::App app{"cg-soc: CounterGuard SOC collector"};
   app.require_subcommand(1);
-  std::string log_format = "plain";
-  std::string log_level = "info";
-  app.add_option("--log-format", log_format, "plain (journald-friendly) or json")
-      ->check(CLI::IsMember({"plain", "json"}));
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+  cg::LogOptions log;
+  cg::AddLogOptions(app, log);
 
   std::string data_dir;
   std::vector<std::string> hostnames;
@@ -72,21 +69,14 @@ int main(int argc, char** argv) {
   token_create->add_option("--ttl", token_ttl, "lifetime, e.g. 90d (default: no expiry)");
   token_create->add_flag("--json", token_json, "print {\"token\": ...}");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "cg-soc: %s (see --help)\n", e.what());
-    return 2;
+  if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cg-soc")) {
+    return *exit_code;
   }
-  auto format = cg::ParseLogFormat(log_format);
+  auto format = cg::ParseLogFormat(log.format);
   if (!format.ok()) {
     return Fail(format.error());
   }
-  if (auto s = cg::InitLogging("cg-soc", *format, log_level); !s.ok()) {
+  if (auto s = cg::InitLogging("cg-soc", *format, log.level); !s.ok()) {
     return Fail(s.error());
   }
 
