@@ -237,7 +237,7 @@ int Run(const RunOptions& options) {
     return 2;
   }
   collectors::CheckRegistry registry;
-  collectors::RegisterBuiltinChecks(registry);
+  collectors::RegisterBuiltinChecks(registry, options.state_dir);
 
   std::mt19937_64 rng(std::random_device{}());
   for (;;) {

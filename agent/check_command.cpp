@@ -30,7 +30,7 @@ int RunCheckCommand(const CheckCommandOptions& options) {
     return fail(platform.error());
   }
   collectors::CheckRegistry registry;
-  collectors::RegisterBuiltinChecks(registry);
+  collectors::RegisterBuiltinChecks(registry, options.state_dir);
   collectors::RunOptions run;
   run.only = options.only;
   run.enforce = options.enforce   ? collectors::EnforceMode::kForce

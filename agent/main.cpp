@@ -9,6 +9,7 @@
 #include "agent/check_command.h"
 #include "agent/config.h"
 #include "agent/enforcement.h"
+#include "agent/scan_command.h"
 #include "common/cli.h"
 #include "common/files.h"
 #include "common/logging.h"
@@ -137,6 +138,17 @@ int main(int argc, char** argv) {
   enforce_cmd->add_flag("--dry-run", undo.dry_run, "print what would be restored");
   enforce_cmd->add_option("--state-dir", undo.state_dir, "agent state directory");
 
+  cg::agent::ScanCommandOptions scan;
+  auto* scan_cmd = app.add_subcommand("scan", "Scan paths with YARA rules (on demand)");
+  scan_cmd->add_option("--rules", scan.rules, "rules file ([NAMESPACE:]FILE), repeatable")
+      ->required();
+  scan_cmd->add_option("--path", scan.paths, "file or directory, repeatable")->required();
+  scan_cmd->add_option("--threads", scan.threads, "worker threads (default: hardware threads)")
+      ->check(CLI::Range(0, 256));
+  scan_cmd->add_option("--timeout", scan.timeout_seconds, "per-file timeout in seconds (0: none)")
+      ->check(CLI::Range(0, 3600));
+  scan_cmd->add_flag("--json", scan.json, "print the stable JSON document");
+
   std::string status_dir = cg::agent::kDefaultStateDir;
   bool status_json = false;
   auto* status_cmd = app.add_subcommand("status", "Show enrollment and delivery state");
@@ -208,6 +220,9 @@ int main(int argc, char** argv) {
       start = comma == std::string::npos ? only.size() : comma + 1;
     }
     return cg::agent::RunCheckCommand(check);
+  }
+  if (*scan_cmd) {
+    return cg::agent::RunScanCommand(scan);
   }
   if (*enforce_cmd) {
     if (undo.state_dir.empty()) {

@@ -58,8 +58,9 @@ class CheckRegistry {
   std::vector<std::unique_ptr<Check>> checks_;
 };
 
-// The explicit list of built-in checks (no static self-registration).
-void RegisterBuiltinChecks(CheckRegistry& registry);
+// The explicit list of built-in checks (no static self-registration). `state_dir` is the
+// agent's state directory (the yara check reads the last scheduled scan there).
+void RegisterBuiltinChecks(CheckRegistry& registry, const std::string& state_dir);
 
 enum class EnforceMode {
   kPolicy,  // remediate the checks whose policy section says enforce: true

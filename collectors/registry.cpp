@@ -7,11 +7,13 @@
 #include "collectors/os_license.h"
 #include "collectors/password_age.h"
 #include "collectors/screen_lock.h"
+#include "collectors/yara.h"
 
 namespace cg::collectors {
 
-void RegisterBuiltinChecks(CheckRegistry& registry) {
+void RegisterBuiltinChecks(CheckRegistry& registry, const std::string& state_dir) {
   registry.Register(std::make_unique<AntivirusCheck>());
+  registry.Register(std::make_unique<YaraCheck>(state_dir));
   registry.Register(std::make_unique<OsLicenseCheck>());
   registry.Register(std::make_unique<OfficeLicenseCheck>());
   registry.Register(std::make_unique<ScreenLockCheck>());
