@@ -8,15 +8,13 @@
 #include <memory>
 
 #include "common/ids.h"
+#include "protocol/pki.h"
 
 namespace cg::policy {
 namespace {
 
 using nlohmann::json;
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
 };
@@ -26,22 +24,10 @@ struct MdCtxDeleter {
 struct PkeyCtxDeleter {
   void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
 };
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+// Key handles and the OpenSSL error queue -> Error come from protocol/pki (one helper each).
+using Pkey = protocol::PrivateKey;
 using Bio = std::unique_ptr<BIO, BioDeleter>;
-
-// The OpenSSL error queue as one Error (and emptied, so it cannot leak into a later call).
-Error OpenSslError(std::string_view what) {
-  std::string detail;
-  unsigned long e = 0;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (detail.empty()) {
-      detail = buf;
-    }
-  }
-  return MakeError(ErrorCode::kCrypto, std::string(what) + (detail.empty() ? "" : ": " + detail));
-}
+using protocol::OpenSslError;
 
 Bio MemBio(std::string_view data) {
   return Bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
