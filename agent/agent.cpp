@@ -6,9 +6,15 @@
 
 #include <cerrno>
 #include <ctime>
+#include <optional>
 #include <random>
+#include <thread>
 
+#include "agent/background_scan.h"
+#include "agent/inbox.h"
 #include "agent/policy_store.h"
+#include "agent/poller.h"
+#include "collectors/yara.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
@@ -162,10 +168,18 @@ Result<int> DeliverSpool(const StateDir& state, const Enrollment& enrollment,
 
 namespace {
 
-// One cycle: collect, spool, deliver. Updates status.json either way.
+// What a cycle reports besides the checks.
+struct CycleExtras {
+  std::vector<protocol::Event> events;
+  std::vector<std::string> task_ids;
+};
+
+// One cycle: collect, spool, deliver. Updates status.json either way. The report (with its
+// events and answered tasks) is spooled before anything is sent, so none of them is lost when
+// the SOC cannot be reached.
 Status Cycle(const StateDir& state, const Enrollment& enrollment,
              const collectors::CheckRegistry& registry, platform::Platform& platform,
-             const policy::Policy& policy) {
+             const policy::Policy& policy, const std::string& policy_hash, CycleExtras extras) {
   CG_ASSIGN_OR_RETURN(auto status, state.LoadStatus());
   status.last_attempt_at = FormatRfc3339(platform.clock->Now());
   status.policy_version = policy.version;
@@ -175,8 +189,16 @@ Status Cycle(const StateDir& state, const Enrollment& enrollment,
     (void)state.SaveStatus(status);
     return std::move(report).error();
   }
-  spdlog::info("posture collected: {} checks, overall {}", report->checks.size(),
-               protocol::ToString(protocol::OverallStatus(report->checks)));
+  report->policy_hash = policy_hash;
+  report->events = std::move(extras.events);
+  report->task_ids = std::move(extras.task_ids);
+  if (report->events.size() > protocol::kMaxEventsPerReport) {
+    report->events.erase(report->events.begin(),
+                         report->events.end() - protocol::kMaxEventsPerReport);
+  }
+  spdlog::info("posture collected: {} checks, overall {}{}", report->checks.size(),
+               protocol::ToString(protocol::OverallStatus(report->checks)),
+               report->task_ids.empty() ? "" : " (answers an inspection)");
   CG_RETURN_IF_ERROR(state.SpoolPut(report->report_id, protocol::ToJson(*report).dump()));
   auto delivered = DeliverSpool(state, enrollment, std::chrono::seconds(30));
   if (!delivered.ok()) {
@@ -198,16 +220,47 @@ std::chrono::milliseconds Jittered(std::chrono::seconds interval, double jitter,
       static_cast<int64_t>(static_cast<double>(interval.count()) * 1000.0 * dist(rng)));
 }
 
+// Takes SIGTERM/SIGINT synchronously in a thread of its own and turns them into a stop request.
+class StopSignals {
+ public:
+  explicit StopSignals(Inbox& inbox) : inbox_(inbox) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  void Start() {
+    thread_ = std::thread([this] {
+      while (!inbox_.stopping()) {
+        timespec ts{0, 200 * 1000 * 1000};
+        siginfo_t info{};
+        const int sig = sigtimedwait(&set_, &info, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+          spdlog::info("signal {} received, stopping", sig);
+          inbox_.RequestStop();
+        }
+      }
+    });
+  }
+  ~StopSignals() {
+    inbox_.RequestStop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  Inbox& inbox_;
+  sigset_t set_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int Run(const RunOptions& options) {
-  // SIGTERM/SIGINT are taken synchronously (sigtimedwait) between cycles: no handler runs
-  // in the middle of a write, and a stop request ends the wait at once.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Inbox inbox;
+  // Blocked in every thread (set before any is started); taken by StopSignals' thread only.
+  StopSignals signals(inbox);
 
   StateDir state(options.state_dir);
   auto enrollment = state.LoadEnrollment();
@@ -222,15 +275,7 @@ int Run(const RunOptions& options) {
         options.state_dir);
     return 2;
   }
-  policy::Policy policy = policy::DefaultPolicy();
-  if (!options.policy_file.empty()) {
-    auto loaded = policy::LoadPolicyFile(options.policy_file);
-    if (!loaded.ok()) {
-      spdlog::error("{}", loaded.error().ToString());
-      return 2;
-    }
-    policy = std::move(loaded).value();
-  }
+  const Enrollment& me = **enrollment;
   auto platform = platform::CreateNativePlatform("/");
   if (!platform.ok()) {
     spdlog::error("{}", platform.error().ToString());
@@ -239,26 +284,132 @@ int Run(const RunOptions& options) {
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
 
-  std::mt19937_64 rng(std::random_device{}());
-  for (;;) {
-    const Status s = Cycle(state, **enrollment, registry, *platform, policy);
+  // The policy in force: the last good signed policy (verified again now), or an unsigned
+  // file given for testing, which turns the SOC's policy distribution off.
+  PolicyStore store(state, me.group);
+  if (auto s = store.Load(platform->clock->Now()); !s.ok()) {
+    spdlog::error("{}", s.error().ToString());
+    return 2;
+  }
+  for (auto& event : store.TakeEvents()) {
+    inbox.AddEvent(std::move(event));
+  }
+  std::optional<policy::Policy> fixed_policy;
+  if (!options.policy_file.empty()) {
+    auto loaded = policy::LoadPolicyFile(options.policy_file);
+    if (!loaded.ok()) {
+      spdlog::error("{}", loaded.error().ToString());
+      return 2;
+    }
+    fixed_policy = std::move(loaded).value();
+    spdlog::warn("running on the unsigned policy {} (testing): SOC policies are not fetched",
+                 options.policy_file);
+  }
+  SharedPolicy shared;
+  shared.store = &store;
+  auto snapshot = [&]() -> std::pair<policy::Policy, std::string> {
+    if (fixed_policy) {
+      return {*fixed_policy, policy::PolicyHash(*fixed_policy)};
+    }
+    std::lock_guard lock(shared.mu);
+    return {store.current(), store.hash()};
+  };
+
+  int64_t rules_checked_for = -1;  // policy version whose YARA rules were compiled and reported
+  auto cycle = [&](std::vector<std::string> task_ids) {
+    auto [policy, hash] = snapshot();
+    if (policy.version != rules_checked_for) {
+      rules_checked_for = policy.version;
+      if (auto event =
+              CheckPolicyRules(policy.Check("yara"), options.state_dir, platform->clock->Now())) {
+        inbox.AddEvent(std::move(*event));
+      }
+    }
+    CycleExtras extras{inbox.TakeEvents(), std::move(task_ids)};
+    const Status s = Cycle(state, me, registry, *platform, policy, hash, std::move(extras));
     if (!s.ok()) {
       spdlog::error("cycle failed: {}", s.error().ToString());
     }
-    if (options.once) {
-      return s.ok() ? 0 : 1;
+    return s;
+  };
+
+  if (options.once) {
+    return cycle({}).ok() ? 0 : 1;
+  }
+
+  signals.Start();
+  std::optional<PolicyPoller> poller;
+  if (!fixed_policy) {
+    poller.emplace(state, me, shared, inbox, *platform->clock);
+    poller->Start();
+  }
+  BackgroundScan scans(*platform, options.state_dir, inbox);
+  std::vector<AgentTask> awaiting_scan;  // inspections with --yara, answered after the scan
+
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  auto next_cycle = std::chrono::steady_clock::now();
+  // time_point::max(): no scan scheduled (the policy has no rules, or it is not computed yet).
+  constexpr auto kNoScan = std::chrono::steady_clock::time_point::max();
+  auto next_scan = kNoScan;
+  std::vector<std::string> answered;
+  while (true) {
+    // A due cycle, or news: new tasks, an applied or refused policy, a finished scan.
+    Inbox::News news = inbox.Take();
+    for (const auto& task : news.tasks) {
+      if (!task.yara) {
+        answered.push_back(task.id);
+        continue;
+      }
+      awaiting_scan.push_back(task);
+      auto [policy, hash] = snapshot();
+      if (scans.Start(policy.Check("yara"), /*on_demand=*/true)) {
+        spdlog::info("inspection {}: YARA scan started", task.id);
+      }
     }
-    const auto wait = Jittered(options.interval, options.jitter, rng);
-    spdlog::debug("next cycle in {} s", wait.count() / 1000);
-    timespec ts{static_cast<time_t>(wait.count() / 1000),
-                static_cast<long>((wait.count() % 1000) * 1000000)};
-    siginfo_t info{};
-    const int sig = sigtimedwait(&stop_signals, &info, &ts);
-    if (sig == SIGTERM || sig == SIGINT) {
-      spdlog::info("signal {} received, stopping", sig);
-      return 0;
+    if (!scans.running() && !awaiting_scan.empty()) {
+      for (const auto& task : awaiting_scan) {
+        answered.push_back(task.id);
+      }
+      awaiting_scan.clear();
+    }
+    const bool due = std::chrono::steady_clock::now() >= next_cycle;
+    if (due || !answered.empty() || news.cycle_requested) {
+      (void)cycle(std::exchange(answered, {}));  // failures are logged; the spool keeps it
+      next_cycle =
+          std::chrono::steady_clock::now() + Jittered(options.interval, options.jitter, rng);
+    }
+
+    // The scheduled scan, when the policy has rules.
+    auto [policy, hash] = snapshot();
+    const auto now_steady = std::chrono::steady_clock::now();
+    if (scans.running() || collectors::ParseYaraPolicy(policy.Check("yara"))
+                               .value_or(collectors::YaraPolicy{})
+                               .rules.empty()) {
+      next_scan = kNoScan;  // a running scan asks for a cycle when it ends, then we plan again
+    } else if (next_scan == kNoScan) {
+      const SysTime now = platform->clock->Now();
+      auto at = collectors::NextScheduledScan(policy.Check("yara"), scans.LastScanTime(), now,
+                                              platform->clock->UtcOffset(), unit(rng));
+      if (at.ok()) {
+        next_scan = now_steady + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::max(*at - now, SysTime::duration(0)));
+        spdlog::info("next scheduled YARA scan at {}", FormatRfc3339(*at));
+      }
+    }
+    if (now_steady >= next_scan && scans.Start(policy.Check("yara"), false)) {
+      next_scan = kNoScan;  // computed again from the new outcome once it is stored
+    }
+    const auto wake_at = std::min(next_cycle, next_scan);
+    if (!inbox.WaitUntil(wake_at)) {
+      break;
     }
   }
+  spdlog::info("stopping");
+  if (poller) {
+    poller->Stop();
+  }
+  return 0;
 }
 
 }  // namespace cg::agent

@@ -41,7 +41,8 @@ Status PolicyStore::Load(SysTime now) {
   hash_ = policy::PolicyHash(current_);
   trusted_.clear();
   floor_ = 0;
-  std::string floor_hash;
+  floor_hash_.clear();
+  std::string& floor_hash = floor_hash_;
   if (FileExists(FloorPath())) {
     CG_ASSIGN_OR_RETURN(auto f, LoadJsonFile(FloorPath()));
     if (!f.is_object() || !f.contains("version") || !f["version"].is_number_integer()) {
@@ -98,6 +99,7 @@ Status PolicyStore::Load(SysTime now) {
         if (ok.policy.version > floor_) {
           CG_RETURN_IF_ERROR(SaveFloor(ok.policy.version, ok.hash));
           floor_ = ok.policy.version;
+          floor_hash_ = ok.hash;
         }
         current_ = std::move(ok.policy);
         hash_ = ok.hash;
@@ -120,9 +122,19 @@ protocol::Event PolicyStore::Offer(const json& envelope, SysTime now) {
                      {{"reason", "unknown_key"},
                       {"message", "no trusted policy key installed (enroll with --policy-key)"}});
   }
-  const policy::AcceptanceContext ctx{&trusted_, std::max(floor_, current_.version), group_, now,
-                                      true};
+  // After a lost or corrupt cache the agent runs the built-in policy below its floor: the very
+  // policy of the floor (same version and hash) may come back; anything else must be newer.
+  const bool restoring = current_.version < floor_;
+  const policy::AcceptanceContext ctx{
+      &trusted_, restoring ? floor_ - 1 : std::max(floor_, current_.version), group_, now, true};
   auto verdict = policy::VerifyEnvelope(envelope, ctx);
+  if (auto* ok = std::get_if<policy::VerifiedPolicy>(&verdict);
+      ok != nullptr && restoring && ok->policy.version == floor_ && !floor_hash_.empty() &&
+      ok->hash != floor_hash_) {
+    verdict = policy::RefusedPolicy{
+        policy::Refusal::kNotNewer,
+        "version " + std::to_string(floor_) + " was accepted before with other content"};
+  }
   if (auto* refused = std::get_if<policy::RefusedPolicy>(&verdict)) {
     spdlog::warn("policy refused ({}): {}", policy::RefusalCode(refused->reason), refused->message);
     return MakeEvent("policy_refused", now,
@@ -159,6 +171,7 @@ protocol::Event PolicyStore::Offer(const json& envelope, SysTime now) {
     }
   }
   floor_ = ok.policy.version;
+  floor_hash_ = ok.hash;
   current_ = std::move(ok.policy);
   hash_ = ok.hash;
   spdlog::info("policy version {} applied (key {})", current_.version, ok.key_id);

@@ -53,6 +53,7 @@ class PolicyStore {
   policy::Policy current_ = policy::DefaultPolicy();
   std::string hash_ = policy::PolicyHash(current_);
   int64_t floor_ = 0;
+  std::string floor_hash_;  // of the policy that set the floor ("" for old floor files)
   std::vector<protocol::Event> events_;
 };
 

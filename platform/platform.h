@@ -59,6 +59,8 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual std::chrono::system_clock::time_point Now() const = 0;
+  // Minutes east of UTC of the machine's local time now (schedules are in local time).
+  virtual std::chrono::minutes UtcOffset() const = 0;
 };
 
 struct CommandResult {

@@ -42,6 +42,15 @@ std::string HttpRequest::Header(std::string_view name) const {
   return {};
 }
 
+std::string HttpResponse::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (EqualsIgnoreCase(key, name)) {
+      return value;
+    }
+  }
+  return {};
+}
+
 std::string HttpRequest::Path() const { return target.substr(0, target.find('?')); }
 
 std::optional<std::string> HttpRequest::Query(std::string_view key) const {

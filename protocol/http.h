@@ -44,6 +44,9 @@ struct HttpResponse {
   // and are ignored here.
   std::vector<std::pair<std::string, std::string>> headers;
 
+  // The first header of that name (case-insensitive), or "".
+  std::string Header(std::string_view name) const;
+
   static HttpResponse Json(int status, const nlohmann::json& body);
   // {"error":{"code":code,"message":message}}
   static HttpResponse Error(int status, std::string_view code, std::string_view message);

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -322,6 +323,7 @@ struct HttpsClient::Impl {
 
   ClientOptions options;
   std::string endpoint;  // "host:port" for messages
+  std::atomic<bool> interrupted{false};
   asio::io_context io;
   std::optional<ssl::context> ctx;
   std::unique_ptr<Stream> stream;
@@ -396,11 +398,18 @@ Result<HttpResponse> HttpsClient::Request(
   const std::string serialized = std::move(wire).str();
 
   for (int attempt = 0;; ++attempt) {
+    if (impl_->interrupted) {
+      return MakeError(ErrorCode::kUnavailable, "interrupted");
+    }
     const bool reused = impl_->stream != nullptr;
     if (!reused) {
       CG_RETURN_IF_ERROR(impl_->Connect());
     }
     Impl::Attempt result = impl_->Exchange(serialized, method == "HEAD");
+    if (impl_->interrupted) {
+      impl_->Disconnect(false);
+      return MakeError(ErrorCode::kUnavailable, "interrupted");
+    }
     if (result.result.ok()) {
       if (!result.keep_alive) {
         impl_->Disconnect(true);
@@ -423,6 +432,18 @@ void HttpsClient::SetTimeout(std::chrono::seconds timeout) {
 }
 
 void HttpsClient::Close() { impl_->Disconnect(true); }
+
+void HttpsClient::Interrupt() {
+  impl_->interrupted = true;
+  // Runs on the thread driving the io_context (inside Request), or first thing in the next
+  // Drive(): cancelling the stream's pending operation ends that Request's wait.
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl] {
+    if (impl->stream) {
+      beast::get_lowest_layer(*impl->stream).cancel();
+    }
+  });
+}
 
 Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text) {
   auto bad = [&](std::string_view why) {

@@ -2,6 +2,7 @@
 // optional client certificate, keep-alive, a deadline on every network operation.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +47,9 @@ class HttpsClient {
   void SetTimeout(std::chrono::seconds timeout);
   // Shuts the connection down (TLS close_notify); the next Request connects again.
   void Close();
+  // The one thread-safe call: makes a Request running in another thread (a long-poll) fail
+  // soon with kUnavailable "interrupted", and every later Request fail at once. For stopping.
+  void Interrupt();
 
  private:
   struct Impl;

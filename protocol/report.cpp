@@ -163,7 +163,8 @@ json ToJson(const Report& r) {
           {"policy_version", r.policy_version},
           {"policy_hash", r.policy_hash},
           {"checks", std::move(checks)},
-          {"events", std::move(events)}};
+          {"events", std::move(events)},
+          {"task_ids", r.task_ids}};
 }
 
 Result<CheckResult> CheckResultFromJson(const json& j) {
@@ -268,6 +269,18 @@ Result<Report> ReportFromJson(const json& j) {
         ev.details = *d;
       }
       r.events.push_back(std::move(ev));
+    }
+  }
+  if (auto tasks = j.find("task_ids"); tasks != j.end() && !tasks->is_null()) {
+    if (!tasks->is_array() || tasks->size() > kMaxTasksPerReport) {
+      return ParseError("task_ids must be an array of at most " +
+                        std::to_string(kMaxTasksPerReport) + " task ids");
+    }
+    for (const auto& t : *tasks) {
+      if (!t.is_string() || !IsUuid(t.get_ref<const std::string&>())) {
+        return ParseError("task_ids must hold task ids (UUIDs)");
+      }
+      r.task_ids.push_back(t.get<std::string>());
     }
   }
   return r;

@@ -63,6 +63,8 @@ struct Report {
   std::string policy_hash;
   std::vector<CheckResult> checks;
   std::vector<Event> events;
+  // The SOC tasks (inspections) this report answers: it was collected after they arrived.
+  std::vector<std::string> task_ids;
 };
 
 // Overall status of a set of results: any fail -> noncompliant, else any error -> error,
@@ -79,6 +81,7 @@ Result<Report> ReportFromJson(const nlohmann::json& j);
 inline constexpr size_t kMaxReportBytes = 1u << 20;
 inline constexpr size_t kMaxChecksPerReport = 64;
 inline constexpr size_t kMaxEventsPerReport = 256;
+inline constexpr size_t kMaxTasksPerReport = 64;
 inline constexpr size_t kMaxShortField = 256;
 inline constexpr size_t kMaxSummary = 4096;
 

@@ -196,6 +196,31 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  std::string push_file, push_group, status_group;
+  auto* push = policy_cmd->add_subcommand(
+      "push", "Store a signed policy on the SOC and send it to the agents (admin)");
+  push->add_option("envelope", push_file, "signed envelope (cgctl policy sign's output)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  push->add_option("--group", push_group,
+                   "only this group and the groups below it (within the policy's signed target)");
+  auto* policy_status =
+      policy_cmd->add_subcommand("status", "Which policy versions devices confirm, who lags");
+  policy_status->add_option("--group", status_group, "only this group and the groups below it");
+  auto* policy_list = policy_cmd->add_subcommand("list", "Policies stored on the SOC");
+
+  std::string inspect_device, inspect_group, inspect_task;
+  bool inspect_yara = false;
+  auto* inspect = app.add_subcommand(
+      "inspect", "Ask devices to run their checks now and report (unannounced inspection)");
+  auto* inspect_device_opt = inspect->add_option("--device", inspect_device, "one device id");
+  auto* inspect_group_opt =
+      inspect->add_option("--group", inspect_group, "every device of a group and its subgroups");
+  inspect_device_opt->excludes(inspect_group_opt);
+  inspect->add_flag("--yara", inspect_yara, "also run a full YARA scan now");
+  auto* inspect_status = inspect->add_subcommand("status", "Inspections and their completion");
+  inspect_status->add_option("task", inspect_task, "one inspection's id: per-device states");
+
   int audit_limit = 100;
   auto* audit = app.add_subcommand("audit", "Operator audit log (admin)");
   audit->add_option("--limit", audit_limit, "how many entries (default 100)")
@@ -344,6 +369,113 @@ int main(int argc, char** argv) {
                   r->value("expires_at", "").c_str(), r->value("token", "").c_str());
     }
     return 0;
+  }
+  if (*push) {
+    auto text = cg::ReadFileToString(push_file, 8u << 20);
+    if (!text.ok()) {
+      return Fail(text.error().message);
+    }
+    const json envelope = json::parse(*text, nullptr, false);
+    if (envelope.is_discarded() || !envelope.is_object()) {
+      return Fail(push_file + ": not a signed policy envelope (JSON object)");
+    }
+    json body = {{"envelope", envelope}};
+    if (!push_group.empty()) {
+      body["group"] = push_group;
+    }
+    return out(api->Call("POST", "/api/v1/policies", body), [](const json& j) {
+      if (j.value("already_stored", false)) {
+        std::printf("policy version %s is already stored (hash %s)\n", S(j, "version").c_str(),
+                    S(j, "hash").c_str());
+        return;
+      }
+      std::printf(
+          "policy version %s stored (hash %s, key %s, scope %s); %s waiting agent(s) "
+          "notified\n",
+          S(j, "version").c_str(), S(j, "hash").c_str(), S(j, "key_id").c_str(),
+          S(j, "scope") == "" ? "signed target" : S(j, "scope").c_str(),
+          S(j, "agents_woken").c_str());
+    });
+  }
+  if (*policy_status) {
+    std::string q = status_group.empty() ? "" : "?group=" + cg::protocol::UrlEncode(status_group);
+    return out(api->Call("GET", "/api/v1/policies/status" + q), [](const json& j) {
+      std::printf("%-8s  %-64s  %s\n", "VERSION", "HASH", "DEVICES");
+      for (const auto& v : j.value("versions", json::array())) {
+        std::printf("%-8s  %-64s  %s\n", S(v, "version").c_str(), S(v, "hash").c_str(),
+                    S(v, "devices").c_str());
+      }
+      const json lagging = j.value("lagging", json::array());
+      std::printf("\n%zu device(s) lagging\n", lagging.size());
+      if (!lagging.empty()) {
+        std::printf("%-36s  %-20s  %-22s  %-7s  %-8s  %-12s  %s\n", "DEVICE ID", "HOSTNAME",
+                    "GROUP", "HAS", "EXPECTED", "STATUS", "LAST SEEN");
+      }
+      for (const auto& d : lagging) {
+        std::printf("%-36s  %-20s  %-22s  %-7s  %-8s  %-12s  %s\n", S(d, "device_id").c_str(),
+                    S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "policy_version").c_str(),
+                    S(d, "expected_version").c_str(), S(d, "status").c_str(),
+                    S(d, "last_seen").c_str());
+      }
+    });
+  }
+  if (*policy_list) {
+    return out(api->Call("GET", "/api/v1/policies"), [](const json& j) {
+      std::printf("%-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "VERSION", "NAME", "KEY", "SCOPE",
+                  "PUSHED BY", "PUSHED AT");
+      for (const auto& p : j.value("policies", json::array())) {
+        std::printf("%-8s  %-24s  %-16s  %-20s  %-16s  %s\n", S(p, "version").c_str(),
+                    S(p, "name").c_str(), S(p, "key_id").c_str(),
+                    S(p, "scope") == "" ? "(signed target)" : S(p, "scope").c_str(),
+                    S(p, "pushed_by").c_str(), S(p, "pushed_at").c_str());
+      }
+    });
+  }
+  if (*inspect_status) {
+    if (!inspect_task.empty()) {
+      return out(api->Call("GET", "/api/v1/inspections/" + cg::protocol::UrlEncode(inspect_task)),
+                 [](const json& j) {
+                   std::printf("inspection %s of %s%s, asked by %s at %s\n\n",
+                               S(j, "task_id").c_str(), S(j, "target").c_str(),
+                               j.value("yara", false) ? " (with YARA)" : "",
+                               S(j, "created_by").c_str(), S(j, "created_at").c_str());
+                   std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "STATE",
+                               "DONE AT", "REPORT");
+                   for (const auto& d : j.value("devices", json::array())) {
+                     std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", S(d, "device_id").c_str(),
+                                 S(d, "hostname").c_str(), S(d, "state").c_str(),
+                                 S(d, "done_at").c_str(), S(d, "report_id").c_str());
+                   }
+                 });
+    }
+    return out(api->Call("GET", "/api/v1/inspections"), [](const json& j) {
+      std::printf("%-36s  %-30s  %-5s  %-20s  %-8s  %-9s  %s\n", "INSPECTION", "TARGET", "YARA",
+                  "ASKED AT", "DEVICES", "DELIVERED", "DONE");
+      for (const auto& t : j.value("inspections", json::array())) {
+        std::printf("%-36s  %-30s  %-5s  %-20s  %-8s  %-9s  %s\n", S(t, "task_id").c_str(),
+                    S(t, "target").c_str(), t.value("yara", false) ? "yes" : "no",
+                    S(t, "created_at").c_str(), S(t, "devices").c_str(), S(t, "delivered").c_str(),
+                    S(t, "done").c_str());
+      }
+    });
+  }
+  if (*inspect) {
+    if (inspect_device.empty() == inspect_group.empty()) {
+      return Fail("inspect: give --device ID or --group G (or `inspect status`)");
+    }
+    json body = {{"yara", inspect_yara}};
+    if (!inspect_device.empty()) {
+      body["device_id"] = inspect_device;
+    } else {
+      body["group"] = inspect_group;
+    }
+    return out(api->Call("POST", "/api/v1/inspections", body), [](const json& j) {
+      std::printf(
+          "inspection %s of %s sent to %s device(s); follow it with `cgctl inspect status "
+          "%s`\n",
+          S(j, "task_id").c_str(), S(j, "target").c_str(), S(j, "devices").c_str(),
+          S(j, "task_id").c_str());
+    });
   }
   if (*audit) {
     return out(

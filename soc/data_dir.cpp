@@ -4,12 +4,15 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "policy/signing.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/https_server.h"
+#include "soc/policy_hub.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
 
@@ -47,7 +50,46 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
   return hp;
 }
 
+// The keys in DIR/policy-keys (none when the directory does not exist).
+Result<policy::TrustedKeys> LoadPolicyKeys(const DataDirLayout& layout) {
+  std::vector<std::string> pems;
+  std::error_code ec;
+  if (!std::filesystem::exists(layout.PolicyKeys(), ec)) {
+    return policy::TrustedKeys{};
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(layout.PolicyKeys(), ec)) {
+    if (entry.path().extension() != ".pub") {
+      continue;
+    }
+    CG_ASSIGN_OR_RETURN(auto pem, ReadFileToString(entry.path().string(), 64u << 10));
+    pems.push_back(std::move(pem));
+  }
+  if (ec) {
+    return MakeError(ErrorCode::kIo, layout.PolicyKeys() + ": " + ec.message());
+  }
+  auto keys = policy::ParseTrustedKeys(pems);
+  if (!keys.ok()) {
+    return keys.error().Wrap(layout.PolicyKeys());
+  }
+  return keys;
+}
+
 }  // namespace
+
+Result<std::string> AddPolicyKey(const std::string& dir, const std::string& public_key_file) {
+  const DataDirLayout layout{dir};
+  if (!FileExists(layout.Database())) {
+    return MakeError(ErrorCode::kNotFound, dir + " does not hold a CounterGuard SOC");
+  }
+  CG_ASSIGN_OR_RETURN(auto pem, ReadFileToString(public_key_file, 64u << 10));
+  auto key_id = policy::KeyIdOfPublicPem(pem);
+  if (!key_id.ok()) {
+    return key_id.error().Wrap(public_key_file);
+  }
+  CG_RETURN_IF_ERROR(EnsureDirectory(layout.PolicyKeys(), 0755));
+  CG_RETURN_IF_ERROR(WriteFileAtomic(layout.PolicyKeys() + "/" + *key_id + ".pub", pem, 0644));
+  return key_id;
+}
 
 Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames) {
   const DataDirLayout layout{dir};
@@ -97,7 +139,11 @@ Status Serve(const ServeOptions& options) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  CG_ASSIGN_OR_RETURN(auto policy_keys, LoadPolicyKeys(layout));
+  PolicyHub hub(*loaded.storage, Now, options.poll_hold);
+  CG_RETURN_IF_ERROR(hub.Load(std::move(policy_keys)));
   SocService service(*loaded.storage, loaded.ca, Now, SocConfig{});
+  service.SetPolicyHub(&hub);
   ServerRuntime runtime(options.threads);
 
   ListenerOptions agent;

@@ -2,6 +2,7 @@
 // created here and nowhere else).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct DataDirLayout {
   std::string ServerKey() const { return dir + "/server.key"; }
   std::string Database() const { return dir + "/soc.db"; }
   std::string AdminToken() const { return dir + "/admin.token"; }
+  // Public keys (PEM, *.pub) the SOC verifies pushed policies with.
+  std::string PolicyKeys() const { return dir + "/policy-keys"; }
 };
 
 // Creates DIR (0700) with a P-256 CA, a server certificate for `hostnames`, the SQLite
@@ -31,12 +34,18 @@ Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::s
 Result<std::string> CreateOperatorToken(const std::string& dir, const std::string& name,
                                         const std::string& role, std::optional<SysTime> expires_at);
 
+// Copies a policy-signing public key into DIR/policy-keys/<key id>.pub after checking it is an
+// Ed25519 public key; returns the key id. cg-soc serve reads the directory at start.
+Result<std::string> AddPolicyKey(const std::string& dir, const std::string& public_key_file);
+
 struct ServeOptions {
   std::string data_dir;
   std::string agent_listen = "0.0.0.0:8443";
   std::string operator_listen = "127.0.0.1:8444";
   int threads = 2;
   std::string ready_file;
+  // How long an agent's long-poll is held open when there is nothing new for it.
+  std::chrono::milliseconds poll_hold{55000};
 };
 
 // Runs both listeners until SIGTERM/SIGINT.

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "common/ids.h"
 #include "policy/policy.h"
+#include "soc/policy_hub.h"
 
 namespace cg::soc {
 
@@ -359,6 +361,7 @@ const std::vector<SocService::Route>& SocService::AgentRoutes() {
   static const std::vector<Route> routes = {
       {"POST", "/v1/enroll", Access::kPublic, &SocService::Enroll},
       {"POST", "/v1/reports", Access::kDevice, &SocService::SubmitReport},
+      {"GET", "/v1/poll", Access::kDevice, nullptr, &SocService::Poll},
   };
   return routes;
 }
@@ -371,12 +374,22 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", "/api/v1/devices/{id}/revoke", Access::kAdmin, &SocService::RevokeDevice},
       {"POST", "/api/v1/enroll-tokens", Access::kAdmin, &SocService::CreateEnrollToken},
       {"GET", "/api/v1/audit", Access::kAdmin, &SocService::ListAudit},
+      {"POST", "/api/v1/policies", Access::kAdmin, &SocService::PushPolicy},
+      {"GET", "/api/v1/policies", Access::kAnalyst, &SocService::ListPolicies},
+      {"GET", "/api/v1/policies/status", Access::kAnalyst, &SocService::PolicyStatus},
+      {"POST", "/api/v1/inspections", Access::kAdmin, &SocService::CreateInspection},
+      {"GET", "/api/v1/inspections", Access::kAnalyst, &SocService::ListInspections},
+      {"GET", "/api/v1/inspections/{id}", Access::kAnalyst, &SocService::GetInspection},
   };
   return routes;
 }
 
 void SocService::HandleAgent(HttpRequest request, Responder respond) {
-  respond(Guarded("agent", request, [&] { return DispatchAgent(request); }));
+  HttpResponse response =
+      Guarded("agent", request, [&] { return DispatchAgent(request, respond); });
+  if (response.status != 0) {
+    respond(std::move(response));
+  }
 }
 
 void SocService::HandleOperator(HttpRequest request, Responder respond) {
@@ -400,7 +413,7 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
   respond(std::move(response));
 }
 
-HttpResponse SocService::DispatchAgent(const HttpRequest& request) {
+HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& respond) {
   auto lookup = FindRoute(AgentRoutes(), request);
   if (lookup.route == nullptr) {
     return NoRoute(lookup, request);
@@ -410,6 +423,12 @@ HttpResponse SocService::DispatchAgent(const HttpRequest& request) {
     return Fail(401, "unauthenticated", "this route needs a verified client certificate");
   }
   Call call(request, now_(), std::move(lookup.params));
+  if (lookup.route->async_handler != nullptr) {
+    (this->*lookup.route->async_handler)(call, respond);
+    HttpResponse answered_later;
+    answered_later.status = 0;
+    return answered_later;
+  }
   return (this->*lookup.route->handler)(call);
 }
 
@@ -782,6 +801,323 @@ HttpResponse SocService::ListAudit(Call& call) {
                     {"source", e.source}});
   }
   return HttpResponse::Json(200, {{"entries", std::move(list)}});
+}
+
+namespace {
+
+HttpResponse NoHub() {
+  return Fail(503, "unavailable", "policy distribution is not running on this SOC");
+}
+
+json TaskJson(const Task& task) {
+  return {{"task_id", task.id},
+          {"kind", task.kind},
+          {"yara", task.yara},
+          {"target", task.target},
+          {"created_by", task.created_by},
+          {"created_at", FormatRfc3339(task.created_at)},
+          {"expires_at", FormatRfc3339(task.expires_at)}};
+}
+
+constexpr int64_t kDefaultTaskTtlSeconds = 24 * 3600;
+constexpr int64_t kMaxTaskTtlSeconds = 30 * 24 * 3600;
+constexpr int64_t kDefaultTaskListLimit = 20;
+constexpr int64_t kMaxTaskListLimit = 1000;
+
+}  // namespace
+
+void SocService::Poll(Call& call, Responder& respond) {
+  const protocol::PeerCertificate& peer = *call.request.peer_cert;  // Access::kDevice
+  if (hub_ == nullptr) {
+    respond(NoHub());
+    return;
+  }
+  PollRequest poll;
+  poll.device_id = peer.subject_cn;
+  if (auto version = NonEmptyQuery(call.request, "policy_version")) {
+    const auto [end, ec] =
+        std::from_chars(version->data(), version->data() + version->size(), poll.policy_version);
+    if (ec != std::errc() || end != version->data() + version->size() || poll.policy_version < 0) {
+      respond(InvalidRequest("policy_version must be a non-negative integer"));
+      return;
+    }
+  }
+  if (auto refused = NonEmptyQuery(call.request, "refused")) {
+    if (refused->size() > 128 || !IsPrintable(*refused)) {
+      respond(InvalidRequest("refused must be a policy hash"));
+      return;
+    }
+    poll.refused_hash = *refused;
+  }
+  // The group is the SOC's record, not anything the agent says.
+  auto device = storage_.GetDevice(poll.device_id);
+  if (!device.ok()) {
+    respond(device.error().code == ErrorCode::kNotFound
+                ? Fail(403, "forbidden", "unknown device")
+                : StorageFailure("looking up a device", device.error()));
+    return;
+  }
+  if (device->revoked || device->cert_serial != peer.serial_hex) {
+    respond(Fail(403, "forbidden", "device revoked or certificate superseded"));
+    return;
+  }
+  poll.group = device->group;
+  hub_->Poll(std::move(poll), std::move(respond));
+}
+
+HttpResponse SocService::PushPolicy(Call& call) {
+  if (hub_ == nullptr) {
+    return NoHub();
+  }
+  auto body = ParseJsonBody(call.request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  const auto envelope = body->find("envelope");
+  if (envelope == body->end() || !envelope->is_object()) {
+    return InvalidRequest("'envelope' must be the signed policy envelope (cgctl policy sign)");
+  }
+  std::string scope;
+  if (auto group = body->find("group"); group != body->end() && !group->is_null()) {
+    auto value = StringField(*body, "group", kMaxGroupBytes + 1, false);
+    if (!value.ok()) {
+      return InvalidRequest(value.error().message);
+    }
+    scope = *value;
+    if (scope.back() == '/') {
+      scope.pop_back();
+    }
+    if (!IsValidGroupName(scope)) {
+      return InvalidRequest("group must be segments of a-z 0-9 - _ separated by '/'");
+    }
+  }
+  auto outcome = hub_->Push(*envelope, scope, call.operator_token->name);
+  if (auto* refused = std::get_if<PushRefusal>(&outcome)) {
+    call.audit_target = "policy (refused)";
+    spdlog::warn("policy push by {} refused: {}", call.operator_token->name, refused->message);
+    return Fail(refused->status, refused->code, refused->message);
+  }
+  const auto& pushed = std::get<PushOutcome>(outcome);
+  call.audit_target = "policy version " + std::to_string(pushed.policy.version) +
+                      (scope.empty() ? "" : " group " + scope);
+  return HttpResponse::Json(pushed.already_stored ? 200 : 201,
+                            {{"version", pushed.policy.version},
+                             {"hash", pushed.policy.hash},
+                             {"key_id", pushed.policy.key_id},
+                             {"scope", pushed.policy.scope},
+                             {"already_stored", pushed.already_stored},
+                             {"agents_woken", pushed.woken}});
+}
+
+HttpResponse SocService::ListPolicies(Call&) {
+  if (hub_ == nullptr) {
+    return NoHub();
+  }
+  json list = json::array();
+  for (const auto& p : hub_->Policies()) {
+    list.push_back({{"version", p.version},
+                    {"hash", p.hash},
+                    {"key_id", p.key_id},
+                    {"name", p.name},
+                    {"scope", p.scope},
+                    {"pushed_by", p.pushed_by},
+                    {"pushed_at", FormatRfc3339(p.pushed_at)}});
+  }
+  return HttpResponse::Json(200, {{"policies", std::move(list)}});
+}
+
+HttpResponse SocService::PolicyStatus(Call& call) {
+  if (hub_ == nullptr) {
+    return NoHub();
+  }
+  DeviceFilter filter;
+  if (auto group = NonEmptyQuery(call.request, "group")) {
+    if (group->back() == '/') {
+      group->pop_back();
+    }
+    if (!IsValidGroupName(*group)) {
+      return InvalidRequest("group must be segments of a-z 0-9 - _ separated by '/'");
+    }
+    filter.group_prefix = *group;
+  }
+  auto devices = storage_.ListDevices(filter);
+  if (!devices.ok()) {
+    return StorageFailure("listing devices", devices.error());
+  }
+  // Per (version, hash) the devices whose latest report confirms it; lagging: devices whose
+  // group is served a newer policy than the one they confirmed.
+  std::map<std::pair<int64_t, std::string>, int64_t> confirmed;
+  json lagging = json::array();
+  const SysTime stale_before = call.now - config_.stale_after;
+  for (const auto& d : *devices) {
+    if (d.revoked) {
+      continue;
+    }
+    ++confirmed[{d.policy_version, d.policy_hash}];
+    const auto expected = hub_->NewestFor(d.group);
+    if (expected && (d.policy_version < expected->version ||
+                     (d.policy_version == expected->version && d.policy_hash != expected->hash))) {
+      lagging.push_back({{"device_id", d.device_id},
+                         {"hostname", d.hostname},
+                         {"group", d.group},
+                         {"policy_version", d.policy_version},
+                         {"expected_version", expected->version},
+                         {"status", protocol::ToString(EffectiveStatus(d, stale_before))},
+                         {"last_seen", OptionalTime(d.last_seen)}});
+    }
+  }
+  json versions = json::array();
+  for (auto it = confirmed.rbegin(); it != confirmed.rend(); ++it) {
+    versions.push_back(
+        {{"version", it->first.first}, {"hash", it->first.second}, {"devices", it->second}});
+  }
+  return HttpResponse::Json(200,
+                            {{"versions", std::move(versions)}, {"lagging", std::move(lagging)}});
+}
+
+HttpResponse SocService::CreateInspection(Call& call) {
+  if (hub_ == nullptr) {
+    return NoHub();
+  }
+  auto body = ParseJsonBody(call.request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  const bool by_device = body->contains("device_id") && !(*body)["device_id"].is_null();
+  const bool by_group = body->contains("group") && !(*body)["group"].is_null();
+  if (by_device == by_group) {
+    return InvalidRequest("give either 'device_id' or 'group'");
+  }
+  bool yara = false;
+  if (auto it = body->find("yara"); it != body->end() && !it->is_null()) {
+    if (!it->is_boolean()) {
+      return InvalidRequest("'yara' must be a boolean");
+    }
+    yara = it->get<bool>();
+  }
+  auto ttl = IntField(*body, "ttl_seconds", kDefaultTaskTtlSeconds, 60, kMaxTaskTtlSeconds);
+  if (!ttl.ok()) {
+    return InvalidRequest(ttl.error().message);
+  }
+  Task task;
+  task.id = NewUuid();
+  task.yara = yara;
+  task.created_by = call.operator_token->name;
+  task.created_at = call.now;
+  task.expires_at = call.now + std::chrono::seconds(*ttl);
+  std::vector<std::string> device_ids;
+  if (by_device) {
+    auto id = StringField(*body, "device_id", 36, false);
+    if (!id.ok()) {
+      return InvalidRequest(id.error().message);
+    }
+    call.audit_target = *id;
+    auto device = IsUuid(*id) ? storage_.GetDevice(*id)
+                              : Result<Device>(MakeError(ErrorCode::kNotFound, "no such device"));
+    if (!device.ok()) {
+      return device.error().code == ErrorCode::kNotFound
+                 ? Fail(404, "not_found", "no such device")
+                 : StorageFailure("looking up a device", device.error());
+    }
+    if (device->revoked) {
+      return Fail(409, "revoked", "device " + *id + " is revoked");
+    }
+    task.target = "device " + *id;
+    device_ids.push_back(*id);
+  } else {
+    auto group = StringField(*body, "group", kMaxGroupBytes + 1, false);
+    if (!group.ok()) {
+      return InvalidRequest(group.error().message);
+    }
+    std::string g = *group;
+    if (g.back() == '/') {
+      g.pop_back();
+    }
+    if (!IsValidGroupName(g)) {
+      return InvalidRequest("group must be segments of a-z 0-9 - _ separated by '/'");
+    }
+    call.audit_target = "group " + g;
+    DeviceFilter filter;
+    filter.group_prefix = g;
+    auto devices = storage_.ListDevices(filter);
+    if (!devices.ok()) {
+      return StorageFailure("listing devices", devices.error());
+    }
+    for (const auto& d : *devices) {
+      if (!d.revoked) {
+        device_ids.push_back(d.device_id);
+      }
+    }
+    if (device_ids.empty()) {
+      return Fail(404, "not_found", "no enrolled device in group " + g);
+    }
+    task.target = "group " + g;
+  }
+  if (auto created = storage_.CreateTask(task, device_ids); !created.ok()) {
+    return StorageFailure("creating a task", created.error());
+  }
+  call.audit_target = "inspection " + task.id + " " + task.target;
+  spdlog::info("inspection {} of {} ({} devices{}) requested by {}", task.id, task.target,
+               device_ids.size(), task.yara ? ", with a YARA scan" : "", task.created_by);
+  hub_->WakeDevices(device_ids);
+  json j = TaskJson(task);
+  j["devices"] = device_ids.size();
+  return HttpResponse::Json(201, j);
+}
+
+HttpResponse SocService::ListInspections(Call& call) {
+  auto limit = LimitQuery(call.request, kDefaultTaskListLimit, kMaxTaskListLimit);
+  if (!limit.ok()) {
+    return InvalidRequest(limit.error().message);
+  }
+  auto tasks = storage_.ListTasks(*limit);
+  if (!tasks.ok()) {
+    return StorageFailure("listing tasks", tasks.error());
+  }
+  json list = json::array();
+  for (const auto& task : *tasks) {
+    auto detail = storage_.GetTask(task.id);
+    if (!detail.ok()) {
+      return StorageFailure("reading task " + task.id, detail.error());
+    }
+    json j = TaskJson(task);
+    std::map<std::string, int64_t> counts = {{"pending", 0}, {"delivered", 0}, {"done", 0}};
+    for (const auto& a : detail->second) {
+      ++counts[a.state];
+    }
+    j["devices"] = detail->second.size();
+    j["pending"] = counts["pending"];
+    j["delivered"] = counts["delivered"];
+    j["done"] = counts["done"];
+    list.push_back(std::move(j));
+  }
+  return HttpResponse::Json(200, {{"inspections", std::move(list)}});
+}
+
+HttpResponse SocService::GetInspection(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = "inspection " + id;
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such inspection");
+  }
+  auto detail = storage_.GetTask(id);
+  if (!detail.ok()) {
+    return detail.error().code == ErrorCode::kNotFound
+               ? Fail(404, "not_found", "no such inspection")
+               : StorageFailure("reading task " + id, detail.error());
+  }
+  json j = TaskJson(detail->first);
+  json devices = json::array();
+  for (const auto& a : detail->second) {
+    devices.push_back({{"device_id", a.device_id},
+                       {"hostname", a.hostname},
+                       {"state", a.state},
+                       {"delivered_at", OptionalTime(a.delivered_at)},
+                       {"done_at", OptionalTime(a.done_at)},
+                       {"report_id", a.report_id}});
+  }
+  j["devices"] = std::move(devices);
+  return HttpResponse::Json(200, j);
 }
 
 Result<std::string> SocService::CreateOperatorToken(std::string_view name, std::string_view role,

@@ -20,6 +20,10 @@
 #include "soc/storage.h"
 
 namespace cg::soc {
+class PolicyHub;
+}
+
+namespace cg::soc {
 
 using Clock = std::function<SysTime()>;
 
@@ -43,8 +47,8 @@ class SocService {
   SocService(Storage& storage, const protocol::CertificateAuthority& ca, Clock now,
              SocConfig config);
 
-  // Agent port: POST /v1/enroll (the one route without a client certificate) and
-  // POST /v1/reports. Answers before returning.
+  // Agent port: POST /v1/enroll (the one route without a client certificate), POST /v1/reports
+  // and GET /v1/poll (the long-poll: answered later, from another thread).
   void HandleAgent(protocol::HttpRequest request, Responder respond);
   // Operator port: bearer token, role check, and an audit row for every request, refused or
   // not. Answers before returning.
@@ -59,6 +63,9 @@ class SocService {
   // is not revoked, and the certificate is the one it was issued. Consulted by the agent
   // listener at handshake time, so a revoked device's next connection is refused.
   bool CertificateAllowed(const protocol::PeerCertificate& peer);
+  // Policy distribution and tasks (GET /v1/poll, /api/v1/policies, /api/v1/inspections); those
+  // routes answer 503 without one. `hub` must outlive the service.
+  void SetPolicyHub(PolicyHub* hub) { hub_ = hub; }
   // Called after a device is revoked (the server closes that device's open connections).
   void SetRevocationListener(std::function<void(const std::string& device_id)> listener) {
     on_revoke_ = std::move(listener);
@@ -70,18 +77,22 @@ class SocService {
   enum class Access { kPublic, kDevice, kAnalyst, kAdmin };
   struct Call;
   using RouteHandler = protocol::HttpResponse (SocService::*)(Call&);
+  // A handler that keeps the Responder and answers later (the long-poll).
+  using AsyncRouteHandler = void (SocService::*)(Call&, Responder&);
   struct Route {
     std::string_view method;
     std::string_view pattern;  // "/api/v1/devices/{id}": a {name} segment matches any segment
     Access access;
     RouteHandler handler;
+    AsyncRouteHandler async_handler = nullptr;  // instead of handler
   };
 
   // The one place where routes are added.
   static const std::vector<Route>& AgentRoutes();
   static const std::vector<Route>& OperatorRoutes();
 
-  protocol::HttpResponse DispatchAgent(const protocol::HttpRequest& request);
+  // Returns a response with status 0 when an async handler took `respond`.
+  protocol::HttpResponse DispatchAgent(const protocol::HttpRequest& request, Responder& respond);
   protocol::HttpResponse DispatchOperator(const protocol::HttpRequest& request, SysTime now,
                                           AuditEntry& audit);
 
@@ -93,12 +104,20 @@ class SocService {
   protocol::HttpResponse RevokeDevice(Call& call);
   protocol::HttpResponse CreateEnrollToken(Call& call);
   protocol::HttpResponse ListAudit(Call& call);
+  void Poll(Call& call, Responder& respond);
+  protocol::HttpResponse PushPolicy(Call& call);
+  protocol::HttpResponse ListPolicies(Call& call);
+  protocol::HttpResponse PolicyStatus(Call& call);
+  protocol::HttpResponse CreateInspection(Call& call);
+  protocol::HttpResponse ListInspections(Call& call);
+  protocol::HttpResponse GetInspection(Call& call);
 
   Storage& storage_;
   const protocol::CertificateAuthority& ca_;
   Clock now_;
   SocConfig config_;
   std::function<void(const std::string& device_id)> on_revoke_;
+  PolicyHub* hub_ = nullptr;
 };
 
 }  // namespace cg::soc

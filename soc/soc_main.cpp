@@ -51,6 +51,24 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "write {\"agent_port\",\"operator_port\"} here once listening");
 
+  std::string poll_hold;
+  serve_cmd->add_option("--poll-hold", poll_hold,
+                        "how long an agent's long-poll waits for news (default 55s, at most 110s)");
+
+  std::string key_dir;
+  std::string key_file;
+  auto* key_cmd =
+      app.add_subcommand("policy-key", "Public keys pushed policies must be signed with");
+  key_cmd->require_subcommand(1);
+  auto* key_add =
+      key_cmd->add_subcommand("add", "Trust a policy-signing public key (restart serve)");
+  key_add->add_option("--data-dir", key_dir, "SOC data directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  key_add->add_option("KEY", key_file, "public key (PREFIX.pub from cgctl policy keygen)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   std::string token_dir;
   std::string token_role;
   std::string token_name;
@@ -95,8 +113,27 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve_cmd) {
+    if (!poll_hold.empty()) {
+      auto hold = cg::ParseDuration(poll_hold);
+      if (!hold.ok()) {
+        return Fail(hold.error().Wrap("--poll-hold"));
+      }
+      if (*hold < std::chrono::seconds(1) || *hold > std::chrono::seconds(110)) {
+        return Fail(cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                                  "--poll-hold must be from 1s to 110s (agents wait 120 s)"));
+      }
+      serve.poll_hold = *hold;
+    }
     auto s = cg::soc::Serve(serve);
     return s.ok() ? 0 : Fail(s.error());
+  }
+  if (*key_add) {
+    auto id = cg::soc::AddPolicyKey(key_dir, key_file);
+    if (!id.ok()) {
+      return Fail(id.error());
+    }
+    std::cout << "policy key " << *id << " trusted (restart cg-soc serve to use it)\n";
+    return 0;
   }
   if (*token_create) {
     std::optional<cg::SysTime> expires;

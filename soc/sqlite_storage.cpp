@@ -116,6 +116,42 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql"},
+      // Signed policy distribution and ad-hoc tasks (inspections).
+      {2, R"sql(
+ALTER TABLE devices ADD COLUMN policy_hash TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE policies (
+  version    INTEGER PRIMARY KEY CHECK (version >= 1),
+  hash       TEXT NOT NULL,
+  key_id     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  scope      TEXT NOT NULL,
+  envelope   TEXT NOT NULL,
+  pushed_by  TEXT NOT NULL,
+  pushed_at  INTEGER NOT NULL
+);
+
+CREATE TABLE tasks (
+  id          TEXT PRIMARY KEY,
+  kind        TEXT NOT NULL CHECK (kind IN ('inspect')),
+  yara        INTEGER NOT NULL CHECK (yara IN (0, 1)),
+  target      TEXT NOT NULL,
+  created_by  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+);
+
+CREATE TABLE task_devices (
+  task_id       TEXT NOT NULL REFERENCES tasks(id),
+  device_id     TEXT NOT NULL REFERENCES devices(device_id),
+  state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'done')),
+  delivered_at  INTEGER,
+  done_at       INTEGER,
+  report_id     TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (task_id, device_id)
+) WITHOUT ROWID;
+CREATE INDEX task_devices_by_device ON task_devices(device_id, state);
+)sql"},
   };
   return migrations;
 }
@@ -322,7 +358,7 @@ EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
 // Column list of ReadDevice, for "SELECT <this> FROM devices d".
 #define CG_DEVICE_COLUMNS                                                                  \
   "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, " \
-  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked"
+  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash"
 
 Result<Device> ReadDevice(const Stmt& s) {
   Device d;
@@ -337,6 +373,7 @@ Result<Device> ReadDevice(const Stmt& s) {
   CG_ASSIGN_OR_RETURN(d.status, StatusColumn(s.Text(8)));
   d.policy_version = s.Int(9);
   d.revoked = s.Bool(10);
+  d.policy_hash = s.Text(11);
   return d;
 }
 
@@ -351,6 +388,21 @@ Result<StoredReport> ReadReport(const Stmt& s, int first_column) {
   r.collected_at = s.Time(first_column + 3);
   CG_ASSIGN_OR_RETURN(r.status, StatusColumn(s.Text(first_column + 4)));
   return r;
+}
+
+// Column list of ReadTask, for "SELECT <this> FROM tasks t".
+#define CG_TASK_COLUMNS "t.id, t.kind, t.yara, t.target, t.created_by, t.created_at, t.expires_at"
+
+Task ReadTask(const Stmt& s) {
+  Task t;
+  t.id = s.Text(0);
+  t.kind = s.Text(1);
+  t.yara = s.Bool(2);
+  t.target = s.Text(3);
+  t.created_by = s.Text(4);
+  t.created_at = s.Time(5);
+  t.expires_at = s.Time(6);
+  return t;
 }
 
 int64_t SqlLimit(size_t limit) {
@@ -578,9 +630,17 @@ class SqliteStorage final : public Storage {
     if (newest) {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET status = ?2, policy_version = ?3, "
                                           "hostname = CASE WHEN ?4 = '' THEN hostname ELSE ?4 "
-                                          "END, latest_report = ?5 WHERE device_id = ?1"));
-      CG_RETURN_IF_ERROR(
-          s.Bind(report.device_id, status, report.policy_version, report.hostname, row_id).Run());
+                                          "END, latest_report = ?5, policy_hash = ?6 "
+                                          "WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(report.device_id, status, report.policy_version, report.hostname,
+                                row_id, report.policy_hash)
+                             .Run());
+    }
+    for (const auto& task_id : report.task_ids) {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE task_devices SET state = 'done', done_at = ?3, "
+                                          "report_id = ?4 WHERE task_id = ?1 AND device_id = ?2 "
+                                          "AND state <> 'done'"));
+      CG_RETURN_IF_ERROR(s.Bind(task_id, report.device_id, received_at, report.report_id).Run());
     }
     CG_RETURN_IF_ERROR(tx.Commit());
     return true;
@@ -621,6 +681,152 @@ class SqliteStorage final : public Storage {
       reports.push_back(std::move(report));
     }
     return reports;
+  }
+
+  Result<bool> AddPolicy(const StoredPolicy& p) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT hash FROM policies WHERE version = ?1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(p.version).Step());
+      if (row) {
+        if (s.Text(0) == p.hash) {
+          return false;
+        }
+        return MakeError(ErrorCode::kAlreadyExists, "policy version " + std::to_string(p.version) +
+                                                        " is already stored with other content");
+      }
+    }
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO policies (version, hash, key_id, name, "
+                                        "scope, envelope, pushed_by, pushed_at) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    CG_RETURN_IF_ERROR(
+        s.Bind(p.version, p.hash, p.key_id, p.name, p.scope, p.envelope, p.pushed_by, p.pushed_at)
+            .Run());
+    CG_RETURN_IF_ERROR(tx.Commit());
+    return true;
+  }
+
+  Result<std::vector<StoredPolicy>> ListPolicies() override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT version, hash, key_id, name, scope, envelope, "
+                                        "pushed_by, pushed_at FROM policies "
+                                        "ORDER BY version DESC"));
+    std::vector<StoredPolicy> policies;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      StoredPolicy p;
+      p.version = s.Int(0);
+      p.hash = s.Text(1);
+      p.key_id = s.Text(2);
+      p.name = s.Text(3);
+      p.scope = s.Text(4);
+      p.envelope = s.Text(5);
+      p.pushed_by = s.Text(6);
+      p.pushed_at = s.Time(7);
+      policies.push_back(std::move(p));
+    }
+    return policies;
+  }
+
+  Status CreateTask(const Task& task, const std::vector<std::string>& device_ids) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO tasks (id, kind, yara, target, "
+                                          "created_by, created_at, expires_at) "
+                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+      CG_RETURN_IF_ERROR(s.Bind(task.id, task.kind, int64_t{task.yara}, task.target,
+                                task.created_by, task.created_at, task.expires_at)
+                             .Run());
+    }
+    for (const auto& device_id : device_ids) {
+      CG_RETURN_IF_ERROR(CheckDeviceExists(device_id));
+      CG_ASSIGN_OR_RETURN(auto s,
+                          Prepare("INSERT INTO task_devices (task_id, device_id) VALUES (?1, ?2)"));
+      CG_RETURN_IF_ERROR(s.Bind(task.id, device_id).Run());
+    }
+    return tx.Commit();
+  }
+
+  Result<std::vector<Task>> TakeTasks(std::string_view device_id, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    std::vector<Task> tasks;
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_TASK_COLUMNS " FROM tasks t JOIN "
+                                          "task_devices a ON a.task_id = t.id WHERE "
+                                          "a.device_id = ?1 AND a.state = 'pending' AND "
+                                          "t.expires_at > ?2 ORDER BY t.created_at, t.id"));
+      s.Bind(device_id, now);
+      while (true) {
+        CG_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) {
+          break;
+        }
+        tasks.push_back(ReadTask(s));
+      }
+    }
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE task_devices SET state = 'delivered', "
+                                        "delivered_at = ?2 WHERE device_id = ?1 AND "
+                                        "state = 'pending'"));
+    CG_RETURN_IF_ERROR(s.Bind(device_id, now).Run());
+    CG_RETURN_IF_ERROR(tx.Commit());
+    return tasks;
+  }
+
+  Result<std::vector<Task>> ListTasks(size_t limit) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_TASK_COLUMNS " FROM tasks t "
+                                        "ORDER BY t.created_at DESC, t.id LIMIT ?1"));
+    s.Bind(SqlLimit(limit));
+    std::vector<Task> tasks;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      tasks.push_back(ReadTask(s));
+    }
+    return tasks;
+  }
+
+  Result<std::pair<Task, std::vector<TaskAssignment>>> GetTask(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    std::pair<Task, std::vector<TaskAssignment>> out;
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_TASK_COLUMNS " FROM tasks t "
+                                          "WHERE t.id = ?1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(id).Step());
+      if (!row) {
+        return MakeError(ErrorCode::kNotFound, "unknown task " + std::string(id));
+      }
+      out.first = ReadTask(s);
+    }
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT a.device_id, d.hostname, a.state, "
+                                        "a.delivered_at, a.done_at, a.report_id FROM "
+                                        "task_devices a JOIN devices d ON d.device_id = "
+                                        "a.device_id WHERE a.task_id = ?1 "
+                                        "ORDER BY d.hostname, a.device_id"));
+    s.Bind(id);
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      TaskAssignment a;
+      a.device_id = s.Text(0);
+      a.hostname = s.Text(1);
+      a.state = s.Text(2);
+      a.delivered_at = s.OptionalTime(3);
+      a.done_at = s.OptionalTime(4);
+      a.report_id = s.Text(5);
+      out.second.push_back(std::move(a));
+    }
+    return out;
   }
 
   Status AppendAudit(const AuditEntry& entry) override {

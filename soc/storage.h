@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -53,6 +54,7 @@ struct Device {
   // revocation are not stored here: see EffectiveStatus.
   protocol::DeviceStatus status = protocol::DeviceStatus::kUnknown;
   int64_t policy_version = 0;
+  std::string policy_hash;  // of the policy the latest report says is in force ("" before)
   bool revoked = false;
 };
 
@@ -86,6 +88,42 @@ struct AuditEntry {
   std::string target;  // what the request acted on (a device id, an enrollment token id), or ""
   int result = 0;      // HTTP status answered
   std::string source;  // peer address
+};
+
+// A signed policy as pushed by an admin. Versions are province-wide: one policy per version.
+struct StoredPolicy {
+  int64_t version = 0;
+  std::string hash;    // SHA-256 of the canonical policy (policy::PolicyHash)
+  std::string key_id;  // the signing key
+  std::string name;
+  // Which groups the SOC serves it to: a group and everything below it, or "" for every group
+  // the policy's signed target matches.
+  std::string scope;
+  std::string envelope;  // the signed envelope, JSON text as pushed
+  std::string pushed_by;
+  SysTime pushed_at;
+};
+
+// An ad-hoc task (an unannounced inspection) sent to devices over the long-poll.
+struct Task {
+  std::string id;  // UUID
+  std::string kind = "inspect";
+  bool yara = false;   // also run a YARA scan now
+  std::string target;  // "device <id>" or "group <g>", as asked
+  std::string created_by;
+  SysTime created_at;
+  SysTime expires_at;  // not handed out after this
+};
+
+// A task's state on one device: pending (not yet fetched), delivered (fetched by the agent),
+// done (a report answering it arrived).
+struct TaskAssignment {
+  std::string device_id;
+  std::string hostname;
+  std::string state;
+  std::optional<SysTime> delivered_at;
+  std::optional<SysTime> done_at;
+  std::string report_id;  // the report that answered it
 };
 
 // The status the operator API shows: a revoked device is revoked; one not heard from since
@@ -154,8 +192,9 @@ class Storage {
   // Stores a report that the caller has parsed and authorised, in one transaction with one
   // check_results row per check and the device's update: last_seen becomes received_at (it
   // never moves back), and when the report is the device's newest by collected_at (ties go to
-  // the later arrival) the device's status, policy_version and hostname follow it, so a
-  // late retry of an old report does not roll the device back. `body_json` is kept as is.
+  // the later arrival) the device's status, policy_version, policy_hash and hostname follow it,
+  // so a late retry of an old report does not roll the device back. The tasks the report
+  // answers (report.task_ids) become done for this device. `body_json` is kept as is.
   // Returns true when stored, false when a report with this report_id from this device is
   // already stored (nothing changes: retries are idempotent). Errors: kNotFound for an unknown
   // device_id, kConflict when the report_id belongs to another device, kInvalidArgument for a
@@ -169,6 +208,24 @@ class Storage {
   // kNotFound for an unknown device.
   virtual Result<std::vector<StoredReport>> ReportHistory(std::string_view device_id,
                                                           size_t limit) = 0;
+
+  // Stores a pushed policy. Returns true when stored, false when this exact policy (same
+  // version and hash) is already stored; kAlreadyExists when the version is taken by another
+  // policy.
+  virtual Result<bool> AddPolicy(const StoredPolicy& policy) = 0;
+  // Every stored policy, highest version first.
+  virtual Result<std::vector<StoredPolicy>> ListPolicies() = 0;
+
+  // Stores a task with one pending assignment per device (kNotFound for an unknown device;
+  // nothing is stored then).
+  virtual Status CreateTask(const Task& task, const std::vector<std::string>& device_ids) = 0;
+  // The device's pending tasks that have not expired at `now`, oldest first, marked delivered
+  // (each is handed out once; the agent keeps it until a report answers it).
+  virtual Result<std::vector<Task>> TakeTasks(std::string_view device_id, SysTime now) = 0;
+  // The `limit` newest tasks, newest first.
+  virtual Result<std::vector<Task>> ListTasks(size_t limit) = 0;
+  // One task and its assignments (ordered by hostname); kNotFound if unknown.
+  virtual Result<std::pair<Task, std::vector<TaskAssignment>>> GetTask(std::string_view id) = 0;
 
   // Appends to the audit log (which the schema keeps append-only).
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

@@ -88,13 +88,16 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(SysTime now = {}) : now_(now) {}
   SysTime Now() const override { return now_; }
+  std::chrono::minutes UtcOffset() const override { return utc_offset_; }
   void Set(SysTime now) { now_ = now; }
+  void SetUtcOffset(std::chrono::minutes offset) { utc_offset_ = offset; }
   void Advance(std::chrono::system_clock::duration d) { now_ += d; }
   // Noon UTC of `day` days since 1970-01-01 (the unit of /etc/shadow dates).
   void SetDay(int64_t day);
 
  private:
   SysTime now_;
+  std::chrono::minutes utc_offset_{0};
 };
 
 class FakeCommandRunner final : public CommandRunner {

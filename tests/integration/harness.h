@@ -59,10 +59,15 @@ class Child {
   std::optional<int> status_;
 };
 
+struct SocOptions {
+  std::vector<std::string> policy_keys;  // `cg-soc policy-key add` before serving
+  std::vector<std::string> serve_args;   // extra `cg-soc serve` arguments
+};
+
 // `cg-soc init` + `cg-soc serve` on 127.0.0.1 with kernel-chosen ports.
 class SocServer {
  public:
-  explicit SocServer(const std::string& dir);  // dir: data dir to create
+  explicit SocServer(const std::string& dir, const SocOptions& options = {});  // dir: to create
   ~SocServer();
   bool started() const { return agent_port_ != 0; }
   const std::string& error() const { return error_; }

@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "platform/fake/fake_platform.h"
 #include "platform/platform.h"
 #include "policy/policy.h"
 
@@ -29,11 +30,6 @@ using protocol::CheckStatus;
 
 // 2026-11-26T12:00:00Z: the fixtures' databases are dated relative to this.
 constexpr int64_t kNowUnix = 1795694400;
-
-class FixedClock final : public platform::Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override { return FromUnixSeconds(kNowUnix); }
-};
 
 enum class Daemon { kNone, kPong, kSilent, kWrongAnswer };
 
@@ -132,7 +128,7 @@ policy::CheckPolicy PolicyWith(const json& params) {
 protocol::CheckResult RunOn(const std::string& root, const json& params = json::object()) {
   auto platform = platform::CreateNativePlatform(root);
   EXPECT_TRUE(platform.ok()) << platform.error().ToString();
-  platform->clock = std::make_unique<FixedClock>();
+  platform->clock = std::make_unique<platform::fake::FakeClock>(FromUnixSeconds(kNowUnix));
   const auto section = PolicyWith(params);
   AntivirusCheck check;
   return check.Evaluate(CheckContext{*platform, section});

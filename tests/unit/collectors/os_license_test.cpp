@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "platform/fake/fake_platform.h"
 #include "platform/platform.h"
 #include "policy/policy.h"
 
@@ -18,11 +19,6 @@ using protocol::CheckStatus;
 // 2026-11-26T12:00:00Z
 constexpr int64_t kNowUnix = 1795694400;
 
-class FixedClock final : public platform::Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override { return FromUnixSeconds(kNowUnix); }
-};
-
 policy::CheckPolicy PolicyWith(const json& params) {
   auto p = policy::ParsePolicy(json{{"checks", {{"os_license", params}}}});
   EXPECT_TRUE(p.ok()) << p.error().ToString();
@@ -33,7 +29,7 @@ protocol::CheckResult RunFixture(const std::string& fixture, const json& params)
   auto platform =
       platform::CreateNativePlatform(std::string(CG_FIXTURES) + "/os_license/" + fixture);
   EXPECT_TRUE(platform.ok()) << platform.error().ToString();
-  platform->clock = std::make_unique<FixedClock>();
+  platform->clock = std::make_unique<platform::fake::FakeClock>(FromUnixSeconds(kNowUnix));
   const auto section = PolicyWith(params);
   return OsLicenseCheck().Evaluate(CheckContext{*platform, section});
 }

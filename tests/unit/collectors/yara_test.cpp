@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/files.h"
+#include "platform/fake/fake_platform.h"
 #include "policy/policy.h"
 #include "tests/unit/platform/linux/temp_tree.h"
 
@@ -17,16 +18,6 @@ namespace {
 
 using nlohmann::json;
 using protocol::CheckStatus;
-
-class FixedClock final : public platform::Clock {
- public:
-  explicit FixedClock(SysTime now) : now_(now) {}
-  SysTime Now() const override { return now_; }
-  void Advance(std::chrono::hours h) { now_ += h; }
-
- private:
-  SysTime now_;
-};
 
 constexpr const char* kRules = R"(
 rule remote_tool {
@@ -75,7 +66,7 @@ class YaraCheckTest : public ::testing::Test {
     auto p = platform::CreateNativePlatform(tree_.root());
     ASSERT_TRUE(p.ok()) << p.error().ToString();
     platform_ = std::move(p).value();
-    auto clock = std::make_unique<FixedClock>(At("2026-11-26T05:00:00Z"));
+    auto clock = std::make_unique<platform::fake::FakeClock>(At("2026-11-26T05:00:00Z"));
     clock_ = clock.get();
     platform_.clock = std::move(clock);
     state_dir_ = tree_.Host("var/lib/counterguard");
@@ -105,7 +96,7 @@ class YaraCheckTest : public ::testing::Test {
 
   testing::TempTree tree_{"cg-yara-check"};
   platform::Platform platform_;
-  FixedClock* clock_ = nullptr;
+  platform::fake::FakeClock* clock_ = nullptr;
   std::string state_dir_;
 };
 

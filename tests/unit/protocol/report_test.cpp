@@ -36,6 +36,7 @@ Report Sample() {
   r.checks.push_back(na);
   r.events.push_back(
       {"policy_refused", "2026-11-26T21:30:00Z", {{"reason", "not_newer"}, {"version", 2}}});
+  r.task_ids.push_back("6f1c2b1e-8a3d-4c5e-9f00-112233445566");
   return r;
 }
 
@@ -53,6 +54,7 @@ TEST(ReportJson, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->policy_version, 3);
   ASSERT_EQ(back->events.size(), 1u);
   EXPECT_EQ(back->events[0].details["reason"], "not_newer");
+  EXPECT_EQ(back->task_ids, r.task_ids);
 }
 
 TEST(ReportJson, OptionalFieldsAreOmittedWhenNull) {
@@ -82,6 +84,8 @@ TEST(ReportJson, StrictParserRefusesBadReports) {
       {"events not array", [](json& j) { j["events"] = 1; }, "events"},
       {"event without type", [](json& j) { j["events"][0].erase("type"); }, "type"},
       {"event bad time", [](json& j) { j["events"][0]["time"] = "soon"; }, "RFC 3339"},
+      {"task_ids not array", [](json& j) { j["task_ids"] = "x"; }, "task_ids"},
+      {"task id not uuid", [](json& j) { j["task_ids"][0] = "inspect-1"; }, "task ids"},
       {"negative policy version", [](json& j) { j["policy_version"] = -1; }, "policy_version"},
       {"too many checks",
        [](json& j) {

@@ -124,6 +124,18 @@ class AuditSwitchStorage : public Storage {
   Result<std::vector<AuditEntry>> ListAudit(size_t limit) override {
     return real_.ListAudit(limit);
   }
+  Result<bool> AddPolicy(const StoredPolicy& p) override { return real_.AddPolicy(p); }
+  Result<std::vector<StoredPolicy>> ListPolicies() override { return real_.ListPolicies(); }
+  Status CreateTask(const Task& t, const std::vector<std::string>& ids) override {
+    return real_.CreateTask(t, ids);
+  }
+  Result<std::vector<Task>> TakeTasks(std::string_view id, SysTime now) override {
+    return real_.TakeTasks(id, now);
+  }
+  Result<std::vector<Task>> ListTasks(size_t limit) override { return real_.ListTasks(limit); }
+  Result<std::pair<Task, std::vector<TaskAssignment>>> GetTask(std::string_view id) override {
+    return real_.GetTask(id);
+  }
 
  private:
   Storage& real_;
@@ -624,6 +636,10 @@ TEST_F(SocServiceTest, AnalystsAreRefusedEveryAdminRoute) {
       {"GET", "/api/v1/audit", "", 200},
       {"GET", "/api/v1/audit?limit=5", "", 200},
       {"POST", "/api/v1/devices/6f1e2d3c-4b5a-4987-8a6b-5c4d3e2f1a0b/revoke", "", 404},
+      // Without a policy hub (this fixture has none) the policy routes answer 503, after the
+      // role check.
+      {"POST", "/api/v1/policies", json{{"envelope", json::object()}}.dump(), 503},
+      {"POST", "/api/v1/inspections", json{{"group", "laocai"}}.dump(), 503},
   };
   for (const auto& c : admin_routes) {
     SCOPED_TRACE(c.method + " " + c.target);

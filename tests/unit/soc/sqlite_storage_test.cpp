@@ -718,6 +718,120 @@ TEST_F(SqliteStorageTest, HistoryIsNewestCollectedFirst) {
   EXPECT_EQ(unknown_latest.error().code, ErrorCode::kNotFound);
 }
 
+// --- policies and tasks ------------------------------------------------------------------
+
+StoredPolicy MakePolicy(int64_t version, const std::string& hash, const std::string& scope = "") {
+  StoredPolicy p;
+  p.version = version;
+  p.hash = hash;
+  p.key_id = "0123456789abcdef";
+  p.name = "policy-" + std::to_string(version);
+  p.scope = scope;
+  p.envelope = R"({"format":"counterguard-policy-v1"})";
+  p.pushed_by = "admin";
+  p.pushed_at = kT0 + minutes(version);
+  return p;
+}
+
+TEST_F(SqliteStorageTest, PoliciesAreStoredOncePerVersionAndListedNewestFirst) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  auto first = storage->AddPolicy(MakePolicy(3, "aaa", "laocai"));
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_TRUE(*first);
+  ASSERT_TRUE(storage->AddPolicy(MakePolicy(5, "bbb")).ok());
+  // The same policy again is no change; another policy under a taken version is refused.
+  auto again = storage->AddPolicy(MakePolicy(3, "aaa", "laocai"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  auto clash = storage->AddPolicy(MakePolicy(3, "ccc"));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, ErrorCode::kAlreadyExists);
+
+  auto list = storage->ListPolicies();
+  ASSERT_TRUE(list.ok()) << list.error().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].version, 5);
+  EXPECT_EQ((*list)[1].version, 3);
+  EXPECT_EQ((*list)[1].hash, "aaa");
+  EXPECT_EQ((*list)[1].scope, "laocai");
+  EXPECT_EQ((*list)[1].envelope, MakePolicy(3, "aaa").envelope);
+  EXPECT_EQ((*list)[1].pushed_at, kT0 + minutes(3));
+}
+
+TEST_F(SqliteStorageTest, TasksAreHandedOutOnceAndDoneByTheReportThatAnswersThem) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(2, "laocai")).ok());
+  Task task;
+  task.id = Uuid(500);
+  task.yara = true;
+  task.target = "group laocai";
+  task.created_by = "admin";
+  task.created_at = kT0;
+  task.expires_at = kT0 + hours(1);
+  ASSERT_TRUE(storage->CreateTask(task, {Uuid(1), Uuid(2)}).ok());
+
+  auto taken = storage->TakeTasks(Uuid(1), kT0 + minutes(1));
+  ASSERT_TRUE(taken.ok()) << taken.error().ToString();
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_EQ((*taken)[0].id, Uuid(500));
+  EXPECT_TRUE((*taken)[0].yara);
+  // Handed out once: the next poll does not get it again.
+  auto again = storage->TakeTasks(Uuid(1), kT0 + minutes(2));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+
+  // Device 1 answers; device 2 never polled.
+  auto report = MakeReport(Uuid(101), Uuid(1), kT0 + minutes(3), {{"yara", CheckStatus::kPass}});
+  report.task_ids = {Uuid(500)};
+  report.policy_hash = "feed";
+  ASSERT_TRUE(storage->StoreReport(report, Body(report), kT0 + minutes(4)).ok());
+
+  auto detail = storage->GetTask(Uuid(500));
+  ASSERT_TRUE(detail.ok()) << detail.error().ToString();
+  EXPECT_EQ(detail->first.target, "group laocai");
+  // Ordered by hostname: "host-2", then "pc-001" (the report renamed device 1).
+  ASSERT_EQ(detail->second.size(), 2u);
+  const TaskAssignment& answered = detail->second[1];
+  EXPECT_EQ(answered.device_id, Uuid(1));
+  EXPECT_EQ(answered.hostname, "pc-001");
+  EXPECT_EQ(answered.state, "done");
+  EXPECT_EQ(answered.delivered_at, kT0 + minutes(1));
+  EXPECT_EQ(answered.done_at, kT0 + minutes(4));
+  EXPECT_EQ(answered.report_id, Uuid(101));
+  EXPECT_EQ(detail->second[0].device_id, Uuid(2));
+  EXPECT_EQ(detail->second[0].state, "pending");
+  EXPECT_EQ(storage->GetDevice(Uuid(1))->policy_hash, "feed");
+
+  // An expired task is not handed out any more.
+  auto late = storage->TakeTasks(Uuid(2), kT0 + hours(2));
+  ASSERT_TRUE(late.ok());
+  EXPECT_TRUE(late->empty());
+  auto list = storage->ListTasks(10);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(storage->GetTask(Uuid(999)).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStorageTest, ATaskForAnUnknownDeviceStoresNothing) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  Task task;
+  task.id = Uuid(501);
+  task.target = "device x";
+  task.created_by = "admin";
+  task.created_at = kT0;
+  task.expires_at = kT0 + hours(1);
+  const Status s = storage->CreateTask(task, {Uuid(1), Uuid(77)});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(storage->ListTasks(10)->size(), 0u);
+  EXPECT_TRUE(storage->TakeTasks(Uuid(1), kT0)->empty());
+}
+
 TEST_F(SqliteStorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);

@@ -1,0 +1,183 @@
+// The agent's long-poll loop: see poller.h.
+#include "agent/poller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "protocol/http.h"
+#include "protocol/https_client.h"
+
+namespace cg::agent {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+// The SOC holds a poll for at most 110 s; the agent waits a little longer before giving up.
+constexpr std::chrono::seconds kPollTimeout{120};
+constexpr milliseconds kMinBackoff{2000};
+constexpr milliseconds kMaxBackoff{300000};
+
+milliseconds Jitter(milliseconds base) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> dist(0.5, 1.5);
+  return milliseconds(static_cast<int64_t>(static_cast<double>(base.count()) * dist(rng)));
+}
+
+}  // namespace
+
+PolicyPoller::PolicyPoller(const StateDir& state, Enrollment enrollment, SharedPolicy& policy,
+                           Inbox& inbox, platform::Clock& clock)
+    : state_(state),
+      enrollment_(std::move(enrollment)),
+      policy_(policy),
+      inbox_(inbox),
+      clock_(clock) {}
+
+PolicyPoller::~PolicyPoller() { Stop(); }
+
+void PolicyPoller::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void PolicyPoller::Stop() {
+  if (!thread_.joinable()) {
+    return;
+  }
+  inbox_.RequestStop();
+  {
+    std::lock_guard lock(client_mu_);
+    stopped_ = true;
+    if (client_ != nullptr) {
+      client_->Interrupt();
+    }
+  }
+  thread_.join();
+}
+
+void PolicyPoller::Loop() {
+  std::unique_ptr<protocol::HttpsClient> client;
+  while (!inbox_.stopping()) {
+    if (!client) {
+      auto host_port = protocol::ParseHostPort(enrollment_.server);
+      if (!host_port.ok()) {
+        spdlog::error("long-poll: {}", host_port.error().ToString());
+        return;
+      }
+      protocol::ClientOptions o;
+      o.host = host_port->first;
+      o.port = host_port->second;
+      o.ca_file = state_.CaPath();
+      o.cert_file = state_.CertPath();
+      o.key_file = state_.KeyPath();
+      o.timeout = kPollTimeout;
+      auto created = protocol::HttpsClient::Create(std::move(o));
+      if (!created.ok()) {
+        spdlog::warn("long-poll: {}", created.error().ToString());
+        backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
+        inbox_.SleepFor(Jitter(backoff_));
+        continue;
+      }
+      client = std::move(created).value();
+      std::lock_guard lock(client_mu_);
+      if (stopped_) {
+        return;
+      }
+      client_ = client.get();
+    }
+    const milliseconds wait = PollOnce(*client);
+    if (wait.count() > 0) {
+      // A failed poll: start over on a new connection after the back-off.
+      {
+        std::lock_guard lock(client_mu_);
+        client_ = nullptr;
+      }
+      client.reset();
+      inbox_.SleepFor(wait);
+    }
+  }
+  std::lock_guard lock(client_mu_);
+  client_ = nullptr;
+}
+
+milliseconds PolicyPoller::PollOnce(protocol::HttpsClient& client) {
+  int64_t version = 0;
+  {
+    std::lock_guard lock(policy_.mu);
+    version = policy_.store->version();
+  }
+  std::string target = "/v1/poll?policy_version=" + std::to_string(version);
+  if (!refused_hash_.empty()) {
+    target += "&refused=" + protocol::UrlEncode(refused_hash_);
+  }
+  auto failed = [&](milliseconds at_least) {
+    backoff_ = std::clamp(std::max(backoff_ * 2, at_least), kMinBackoff, kMaxBackoff);
+    return Jitter(backoff_);
+  };
+  auto response = client.Request("GET", target);
+  if (!response.ok()) {
+    if (inbox_.stopping()) {
+      return milliseconds(0);
+    }
+    spdlog::warn("long-poll: {}", response.error().ToString());
+    return failed(kMinBackoff);
+  }
+  if (response->status != 200) {
+    spdlog::warn("long-poll: the SOC answered {}: {}", response->status,
+                 response->body.substr(0, 200));
+    // Refused (revoked, unknown device): no point in knocking often.
+    const bool refused = response->status == 401 || response->status == 403;
+    milliseconds at_least = refused ? milliseconds(60000) : kMinBackoff;
+    // Retry-After in seconds (the SOC never sends the HTTP-date form).
+    if (const std::string retry = response->Header("Retry-After");
+        !retry.empty() && retry.size() < 6 &&
+        std::all_of(retry.begin(), retry.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      at_least = std::max(at_least, milliseconds(std::stoll(retry) * 1000));
+    }
+    return failed(at_least);
+  }
+  json answer = json::parse(response->body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) {
+    spdlog::warn("long-poll: the SOC's answer is not JSON");
+    return failed(kMinBackoff);
+  }
+  backoff_ = milliseconds(0);
+  if (answer.value("status", "") != "update") {
+    return milliseconds(0);  // no change: ask again at once
+  }
+  if (auto p = answer.find("policy"); p != answer.end() && p->is_object()) {
+    const json envelope = p->value("envelope", json(nullptr));
+    const std::string offered_hash = p->value("hash", "");
+    protocol::Event event;
+    bool applied = false;
+    {
+      std::lock_guard lock(policy_.mu);
+      event = policy_.store->Offer(envelope, clock_.Now());
+      applied = policy_.store->hash() == offered_hash;
+    }
+    refused_hash_ = applied ? std::string() : offered_hash;
+    if (!applied) {
+      spdlog::warn("policy version {} from the SOC refused: {}", p->value("version", json()).dump(),
+                   event.details.value("message", ""));
+    }
+    inbox_.AddEvent(std::move(event));
+    inbox_.RequestCycle();
+  }
+  std::vector<AgentTask> tasks;
+  for (const auto& t : answer.value("tasks", json::array())) {
+    if (t.is_object() && t.value("kind", "") == "inspect" && t.contains("id") &&
+        t["id"].is_string()) {
+      tasks.push_back({t["id"].get<std::string>(), t.value("yara", false)});
+    }
+  }
+  if (!tasks.empty()) {
+    spdlog::info("{} task(s) from the SOC", tasks.size());
+    inbox_.AddTasks(std::move(tasks));
+  }
+  return milliseconds(0);
+}
+
+}  // namespace cg::agent

@@ -1,0 +1,125 @@
+// Signed policy distribution and ad-hoc tasks on the SOC: verifies and stores what admins push,
+// picks the newest policy for each device's group, and holds the agents' long-poll requests
+// open until there is something for them or the hold time has passed.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "common/timeutil.h"
+#include "policy/signing.h"
+#include "protocol/http.h"
+#include "soc/https_server.h"
+#include "soc/storage.h"
+
+namespace cg::soc {
+
+// What an agent says it runs when it asks for news.
+struct PollRequest {
+  std::string device_id;
+  std::string group;
+  int64_t policy_version = 0;
+  // The hash of a policy the agent refused: not offered again (the agent reports the refusal
+  // itself; offering it again at once would make the long-poll spin).
+  std::string refused_hash;
+};
+
+// Why a push was refused, as the operator API answers it.
+struct PushRefusal {
+  int status;  // HTTP status
+  std::string code;
+  std::string message;
+};
+
+struct PushOutcome {
+  StoredPolicy policy;
+  bool already_stored = false;  // the same signed policy was pushed before
+  size_t woken = 0;             // long-polls answered at once
+};
+
+class PolicyHub {
+ public:
+  using Clock = std::function<SysTime()>;
+
+  // `hold`: how long a long-poll waits for news before answering "no change".
+  PolicyHub(Storage& storage, Clock now, std::chrono::milliseconds hold);
+  ~PolicyHub();  // answers every waiting request with 503 and stops the timer thread
+  PolicyHub(const PolicyHub&) = delete;
+  PolicyHub& operator=(const PolicyHub&) = delete;
+
+  // The keys the SOC verifies pushed policies with (DATA_DIR/policy-keys/*.pub), then the
+  // stored policies in version order, following key rotations they carry. Call once, before
+  // serving.
+  Status Load(policy::TrustedKeys initial_keys);
+
+  // Verifies an envelope with the same rules as the agents (signature from a trusted key, a
+  // valid policy, validity window; the group test is per device), checks that its version is
+  // newer than every stored one, stores it and wakes the long-polls of the devices it is for.
+  // `scope` (may be empty) limits it to a group and the groups below it; the policy's signed
+  // target must include that group.
+  std::variant<PushOutcome, PushRefusal> Push(const nlohmann::json& envelope,
+                                              const std::string& scope,
+                                              const std::string& pushed_by);
+
+  // Answers at once with the newest policy for the device's group when it is newer than what
+  // the agent runs, and/or the device's open tasks; otherwise keeps `respond` until one of
+  // those appears or the hold time ends ({"status": "no_change"}).
+  void Poll(PollRequest request, Responder respond);
+
+  // Wakes the long-polls of these devices (a task was created for them).
+  void WakeDevices(const std::vector<std::string>& device_ids);
+
+  // The newest stored policy served to `group`, or nullopt.
+  std::optional<StoredPolicy> NewestFor(std::string_view group) const;
+  // Every stored policy, newest first.
+  std::vector<StoredPolicy> Policies() const;
+  size_t Waiting() const;
+
+ private:
+  struct Waiter {
+    PollRequest request;
+    Responder respond;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  std::optional<StoredPolicy> NewestForLocked(std::string_view group) const;
+  // The answer for `request` now, or nullopt when there is nothing new. Holds mu_.
+  Result<std::optional<protocol::HttpResponse>> NewsLocked(const PollRequest& request);
+  // Answers or parks; `respond` is consumed either way.
+  void Evaluate(PollRequest request, Responder respond,
+                std::chrono::steady_clock::time_point deadline);
+  void Wake(const std::function<bool(const PollRequest&)>& match);
+  void TimerLoop();
+
+  Storage& storage_;
+  Clock now_;
+  std::chrono::milliseconds hold_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  policy::TrustedKeys trusted_;
+  std::vector<StoredPolicy> policies_;     // newest first
+  std::vector<nlohmann::json> documents_;  // policies_[i]'s policy document (target matching)
+  std::multimap<std::chrono::steady_clock::time_point, uint64_t> deadlines_;
+  std::map<uint64_t, Waiter> waiters_;
+  uint64_t next_waiter_ = 0;
+  std::thread timer_;
+};
+
+// Whether `group` is `scope` or below it ("laocai" covers "laocai/bac-ha", not "laocai2");
+// an empty scope covers every group.
+bool GroupInScope(std::string_view group, std::string_view scope);
+
+}  // namespace cg::soc

@@ -1,0 +1,226 @@
+// Signed policy and inspections with the real binaries on loopback: an admin pushes a signed
+// policy and the running agents of the target groups apply and confirm it within seconds over
+// their long-polls; an agent that does not trust the signing key refuses it, reports why and
+// keeps its policy; a restarted agent keeps the last good policy; a corrupt cached policy is
+// detected and reported; an inspection makes the agents report at once.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/files.h"
+#include "tests/integration/harness.h"
+
+namespace cg::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* prefix : {"/province", "/rogue"}) {
+      auto r = RunCmd({CtlBin(), "policy", "keygen", "--out", tmp_.path() + prefix});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    SocOptions options;
+    options.policy_keys = {tmp_.path() + "/province.pub"};
+    options.serve_args = {"--poll-hold", "3s"};
+    soc_ = std::make_unique<SocServer>(tmp_.path() + "/soc", options);
+    ASSERT_TRUE(soc_->started()) << soc_->error();
+  }
+
+  // Enrolls an agent trusting `key` (a .pub file) and returns its state dir.
+  std::string Enroll(const std::string& name, const std::string& group, const std::string& key) {
+    auto token = RunCmd(soc_->Ctl({"enroll-token", "create", "--group", group}));
+    EXPECT_EQ(token.exit_code, 0) << token.err;
+    const std::string state = tmp_.path() + "/" + name;
+    auto r = RunCmd({AgentBin(), "enroll", "--server",
+                     "localhost:" + std::to_string(soc_->agent_port()), "--token", token.LastLine(),
+                     "--ca", soc_->ca(), "--policy-key", key, "--state-dir", state});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return state;
+  }
+
+  Child StartAgent(const std::string& state) {
+    return Child(
+        {AgentBin(), "--log-level", "debug", "run", "--state-dir", state, "--interval", "3600"},
+        state + ".log");
+  }
+
+  json AgentStatus(const std::string& state) {
+    auto r = RunCmd({AgentBin(), "status", "--state-dir", state, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+
+  json CtlJson(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"--json"};
+    all.insert(all.end(), args.begin(), args.end());
+    auto r = RunCmd(soc_->Ctl(all));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+
+  // Polls `done` every 100 ms for at most `limit`.
+  template <typename Pred>
+  static bool WaitFor(Pred done, seconds limit = seconds(30)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
+  }
+
+  // Writes a policy document and signs it with `key_prefix`.key; returns the envelope file.
+  std::string SignPolicy(const json& doc, const std::string& key_prefix) {
+    const std::string doc_file = tmp_.path() + "/policy-" + std::to_string(++files_) + ".json";
+    EXPECT_TRUE(WriteFileAtomic(doc_file, doc.dump(), 0644).ok());
+    auto r = RunCmd({CtlBin(), "policy", "sign", "--key", key_prefix + ".key", doc_file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string envelope = doc_file + ".signed";
+    EXPECT_TRUE(WriteFileAtomic(envelope, r.out, 0644).ok());
+    return envelope;
+  }
+
+  json LatestReport(const std::string& device_id) {
+    return CtlJson({"device", device_id}).value("latest_report", json());
+  }
+
+  static bool HasEvent(const json& report, const std::string& type, const std::string& reason) {
+    for (const auto& e : report.value("events", json::array())) {
+      if (e.value("type", "") == type &&
+          (reason.empty() || e.value("details", json::object()).value("reason", "") == reason)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<SocServer> soc_;
+  int files_ = 0;
+};
+
+TEST_F(PolicyTest, APushedPolicyIsAppliedByTheTargetAgentsAndRefusedByOneThatDoesNotTrustIt) {
+  const std::string province_key = tmp_.path() + "/province.pub";
+  const std::string a = Enroll("a", "laocai/bac-ha", province_key);
+  const std::string b = Enroll("b", "laocai/sa-pa", province_key);
+  const std::string c = Enroll("c", "hanoi/ba-dinh", province_key);
+  const std::string d = Enroll("d", "laocai/bac-ha", tmp_.path() + "/rogue.pub");
+  std::map<std::string, std::string> ids;
+  for (const auto& s : {a, b, c, d}) {
+    ids[s] = AgentStatus(s).value("device_id", "");
+  }
+  std::vector<Child> agents;
+  for (const auto& s : {a, b, c, d}) {
+    agents.push_back(StartAgent(s));
+  }
+  // Every agent reported once (with the built-in policy, version 0).
+  ASSERT_TRUE(WaitFor([&] {
+    const json devices = CtlJson({"devices"});
+    size_t seen = 0;
+    for (const auto& dev : devices) {
+      seen += dev.value("last_seen", json()).is_string() ? 1 : 0;
+    }
+    return seen == 4;
+  })) << soc_->log();
+
+  // The tampered, the older and the foreign-key envelope are refused by the SOC itself.
+  const json doc = {{"version", 2},
+                    {"name", "laocai-2026-11"},
+                    {"target", {{"groups", {"laocai/"}}}},
+                    {"checks", {{"password_age", {{"max_days", 60}}}}}};
+  const std::string envelope = SignPolicy(doc, tmp_.path() + "/province");
+  json tampered = json::parse(ReadFile(envelope));
+  tampered["policy"]["checks"]["password_age"]["max_days"] = 365;
+  ASSERT_TRUE(WriteFileAtomic(tmp_.path() + "/tampered.json", tampered.dump(), 0644).ok());
+  auto refused = RunCmd(soc_->Ctl({"policy", "push", tmp_.path() + "/tampered.json"}));
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("bad_signature"), std::string::npos) << refused.err;
+  auto foreign = RunCmd(soc_->Ctl({"policy", "push", SignPolicy(doc, tmp_.path() + "/rogue")}));
+  EXPECT_EQ(foreign.exit_code, 2);
+  EXPECT_NE(foreign.err.find("unknown_key"), std::string::npos) << foreign.err;
+  EXPECT_TRUE(CtlJson({"policy", "list"}).value("policies", json::array()).empty());
+
+  const auto pushed_at = std::chrono::steady_clock::now();
+  auto push = RunCmd(soc_->Ctl({"policy", "push", envelope}));
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  // The two laocai agents that trust the key confirm version 2 over their long-polls.
+  ASSERT_TRUE(WaitFor([&] {
+    const json status = CtlJson({"policy", "status"});
+    for (const auto& v : status.value("versions", json::array())) {
+      if (v.value("version", 0) == 2 && v.value("devices", 0) == 2) {
+        return true;
+      }
+    }
+    return false;
+  })) << soc_->log();
+  const auto confirmed_in = std::chrono::steady_clock::now() - pushed_at;
+  std::printf("push to confirmation by 2 agents: %lld ms\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(confirmed_in).count()));
+  EXPECT_EQ(AgentStatus(a).value("policy_version", 0), 2);
+  EXPECT_EQ(AgentStatus(b).value("policy_version", 0), 2);
+  EXPECT_EQ(AgentStatus(c).value("policy_version", 0), 0);  // hanoi is not targeted
+
+  // The agent that does not trust the key refused it, said why, and keeps its policy; the SOC
+  // lists it as lagging.
+  ASSERT_TRUE(WaitFor([&] {
+    return HasEvent(LatestReport(ids[d]), "policy_refused", "unknown_key");
+  })) << ReadFile(d + ".log");
+  EXPECT_EQ(AgentStatus(d).value("policy_version", -1), 0);
+  const json status = CtlJson({"policy", "status"});
+  ASSERT_EQ(status["lagging"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["lagging"][0]["device_id"], ids[d]);
+  EXPECT_EQ(status["lagging"][0]["expected_version"], 2);
+  EXPECT_TRUE(HasEvent(LatestReport(ids[a]), "policy_applied", ""));
+  EXPECT_EQ(LatestReport(ids[a]).value("policy_version", 0), 2);
+  EXPECT_EQ(LatestReport(ids[a]).value("policy_hash", ""),
+            CtlJson({"policy", "list"})["policies"][0]["hash"]);
+
+  // An inspection of the province: every running laocai agent reports at once.
+  const json task = CtlJson({"inspect", "--group", "laocai"});
+  const std::string task_id = task.value("task_id", "");
+  EXPECT_EQ(task.value("devices", 0), 3);
+  ASSERT_TRUE(WaitFor([&] {
+    const json t = CtlJson({"inspect", "status", task_id});
+    int done = 0;
+    for (const auto& dev : t.value("devices", json::array())) {
+      done += dev.value("state", "") == "done" ? 1 : 0;
+    }
+    return done == 3;
+  })) << soc_->log();
+  const json listed = CtlJson({"inspect", "status"});
+  ASSERT_FALSE(listed["inspections"].empty());
+  EXPECT_EQ(listed["inspections"][0]["done"], 3);
+
+  // SIGTERM stops the agents promptly, long-polls in flight included.
+  for (auto& agent : agents) {
+    agent.Signal(SIGTERM);
+    EXPECT_EQ(agent.Wait(seconds(10)), 0);
+  }
+
+  // A restarted agent keeps the last good policy.
+  auto once = RunCmd({AgentBin(), "run", "--once", "--state-dir", a});
+  EXPECT_EQ(once.exit_code, 0) << once.err;
+  EXPECT_EQ(LatestReport(ids[a]).value("policy_version", 0), 2);
+
+  // A corrupt cached policy is detected and reported, and the agent falls back to the built-in
+  // policy (the floor still refuses anything older than version 2).
+  std::ofstream(a + "/policy.json", std::ios::trunc) << "{\"format\": \"counterguard-pol";
+  once = RunCmd({AgentBin(), "run", "--once", "--state-dir", a});
+  EXPECT_EQ(once.exit_code, 0) << once.err;
+  const json report = LatestReport(ids[a]);
+  EXPECT_TRUE(HasEvent(report, "policy_cache_corrupt", "")) << report.dump();
+  EXPECT_EQ(report.value("policy_version", -1), 0);
+}
+
+}  // namespace
+}  // namespace cg::testing

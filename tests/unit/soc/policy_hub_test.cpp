@@ -1,0 +1,356 @@
+// Tests for soc/policy_hub.cpp over a real SQLite database: what a push is refused for, which
+// policy each group is served, and the long-poll (answered at once, woken by a push or a task,
+// "no change" after the hold, never the refused policy again).
+#include "soc/policy_hub.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "policy/signing.h"
+#include "soc/sqlite_storage.h"
+#include "tests/unit/testing/test_pki.h"
+
+namespace cg::soc {
+namespace {
+
+using nlohmann::json;
+using protocol::HttpResponse;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+const SysTime kNow = *ParseRfc3339("2026-11-27T03:00:00Z");
+
+// Collects the one answer of a long-poll; waiting for it is bounded so that a broken wake-up
+// fails the test instead of hanging it.
+class Answer {
+ public:
+  Responder responder() {
+    return [state = state_](HttpResponse r) {
+      if (!state->set) {
+        state->set = true;
+        state->promise.set_value(std::move(r));
+      }
+    };
+  }
+  bool Ready() const {
+    return future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
+  std::optional<json> Wait(std::chrono::seconds limit = std::chrono::seconds(20)) {
+    if (future_.wait_for(limit) != std::future_status::ready) {
+      return std::nullopt;
+    }
+    HttpResponse r = future_.get();
+    json body = json::parse(r.body, nullptr, false);
+    body["_status"] = r.status;
+    return body;
+  }
+
+ private:
+  struct State {
+    bool set = false;
+    std::promise<HttpResponse> promise;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  std::future<HttpResponse> future_ = state_->promise.get_future();
+};
+
+class PolicyHubTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto storage = OpenSqliteStorage(dir_.File("soc.db"), /*create=*/true);
+    ASSERT_TRUE(storage.ok()) << storage.error().ToString();
+    storage_ = std::move(storage).value();
+    auto key = policy::GenerateSigningKey();
+    auto other = policy::GenerateSigningKey();
+    ASSERT_TRUE(key.ok() && other.ok());
+    key_ = *key;
+    other_ = *other;
+    hub_ = MakeHub(milliseconds(60000));
+  }
+
+  std::unique_ptr<PolicyHub> MakeHub(milliseconds hold, bool with_key = true) {
+    auto hub = std::make_unique<PolicyHub>(
+        *storage_, [this] { return now_; }, hold);
+    policy::TrustedKeys keys;
+    if (with_key) {
+      keys = *policy::ParseTrustedKeys({key_.public_pem});
+    }
+    const Status loaded = hub->Load(keys);
+    EXPECT_TRUE(loaded.ok()) << loaded.error().ToString();
+    return hub;
+  }
+
+  static json Doc(int64_t version, std::vector<std::string> groups = {}) {
+    json doc = {{"version", version},
+                {"name", "baseline-" + std::to_string(version)},
+                {"checks", {{"password_age", {{"max_days", 60}}}}}};
+    if (!groups.empty()) {
+      doc["target"] = {{"groups", groups}};
+    }
+    return doc;
+  }
+
+  json Sign(const json& doc, const policy::KeyPair* key = nullptr) {
+    auto env = policy::SignPolicy(doc, (key != nullptr ? *key : key_).private_pem);
+    EXPECT_TRUE(env.ok()) << env.error().ToString();
+    return env.value_or(json());
+  }
+
+  // The pushed policy, or a failure naming the refusal.
+  StoredPolicy MustPush(const json& envelope, const std::string& scope = "") {
+    auto outcome = hub_->Push(envelope, scope, "admin");
+    if (auto* refused = std::get_if<PushRefusal>(&outcome)) {
+      ADD_FAILURE() << refused->message;
+      return {};
+    }
+    return std::get<PushOutcome>(outcome).policy;
+  }
+
+  PushRefusal MustRefuse(const json& envelope, const std::string& scope = "") {
+    auto outcome = hub_->Push(envelope, scope, "admin");
+    if (!std::holds_alternative<PushRefusal>(outcome)) {
+      ADD_FAILURE() << "accepted";
+      return {};
+    }
+    return std::get<PushRefusal>(outcome);
+  }
+
+  std::string AddDevice(const std::string& group) {
+    Device d;
+    d.device_id = NewUuid();
+    d.hostname = "pc";
+    d.machine_id = "m";
+    d.group = group;
+    d.cert_serial = "01";
+    d.cert_not_after = kNow + hours(24);
+    d.enrolled_at = kNow;
+    EXPECT_TRUE(storage_->AddDevice(d).ok());
+    return d.device_id;
+  }
+
+  static PollRequest Poll(const std::string& device, const std::string& group,
+                          int64_t version = 0) {
+    PollRequest r;
+    r.device_id = device;
+    r.group = group;
+    r.policy_version = version;
+    return r;
+  }
+
+  TempDir dir_;
+  SysTime now_ = kNow;
+  std::unique_ptr<Storage> storage_;
+  policy::KeyPair key_;
+  policy::KeyPair other_;
+  std::unique_ptr<PolicyHub> hub_;
+};
+
+TEST_F(PolicyHubTest, APushIsRefusedWithItsOwnReasonAndNothingIsStored) {
+  MustPush(Sign(Doc(5, {"laocai/"})));
+  json tampered = Sign(Doc(6));
+  tampered["policy"]["checks"]["password_age"]["max_days"] = 365;
+  json truncated = Sign(Doc(6));
+  truncated.erase("signature");
+  json expired_doc = Doc(6);
+  expired_doc["expires_at"] = "2026-11-01T00:00:00Z";
+  struct Case {
+    const char* name;
+    json envelope;
+    std::string scope;
+    int status;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"tampered body", tampered, "", 400, "bad_signature"},
+      {"wrong key", Sign(Doc(6), &other_), "", 400, "unknown_key"},
+      {"truncated envelope", truncated, "", 400, "malformed"},
+      {"not an envelope", json{{"version", 6}}, "", 400, "malformed"},
+      {"expired", Sign(expired_doc), "", 400, "expired"},
+      {"older version", Sign(Doc(4)), "", 409, "not newer"},
+      {"equal version, other content", Sign(Doc(5)), "", 409, "not newer"},
+      {"group outside the signed target", Sign(Doc(6, {"laocai/"})), "hanoi", 400, "other_group"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const PushRefusal refused = MustRefuse(c.envelope, c.scope);
+    EXPECT_EQ(refused.status, c.status);
+    EXPECT_THAT(refused.message, HasSubstr(c.reason));
+  }
+  auto stored = storage_->ListPolicies();
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].version, 5);
+
+  // The same signed policy again is acknowledged as already stored.
+  auto again = hub_->Push(Sign(Doc(5, {"laocai/"})), "", "admin");
+  ASSERT_TRUE(std::holds_alternative<PushOutcome>(again));
+  EXPECT_TRUE(std::get<PushOutcome>(again).already_stored);
+}
+
+TEST_F(PolicyHubTest, WithoutTrustedKeysNothingCanBePushed) {
+  hub_ = MakeHub(milliseconds(1000), /*with_key=*/false);
+  const PushRefusal refused = MustRefuse(Sign(Doc(1)));
+  EXPECT_EQ(refused.code, "no_policy_keys");
+  EXPECT_THAT(refused.message, HasSubstr("cg-soc policy-key add"));
+}
+
+TEST_F(PolicyHubTest, EachGroupIsServedTheNewestPolicyForIt) {
+  MustPush(Sign(Doc(1)));                                     // every group
+  MustPush(Sign(Doc(2, {"laocai/"})));                        // the province
+  MustPush(Sign(Doc(3, {"laocai/"})), "laocai/bac-ha");       // one district, by scope
+  MustPush(Sign(Doc(4, {"laocai/sa-pa", "hanoi/ba-dinh"})));  // two districts, by target
+  EXPECT_EQ(hub_->NewestFor("hanoi/dong-da")->version, 1);
+  EXPECT_EQ(hub_->NewestFor("laocai/bat-xat")->version, 2);
+  EXPECT_EQ(hub_->NewestFor("laocai/bac-ha")->version, 3);
+  EXPECT_EQ(hub_->NewestFor("laocai/bac-ha/xa-ta-chai")->version, 3);
+  EXPECT_EQ(hub_->NewestFor("laocai/sa-pa")->version, 4);
+  EXPECT_EQ(hub_->NewestFor("hanoi/ba-dinh")->version, 4);
+  EXPECT_EQ(hub_->NewestFor("laocai2")->version, 1);
+
+  // A restarted SOC serves the same.
+  hub_ = MakeHub(milliseconds(1000));
+  EXPECT_EQ(hub_->NewestFor("laocai/bac-ha")->version, 3);
+  EXPECT_EQ(hub_->NewestFor("laocai/sa-pa")->version, 4);
+  EXPECT_EQ(hub_->Policies().size(), 4u);
+}
+
+TEST_F(PolicyHubTest, APollIsAnsweredAtOnceWhenTheGroupHasANewerPolicy) {
+  const StoredPolicy p = MustPush(Sign(Doc(7, {"laocai/"})));
+  Answer newer;
+  hub_->Poll(Poll(NewUuid(), "laocai/bac-ha", 6), newer.responder());
+  ASSERT_TRUE(newer.Ready());
+  auto body = newer.Wait();
+  ASSERT_TRUE(body);
+  EXPECT_EQ((*body)["status"], "update");
+  EXPECT_EQ((*body)["policy"]["version"], 7);
+  EXPECT_EQ((*body)["policy"]["hash"], p.hash);
+  EXPECT_EQ((*body)["policy"]["envelope"], json::parse(p.envelope));
+
+  // Up to date, or another group: held.
+  Answer current;
+  hub_->Poll(Poll(NewUuid(), "laocai/bac-ha", 7), current.responder());
+  Answer elsewhere;
+  hub_->Poll(Poll(NewUuid(), "hanoi", 0), elsewhere.responder());
+  EXPECT_FALSE(current.Ready());
+  EXPECT_FALSE(elsewhere.Ready());
+  EXPECT_EQ(hub_->Waiting(), 2u);
+}
+
+TEST_F(PolicyHubTest, APushWakesTheWaitingAgentsOfItsGroupsOnly) {
+  Answer bac_ha;
+  Answer sa_pa;
+  Answer hanoi;
+  hub_->Poll(Poll(NewUuid(), "laocai/bac-ha"), bac_ha.responder());
+  hub_->Poll(Poll(NewUuid(), "laocai/sa-pa"), sa_pa.responder());
+  hub_->Poll(Poll(NewUuid(), "hanoi"), hanoi.responder());
+  ASSERT_EQ(hub_->Waiting(), 3u);
+
+  auto outcome = hub_->Push(Sign(Doc(2, {"laocai/"})), "laocai/bac-ha", "admin");
+  ASSERT_TRUE(std::holds_alternative<PushOutcome>(outcome));
+  EXPECT_EQ(std::get<PushOutcome>(outcome).woken, 1u);
+  auto body = bac_ha.Wait();
+  ASSERT_TRUE(body);
+  EXPECT_EQ((*body)["policy"]["version"], 2);
+  EXPECT_FALSE(sa_pa.Ready());
+  EXPECT_FALSE(hanoi.Ready());
+  EXPECT_EQ(hub_->Waiting(), 2u);
+}
+
+TEST_F(PolicyHubTest, APollWithNothingNewAnswersNoChangeAfterTheHold) {
+  hub_ = MakeHub(milliseconds(50));
+  Answer answer;
+  hub_->Poll(Poll(NewUuid(), "laocai"), answer.responder());
+  auto body = answer.Wait();
+  ASSERT_TRUE(body) << "the held poll was never answered";
+  EXPECT_EQ((*body)["_status"], 200);
+  EXPECT_EQ((*body)["status"], "no_change");
+  EXPECT_FALSE(body->contains("policy"));  // no full policy resend when nothing changed
+  EXPECT_EQ(hub_->Waiting(), 0u);
+}
+
+TEST_F(PolicyHubTest, ARefusedPolicyIsNotOfferedAgain) {
+  const StoredPolicy p = MustPush(Sign(Doc(3)));
+  PollRequest request = Poll(NewUuid(), "laocai", 2);
+  request.refused_hash = p.hash;
+  Answer answer;
+  hub_->Poll(request, answer.responder());
+  EXPECT_FALSE(answer.Ready());
+  // A newer one is offered.
+  MustPush(Sign(Doc(4)));
+  auto body = answer.Wait();
+  ASSERT_TRUE(body);
+  EXPECT_EQ((*body)["policy"]["version"], 4);
+}
+
+TEST_F(PolicyHubTest, ATaskWakesItsDeviceAndIsHandedOutOnce) {
+  const std::string device = AddDevice("laocai/bac-ha");
+  const std::string other = AddDevice("laocai/bac-ha");
+  Answer mine;
+  Answer theirs;
+  hub_->Poll(Poll(device, "laocai/bac-ha"), mine.responder());
+  hub_->Poll(Poll(other, "laocai/bac-ha"), theirs.responder());
+  Task task;
+  task.id = NewUuid();
+  task.yara = true;
+  task.target = "device " + device;
+  task.created_by = "admin";
+  task.created_at = kNow;
+  task.expires_at = kNow + hours(1);
+  ASSERT_TRUE(storage_->CreateTask(task, {device}).ok());
+  hub_->WakeDevices({device});
+  auto body = mine.Wait();
+  ASSERT_TRUE(body);
+  EXPECT_EQ((*body)["status"], "update");
+  EXPECT_TRUE((*body)["policy"].is_null());
+  ASSERT_EQ((*body)["tasks"].size(), 1u);
+  EXPECT_EQ((*body)["tasks"][0]["id"], task.id);
+  EXPECT_EQ((*body)["tasks"][0]["yara"], true);
+  EXPECT_FALSE(theirs.Ready());
+
+  Answer next;
+  hub_->Poll(Poll(device, "laocai/bac-ha"), next.responder());
+  EXPECT_FALSE(next.Ready());
+}
+
+TEST_F(PolicyHubTest, KeyRotationIsFollowedAndSurvivesARestart) {
+  // Version 2, signed with the current key, makes `other_` the only trusted key.
+  json doc = Doc(2);
+  doc["trusted_keys"] = {other_.public_pem};
+  MustPush(Sign(doc));
+  EXPECT_EQ(MustRefuse(Sign(Doc(3))).status, 400);  // the old key is no longer trusted
+  MustPush(Sign(Doc(3), &other_));
+  hub_ = MakeHub(milliseconds(1000));  // loads with the old key from the data dir, then rotates
+  EXPECT_THAT(MustRefuse(Sign(Doc(4))).message, HasSubstr("unknown_key"));
+  MustPush(Sign(Doc(4), &other_));
+}
+
+TEST_F(PolicyHubTest, StoppingAnswersEveryWaitingPoll) {
+  Answer answer;
+  hub_->Poll(Poll(NewUuid(), "laocai"), answer.responder());
+  EXPECT_FALSE(answer.Ready());
+  hub_.reset();
+  auto body = answer.Wait();
+  ASSERT_TRUE(body);
+  EXPECT_EQ((*body)["_status"], 503);
+}
+
+TEST(GroupInScope, CountsSegmentsNotCharacters) {
+  EXPECT_TRUE(GroupInScope("laocai/bac-ha", ""));
+  EXPECT_TRUE(GroupInScope("laocai/bac-ha", "laocai"));
+  EXPECT_TRUE(GroupInScope("laocai/bac-ha", "laocai/"));
+  EXPECT_TRUE(GroupInScope("laocai", "laocai"));
+  EXPECT_FALSE(GroupInScope("laocai2", "laocai"));
+  EXPECT_FALSE(GroupInScope("laocai", "laocai/bac-ha"));
+}
+
+}  // namespace
+}  // namespace cg::soc
