@@ -401,18 +401,25 @@ CheckResult YaraCheck::Evaluate(const CheckContext& ctx) const {
   if (!state.value("notes", json::array()).empty()) {
     r.facts["notes"] = state["notes"];
   }
+  // Why the last scan cannot vouch for the policy's rules (empty: it can). When the policy's
+  // rules do not compile the scan ran with the rules still in force, so what it found is
+  // reported (a match is a fail) with the compile error; a scan made with rules the policy has
+  // since replaced proves nothing either way until the next scan.
+  std::string not_current;
   if (state.value("policy_rules_hash", "") == policy_hash &&
       !compile.value("errors", json::array()).empty()) {
     r.facts["compile_errors"] = compile["errors"];
-    r.summary = "the policy's YARA rules do not compile: " +
-                state.value("compile_error", std::string("see compile_errors"));
+    not_current = "the policy's YARA rules do not compile: " +
+                  state.value("compile_error", std::string("see compile_errors"));
+  } else if (used_hash != policy_hash || !scan.is_object()) {
+    r.summary = used_hash.empty() || !scan.is_object()
+                    ? "the last YARA scan did not run"
+                    : "the last YARA scan used other rules than the policy's (the next "
+                      "scheduled scan uses the current ones)";
     return r;
   }
-  if (used_hash != policy_hash || !scan.is_object()) {
-    r.summary = used_hash.empty()
-                    ? "the last YARA scan did not run"
-                    : "the last YARA scan used other rules than the policy's (the next scheduled "
-                      "scan uses the current ones)";
+  if (!scan.is_object()) {
+    r.summary = not_current;
     return r;
   }
 
@@ -459,7 +466,12 @@ CheckResult YaraCheck::Evaluate(const CheckContext& ctx) const {
     r.summary = "YARA: " + Plural(above_total, "file match", "file matches") + " at or above " +
                 std::string(protocol::ToString(y.severity_threshold)) + ": rule " +
                 first["rule"].get<std::string>() + " in " + first["path"].get<std::string>() +
-                (above_total > 1 ? " (and " + std::to_string(above_total - 1) + " more)" : "");
+                (above_total > 1 ? " (and " + std::to_string(above_total - 1) + " more)" : "") +
+                (not_current.empty() ? "" : "; " + not_current);
+    return r;
+  }
+  if (!not_current.empty()) {
+    r.summary = not_current;
     return r;
   }
   if (!finished.ok() || age > kMaxScanAge) {

@@ -222,5 +222,93 @@ TEST_F(PolicyTest, APushedPolicyIsAppliedByTheTargetAgentsAndRefusedByOneThatDoe
   EXPECT_EQ(report.value("policy_version", -1), 0);
 }
 
+TEST_F(PolicyTest, YaraRulesComeInTheSignedPolicyAndAnInspectionScansNow) {
+  const std::string state = Enroll("a", "laocai/bac-ha", tmp_.path() + "/province.pub");
+  const std::string device = AgentStatus(state).value("device_id", "");
+  const std::string scan_dir = tmp_.path() + "/counter-pc-files";
+  ASSERT_TRUE(EnsureDirectory(scan_dir + "/Downloads", 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(scan_dir + "/Downloads/remote-helper.exe",
+                              "MZ....CG-PLANTED-REMOTE-TOOL-7731....", 0644)
+                  .ok());
+  ASSERT_TRUE(WriteFileAtomic(scan_dir + "/letter.txt", "nothing to see", 0644).ok());
+  Child agent = StartAgent(state);
+
+  const json rules = json::array({{{"namespace", "province"},
+                                   {"source",
+                                    "rule remote_tool { meta: severity = \"high\" strings: $a = "
+                                    "\"CG-PLANTED-REMOTE-TOOL\" condition: $a }"}}});
+  json doc = {
+      {"version", 1},
+      {"name", "yara-rules-1"},
+      {"checks",
+       {{"yara", {{"rules", rules}, {"paths", {scan_dir}}, {"schedule_window", "03:00-03:01"}}}}}};
+  auto push = RunCmd(soc_->Ctl({"policy", "push", SignPolicy(doc, tmp_.path() + "/province")}));
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  ASSERT_TRUE(WaitFor([&] { return AgentStatus(state).value("policy_version", 0) == 1; }))
+      << ReadFile(state + ".log");
+
+  // The unannounced inspection with --yara: the agent scans now and reports the match.
+  const json task = CtlJson({"inspect", "--device", device, "--yara"});
+  const std::string task_id = task.value("task_id", "");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json t = CtlJson({"inspect", "status", task_id});
+        return !t["devices"].empty() && t["devices"][0].value("state", "") == "done";
+      },
+      seconds(60)))
+      << ReadFile(state + ".log");
+  json report = LatestReport(device);
+  json yara;
+  for (const auto& c : report.value("checks", json::array())) {
+    if (c.value("id", "") == "yara") {
+      yara = c;
+    }
+  }
+  ASSERT_TRUE(yara.is_object()) << report.dump();
+  EXPECT_EQ(yara.value("status", ""), "fail") << yara.dump();
+  EXPECT_NE(yara.dump().find("remote-helper.exe"), std::string::npos) << yara.dump();
+  EXPECT_NE(yara.dump().find("remote_tool"), std::string::npos);
+  EXPECT_TRUE(HasEvent(report, "yara_scan", "")) << report.dump();
+
+  // Rules that do not compile: reported with file and line, and the old rules stay in force.
+  doc["version"] = 2;
+  doc["name"] = "yara-rules-broken";
+  doc["checks"]["yara"]["rules"][0]["source"] = "rule broken {\n  condition: $missing\n}";
+  push = RunCmd(soc_->Ctl({"policy", "push", SignPolicy(doc, tmp_.path() + "/province")}));
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  ASSERT_TRUE(WaitFor([&] {
+    const json r = LatestReport(device);
+    for (const auto& e : r.value("events", json::array())) {
+      if (e.value("type", "") == "yara_rules_rejected") {
+        report = r;
+        return true;
+      }
+    }
+    return false;
+  })) << ReadFile(state + ".log");
+  const std::string events = report["events"].dump();
+  EXPECT_NE(events.find("rules[0]"), std::string::npos) << events;
+  EXPECT_NE(events.find("$missing"), std::string::npos) << events;
+  const json rescan = CtlJson({"inspect", "--device", device, "--yara"});
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json t = CtlJson({"inspect", "status", rescan.value("task_id", "")});
+        return !t["devices"].empty() && t["devices"][0].value("state", "") == "done";
+      },
+      seconds(60)));
+  report = LatestReport(device);
+  for (const auto& c : report.value("checks", json::array())) {
+    if (c.value("id", "") == "yara") {
+      // The scan ran with the rules still in force and found the planted file again: a fail,
+      // whose summary also says that the policy's rules do not compile.
+      EXPECT_EQ(c.value("status", ""), "fail") << c.dump();
+      EXPECT_NE(c.dump().find("remote-helper.exe"), std::string::npos) << c.dump();
+      EXPECT_NE(c.value("summary", "").find("do not compile"), std::string::npos) << c.dump();
+    }
+  }
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(seconds(10)), 0);
+}
+
 }  // namespace
 }  // namespace cg::testing

@@ -189,13 +189,28 @@ TEST_F(YaraCheckTest, RulesThatDoNotCompileKeepThePreviousRulesInForce) {
   auto s = Scan(bad);
   ASSERT_TRUE(s.ok()) << "the scan runs with the rules in force: " << s.error().ToString();
   EXPECT_EQ(s->matches_total, 2u);
+  // The rules in force found the planted files: that is a fail, and the summary says the
+  // policy's rules do not compile.
   const auto r = Evaluate(bad);
-  EXPECT_EQ(r.status, CheckStatus::kError);
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_FALSE(r.facts["matches"].empty());
   EXPECT_NE(r.summary.find("do not compile"), std::string::npos) << r.summary;
   EXPECT_NE(r.summary.find("rules[0]:2"), std::string::npos) << r.summary;
   ASSERT_EQ(r.facts["compile_errors"].size(), 1u);
   EXPECT_EQ(r.facts["compile_errors"][0]["line"], 2);
   EXPECT_EQ(r.facts["compile_errors"][0]["file"], "rules[0]");
+
+  // Without a match, a policy whose rules do not compile is an error, never a pass.
+  tree_.Put("opt/clean/letter.txt", "nothing here");
+  json good_section = WithRules(kRules);
+  good_section["paths"] = {"/opt/clean"};
+  json bad_section = good_section;
+  bad_section["rules"][0]["source"] = "rule broken {\n  condition: and\n}";
+  ASSERT_TRUE(Scan(Policy(good_section)).ok());
+  ASSERT_TRUE(Scan(Policy(bad_section)).ok());
+  const auto clean = Evaluate(Policy(bad_section));
+  EXPECT_EQ(clean.status, CheckStatus::kError);
+  EXPECT_NE(clean.summary.find("do not compile"), std::string::npos) << clean.summary;
 }
 
 TEST_F(YaraCheckTest, RulesThatDoNotCompileWithNothingBefore) {
