@@ -4,8 +4,8 @@
 // the operator API, and every agent verifies the envelope it gets (the agent's acceptance rules,
 // Ed25519 included) and confirms it with a report that the SOC commits. The latency of an agent
 // is push start -> its confirming report committed. Reference measured in the same run: the
-// round trip of one report POST on a kept-alive mTLS connection (what a confirmation costs
-// without the push), so the push machinery's own share is visible.
+// same agents sending one report each at the same moment on kept-alive connections (what the
+// confirmations cost without a push), so the push machinery's own share is visible.
 // Driven by tests/bench/policy_push_bench.sh, which starts the SOC.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -219,21 +219,53 @@ int main(int argc, char** argv) {
     agents.push_back(EnrollOne(o, i));
   }
 
-  // Reference: one report POST round trip on a kept-alive mTLS connection (median of 200).
+  // Reference: the confirmations alone. Every agent sends one report at the same moment on a
+  // kept-alive mTLS connection (connected and warmed up first); latency is release -> its
+  // report committed. What the push adds on top of this is the push machinery's own cost.
   std::vector<double> reference;
   {
-    auto client = Client(o.agent_server, o.ca, agents[0].cert_file, agents[0].key_file);
-    for (int i = 0; i < 200; ++i) {
-      const std::string body = ReportBody(agents[0], 0, "");
-      const auto t0 = Steady::now();
-      auto r = client->Request("POST", "/v1/reports", body);
-      if (!r.ok() || r->status != 200) {
-        Die("reference report failed");
+    std::vector<std::unique_ptr<cg::protocol::HttpsClient>> clients;
+    for (const auto& a : agents) {
+      clients.push_back(Client(o.agent_server, o.ca, a.cert_file, a.key_file));
+      auto warm = clients.back()->Request("POST", "/v1/reports", ReportBody(a, 0, ""));
+      if (!warm.ok() || warm->status != 200) {
+        Die("reference warm-up report failed");
       }
-      reference.push_back(Ms(Steady::now() - t0));
     }
+    std::mutex mu;
+    std::condition_variable cv;
+    bool go = false;
+    Steady::time_point released;
+    std::vector<double> done(agents.size());
+    std::vector<std::thread> senders;
+    for (size_t i = 0; i < agents.size(); ++i) {
+      senders.emplace_back([&, i] {
+        const std::string body = ReportBody(agents[i], 0, "");
+        {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return go; });
+        }
+        auto r = clients[i]->Request("POST", "/v1/reports", body);
+        if (!r.ok() || r->status != 200) {
+          Die("reference report failed");
+        }
+        done[i] = Ms(Steady::now() - released);
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    {
+      std::lock_guard lock(mu);
+      released = Steady::now();
+      go = true;
+    }
+    cv.notify_all();
+    for (auto& t : senders) {
+      t.join();
+    }
+    reference = done;
   }
   const double reference_ms = Percentile(reference, 0.5);
+  const double reference_max = *std::max_element(reference.begin(), reference.end());
 
   Board board;
   board.confirmed.resize(agents.size());
@@ -286,11 +318,12 @@ int main(int argc, char** argv) {
   const double median = Percentile(all, 0.5);
   std::printf(
       "\nall rounds: median %.1f ms, max %.1f ms over %zu confirmations (goal: under 2000 ms)\n"
-      "reference: one report round trip on a kept-alive mTLS connection, median %.2f ms\n"
-      "ratio median push-to-confirmed / reference round trip: %.1fx\n"
+      "reference: the same %zu agents each sending one report at once on kept-alive mTLS\n"
+      "  connections (no push): median %.1f ms, max %.1f ms\n"
+      "ratio push-to-confirmed / reference: median %.2fx, max %.2fx\n"
       "RESULT agents=%d rounds=%d median_ms=%.1f max_ms=%.1f goal_met=%s\n",
-      median, worst, all.size(), reference_ms, median / reference_ms, o.agents, o.rounds, median,
-      worst, worst < 2000 ? "yes" : "no");
+      median, worst, all.size(), agents.size(), reference_ms, reference_max, median / reference_ms,
+      worst / reference_max, o.agents, o.rounds, median, worst, worst < 2000 ? "yes" : "no");
   std::fflush(stdout);
   // The agents sit in long-polls the SOC holds; the script stops the SOC, which ends them.
   std::_Exit(0);
