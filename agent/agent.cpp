@@ -376,8 +376,15 @@ int Run(const RunOptions& options) {
     const bool due = std::chrono::steady_clock::now() >= next_cycle;
     if (due || !answered.empty() || news.cycle_requested) {
       (void)cycle(std::exchange(answered, {}));  // failures are logged; the spool keeps it
-      next_cycle =
-          std::chrono::steady_clock::now() + Jittered(options.interval, options.jitter, rng);
+      // The province's signed policy sets the pace unless --interval was given.
+      const auto interval = [&] {
+        const auto reporting = snapshot().first.reporting;
+        if (reporting.interval_seconds && !options.interval_explicit) {
+          return std::chrono::seconds(*reporting.interval_seconds);
+        }
+        return options.interval;
+      }();
+      next_cycle = std::chrono::steady_clock::now() + Jittered(interval, options.jitter, rng);
     }
 
     // The scheduled scan, when the policy has rules.

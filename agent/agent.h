@@ -42,6 +42,9 @@ struct RunOptions {
   std::string state_dir = kDefaultStateDir;
   bool once = false;
   std::chrono::seconds interval{15 * 60};
+  // Set on the command line: then it wins over the signed policy's reporting.interval_seconds
+  // (which otherwise wins over the configuration file).
+  bool interval_explicit = false;
   double jitter = 0.10;     // ± fraction of the interval
   std::string policy_file;  // optional: unsigned policy for testing; default policy otherwise
 };

@@ -207,6 +207,7 @@ int main(int argc, char** argv) {
   }
   if (*run_cmd) {
     run.interval = std::chrono::seconds(interval_s);
+    run.interval_explicit = interval_opt->count() > 0;
     return cg::agent::Run(run);
   }
   if (*check_cmd) {

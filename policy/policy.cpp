@@ -270,14 +270,43 @@ Result<Policy> ParsePolicy(const json& document) {
     p.name = it->get<std::string>();
   }
   for (auto it = doc.begin(); it != doc.end(); ++it) {
-    static const std::vector<std::string> kTopLevel = {"version",     "name",        "checks",
-                                                       "target",      "not_before",  "expires_at",
-                                                       "description", "trusted_keys"};
+    static const std::vector<std::string> kTopLevel = {"version",     "name",         "checks",
+                                                       "target",      "not_before",   "expires_at",
+                                                       "description", "trusted_keys", "reporting"};
     if (std::find(kTopLevel.begin(), kTopLevel.end(), it.key()) == kTopLevel.end()) {
       return Invalid(it.key(), "unknown key");
     }
   }
   CG_RETURN_IF_ERROR(CheckEnvelopeFields(doc));
+  if (auto it = doc.find("reporting"); it != doc.end()) {
+    if (!it->is_object()) {
+      return Invalid("reporting", "must be an object");
+    }
+    struct Field {
+      const char* key;
+      int64_t min, max;
+      std::optional<int64_t>* out;
+    };
+    const Field fields[] = {
+        {"interval_seconds", 60, 86400, &p.reporting.interval_seconds},
+        {"stale_after_intervals", 1, 10000, &p.reporting.stale_after_intervals}};
+    for (auto r = it->begin(); r != it->end(); ++r) {
+      const Field* field = nullptr;
+      for (const auto& f : fields) {
+        field = r.key() == f.key ? &f : field;
+      }
+      if (field == nullptr) {
+        return Invalid("reporting." + r.key(), "unknown key");
+      }
+      if (!r->is_number_integer() || r->get<int64_t>() < field->min ||
+          r->get<int64_t>() > field->max) {
+        return Invalid("reporting." + r.key(), "must be an integer between " +
+                                                   std::to_string(field->min) + " and " +
+                                                   std::to_string(field->max));
+      }
+      *field->out = r->get<int64_t>();
+    }
+  }
   json checks = doc.value("checks", json::object());
   if (!checks.is_object()) {
     return Invalid("checks", "must be an object");

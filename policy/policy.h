@@ -4,6 +4,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,9 +28,17 @@ struct CheckPolicy {
   std::string String(std::string_view key) const;
 };
 
+// How often agents report and when the SOC calls a silent device stale (top-level
+// `reporting`); unset fields leave the agent's configuration and the SOC's default in force.
+struct Reporting {
+  std::optional<int64_t> interval_seconds;       // 60..86400
+  std::optional<int64_t> stale_after_intervals;  // 1..10000
+};
+
 struct Policy {
   int64_t version = 0;  // 0: the default policy shipped with the agent
   std::string name = "builtin-default";
+  Reporting reporting;
   std::map<std::string, CheckPolicy, std::less<>> checks;
   nlohmann::json document;  // the document as given (after defaults), for hashing and reports
 

@@ -47,6 +47,7 @@ PolicyHub::~PolicyHub() {
 Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
   CG_ASSIGN_OR_RETURN(auto stored, storage_.ListPolicies());
   std::vector<json> documents;
+  std::vector<policy::Reporting> reporting;
   policy::TrustedKeys trusted = std::move(initial_keys);
   // Oldest first, so that each rotation is applied in the order it was accepted.
   for (auto it = stored.rbegin(); it != stored.rend(); ++it) {
@@ -56,6 +57,11 @@ Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
                        "stored policy version " + std::to_string(it->version) + " is damaged");
     }
     documents.insert(documents.begin(), envelope["policy"]);
+    auto parsed_policy = policy::ParsePolicy(envelope["policy"]);
+    if (!parsed_policy.ok()) {
+      return parsed_policy.error().Wrap("stored policy version " + std::to_string(it->version));
+    }
+    reporting.insert(reporting.begin(), parsed_policy->reporting);
     if (auto keys = envelope["policy"].find("trusted_keys"); keys != envelope["policy"].end()) {
       std::vector<std::string> pems;
       for (const auto& pem : *keys) {
@@ -74,6 +80,7 @@ Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
   trusted_ = std::move(trusted);
   policies_ = std::move(stored);
   documents_ = std::move(documents);
+  reporting_ = std::move(reporting);
   return OkStatus();
 }
 
@@ -142,6 +149,7 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
   }
   policies_.insert(policies_.begin(), stored);
   documents_.insert(documents_.begin(), document);
+  reporting_.insert(reporting_.begin(), verified.policy.reporting);
   lock.unlock();
 
   spdlog::info("policy version {} ({}) pushed by {} for {}", stored.version, stored.hash, pushed_by,
@@ -156,13 +164,31 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
   return outcome;
 }
 
-std::optional<StoredPolicy> PolicyHub::NewestForLocked(std::string_view group) const {
+int PolicyHub::NewestIndexLocked(std::string_view group) const {
   for (size_t i = 0; i < policies_.size(); ++i) {
     if (GroupInScope(group, policies_[i].scope) && policy::TargetMatches(documents_[i], group)) {
-      return policies_[i];
+      return static_cast<int>(i);
     }
   }
-  return std::nullopt;
+  return -1;
+}
+
+std::optional<StoredPolicy> PolicyHub::NewestForLocked(std::string_view group) const {
+  const int i = NewestIndexLocked(group);
+  return i < 0 ? std::nullopt : std::optional<StoredPolicy>(policies_[static_cast<size_t>(i)]);
+}
+
+std::optional<std::chrono::seconds> PolicyHub::StaleAfterFor(std::string_view group) const {
+  std::lock_guard lock(mu_);
+  const int i = NewestIndexLocked(group);
+  if (i < 0) {
+    return std::nullopt;
+  }
+  const policy::Reporting& r = reporting_[static_cast<size_t>(i)];
+  if (!r.stale_after_intervals) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(*r.stale_after_intervals * r.interval_seconds.value_or(900));
 }
 
 std::optional<StoredPolicy> PolicyHub::NewestFor(std::string_view group) const {

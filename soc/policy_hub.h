@@ -82,6 +82,10 @@ class PolicyHub {
 
   // The newest stored policy served to `group`, or nullopt.
   std::optional<StoredPolicy> NewestFor(std::string_view group) const;
+  // How long a device of `group` may stay silent before it counts as stale, from the
+  // `reporting` section of the newest policy for the group (stale_after_intervals times
+  // interval_seconds, 900 s when unset); nullopt when that policy does not say.
+  std::optional<std::chrono::seconds> StaleAfterFor(std::string_view group) const;
   // Every stored policy, newest first.
   std::vector<StoredPolicy> Policies() const;
   size_t Waiting() const;
@@ -93,6 +97,8 @@ class PolicyHub {
     std::chrono::steady_clock::time_point deadline;
   };
 
+  // Index into policies_ of the newest policy for `group`, or -1.
+  int NewestIndexLocked(std::string_view group) const;
   std::optional<StoredPolicy> NewestForLocked(std::string_view group) const;
   // The answer for `request` now, or nullopt when there is nothing new. Holds mu_.
   Result<std::optional<protocol::HttpResponse>> NewsLocked(const PollRequest& request);
@@ -110,8 +116,9 @@ class PolicyHub {
   std::condition_variable cv_;
   bool stopping_ = false;
   policy::TrustedKeys trusted_;
-  std::vector<StoredPolicy> policies_;     // newest first
-  std::vector<nlohmann::json> documents_;  // policies_[i]'s policy document (target matching)
+  std::vector<StoredPolicy> policies_;        // newest first
+  std::vector<nlohmann::json> documents_;     // policies_[i]'s policy document (target matching)
+  std::vector<policy::Reporting> reporting_;  // policies_[i]'s reporting section
   std::multimap<std::chrono::steady_clock::time_point, uint64_t> deadlines_;
   std::map<uint64_t, Waiter> waiters_;
   uint64_t next_waiter_ = 0;

@@ -471,6 +471,15 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
   return response;
 }
 
+SysTime SocService::StaleBefore(std::string_view group, SysTime now) const {
+  if (hub_ != nullptr) {
+    if (auto after = hub_->StaleAfterFor(group)) {
+      return now - *after;
+    }
+  }
+  return now - config_.stale_after;
+}
+
 HttpResponse SocService::Enroll(Call& call) {
   const HttpRequest& request = call.request;
   if (request.body.size() > kMaxEnrollBodyBytes) {
@@ -613,13 +622,15 @@ HttpResponse SocService::SubmitReport(Call& call) {
 HttpResponse SocService::ListDevices(Call& call) {
   const HttpRequest& request = call.request;
   DeviceFilter filter;
-  filter.stale_before = call.now - config_.stale_after;
+  // Staleness depends on each device's group (its policy's reporting interval), so the status
+  // filter is applied here rather than in the database.
+  std::optional<protocol::DeviceStatus> wanted;
   if (auto status = NonEmptyQuery(request, "status")) {
     auto parsed = protocol::ParseDeviceStatus(*status);
     if (!parsed.ok() || *parsed == protocol::DeviceStatus::kUnknown) {
       return InvalidRequest("status must be compliant, noncompliant, error, stale or revoked");
     }
-    filter.status = *parsed;
+    wanted = *parsed;
   }
   if (auto group = NonEmptyQuery(request, "group")) {
     if (group->back() == '/') {
@@ -647,7 +658,11 @@ HttpResponse SocService::ListDevices(Call& call) {
   }
   json list = json::array();
   for (const auto& device : *devices) {
-    list.push_back(DeviceJson(device, *filter.stale_before, /*detail=*/false));
+    const SysTime stale_before = StaleBefore(device.group, call.now);
+    if (wanted && EffectiveStatus(device, stale_before) != *wanted) {
+      continue;
+    }
+    list.push_back(DeviceJson(device, stale_before, /*detail=*/false));
   }
   return HttpResponse::Json(200, {{"devices", std::move(list)}});
 }
@@ -678,7 +693,7 @@ HttpResponse SocService::GetDevice(Call& call) {
     }
   }
   return HttpResponse::Json(
-      200, {{"device", DeviceJson(*device, call.now - config_.stale_after, /*detail=*/true)},
+      200, {{"device", DeviceJson(*device, StaleBefore(device->group, call.now), /*detail=*/true)},
             {"latest_report", std::move(latest_json)}});
 }
 
@@ -948,11 +963,11 @@ HttpResponse SocService::PolicyStatus(Call& call) {
   // group is served a newer policy than the one they confirmed.
   std::map<std::pair<int64_t, std::string>, int64_t> confirmed;
   json lagging = json::array();
-  const SysTime stale_before = call.now - config_.stale_after;
   for (const auto& d : *devices) {
     if (d.revoked) {
       continue;
     }
+    const SysTime stale_before = StaleBefore(d.group, call.now);
     ++confirmed[{d.policy_version, d.policy_hash}];
     const auto expected = hub_->NewestFor(d.group);
     if (expected && (d.policy_version < expected->version ||

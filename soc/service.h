@@ -96,6 +96,10 @@ class SocService {
   protocol::HttpResponse DispatchOperator(const protocol::HttpRequest& request, SysTime now,
                                           AuditEntry& audit);
 
+  // Devices of `group` not heard from since this time count as stale: the signed policy's
+  // reporting section for the group, else SocConfig::stale_after.
+  SysTime StaleBefore(std::string_view group, SysTime now) const;
+
   protocol::HttpResponse Enroll(Call& call);
   protocol::HttpResponse SubmitReport(Call& call);
   protocol::HttpResponse ListDevices(Call& call);

@@ -49,6 +49,11 @@ TEST(Policy, InvalidDocumentsNameThePath) {
       {R"({"checks": {"password_age": {"enforce": "yes"}}})", "checks.password_age.enforce"},
       {R"({"checks": {"password_age": {"severity": "extreme"}}})", "checks.password_age.severity"},
       {R"({"checks": {"password_age": {"max_dayz": 90}}})", "checks.password_age.max_dayz"},
+      {R"({"reporting": 900})", "reporting"},
+      {R"({"reporting": {"interval_seconds": 5}})", "reporting.interval_seconds"},
+      {R"({"reporting": {"interval_seconds": "900"}})", "reporting.interval_seconds"},
+      {R"({"reporting": {"stale_after_intervals": 0}})", "reporting.stale_after_intervals"},
+      {R"({"reporting": {"every": 900}})", "reporting.every"},
   };
   for (const auto& c : cases) {
     auto p = ParsePolicy(json::parse(c.doc));
@@ -56,6 +61,18 @@ TEST(Policy, InvalidDocumentsNameThePath) {
     EXPECT_NE(p.error().message.find(c.path), std::string::npos)
         << c.doc << " -> " << p.error().message;
   }
+}
+
+TEST(Policy, ReportingIsOptionalAndParsed) {
+  auto none = ParsePolicy(json::object());
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->reporting.interval_seconds);
+  EXPECT_FALSE(none->reporting.stale_after_intervals);
+  auto p =
+      ParsePolicy(json{{"reporting", {{"interval_seconds", 600}, {"stale_after_intervals", 6}}}});
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_EQ(p->reporting.interval_seconds, 600);
+  EXPECT_EQ(p->reporting.stale_after_intervals, 6);
 }
 
 TEST(Policy, CanonicalJsonIsOrderIndependentAndCompact) {

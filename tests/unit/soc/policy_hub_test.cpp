@@ -333,6 +333,22 @@ TEST_F(PolicyHubTest, KeyRotationIsFollowedAndSurvivesARestart) {
   MustPush(Sign(Doc(4), &other_));
 }
 
+TEST_F(PolicyHubTest, StalenessFollowsTheGroupsPolicy) {
+  json doc = Doc(1, {"laocai/"});
+  doc["reporting"] = {{"interval_seconds", 600}, {"stale_after_intervals", 3}};
+  MustPush(Sign(doc));
+  json only_count = Doc(2, {"hanoi/"});
+  only_count["reporting"] = {{"stale_after_intervals", 4}};
+  MustPush(Sign(only_count));
+  MustPush(Sign(Doc(3, {"sonla/"})));
+  EXPECT_EQ(hub_->StaleAfterFor("laocai/bac-ha"), std::chrono::seconds(1800));
+  EXPECT_EQ(hub_->StaleAfterFor("hanoi/ba-dinh"), std::chrono::seconds(3600));  // 4 x 900 s
+  EXPECT_FALSE(hub_->StaleAfterFor("sonla/moc-chau"));  // policy says nothing
+  EXPECT_FALSE(hub_->StaleAfterFor("haiphong"));        // no policy
+  hub_ = MakeHub(milliseconds(1000));
+  EXPECT_EQ(hub_->StaleAfterFor("laocai/bac-ha"), std::chrono::seconds(1800));
+}
+
 TEST_F(PolicyHubTest, StoppingAnswersEveryWaitingPoll) {
   Answer answer;
   hub_->Poll(Poll(NewUuid(), "laocai"), answer.responder());

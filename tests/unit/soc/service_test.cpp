@@ -16,9 +16,11 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "policy/signing.h"
 #include "protocol/http.h"
 #include "protocol/pki.h"
 #include "protocol/report.h"
+#include "soc/policy_hub.h"
 #include "soc/sqlite_storage.h"
 #include "tests/unit/testing/test_pki.h"
 
@@ -988,6 +990,114 @@ TEST_F(SocServiceTest, OperatorTokensAreStoredOnlyAsHashes) {
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
   }
+}
+
+// --- policy distribution through the operator API -----------------------------------------
+
+TEST_F(SocServiceTest, APushedPolicyDecidesWhenItsGroupsDevicesAreStale) {
+  auto key = policy::GenerateSigningKey();
+  ASSERT_TRUE(key.ok());
+  PolicyHub hub(
+      *storage_, [this] { return now_; }, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(hub.Load(*policy::ParseTrustedKeys({key->public_pem})).ok());
+  service_->SetPolicyHub(&hub);
+  const Enrolled laocai = Enroll("laocai/bac-ha", "pc-laocai");
+  const Enrolled hanoi = Enroll("hanoi/ba-dinh", "pc-hanoi");
+
+  // Reports every 10 minutes, stale after 3 missed reports: 30 minutes, for laocai only.
+  const json doc = {{"version", 1},
+                    {"name", "laocai-reporting"},
+                    {"target", {{"groups", {"laocai/"}}}},
+                    {"reporting", {{"interval_seconds", 600}, {"stale_after_intervals", 3}}}};
+  auto envelope = policy::SignPolicy(doc, key->private_pem);
+  ASSERT_TRUE(envelope.ok());
+  const HttpResponse pushed =
+      Operator(Op("POST", "/api/v1/policies", admin_, json{{"envelope", *envelope}}.dump()));
+  ASSERT_EQ(pushed.status, 201) << pushed.body;
+  EXPECT_EQ(BodyOf(pushed)["version"], 1);
+  // An analyst may not push.
+  EXPECT_EQ(Operator(Op("POST", "/api/v1/policies", analyst_, json{{"envelope", *envelope}}.dump()))
+                .status,
+            403);
+
+  auto stale_ids = [&] {
+    std::set<std::string> ids;
+    const HttpResponse r = Operator(Op("GET", "/api/v1/devices?status=stale", analyst_));
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json body = BodyOf(r);
+    for (const auto& d : body["devices"]) {
+      ids.insert(d.value("device_id", ""));
+    }
+    return ids;
+  };
+  now_ = kT0 + std::chrono::minutes(29);
+  EXPECT_TRUE(stale_ids().empty());
+  now_ = kT0 + std::chrono::minutes(31);
+  EXPECT_EQ(stale_ids(), std::set<std::string>{laocai.device_id});
+  const HttpResponse detail = Operator(Op("GET", "/api/v1/devices/" + laocai.device_id, analyst_));
+  EXPECT_EQ(BodyOf(detail)["device"]["status"], "stale");
+  // The other group keeps the SOC's default (72 hours).
+  now_ = kT0 + hours(73);
+  EXPECT_EQ(stale_ids(), (std::set<std::string>{laocai.device_id, hanoi.device_id}));
+
+  // Policy status: nobody confirmed version 1 yet; the laocai device lags, hanoi has no policy.
+  const json status = BodyOf(Operator(Op("GET", "/api/v1/policies/status", analyst_)));
+  ASSERT_EQ(status["lagging"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["lagging"][0]["device_id"], laocai.device_id);
+  EXPECT_EQ(status["lagging"][0]["expected_version"], 1);
+  EXPECT_EQ(status["lagging"][0]["status"], "stale");
+  service_->SetPolicyHub(nullptr);
+}
+
+TEST_F(SocServiceTest, InspectionsTargetEnrolledDevicesAndAreAudited) {
+  PolicyHub hub(
+      *storage_, [this] { return now_; }, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(hub.Load({}).ok());
+  service_->SetPolicyHub(&hub);
+  const Enrolled a = Enroll("laocai/bac-ha", "pc-a");
+  const Enrolled b = Enroll("laocai/sa-pa", "pc-b");
+  Enroll("hanoi", "pc-c");
+  ASSERT_EQ(Operator(Op("POST", "/api/v1/devices/" + b.device_id + "/revoke", admin_)).status, 200);
+
+  const HttpResponse created = Operator(
+      Op("POST", "/api/v1/inspections", admin_, json{{"group", "laocai"}, {"yara", true}}.dump()));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const json task = BodyOf(created);
+  EXPECT_EQ(task["devices"], 1);  // the revoked device is left out
+  EXPECT_EQ(task["yara"], true);
+  EXPECT_EQ(task["target"], "group laocai");
+
+  struct Bad {
+    json body;
+    int status;
+  };
+  for (const auto& bad : std::vector<Bad>{
+           {json{{"group", "nowhere"}}, 404},
+           {json{{"device_id", b.device_id}}, 409},
+           {json{{"device_id", NewUuid()}}, 404},
+           {json{{"group", "laocai"}, {"device_id", a.device_id}}, 400},
+           {json::object(), 400},
+           {json{{"group", "Lao Cai"}}, 400},
+           {json{{"group", "laocai"}, {"yara", "yes"}}, 400},
+       }) {
+    SCOPED_TRACE(bad.body.dump());
+    EXPECT_EQ(Operator(Op("POST", "/api/v1/inspections", admin_, bad.body.dump())).status,
+              bad.status);
+  }
+  const json detail =
+      BodyOf(Operator(Op("GET", "/api/v1/inspections/" + task.value("task_id", ""), analyst_)));
+  ASSERT_EQ(detail["devices"].size(), 1u);
+  EXPECT_EQ(detail["devices"][0]["device_id"], a.device_id);
+  EXPECT_EQ(detail["devices"][0]["state"], "pending");
+  auto audit = real_->ListAudit(50);
+  ASSERT_TRUE(audit.ok());
+  bool audited = false;
+  for (const auto& e : *audit) {
+    audited = audited || (e.path == "/api/v1/inspections" && e.result == 201 &&
+                          e.target.find(task.value("task_id", "")) != std::string::npos);
+  }
+  EXPECT_TRUE(audited);
+  service_->SetPolicyHub(nullptr);
 }
 
 }  // namespace
