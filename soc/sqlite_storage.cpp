@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -410,6 +411,25 @@ int64_t SqlLimit(size_t limit) {
       std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
 }
 
+// Every row of a statement, each converted by `read` (which returns the row's value or a
+// Result of it).
+template <typename T, typename Read>
+Result<std::vector<T>> AllRows(Stmt& s, Read read) {
+  std::vector<T> rows;
+  while (true) {
+    CG_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) {
+      return rows;
+    }
+    if constexpr (std::is_same_v<std::invoke_result_t<Read, const Stmt&>, T>) {
+      rows.push_back(read(s));
+    } else {
+      CG_ASSIGN_OR_RETURN(T value, read(s));
+      rows.push_back(std::move(value));
+    }
+  }
+}
+
 // One connection guarded by one mutex: every call is serialised. SQLite has a single writer
 // anyway; if reads ever queue behind it, WAL allows a pool of read-only connections.
 class SqliteStorage final : public Storage {
@@ -555,16 +575,7 @@ class SqliteStorage final : public Storage {
                 "  AND c.status IN ('fail', 'error'))) "
                 "ORDER BY d.group_name, d.hostname, d.device_id"));
     s.Bind(status, filter.stale_before, group, filter.check_id);
-    std::vector<Device> devices;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      CG_ASSIGN_OR_RETURN(auto device, ReadDevice(s));
-      devices.push_back(std::move(device));
-    }
-    return devices;
+    return AllRows<Device>(s, ReadDevice);
   }
 
   Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
@@ -671,16 +682,7 @@ class SqliteStorage final : public Storage {
                                         "WHERE r.device_id = ?1 "
                                         "ORDER BY r.collected_at DESC, r.id DESC LIMIT ?2"));
     s.Bind(device_id, SqlLimit(limit));
-    std::vector<StoredReport> reports;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      CG_ASSIGN_OR_RETURN(auto report, ReadReport(s, 0));
-      reports.push_back(std::move(report));
-    }
-    return reports;
+    return AllRows<StoredReport>(s, [](const Stmt& row) { return ReadReport(row, 0); });
   }
 
   Result<bool> AddPolicy(const StoredPolicy& p) override {
@@ -712,24 +714,18 @@ class SqliteStorage final : public Storage {
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT version, hash, key_id, name, scope, envelope, "
                                         "pushed_by, pushed_at FROM policies "
                                         "ORDER BY version DESC"));
-    std::vector<StoredPolicy> policies;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
+    return AllRows<StoredPolicy>(s, [](const Stmt& row) {
       StoredPolicy p;
-      p.version = s.Int(0);
-      p.hash = s.Text(1);
-      p.key_id = s.Text(2);
-      p.name = s.Text(3);
-      p.scope = s.Text(4);
-      p.envelope = s.Text(5);
-      p.pushed_by = s.Text(6);
-      p.pushed_at = s.Time(7);
-      policies.push_back(std::move(p));
-    }
-    return policies;
+      p.version = row.Int(0);
+      p.hash = row.Text(1);
+      p.key_id = row.Text(2);
+      p.name = row.Text(3);
+      p.scope = row.Text(4);
+      p.envelope = row.Text(5);
+      p.pushed_by = row.Text(6);
+      p.pushed_at = row.Time(7);
+      return p;
+    });
   }
 
   Status CreateTask(const Task& task, const std::vector<std::string>& device_ids) override {
@@ -762,13 +758,7 @@ class SqliteStorage final : public Storage {
                                           "a.device_id = ?1 AND a.state = 'pending' AND "
                                           "t.expires_at > ?2 ORDER BY t.created_at, t.id"));
       s.Bind(device_id, now);
-      while (true) {
-        CG_ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) {
-          break;
-        }
-        tasks.push_back(ReadTask(s));
-      }
+      CG_ASSIGN_OR_RETURN(tasks, AllRows<Task>(s, ReadTask));
     }
     CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE task_devices SET state = 'delivered', "
                                         "delivered_at = ?2 WHERE device_id = ?1 AND "
@@ -783,15 +773,7 @@ class SqliteStorage final : public Storage {
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_TASK_COLUMNS " FROM tasks t "
                                         "ORDER BY t.created_at DESC, t.id LIMIT ?1"));
     s.Bind(SqlLimit(limit));
-    std::vector<Task> tasks;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      tasks.push_back(ReadTask(s));
-    }
-    return tasks;
+    return AllRows<Task>(s, ReadTask);
   }
 
   Result<std::pair<Task, std::vector<TaskAssignment>>> GetTask(std::string_view id) override {
@@ -812,20 +794,16 @@ class SqliteStorage final : public Storage {
                                         "a.device_id WHERE a.task_id = ?1 "
                                         "ORDER BY d.hostname, a.device_id"));
     s.Bind(id);
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      TaskAssignment a;
-      a.device_id = s.Text(0);
-      a.hostname = s.Text(1);
-      a.state = s.Text(2);
-      a.delivered_at = s.OptionalTime(3);
-      a.done_at = s.OptionalTime(4);
-      a.report_id = s.Text(5);
-      out.second.push_back(std::move(a));
-    }
+    CG_ASSIGN_OR_RETURN(out.second, AllRows<TaskAssignment>(s, [](const Stmt& row) {
+                          TaskAssignment a;
+                          a.device_id = row.Text(0);
+                          a.hostname = row.Text(1);
+                          a.state = row.Text(2);
+                          a.delivered_at = row.OptionalTime(3);
+                          a.done_at = row.OptionalTime(4);
+                          a.report_id = row.Text(5);
+                          return a;
+                        }));
     return out;
   }
 
@@ -845,24 +823,18 @@ class SqliteStorage final : public Storage {
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT time, actor, role, method, path, target, result, "
                                         "source FROM audit_log ORDER BY id DESC LIMIT ?1"));
     s.Bind(SqlLimit(limit));
-    std::vector<AuditEntry> entries;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
+    return AllRows<AuditEntry>(s, [](const Stmt& row) {
       AuditEntry e;
-      e.time = s.Time(0);
-      e.actor = s.Text(1);
-      e.role = s.Text(2);
-      e.method = s.Text(3);
-      e.path = s.Text(4);
-      e.target = s.Text(5);
-      e.result = static_cast<int>(s.Int(6));
-      e.source = s.Text(7);
-      entries.push_back(std::move(e));
-    }
-    return entries;
+      e.time = row.Time(0);
+      e.actor = row.Text(1);
+      e.role = row.Text(2);
+      e.method = row.Text(3);
+      e.path = row.Text(4);
+      e.target = row.Text(5);
+      e.result = static_cast<int>(row.Int(6));
+      e.source = row.Text(7);
+      return e;
+    });
   }
 
  private:
