@@ -9,6 +9,7 @@
 #include <random>
 
 #include "agent/policy_store.h"
+#include "agent/renewal.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
@@ -77,6 +78,9 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
   StateDir state(options.state_dir);
   CG_RETURN_IF_ERROR(state.Prepare());
   CG_ASSIGN_OR_RETURN(auto identity, platform.host->Identity());
+  if (!options.machine_id.empty()) {
+    identity.machine_id = options.machine_id;
+  }
 
   CG_ASSIGN_OR_RETURN(auto key, protocol::GenerateP256Key());
   CG_ASSIGN_OR_RETURN(auto csr, protocol::MakeCsrPem(*key, identity.hostname));
@@ -178,6 +182,7 @@ Status Cycle(const StateDir& state, const Enrollment& enrollment,
   spdlog::info("posture collected: {} checks, overall {}", report->checks.size(),
                protocol::ToString(protocol::OverallStatus(report->checks)));
   CG_RETURN_IF_ERROR(state.SpoolPut(report->report_id, protocol::ToJson(*report).dump()));
+  CG_RETURN_IF_ERROR(RenewCertificateIfDue(state, enrollment, *platform.clock));
   auto delivered = DeliverSpool(state, enrollment, std::chrono::seconds(30));
   if (!delivered.ok()) {
     status.last_error = delivered.error().ToString();
@@ -236,6 +241,7 @@ int Run(const RunOptions& options) {
     spdlog::error("{}", platform.error().ToString());
     return 2;
   }
+  ApplyClockOffset(*platform, options.clock_offset);
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
 

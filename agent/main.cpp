@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
       ->add_option("--policy-key", enroll.policy_key_file, "public key trusted for signed policy")
       ->check(CLI::ExistingFile);
   enroll_cmd->add_option("--state-dir", enroll.state_dir, "agent state directory");
+  enroll_cmd->add_option("--machine-id", enroll.machine_id,
+                         "machine id to report instead of the OS's (cloned images, test rigs)");
 
   cg::agent::RunOptions run;
   int64_t interval_s = 15 * 60;
@@ -113,6 +115,9 @@ int main(int argc, char** argv) {
           ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
   run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (testing)")
       ->check(CLI::ExistingFile);
+  std::string clock_offset;
+  run_cmd->add_option("--clock-offset", clock_offset,
+                      "testing only: run with the clock shifted by this duration (e.g. 21d)");
 
   cg::agent::CheckCommandOptions check;
   std::string only;
@@ -206,6 +211,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run_cmd) {
+    if (!clock_offset.empty()) {
+      auto offset = cg::ParseDuration(clock_offset);
+      if (!offset.ok()) {
+        return Fail(offset.error().Wrap("--clock-offset"));
+      }
+      run.clock_offset = *offset;
+    }
     run.interval = std::chrono::seconds(interval_s);
     return cg::agent::Run(run);
   }

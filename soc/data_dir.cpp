@@ -97,8 +97,16 @@ Status Serve(const ServeOptions& options) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  SocService service(*loaded.storage, loaded.ca, Now, SocConfig{});
+  SocConfig config;
+  config.device_cert_validity = options.cert_lifetime;
+  config.crl_file = layout.Crl();
+  SocService service(*loaded.storage, loaded.ca, Now, config);
+  // Written at start so that it exists (and is fresh) before the first revocation.
+  CG_RETURN_IF_ERROR(service.PublishCrl());
   ServerRuntime runtime(options.threads);
+  service.SetDeferrer([&runtime](std::chrono::milliseconds delay, std::function<void()> fn) {
+    runtime.After(delay, std::move(fn));
+  });
 
   ListenerOptions agent;
   agent.address = agent_addr.first;

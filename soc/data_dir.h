@@ -2,6 +2,7 @@
 // created here and nowhere else).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct DataDirLayout {
   std::string ServerKey() const { return dir + "/server.key"; }
   std::string Database() const { return dir + "/soc.db"; }
   std::string AdminToken() const { return dir + "/admin.token"; }
+  // The CRL for other consumers, rewritten after every revocation or renewal.
+  std::string Crl() const { return dir + "/crl.pem"; }
 };
 
 // Creates DIR (0700) with a P-256 CA, a server certificate for `hostnames`, the SQLite
@@ -37,6 +40,8 @@ struct ServeOptions {
   std::string operator_listen = "127.0.0.1:8444";
   int threads = 2;
   std::string ready_file;
+  // Lifetime of issued device certificates (agents renew after two thirds of it).
+  std::chrono::seconds cert_lifetime{30 * 24 * 3600};
 };
 
 // Runs both listeners until SIGTERM/SIGINT.

@@ -104,7 +104,40 @@ class AuditSwitchStorage : public Storage {
   Result<std::vector<Device>> ListDevices(const DeviceFilter& f) override {
     return real_.ListDevices(f);
   }
-  Status RevokeDevice(std::string_view id) override { return real_.RevokeDevice(id); }
+  Status RevokeDevice(std::string_view id, SysTime now) override {
+    return real_.RevokeDevice(id, now);
+  }
+  Result<std::vector<OperatorToken>> ListOperatorTokens() override {
+    return real_.ListOperatorTokens();
+  }
+  Status RevokeOperatorToken(std::string_view id) override { return real_.RevokeOperatorToken(id); }
+  Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() override {
+    return real_.ListEnrollmentTokens();
+  }
+  Status RevokeEnrollmentToken(std::string_view id) override {
+    return real_.RevokeEnrollmentToken(id);
+  }
+  Result<std::vector<Device>> FindDevicesByMachine(std::string_view m,
+                                                   std::string_view h) override {
+    return real_.FindDevicesByMachine(m, h);
+  }
+  Status ReplaceDeviceCertificate(std::string_view id, std::string_view expected,
+                                  std::string_view serial, SysTime not_after,
+                                  std::string_view group, bool reenroll, SysTime now) override {
+    return real_.ReplaceDeviceCertificate(id, expected, serial, not_after, group, reenroll, now);
+  }
+  Status AllowReenroll(std::string_view id, SysTime now) override {
+    return real_.AllowReenroll(id, now);
+  }
+  Status AddEnrollmentConflict(const EnrollmentConflict& c) override {
+    return real_.AddEnrollmentConflict(c);
+  }
+  Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(bool all) override {
+    return real_.ListEnrollmentConflicts(all);
+  }
+  Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) override {
+    return real_.ListRevokedCertificates(now);
+  }
   Result<bool> StoreReport(const protocol::Report& r, std::string_view body,
                            SysTime received_at) override {
     return real_.StoreReport(r, body, received_at);
@@ -214,12 +247,15 @@ class SocServiceTest : public ::testing::Test {
     return BodyOf(response).value("token", "");
   }
 
+  // Every enrollment comes from another machine unless `machine_id` says otherwise (the same
+  // machine enrolling twice is a conflict).
   static std::string EnrollBody(const std::string& token, const std::string& csr_pem,
-                                const std::string& hostname = "pc-01") {
+                                const std::string& hostname = "pc-01",
+                                const std::string& machine_id = "") {
     return json{{"token", token},
                 {"csr_pem", csr_pem},
                 {"hostname", hostname},
-                {"machine_id", "4c4c4544-0042"}}
+                {"machine_id", machine_id.empty() ? "4c4c4544-" + NewUuid() : machine_id}}
         .dump();
   }
 
@@ -231,12 +267,15 @@ class SocServiceTest : public ::testing::Test {
     return csr.value_or("");
   }
 
-  HttpResponse EnrollWith(const std::string& token, const std::string& hostname = "pc-01") {
-    return Agent(AgentPost("/v1/enroll", EnrollBody(token, NewCsr(), hostname), std::nullopt));
+  HttpResponse EnrollWith(const std::string& token, const std::string& hostname = "pc-01",
+                          const std::string& machine_id = "") {
+    return Agent(
+        AgentPost("/v1/enroll", EnrollBody(token, NewCsr(), hostname, machine_id), std::nullopt));
   }
 
-  Enrolled Enroll(const std::string& group, const std::string& hostname = "pc-01") {
-    const HttpResponse response = EnrollWith(NewEnrollToken(group), hostname);
+  Enrolled Enroll(const std::string& group, const std::string& hostname = "pc-01",
+                  const std::string& machine_id = "") {
+    const HttpResponse response = EnrollWith(NewEnrollToken(group), hostname, machine_id);
     EXPECT_EQ(response.status, 200) << response.body;
     const json body = BodyOf(response);
     Enrolled e;
@@ -299,10 +338,12 @@ class SocServiceTest : public ::testing::Test {
 
 TEST_F(SocServiceTest, EnrollIssuesACertificateForTheNewDeviceAndStoresIt) {
   const std::string token = NewEnrollToken("laocai/bac-ha");
-  const HttpResponse response = EnrollWith(token, "pc-bac-ha-01");
+  const HttpResponse response = EnrollWith(token, "pc-bac-ha-01", "4c4c4544-0042");
   ASSERT_EQ(response.status, 200) << response.body;
   const json body = BodyOf(response);
-  EXPECT_EQ(Keys(body), (std::set<std::string>{"device_id", "group", "certificate_pem", "ca_pem"}));
+  EXPECT_EQ(Keys(body), (std::set<std::string>{"device_id", "group", "reenrolled",
+                                               "certificate_pem", "ca_pem"}));
+  EXPECT_EQ(body["reenrolled"], false);
   const std::string device_id = body["device_id"];
   EXPECT_TRUE(IsUuid(device_id)) << device_id;
   EXPECT_EQ(body["group"], "laocai/bac-ha");
@@ -793,7 +834,7 @@ class DeviceViewsTest : public SocServiceTest {
     if (HasFatalFailure()) {
       return;
     }
-    failing_ = Enroll("laocai/bac-ha", "pc-bac-ha");
+    failing_ = Enroll("laocai/bac-ha", "pc-bac-ha", "4c4c4544-0042");
     passing_ = Enroll("hanoi/ba-dinh", "pc-ba-dinh");
     silent_ = Enroll("laocai/sa-pa", "pc-sa-pa");
     first_ = MakeReport(failing_.device_id, NewUuid(), kT0 + seconds(10),
