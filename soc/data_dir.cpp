@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -100,6 +101,8 @@ Status Serve(const ServeOptions& options) {
   SocConfig config;
   config.device_cert_validity = options.cert_lifetime;
   config.crl_file = layout.Crl();
+  config.enroll_burst = options.enroll_burst;
+  config.enroll_refill = std::chrono::milliseconds(60000 / std::max(options.enroll_per_minute, 1));
   SocService service(*loaded.storage, loaded.ca, Now, config);
   // Written at start so that it exists (and is fresh) before the first revocation.
   CG_RETURN_IF_ERROR(service.PublishCrl());

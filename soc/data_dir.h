@@ -42,6 +42,9 @@ struct ServeOptions {
   std::string ready_file;
   // Lifetime of issued device certificates (agents renew after two thirds of it).
   std::chrono::seconds cert_lifetime{30 * 24 * 3600};
+  // Enrollment attempts per source address: a burst, then this many per minute.
+  int enroll_burst = 10;
+  int enroll_per_minute = 10;
 };
 
 // Runs both listeners until SIGTERM/SIGINT.

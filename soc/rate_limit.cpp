@@ -2,7 +2,6 @@
 #include "soc/rate_limit.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace cg::soc {
 
@@ -26,6 +25,9 @@ RateLimiter::RateLimiter(int burst, std::chrono::milliseconds refill, size_t max
       refill_(std::max(refill, std::chrono::milliseconds(1))),
       max_addresses_(std::max<size_t>(max_addresses, 1)) {}
 
+// GCRA, the token bucket in integer time: each address has a "theoretical arrival time" that
+// every allowed attempt pushes one refill interval further; an attempt is allowed while that
+// time is at most (burst - 1) intervals ahead of now.
 std::chrono::seconds RateLimiter::Take(std::string_view address, SysTime now) {
   std::lock_guard lock(mu_);
   auto it = buckets_.find(std::string(address));
@@ -33,33 +35,29 @@ std::chrono::seconds RateLimiter::Take(std::string_view address, SysTime now) {
     if (buckets_.size() >= max_addresses_) {
       Prune(now);
     }
-    it = buckets_.emplace(std::string(address), Bucket{burst_, now}).first;
+    it = buckets_.emplace(std::string(address), Bucket{now}).first;
   }
-  Bucket& b = it->second;
-  if (now > b.updated) {
-    const double elapsed_ms = std::chrono::duration<double, std::milli>(now - b.updated).count();
-    b.tokens = std::min(burst_, b.tokens + elapsed_ms / static_cast<double>(refill_.count()));
-    b.updated = now;
+  SysTime& tat = it->second.tat;
+  tat = std::max(tat, now);
+  const auto allowance = refill_ * static_cast<int64_t>(burst_ - 1);
+  const auto ahead = tat - now;
+  if (ahead > allowance) {
+    const auto wait = std::chrono::ceil<std::chrono::seconds>(ahead - allowance);
+    return std::max(wait, std::chrono::seconds(1));
   }
-  if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
-    return std::chrono::seconds(0);
-  }
-  const double wait_ms = (1.0 - b.tokens) * static_cast<double>(refill_.count());
-  return std::chrono::seconds(
-      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(wait_ms / 1000))));
+  tat += refill_;
+  return std::chrono::seconds(0);
 }
 
 void RateLimiter::Prune(SysTime now) {
-  // Drop buckets that have refilled; if none has, drop the one untouched longest.
-  const auto full_after = refill_ * static_cast<int64_t>(burst_);
+  // Buckets that are full again carry no state; if none is, drop the one refilling soonest.
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    it = now - it->second.updated >= full_after ? buckets_.erase(it) : std::next(it);
+    it = it->second.tat <= now ? buckets_.erase(it) : std::next(it);
   }
   if (buckets_.size() >= max_addresses_) {
-    auto oldest = std::min_element(
-        buckets_.begin(), buckets_.end(),
-        [](const auto& a, const auto& b) { return a.second.updated < b.second.updated; });
+    auto oldest =
+        std::min_element(buckets_.begin(), buckets_.end(),
+                         [](const auto& a, const auto& b) { return a.second.tat < b.second.tat; });
     buckets_.erase(oldest);
   }
 }

@@ -31,12 +31,11 @@ class RateLimiter {
 
  private:
   struct Bucket {
-    double tokens;
-    SysTime updated;
+    SysTime tat;  // see Take()
   };
   void Prune(SysTime now);
 
-  const double burst_;
+  const int burst_;
   const std::chrono::milliseconds refill_;
   const size_t max_addresses_;
   std::mutex mu_;

@@ -52,6 +52,14 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--cert-lifetime", cert_lifetime,
                         "lifetime of issued device certificates, e.g. 30d, 12h, 90s (default 30d; "
                         "agents renew after two thirds of it)");
+  serve_cmd
+      ->add_option("--enroll-burst", serve.enroll_burst,
+                   "enrollment attempts one address may make at once (default 10)")
+      ->check(CLI::Range(1, 100000));
+  serve_cmd
+      ->add_option("--enroll-per-minute", serve.enroll_per_minute,
+                   "enrollment attempts per minute and address after the burst (default 10)")
+      ->check(CLI::Range(1, 60000));
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "write {\"agent_port\",\"operator_port\"} here once listening");
 

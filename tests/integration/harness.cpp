@@ -188,16 +188,20 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-SocServer::SocServer(const std::string& dir) : dir_(dir) {
+SocServer::SocServer(const std::string& dir, const std::vector<std::string>& serve_args)
+    : dir_(dir) {
   auto init = RunCmd({SocBin(), "init", "--data-dir", dir_, "--hostname", "localhost"});
   if (init.exit_code != 0) {
     error_ = "cg-soc init failed: " + init.err;
     return;
   }
   const std::string ready = dir_ + "/ready.json";
-  child_ = Child({SocBin(), "--log-level", "debug", "serve", "--data-dir", dir_, "--agent-listen",
-                  "127.0.0.1:0", "--operator-listen", "127.0.0.1:0", "--ready-file", ready},
-                 dir_ + "/soc.log");
+  std::vector<std::string> argv = {SocBin(),         "--log-level",  "debug",
+                                   "serve",          "--data-dir",   dir_,
+                                   "--agent-listen", "127.0.0.1:0",  "--operator-listen",
+                                   "127.0.0.1:0",    "--ready-file", ready};
+  argv.insert(argv.end(), serve_args.begin(), serve_args.end());
+  child_ = Child(argv, dir_ + "/soc.log");
   // Bounded wait for the listeners to be bound (the ready file is written after binding).
   for (int i = 0; i < 300 && child_.Running(); ++i) {
     const auto text = ReadFile(ready);

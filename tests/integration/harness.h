@@ -62,7 +62,8 @@ class Child {
 // `cg-soc init` + `cg-soc serve` on 127.0.0.1 with kernel-chosen ports.
 class SocServer {
  public:
-  explicit SocServer(const std::string& dir);  // dir: data dir to create
+  // dir: data dir to create; serve_args: more `cg-soc serve` options (--cert-lifetime ...).
+  explicit SocServer(const std::string& dir, const std::vector<std::string>& serve_args = {});
   ~SocServer();
   bool started() const { return agent_port_ != 0; }
   const std::string& error() const { return error_; }
