@@ -373,14 +373,15 @@ int main(int argc, char** argv) {
     }
     if (g.json) {
       std::cout << json{{"token", r->value("token", "")},
+                        {"id", r->value("id", "")},
                         {"group", r->value("group", "")},
                         {"expires_at", r->value("expires_at", "")},
                         {"uses", r->value("uses", 0)}}
                        .dump(2)
                 << "\n";
     } else {
-      std::printf("enrollment token for group %s, %d use(s), expires %s:\n%s\n",
-                  r->value("group", "").c_str(), r->value("uses", 0),
+      std::printf("enrollment token %s for group %s, %d use(s), expires %s:\n%s\n",
+                  r->value("id", "").c_str(), r->value("group", "").c_str(), r->value("uses", 0),
                   r->value("expires_at", "").c_str(), r->value("token", "").c_str());
     }
     return 0;

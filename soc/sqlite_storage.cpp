@@ -525,7 +525,7 @@ class SqliteStorage final : public Storage {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
                                         "expires_at, revoked FROM operator_tokens "
-                                        "ORDER BY created_at DESC, id"));
+                                        "ORDER BY created_at DESC, rowid DESC"));
     std::vector<OperatorToken> tokens;
     while (true) {
       CG_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -549,9 +549,10 @@ class SqliteStorage final : public Storage {
 
   Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() override {
     std::lock_guard lock(mu_);
-    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, token_hash, group_name, created_at, "
-                                        "expires_at, uses_allowed, uses, revoked, created_by "
-                                        "FROM enrollment_tokens ORDER BY created_at DESC, id"));
+    CG_ASSIGN_OR_RETURN(auto s,
+                        Prepare("SELECT id, token_hash, group_name, created_at, "
+                                "expires_at, uses_allowed, uses, revoked, created_by "
+                                "FROM enrollment_tokens ORDER BY created_at DESC, rowid DESC"));
     std::vector<EnrollmentToken> tokens;
     while (true) {
       CG_ASSIGN_OR_RETURN(bool row, s.Step());
