@@ -92,7 +92,11 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
                      {"machine_id", identity.machine_id}};
   CG_ASSIGN_OR_RETURN(auto response, client->Request("POST", "/v1/enroll", body.dump()));
   if (response.status != 200) {
-    return HttpError(response, "enrollment refused");
+    Error refused = HttpError(response, "enrollment refused");
+    if (response.status == 401 || response.status == 403) {
+      refused.message += " (ask the SOC admin for a new token: cgctl enroll-token create)";
+    }
+    return refused;
   }
   json answer = json::parse(response.body, nullptr, false);
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("certificate_pem") ||
