@@ -333,6 +333,25 @@ TEST_F(IdentityTest, OperatorTokensRolesAndTheAuditLog) {
   EXPECT_EQ(admin_created_rows, 3);
 }
 
+TEST_F(IdentityTest, CgctlVerifiesTheServerHostNameAndPinsTheCa) {
+  // The server certificate names localhost only: 127.0.0.1 is another name.
+  auto by_ip =
+      RunCmd({CtlBin(), "--server", "https://127.0.0.1:" + std::to_string(soc_->operator_port()),
+              "--ca", soc_->ca(), "--token-file", soc_->admin_token_file(), "devices"});
+  EXPECT_NE(by_ip.exit_code, 0);
+  EXPECT_TRUE(Contains(by_ip.err, "host name")) << by_ip.err;
+  // Another SOC's CA is not trusted for this one.
+  TempDir other;
+  SocServer foreign(other.path() + "/soc");
+  ASSERT_TRUE(foreign.started());
+  auto wrong_ca =
+      RunCmd({CtlBin(), "--server", "https://localhost:" + std::to_string(soc_->operator_port()),
+              "--ca", foreign.ca(), "--token-file", soc_->admin_token_file(), "devices"});
+  EXPECT_NE(wrong_ca.exit_code, 0);
+  EXPECT_TRUE(Contains(wrong_ca.err, "CA")) << wrong_ca.err;
+  EXPECT_EQ(RunCmd(soc_->Ctl({"devices"})).exit_code, 0);
+}
+
 TEST_F(IdentityTest, FailedAuthenticationIsSlowedDownAndAudited) {
   const std::string bad = WriteToken("bad", "not-a-real-token-000000000000");
   std::vector<double> took;
@@ -382,6 +401,10 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(ReadFile(state + "/device.key"), ReadFile(tmp_.path() + "/old.key"));
 
+  const json status =
+      json::parse(RunCmd({AgentBin(), "status", "--state-dir", state, "--json"}).out);
+  EXPECT_EQ(status.value("certificate_not_after", ""), FormatRfc3339(info->not_after));
+  EXPECT_TRUE(status["certificate_renewal_due"].is_string());
   const json device = CtlJson({"device", device_id}).at("device");
   EXPECT_EQ(device.value("cert_serial", ""), new_serial);
   EXPECT_EQ(device.value("status", ""),
