@@ -761,6 +761,35 @@ TEST_F(SqliteStorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
 
 // --- issue 4: token lists, certificates, conflicts ------------------------------------------
 
+TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
+  // A database at schema 1 with a revoked device: made by taking migration 2 back by hand.
+  {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+    ASSERT_TRUE(storage->AddDevice(MakeDevice(2, "laocai")).ok());
+  }
+  {
+    RawDb raw(DbPath());
+    ASSERT_EQ(raw.Exec("DROP TABLE revoked_certificates; DROP TABLE enrollment_conflicts; "
+                       "DROP INDEX devices_by_machine; "
+                       "ALTER TABLE devices DROP COLUMN reenroll_allowed; "
+                       "DELETE FROM schema_migrations WHERE version >= 2; "
+                       "UPDATE devices SET revoked = 1 WHERE device_id = '" +
+                       Uuid(1) + "'"),
+              SQLITE_OK);
+  }
+  auto storage = Open(/*create=*/false);
+  ASSERT_NE(storage, nullptr);
+  auto listed = storage->ListRevokedCertificates(kT0);
+  ASSERT_TRUE(listed.ok()) << listed.error().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].serial_hex, "abc1");
+  EXPECT_EQ((*listed)[0].device_id, Uuid(1));
+  EXPECT_EQ((*listed)[0].reason, "revoked");
+  EXPECT_FALSE(storage->GetDevice(Uuid(2))->reenroll_allowed);
+}
+
 TEST_F(SqliteStorageTest, TokensAreListedNewestFirstAndRevoked) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
