@@ -465,16 +465,17 @@ int main(int argc, char** argv) {
                });
   }
   if (*audit) {
-    return out(
-        api->Call("GET", "/api/v1/audit?limit=" + std::to_string(audit_limit)), [](const json& j) {
-          std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %s\n", "TIME", "ACTOR", "ROLE",
-                      "METHOD", "PATH", "RESULT", "SOURCE");
-          for (const auto& e : j.value("entries", json::array())) {
-            std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %s\n", S(e, "time").c_str(),
-                        S(e, "actor").c_str(), S(e, "role").c_str(), S(e, "method").c_str(),
-                        S(e, "path").c_str(), S(e, "result").c_str(), S(e, "source").c_str());
-          }
-        });
+    return out(api->Call("GET", "/api/v1/audit?limit=" + std::to_string(audit_limit)),
+               [](const json& j) {
+                 std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n", "TIME", "ACTOR",
+                             "ROLE", "METHOD", "PATH", "RESULT", "SOURCE", "TARGET");
+                 for (const auto& e : j.value("entries", json::array())) {
+                   std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n",
+                               S(e, "time").c_str(), S(e, "actor").c_str(), S(e, "role").c_str(),
+                               S(e, "method").c_str(), S(e, "path").c_str(), S(e, "result").c_str(),
+                               S(e, "source").c_str(), S(e, "target").c_str());
+                 }
+               });
   }
   return 2;
 }
