@@ -14,6 +14,7 @@
 #include "agent/inbox.h"
 #include "agent/policy_store.h"
 #include "agent/poller.h"
+#include "agent/renewal.h"
 #include "collectors/yara.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -83,6 +84,9 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
   StateDir state(options.state_dir);
   CG_RETURN_IF_ERROR(state.Prepare());
   CG_ASSIGN_OR_RETURN(auto identity, platform.host->Identity());
+  if (!options.machine_id.empty()) {
+    identity.machine_id = options.machine_id;
+  }
 
   CG_ASSIGN_OR_RETURN(auto key, protocol::GenerateP256Key());
   CG_ASSIGN_OR_RETURN(auto csr, protocol::MakeCsrPem(*key, identity.hostname));
@@ -94,7 +98,11 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
                      {"machine_id", identity.machine_id}};
   CG_ASSIGN_OR_RETURN(auto response, client->Request("POST", "/v1/enroll", body.dump()));
   if (response.status != 200) {
-    return HttpError(response, "enrollment refused");
+    Error refused = HttpError(response, "enrollment refused");
+    if (response.status == 401 || response.status == 403) {
+      refused.message += " (ask the SOC admin for a new token: cgctl enroll-token create)";
+    }
+    return refused;
   }
   json answer = json::parse(response.body, nullptr, false);
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("certificate_pem") ||
@@ -200,6 +208,7 @@ Status Cycle(const StateDir& state, const Enrollment& enrollment,
                protocol::ToString(protocol::OverallStatus(report->checks)),
                report->task_ids.empty() ? "" : " (answers an inspection)");
   CG_RETURN_IF_ERROR(state.SpoolPut(report->report_id, protocol::ToJson(*report).dump()));
+  CG_RETURN_IF_ERROR(RenewCertificateIfDue(state, enrollment, *platform.clock));
   auto delivered = DeliverSpool(state, enrollment, std::chrono::seconds(30));
   if (!delivered.ok()) {
     status.last_error = delivered.error().ToString();
@@ -281,6 +290,7 @@ int Run(const RunOptions& options) {
     spdlog::error("{}", platform.error().ToString());
     return 2;
   }
+  ApplyClockOffset(*platform, options.clock_offset);
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
 

@@ -21,6 +21,9 @@ struct EnrollOptions {
   std::string policy_key_file;  // optional: public key trusted for signed policy
   std::string state_dir = kDefaultStateDir;
   std::chrono::seconds timeout{30};
+  // Replaces the OS's machine id (cloned images sharing /etc/machine-id, test rigs enrolling
+  // several agents on one host): the SOC recognises a re-enrolling machine by it.
+  std::string machine_id;
 };
 
 // Makes the device key here (0600, never sent), sends a CSR with the token over
@@ -47,6 +50,7 @@ struct RunOptions {
   bool interval_explicit = false;
   double jitter = 0.10;     // ± fraction of the interval
   std::string policy_file;  // optional: unsigned policy for testing; default policy otherwise
+  std::chrono::seconds clock_offset{0};  // test-only: shifts the agent's clock (renewal tests)
 };
 
 // One cycle: collect, spool, deliver. With once=false repeats on schedule until SIGTERM or

@@ -9,11 +9,13 @@
 #include "agent/check_command.h"
 #include "agent/config.h"
 #include "agent/enforcement.h"
+#include "agent/renewal.h"
 #include "agent/scan_command.h"
 #include "common/cli.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
+#include "protocol/pki.h"
 
 namespace {
 
@@ -57,6 +59,19 @@ int Status(const std::string& state_dir, bool as_json) {
              status->last_attempt_at.empty() ? json(nullptr) : json(status->last_attempt_at)},
             {"last_error", status->last_error.empty() ? json(nullptr) : json(status->last_error)},
             {"spool_reports", spooled}};
+  // The device certificate's validity and when the agent renews it (null when unreadable).
+  j["certificate_not_after"] = nullptr;
+  j["certificate_renewal_due"] = nullptr;
+  if (e) {
+    if (auto pem = cg::ReadFileToString(state.CertPath(), 1u << 20); pem.ok()) {
+      if (auto info = cg::protocol::InspectCertificatePem(*pem); info.ok()) {
+        const auto plan = cg::agent::PlanRenewal(info->not_before, info->not_after,
+                                                 std::chrono::system_clock::now());
+        j["certificate_not_after"] = cg::FormatRfc3339(info->not_after);
+        j["certificate_renewal_due"] = cg::FormatRfc3339(plan.due);
+      }
+    }
+  }
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -72,7 +87,16 @@ int Status(const std::string& state_dir, bool as_json) {
             << "policy version:  " << status->policy_version << "\n"
             << "last report:     "
             << (status->last_report_at.empty() ? "never" : status->last_report_at) << "\n"
-            << "spooled reports: " << spooled << "\n";
+            << "spooled reports: " << spooled << "\n"
+            << "certificate:     valid until "
+            << (j["certificate_not_after"].is_string()
+                    ? j["certificate_not_after"].get<std::string>()
+                    : std::string("unreadable"))
+            << ", renewal from "
+            << (j["certificate_renewal_due"].is_string()
+                    ? j["certificate_renewal_due"].get<std::string>()
+                    : std::string("-"))
+            << "\n";
   if (!status->last_error.empty()) {
     std::cout << "last error:      " << status->last_error << "\n";
   }
@@ -98,6 +122,8 @@ int main(int argc, char** argv) {
       ->add_option("--policy-key", enroll.policy_key_file, "public key trusted for signed policy")
       ->check(CLI::ExistingFile);
   enroll_cmd->add_option("--state-dir", enroll.state_dir, "agent state directory");
+  enroll_cmd->add_option("--machine-id", enroll.machine_id,
+                         "machine id to report instead of the OS's (cloned images, test rigs)");
 
   cg::agent::RunOptions run;
   int64_t interval_s = 15 * 60;
@@ -113,6 +139,9 @@ int main(int argc, char** argv) {
           ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
   run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (testing)")
       ->check(CLI::ExistingFile);
+  std::string clock_offset;
+  run_cmd->add_option("--clock-offset", clock_offset,
+                      "testing only: run with the clock shifted by this duration (e.g. 21d)");
 
   cg::agent::CheckCommandOptions check;
   std::string only;
@@ -206,6 +235,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run_cmd) {
+    if (!clock_offset.empty()) {
+      auto offset = cg::ParseDuration(clock_offset);
+      if (!offset.ok()) {
+        return Fail(offset.error().Wrap("--clock-offset"));
+      }
+      run.clock_offset = *offset;
+    }
     run.interval = std::chrono::seconds(interval_s);
     run.interval_explicit = interval_opt->count() > 0;
     return cg::agent::Run(run);

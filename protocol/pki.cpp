@@ -41,6 +41,9 @@ using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_fre
 using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, Deleter<GENERAL_NAME_free>>;
 using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Deleter<BASIC_CONSTRAINTS_free>>;
 using EkuPtr = std::unique_ptr<EXTENDED_KEY_USAGE, Deleter<EXTENDED_KEY_USAGE_free>>;
+using CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>>;
+using RevokedPtr = std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED_free>>;
+using EnumeratedPtr = std::unique_ptr<ASN1_ENUMERATED, Deleter<ASN1_ENUMERATED_free>>;
 void FreeOpenSslString(char* p) { OPENSSL_free(p); }
 using OpenSslString = std::unique_ptr<char, Deleter<FreeOpenSslString>>;
 
@@ -623,6 +626,68 @@ Result<std::string> CertificateAuthority::IssueDeviceCertificate(std::string_vie
   CG_RETURN_IF_ERROR(AddExtension(cert.get(), ca, NID_authority_key_identifier, "keyid:always"));
   CG_RETURN_IF_ERROR(Sign(cert.get(), key_.get()));
   return CertificateToPem(cert.get());
+}
+
+Result<std::string> CertificateAuthority::IssueCrl(const std::vector<CrlEntry>& entries,
+                                                   int64_t number, seconds validity,
+                                                   SysTime now) const {
+  CrlPtr crl(X509_CRL_new());
+  if (!crl || X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
+      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert_.get())) != 1) {
+    return OpenSslError("creating CRL");
+  }
+  auto asn1_time = [](SysTime t) {
+    return Asn1TimePtr(ASN1_TIME_set(nullptr, static_cast<time_t>(ToUnixSeconds(t))));
+  };
+  Asn1TimePtr last = asn1_time(now);
+  Asn1TimePtr next = asn1_time(now + validity);
+  if (!last || !next || X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
+      X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
+    return OpenSslError("setting CRL times");
+  }
+  for (const CrlEntry& entry : entries) {
+    RevokedPtr revoked(X509_REVOKED_new());
+    BIGNUM* raw_bn = nullptr;
+    if (!revoked || entry.serial_hex.empty() || BN_hex2bn(&raw_bn, entry.serial_hex.c_str()) == 0) {
+      BN_free(raw_bn);
+      return Invalid("CRL entry: bad serial '" + entry.serial_hex + "'");
+    }
+    BnPtr bn(raw_bn);
+    Asn1IntPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    Asn1TimePtr when = asn1_time(entry.revoked_at);
+    EnumeratedPtr reason(ASN1_ENUMERATED_new());
+    if (!serial || !when || !reason ||
+        X509_REVOKED_set_serialNumber(revoked.get(), serial.get()) != 1 ||
+        X509_REVOKED_set_revocationDate(revoked.get(), when.get()) != 1 ||
+        ASN1_ENUMERATED_set(reason.get(), entry.superseded
+                                              ? CRL_REASON_SUPERSEDED
+                                              : CRL_REASON_CESSATION_OF_OPERATION) != 1 ||
+        X509_REVOKED_add1_ext_i2d(revoked.get(), NID_crl_reason, reason.get(), 0, 0) != 1 ||
+        X509_CRL_add0_revoked(crl.get(), revoked.get()) != 1) {
+      return OpenSslError("adding a CRL entry");
+    }
+    revoked.release();  // now owned by the CRL
+  }
+  Asn1IntPtr crl_number(ASN1_INTEGER_new());
+  if (!crl_number || ASN1_INTEGER_set_int64(crl_number.get(), number) != 1 ||
+      X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, crl_number.get(), 0, 0) != 1) {
+    return OpenSslError("setting CRL number");
+  }
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, cert_.get(), nullptr, nullptr, crl.get(), 0);
+  ExtPtr akid(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+  if (!akid || X509_CRL_add_ext(crl.get(), akid.get(), -1) != 1) {
+    return OpenSslError("setting CRL authorityKeyIdentifier");
+  }
+  X509_CRL_sort(crl.get());
+  if (X509_CRL_sign(crl.get(), key_.get(), EVP_sha256()) <= 0) {
+    return OpenSslError("signing CRL");
+  }
+  CG_ASSIGN_OR_RETURN(BioPtr bio, WriteBio());
+  if (PEM_write_bio_X509_CRL(bio.get(), crl.get()) != 1) {
+    return OpenSslError("writing CRL PEM");
+  }
+  return BioContents(bio.get());
 }
 
 }  // namespace cg::protocol

@@ -83,6 +83,17 @@ class CertificateAuthority {
                                              std::string_view group, std::chrono::seconds validity,
                                              SysTime now) const;
 
+  // An X.509 v2 CRL signed by this CA (SHA-256): lastUpdate `now`, nextUpdate now + validity,
+  // crlNumber `number`, authorityKeyIdentifier, one entry per certificate with its revocation
+  // time and reason (cessationOfOperation, or superseded). PEM.
+  struct CrlEntry {
+    std::string serial_hex;  // lower-case hex as CertificateInfo::serial_hex
+    SysTime revoked_at;
+    bool superseded = false;
+  };
+  Result<std::string> IssueCrl(const std::vector<CrlEntry>& entries, int64_t number,
+                               std::chrono::seconds validity, SysTime now) const;
+
  private:
   CertificateAuthority(Certificate cert, PrivateKey key, std::string cert_pem);
 

@@ -116,6 +116,11 @@ void PrintDevice(const json& j) {
       S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
       S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
       S(d, "policy_version").c_str());
+  std::printf("cert:       %s until %s\n", S(d, "cert_serial").c_str(),
+              S(d, "cert_not_after").c_str());
+  if (d.value("reenroll_allowed", false)) {
+    std::printf("re-enroll:  allowed (its machine's next enrollment renews this device)\n");
+  }
   const json& r = j.value("latest_report", json(nullptr));
   if (r.is_null()) {
     std::printf("\nno report yet\n");
@@ -160,6 +165,15 @@ int main(int argc, char** argv) {
   std::string revoke_id;
   auto* revoke = device->add_subcommand("revoke", "Revoke a device at once (admin)");
   revoke->add_option("id", revoke_id, "device id")->required();
+  std::string reenroll_id;
+  auto* allow_reenroll = device->add_subcommand(
+      "allow-reenroll", "Let this device's machine enroll again as the same device (admin)");
+  allow_reenroll->add_option("id", reenroll_id, "device id")->required();
+
+  bool conflicts_all = false;
+  auto* conflicts =
+      app.add_subcommand("conflicts", "Refused re-enrollments of already enrolled machines");
+  conflicts->add_flag("--all", conflicts_all, "resolved ones too");
 
   std::string history_id;
   int history_limit = 20;
@@ -178,6 +192,24 @@ int main(int argc, char** argv) {
   token_create->add_option("--ttl", token_ttl, "lifetime (default 24h)");
   token_create->add_option("--uses", token_uses, "how many enrollments (default 1)")
       ->check(CLI::Range(1, 10000));
+  auto* token_list = enroll_token->add_subcommand("list", "List enrollment tokens (admin)");
+  std::string token_revoke_id;
+  auto* token_revoke = enroll_token->add_subcommand("revoke", "Revoke an enrollment token (admin)");
+  token_revoke->add_option("id", token_revoke_id, "token id (from `enroll-token list`)")
+      ->required();
+
+  std::string op_name, op_role, op_ttl, op_revoke_id;
+  auto* operator_cmd = app.add_subcommand("operator", "Operator tokens (admin)");
+  operator_cmd->require_subcommand(1);
+  auto* op_list = operator_cmd->add_subcommand("list", "List operator tokens");
+  auto* op_create = operator_cmd->add_subcommand("create", "Create an operator token");
+  op_create->add_option("--name", op_name, "who the token is for")->required();
+  op_create->add_option("--role", op_role, "analyst or admin")
+      ->required()
+      ->check(CLI::IsMember({"analyst", "admin"}));
+  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 90d (default: no expiry)");
+  auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
+  op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
 
   std::string keygen_prefix, sign_key, sign_file, passphrase_file;
   auto* policy_cmd = app.add_subcommand("policy", "Signed policy");
@@ -325,6 +357,14 @@ int main(int argc, char** argv) {
         api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(revoke_id) + "/revoke"),
         [&](const json&) { std::printf("device %s revoked\n", revoke_id.c_str()); });
   }
+  if (*allow_reenroll) {
+    return out(api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(reenroll_id) +
+                                     "/allow-reenroll"),
+               [&](const json&) {
+                 std::printf("device %s: its machine may enroll again (with a valid token)\n",
+                             reenroll_id.c_str());
+               });
+  }
   if (*device) {
     if (device_id.empty()) {
       return Fail("device: give a device id (or `device revoke ID`)");
@@ -358,14 +398,15 @@ int main(int argc, char** argv) {
     }
     if (g.json) {
       std::cout << json{{"token", r->value("token", "")},
+                        {"id", r->value("id", "")},
                         {"group", r->value("group", "")},
                         {"expires_at", r->value("expires_at", "")},
                         {"uses", r->value("uses", 0)}}
                        .dump(2)
                 << "\n";
     } else {
-      std::printf("enrollment token for group %s, %d use(s), expires %s:\n%s\n",
-                  r->value("group", "").c_str(), r->value("uses", 0),
+      std::printf("enrollment token %s for group %s, %d use(s), expires %s:\n%s\n",
+                  r->value("id", "").c_str(), r->value("group", "").c_str(), r->value("uses", 0),
                   r->value("expires_at", "").c_str(), r->value("token", "").c_str());
     }
     return 0;
@@ -477,17 +518,96 @@ int main(int argc, char** argv) {
           S(j, "task_id").c_str());
     });
   }
-  if (*audit) {
+  if (*token_list) {
+    return out(api->Call("GET", "/api/v1/enroll-tokens"), [](const json& j) {
+      std::printf("%-36s  %-22s  %-9s  %-9s  %-20s  %s\n", "ID", "GROUP", "STATE", "USES",
+                  "EXPIRES", "CREATED BY");
+      for (const auto& t : j.value("enroll_tokens", json::array())) {
+        const std::string uses = S(t, "uses") + "/" + S(t, "uses_allowed");
+        std::printf("%-36s  %-22s  %-9s  %-9s  %-20s  %s\n", S(t, "id").c_str(),
+                    S(t, "group").c_str(), S(t, "state").c_str(), uses.c_str(),
+                    S(t, "expires_at").c_str(), S(t, "created_by").c_str());
+      }
+    });
+  }
+  if (*token_revoke) {
+    return out(api->Call("POST", "/api/v1/enroll-tokens/" +
+                                     cg::protocol::UrlEncode(token_revoke_id) + "/revoke"),
+               [&](const json&) {
+                 std::printf("enrollment token %s revoked\n", token_revoke_id.c_str());
+               });
+  }
+  if (*op_list) {
+    return out(api->Call("GET", "/api/v1/operator-tokens"), [](const json& j) {
+      std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE", "EXPIRES",
+                  "CREATED");
+      for (const auto& t : j.value("operator_tokens", json::array())) {
+        std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %s\n", S(t, "id").c_str(),
+                    S(t, "name").c_str(), S(t, "role").c_str(), S(t, "state").c_str(),
+                    S(t, "expires_at").c_str(), S(t, "created_at").c_str());
+      }
+    });
+  }
+  if (*op_create) {
+    json body = {{"name", op_name}, {"role", op_role}};
+    if (!op_ttl.empty()) {
+      auto ttl = cg::ParseDuration(op_ttl);
+      if (!ttl.ok()) {
+        return Fail(ttl.error().message);
+      }
+      body["ttl_seconds"] = ttl->count();
+    }
+    auto r = api->Call("POST", "/api/v1/operator-tokens", body);
+    if (!r.ok()) {
+      return Fail(r.error().message);
+    }
+    if (g.json) {
+      std::cout << json{{"token", r->value("token", "")},
+                        {"id", r->value("id", "")},
+                        {"name", r->value("name", "")},
+                        {"role", r->value("role", "")},
+                        {"expires_at", r->value("expires_at", json(nullptr))}}
+                       .dump(2)
+                << "\n";
+    } else {
+      std::printf("operator token %s for %s (%s), expires %s, shown once:\n%s\n",
+                  r->value("id", "").c_str(), r->value("name", "").c_str(),
+                  r->value("role", "").c_str(), S(*r, "expires_at").c_str(),
+                  r->value("token", "").c_str());
+    }
+    return 0;
+  }
+  if (*op_revoke) {
     return out(
-        api->Call("GET", "/api/v1/audit?limit=" + std::to_string(audit_limit)), [](const json& j) {
-          std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %s\n", "TIME", "ACTOR", "ROLE",
-                      "METHOD", "PATH", "RESULT", "SOURCE");
-          for (const auto& e : j.value("entries", json::array())) {
-            std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %s\n", S(e, "time").c_str(),
-                        S(e, "actor").c_str(), S(e, "role").c_str(), S(e, "method").c_str(),
-                        S(e, "path").c_str(), S(e, "result").c_str(), S(e, "source").c_str());
-          }
-        });
+        api->Call("POST",
+                  "/api/v1/operator-tokens/" + cg::protocol::UrlEncode(op_revoke_id) + "/revoke"),
+        [&](const json&) { std::printf("operator token %s revoked\n", op_revoke_id.c_str()); });
+  }
+  if (*conflicts) {
+    return out(api->Call("GET", std::string("/api/v1/conflicts") + (conflicts_all ? "?all=1" : "")),
+               [](const json& j) {
+                 std::printf("%-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "TIME", "DEVICE ID",
+                             "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
+                 for (const auto& c : j.value("conflicts", json::array())) {
+                   std::printf("%-20s  %-36s  %-20s  %-22s  %-22s  %s\n", S(c, "time").c_str(),
+                               S(c, "device_id").c_str(), S(c, "hostname").c_str(),
+                               S(c, "group").c_str(), S(c, "source").c_str(),
+                               S(c, "resolved_at").c_str());
+                 }
+               });
+  }
+  if (*audit) {
+    return out(api->Call("GET", "/api/v1/audit?limit=" + std::to_string(audit_limit)),
+               [](const json& j) {
+                 std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n", "TIME", "ACTOR",
+                             "ROLE", "METHOD", "PATH", "RESULT", "SOURCE", "TARGET");
+                 for (const auto& e : j.value("entries", json::array())) {
+                   std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n",
+                               S(e, "time").c_str(), S(e, "actor").c_str(), S(e, "role").c_str(),
+                               S(e, "method").c_str(), S(e, "path").c_str(), S(e, "result").c_str(),
+                               S(e, "source").c_str(), S(e, "target").c_str());
+                 }
+               });
   }
   return 2;
 }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -142,9 +143,19 @@ Status Serve(const ServeOptions& options) {
   CG_ASSIGN_OR_RETURN(auto policy_keys, LoadPolicyKeys(layout));
   PolicyHub hub(*loaded.storage, Now, options.poll_hold);
   CG_RETURN_IF_ERROR(hub.Load(std::move(policy_keys)));
-  SocService service(*loaded.storage, loaded.ca, Now, SocConfig{});
+  SocConfig config;
+  config.device_cert_validity = options.cert_lifetime;
+  config.crl_file = layout.Crl();
+  config.enroll_burst = options.enroll_burst;
+  config.enroll_refill = std::chrono::milliseconds(60000 / std::max(options.enroll_per_minute, 1));
+  SocService service(*loaded.storage, loaded.ca, Now, config);
+  // Written at start so that it exists (and is fresh) before the first revocation.
+  CG_RETURN_IF_ERROR(service.PublishCrl());
   service.SetPolicyHub(&hub);
   ServerRuntime runtime(options.threads);
+  service.SetDeferrer([&runtime](std::chrono::milliseconds delay, std::function<void()> fn) {
+    runtime.After(delay, std::move(fn));
+  });
 
   ListenerOptions agent;
   agent.address = agent_addr.first;

@@ -23,6 +23,8 @@ struct DataDirLayout {
   std::string AdminToken() const { return dir + "/admin.token"; }
   // Public keys (PEM, *.pub) the SOC verifies pushed policies with.
   std::string PolicyKeys() const { return dir + "/policy-keys"; }
+  // The CRL for other consumers, rewritten after every revocation or renewal.
+  std::string Crl() const { return dir + "/crl.pem"; }
 };
 
 // Creates DIR (0700) with a P-256 CA, a server certificate for `hostnames`, the SQLite
@@ -46,6 +48,11 @@ struct ServeOptions {
   std::string ready_file;
   // How long an agent's long-poll is held open when there is nothing new for it.
   std::chrono::milliseconds poll_hold{55000};
+  // Lifetime of issued device certificates (agents renew after two thirds of it).
+  std::chrono::seconds cert_lifetime{30 * 24 * 3600};
+  // Enrollment attempts per source address: a burst, then this many per minute.
+  int enroll_burst = 10;
+  int enroll_per_minute = 10;
 };
 
 // Runs both listeners until SIGTERM/SIGINT.

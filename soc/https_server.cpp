@@ -912,11 +912,22 @@ Result<uint16_t> ServerRuntime::AddListener(ListenerOptions options, Handler han
             return false;
           }
           X509_STORE_CTX* store = vctx.native_handle();
-          if (X509_STORE_CTX_get_error_depth(store) > 0 || !l->options.is_revoked) {
+          if (X509_STORE_CTX_get_error_depth(store) > 0) {
             return true;
           }
           auto info = protocol::InspectCertificate(*X509_STORE_CTX_get_current_cert(store));
-          if (!info.ok() || IsRevoked(*l, ToPeer(*info))) {
+          if (!info.ok()) {
+            X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
+            return false;
+          }
+          // A client certificate is a leaf made for client authentication: a CA certificate or
+          // one whose extendedKeyUsage lacks clientAuth (a server certificate of the same CA)
+          // is refused even though its chain verifies.
+          if (info->is_ca || !info->client_auth) {
+            X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+            return false;
+          }
+          if (IsRevoked(*l, ToPeer(*info))) {
             X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
             return false;
           }
@@ -1000,6 +1011,11 @@ void ServerRuntime::CloseConnections(std::function<bool(const protocol::PeerCert
   for (const auto& session : impl_->registry->Matching(match)) {
     asio::post(session->executor(), [session] { session->Close(); });
   }
+}
+
+void ServerRuntime::After(std::chrono::milliseconds delay, std::function<void()> fn) {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->io, delay);
+  timer->async_wait([timer, fn = std::move(fn)](const error_code&) { fn(); });
 }
 
 size_t ServerRuntime::ConnectionCount() const { return impl_->registry->Count(); }

@@ -63,6 +63,11 @@ class ServerRuntime {
   // update the is_revoked source first so that a reconnect is refused).
   void CloseConnections(std::function<bool(const protocol::PeerCertificate&)> match);
 
+  // Runs fn on one of the runtime's threads after `delay`, holding no thread meanwhile (an
+  // answer that should come later, e.g. to a failed authentication). If the runtime stops first,
+  // fn is dropped uncalled (a Responder it holds then answers nothing).
+  void After(std::chrono::milliseconds delay, std::function<void()> fn);
+
   // Connections accepted and not yet finished (for tests and metrics).
   size_t ConnectionCount() const;
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "common/files.h"
 #include "common/ids.h"
 #include "policy/policy.h"
 #include "soc/policy_hub.h"
@@ -31,6 +32,8 @@ struct SocService::Call {
   std::vector<std::string> params;      // the {name} segments of the route's pattern, in order
   const OperatorToken* operator_token;  // the authenticated operator (operator port)
   std::string audit_target;             // what the request acted on, for the audit log
+  std::string audit_actor = "-";        // agent routes: who asked (enrollment token, device)
+  bool skip_audit = false;              // agent routes: rate-limited floods are not recorded
 };
 
 namespace {
@@ -51,6 +54,8 @@ constexpr int64_t kDefaultHistoryLimit = 50;
 constexpr int64_t kMaxHistoryLimit = 1000;
 constexpr int64_t kDefaultAuditLimit = 100;
 constexpr int64_t kMaxAuditLimit = 10000;
+constexpr int64_t kDefaultOperatorTtlSeconds = 0;  // no expiry
+constexpr int64_t kMaxOperatorTtlSeconds = 5LL * 365 * 86400;
 // Audit fields come from the request line; a long one is cut rather than stored whole.
 constexpr size_t kMaxAuditField = 512;
 
@@ -323,6 +328,7 @@ json DeviceJson(const Device& device, SysTime stale_before, bool detail) {
     j["cert_serial"] = device.cert_serial;
     j["cert_not_after"] = FormatRfc3339(device.cert_not_after);
     j["revoked"] = device.revoked;
+    j["reenroll_allowed"] = device.reenroll_allowed;
   }
   return j;
 }
@@ -355,13 +361,20 @@ bool IsValidGroupName(std::string_view group) {
 
 SocService::SocService(Storage& storage, const protocol::CertificateAuthority& ca, Clock now,
                        SocConfig config)
-    : storage_(storage), ca_(ca), now_(std::move(now)), config_(config) {}
+    : storage_(storage),
+      ca_(ca),
+      now_(std::move(now)),
+      config_(std::move(config)),
+      enroll_limiter_(config_.enroll_burst, config_.enroll_refill),
+      auth_throttle_(config_.auth_delay_base, config_.auth_delay_max, config_.auth_forget_after) {}
 
 const std::vector<SocService::Route>& SocService::AgentRoutes() {
   static const std::vector<Route> routes = {
-      {"POST", "/v1/enroll", Access::kPublic, &SocService::Enroll},
+      {"POST", "/v1/enroll", Access::kPublic, &SocService::Enroll, /*audited=*/true},
+      {"POST", "/v1/renew", Access::kDevice, &SocService::Renew, /*audited=*/true},
+      {"GET", "/v1/crl.pem", Access::kPublic, &SocService::GetCrl},
       {"POST", "/v1/reports", Access::kDevice, &SocService::SubmitReport},
-      {"GET", "/v1/poll", Access::kDevice, nullptr, &SocService::Poll},
+      {"GET", "/v1/poll", Access::kDevice, nullptr, false, &SocService::Poll},
   };
   return routes;
 }
@@ -380,8 +393,24 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", "/api/v1/inspections", Access::kAdmin, &SocService::CreateInspection},
       {"GET", "/api/v1/inspections", Access::kAnalyst, &SocService::ListInspections},
       {"GET", "/api/v1/inspections/{id}", Access::kAnalyst, &SocService::GetInspection},
+      {"GET", "/api/v1/enroll-tokens", Access::kAdmin, &SocService::ListEnrollTokens},
+      {"POST", "/api/v1/enroll-tokens/{id}/revoke", Access::kAdmin, &SocService::RevokeEnrollToken},
+      {"GET", "/api/v1/operator-tokens", Access::kAdmin, &SocService::ListOperatorTokens},
+      {"POST", "/api/v1/operator-tokens", Access::kAdmin, &SocService::CreateOperatorTokenRoute},
+      {"POST", "/api/v1/operator-tokens/{id}/revoke", Access::kAdmin,
+       &SocService::RevokeOperatorToken},
+      {"POST", "/api/v1/devices/{id}/allow-reenroll", Access::kAdmin, &SocService::AllowReenroll},
+      {"GET", "/api/v1/conflicts", Access::kAnalyst, &SocService::ListConflicts},
   };
   return routes;
+}
+
+std::vector<SocService::RouteInfo> SocService::OperatorRouteList() {
+  std::vector<RouteInfo> list;
+  for (const Route& route : OperatorRoutes()) {
+    list.push_back({route.method, route.pattern, route.access == Access::kAdmin});
+  }
+  return list;
 }
 
 void SocService::HandleAgent(HttpRequest request, Responder respond) {
@@ -410,6 +439,21 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
                   audit.path, audit.source, written.error().ToString());
     response = Fail(500, "internal", "the audit log could not be written");
   }
+  // Guessing tokens gets slower with every failure from the same address; the delay holds no
+  // thread (the Responder is kept and called later).
+  const std::string address = AddressOf(request.peer_address);
+  if (response.status == 401) {
+    const auto delay = auth_throttle_.Failure(address, now);
+    if (defer_ && delay.count() > 0) {
+      spdlog::debug("failed authentication from {}: answering in {} ms", address, delay.count());
+      defer_(delay, [respond = std::move(respond), response = std::move(response)]() mutable {
+        respond(std::move(response));
+      });
+      return;
+    }
+  } else if (audit.actor != "-") {
+    auth_throttle_.Success(address);
+  }
   respond(std::move(response));
 }
 
@@ -423,13 +467,29 @@ HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& re
     return Fail(401, "unauthenticated", "this route needs a verified client certificate");
   }
   Call call(request, now_(), std::move(lookup.params));
-  if (lookup.route->async_handler != nullptr) {
+  if (lookup.route->async_handler != nullptr) {  // the long-poll: not audited
     (this->*lookup.route->async_handler)(call, respond);
     HttpResponse answered_later;
     answered_later.status = 0;
     return answered_later;
   }
-  return (this->*lookup.route->handler)(call);
+  HttpResponse response = (this->*lookup.route->handler)(call);
+  if (lookup.route->audited && !call.skip_audit) {
+    AuditEntry audit;
+    audit.time = call.now;
+    audit.actor = Clip(call.audit_actor);
+    audit.role = "agent";
+    audit.method = Clip(request.method, 16);
+    audit.path = Clip(request.Path());
+    audit.target = Clip(call.audit_target);
+    audit.result = response.status;
+    audit.source = Clip(request.peer_address, 64);
+    if (auto written = storage_.AppendAudit(audit); !written.ok()) {
+      spdlog::error("audit log write failed for {} {} from {}: {}", audit.method, audit.path,
+                    audit.source, written.error().ToString());
+    }
+  }
+  return response;
 }
 
 HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime now,
@@ -439,7 +499,13 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
   if (!secret) {
     return Unauthenticated("missing bearer token (Authorization: Bearer <token>)");
   }
-  auto token = storage_.FindOperatorTokenByHash(Sha256Hex(*secret));
+  const std::string secret_hash = Sha256Hex(*secret);
+  auto token = storage_.FindOperatorTokenByHash(secret_hash);
+  // The lookup is by the secret's SHA-256 (its timing can only tell about a hash, never the
+  // secret); the match itself is compared in constant time.
+  if (token.ok() && !ConstantTimeEquals(token->token_hash, secret_hash)) {
+    token = MakeError(ErrorCode::kNotFound, "unknown operator token");
+  }
   if (!token.ok()) {
     if (token.error().code != ErrorCode::kNotFound) {
       return StorageFailure("looking up an operator token", token.error());
@@ -482,6 +548,18 @@ SysTime SocService::StaleBefore(std::string_view group, SysTime now) const {
 
 HttpResponse SocService::Enroll(Call& call) {
   const HttpRequest& request = call.request;
+  // Before anything is parsed or looked up: the route is open to anyone who can connect.
+  if (const auto wait = enroll_limiter_.Take(AddressOf(request.peer_address), call.now);
+      wait.count() > 0) {
+    spdlog::debug("enrollment from {} rate-limited (retry in {} s)", request.peer_address,
+                  wait.count());
+    call.skip_audit = true;
+    HttpResponse response = Fail(429, "rate_limited",
+                                 "too many enrollment attempts from this address; retry in " +
+                                     std::to_string(wait.count()) + " s");
+    response.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+    return response;
+  }
   if (request.body.size() > kMaxEnrollBodyBytes) {
     return Fail(413, "too_large",
                 "enrollment request larger than " + std::to_string(kMaxEnrollBodyBytes) + " bytes");
@@ -499,6 +577,7 @@ HttpResponse SocService::Enroll(Call& call) {
       return InvalidRequest(field->error().message);
     }
   }
+  call.audit_target = Clip("hostname " + *hostname, 200);
   // Never the token itself in the log: the peer, the host name it claims, the reason.
   auto refuse = [&](int status, std::string_view code, const std::string& reason) {
     spdlog::warn("enrollment from {} (hostname '{}') refused: {}", request.peer_address, *hostname,
@@ -513,10 +592,50 @@ HttpResponse SocService::Enroll(Call& call) {
     }
     return StorageFailure("looking up an enrollment token", token.error());
   }
+  call.audit_actor = "enroll-token " + token->id;
   if (auto refusal = EnrollmentTokenRefusal(*token, call.now)) {
     return refuse(403, "forbidden", *refusal);
   }
-  const std::string device_id = NewUuid();
+
+  // The same machine enrolling again becomes a new certificate of its device when an admin
+  // allowed it, or when the device's certificate has expired (the fresh token is then the
+  // admin's consent); otherwise it is a conflict for an admin to resolve, never a duplicate.
+  auto same_machine = storage_.FindDevicesByMachine(*machine_id, *hostname);
+  if (!same_machine.ok()) {
+    return StorageFailure("looking up devices of a machine", same_machine.error());
+  }
+  std::optional<Device> previous;
+  for (const Device& d : *same_machine) {
+    if (d.reenroll_allowed) {
+      previous = d;
+      break;
+    }
+  }
+  if (!previous && !same_machine->empty()) {
+    const Device& newest = same_machine->front();
+    if (!newest.revoked && call.now >= newest.cert_not_after) {
+      previous = newest;
+    } else {
+      EnrollmentConflict conflict;
+      conflict.time = call.now;
+      conflict.device_id = newest.device_id;
+      conflict.hostname = *hostname;
+      conflict.machine_id = *machine_id;
+      conflict.group = token->group;
+      conflict.source = Clip(request.peer_address, 64);
+      if (auto added = storage_.AddEnrollmentConflict(conflict); !added.ok()) {
+        return StorageFailure("recording an enrollment conflict", added.error());
+      }
+      call.audit_target = "conflict with device " + newest.device_id;
+      return refuse(409, "conflict",
+                    "this machine is already enrolled as device " + newest.device_id +
+                        (newest.revoked ? " (revoked)" : "") +
+                        "; an admin must allow it to enroll again (`cgctl device allow-reenroll " +
+                        newest.device_id + "`, see `cgctl conflicts`)");
+    }
+  }
+
+  const std::string device_id = previous ? previous->device_id : NewUuid();
   auto certificate = ca_.IssueDeviceCertificate(*csr, device_id, token->group,
                                                 config_.device_cert_validity, call.now);
   if (!certificate.ok()) {
@@ -544,23 +663,155 @@ HttpResponse SocService::Enroll(Call& call) {
         return StorageFailure("using an enrollment token", consumed.error());
     }
   }
-  Device device;
-  device.device_id = device_id;
-  device.hostname = *hostname;
-  device.machine_id = *machine_id;
-  device.group = consumed->group;
-  device.cert_serial = info->serial_hex;
-  device.cert_not_after = info->not_after;
-  device.enrolled_at = call.now;
-  if (auto added = storage_.AddDevice(device); !added.ok()) {
-    return StorageFailure("storing an enrolled device", added.error());
+  call.audit_target = "device " + device_id;
+  if (previous) {
+    auto replaced = storage_.ReplaceDeviceCertificate(
+        device_id, previous->cert_serial, info->serial_hex, info->not_after, consumed->group,
+        /*reenroll=*/previous->reenroll_allowed, call.now);
+    if (!replaced.ok()) {
+      if (replaced.error().code == ErrorCode::kConflict) {
+        return refuse(409, "conflict", "the device changed meanwhile; enroll again");
+      }
+      return StorageFailure("re-enrolling a device", replaced.error());
+    }
+    RepublishCrl();
+    spdlog::info(
+        "re-enrolled device {} (hostname '{}') into group {} from {} with enrollment token {}: "
+        "certificate {} supersedes {}",
+        device_id, *hostname, consumed->group, request.peer_address, consumed->id, info->serial_hex,
+        previous->cert_serial);
+  } else {
+    Device device;
+    device.device_id = device_id;
+    device.hostname = *hostname;
+    device.machine_id = *machine_id;
+    device.group = consumed->group;
+    device.cert_serial = info->serial_hex;
+    device.cert_not_after = info->not_after;
+    device.enrolled_at = call.now;
+    if (auto added = storage_.AddDevice(device); !added.ok()) {
+      return StorageFailure("storing an enrolled device", added.error());
+    }
+    spdlog::info(
+        "enrolled device {} (hostname '{}') into group {} from {} with enrollment token {}",
+        device_id, *hostname, consumed->group, request.peer_address, consumed->id);
   }
-  spdlog::info("enrolled device {} (hostname '{}') into group {} from {} with enrollment token {}",
-               device_id, device.hostname, device.group, request.peer_address, consumed->id);
   return HttpResponse::Json(200, {{"device_id", device_id},
-                                  {"group", device.group},
+                                  {"group", consumed->group},
+                                  {"reenrolled", previous.has_value()},
                                   {"certificate_pem", *certificate},
                                   {"ca_pem", ca_.cert_pem()}});
+}
+
+HttpResponse SocService::Renew(Call& call) {
+  const HttpRequest& request = call.request;
+  const protocol::PeerCertificate& peer = *request.peer_cert;  // Access::kDevice
+  call.audit_actor = "device " + Clip(peer.subject_cn, 64);
+  call.audit_target = "certificate " + Clip(peer.serial_hex, 64);
+  if (request.body.size() > kMaxEnrollBodyBytes) {
+    return Fail(413, "too_large",
+                "renewal request larger than " + std::to_string(kMaxEnrollBodyBytes) + " bytes");
+  }
+  auto body = ParseJsonBody(request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  auto csr = StringField(*body, "csr_pem", protocol::kMaxCsrBytes, false, /*multiline=*/true);
+  if (!csr.ok()) {
+    return InvalidRequest(csr.error().message);
+  }
+  auto refuse = [&](int status, std::string_view code, const std::string& reason) {
+    spdlog::warn("certificate renewal from {} (device {}) refused: {}", request.peer_address,
+                 peer.subject_cn, reason);
+    return Fail(status, code, reason);
+  };
+  auto device = storage_.GetDevice(peer.subject_cn);
+  if (!device.ok()) {
+    if (device.error().code == ErrorCode::kNotFound) {
+      return refuse(403, "forbidden", "unknown device");
+    }
+    return StorageFailure("looking up a device", device.error());
+  }
+  if (device->revoked) {
+    return refuse(403, "forbidden", "device revoked");
+  }
+  if (device->cert_serial != peer.serial_hex) {
+    return refuse(403, "forbidden", "not the certificate issued to this device");
+  }
+  auto certificate = ca_.IssueDeviceCertificate(*csr, device->device_id, device->group,
+                                                config_.device_cert_validity, call.now);
+  if (!certificate.ok()) {
+    if (certificate.error().code == ErrorCode::kInvalidArgument) {
+      return refuse(400, "bad_csr", certificate.error().message);
+    }
+    spdlog::error("issuing a renewed certificate failed: {}", certificate.error().ToString());
+    return Fail(500, "internal", "the certificate could not be issued");
+  }
+  auto info = protocol::InspectCertificatePem(*certificate);
+  if (!info.ok()) {
+    spdlog::error("reading back an issued certificate failed: {}", info.error().ToString());
+    return Fail(500, "internal", "the certificate could not be issued");
+  }
+  auto replaced =
+      storage_.ReplaceDeviceCertificate(device->device_id, peer.serial_hex, info->serial_hex,
+                                        info->not_after, device->group, false, call.now);
+  if (!replaced.ok()) {
+    if (replaced.error().code == ErrorCode::kConflict) {
+      return refuse(409, "conflict", "the certificate was replaced meanwhile");
+    }
+    return StorageFailure("renewing a device certificate", replaced.error());
+  }
+  call.audit_target = "certificate " + info->serial_hex + " supersedes " + peer.serial_hex;
+  RepublishCrl();
+  spdlog::info("device {} renewed its certificate: {} (until {}) supersedes {}", device->device_id,
+               info->serial_hex, FormatRfc3339(info->not_after), peer.serial_hex);
+  return HttpResponse::Json(200, {{"device_id", device->device_id},
+                                  {"certificate_pem", *certificate},
+                                  {"not_after", FormatRfc3339(info->not_after)},
+                                  {"ca_pem", ca_.cert_pem()}});
+}
+
+HttpResponse SocService::GetCrl(Call&) {
+  auto crl = CrlPem();
+  if (!crl.ok()) {
+    spdlog::error("building the CRL failed: {}", crl.error().ToString());
+    return Fail(500, "internal", "the CRL could not be built");
+  }
+  HttpResponse response;
+  response.status = 200;
+  response.content_type = "application/x-pem-file";
+  response.body = std::move(crl).value();
+  return response;
+}
+
+Result<std::string> SocService::CrlPem() {
+  const SysTime now = now_();
+  CG_ASSIGN_OR_RETURN(auto revoked, storage_.ListRevokedCertificates(now));
+  std::vector<protocol::CertificateAuthority::CrlEntry> entries;
+  entries.reserve(revoked.size());
+  for (const auto& r : revoked) {
+    entries.push_back({r.serial_hex, r.revoked_at, r.reason == "superseded"});
+  }
+  // The CRL number must grow with every new CRL: the time in milliseconds does, across restarts.
+  const int64_t number =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return ca_.IssueCrl(entries, number, config_.crl_validity, now);
+}
+
+Status SocService::PublishCrl() {
+  if (config_.crl_file.empty()) {
+    return OkStatus();
+  }
+  std::lock_guard lock(crl_mu_);
+  CG_ASSIGN_OR_RETURN(auto pem, CrlPem());
+  return WriteFileAtomic(config_.crl_file, pem, 0644);
+}
+
+void SocService::RepublishCrl() {
+  if (auto s = PublishCrl(); !s.ok()) {
+    spdlog::error("rewriting the CRL {} failed (revocation itself is in effect): {}",
+                  config_.crl_file, s.error().ToString());
+  }
 }
 
 HttpResponse SocService::SubmitReport(Call& call) {
@@ -703,7 +954,7 @@ HttpResponse SocService::RevokeDevice(Call& call) {
   if (!IsUuid(id)) {
     return Fail(404, "not_found", "no such device");
   }
-  if (auto s = storage_.RevokeDevice(id); !s.ok()) {
+  if (auto s = storage_.RevokeDevice(id, call.now); !s.ok()) {
     if (s.error().code == ErrorCode::kNotFound) {
       return Fail(404, "not_found", "no such device");
     }
@@ -713,6 +964,7 @@ HttpResponse SocService::RevokeDevice(Call& call) {
   if (on_revoke_) {
     on_revoke_(id);
   }
+  RepublishCrl();
   return HttpResponse::Json(200, {{"device_id", id}, {"status", "revoked"}});
 }
 
@@ -1137,6 +1389,12 @@ HttpResponse SocService::GetInspection(Call& call) {
 
 Result<std::string> SocService::CreateOperatorToken(std::string_view name, std::string_view role,
                                                     std::optional<SysTime> expires_at) {
+  CG_ASSIGN_OR_RETURN(auto created, CreateOperatorTokenRecord(name, role, expires_at, now_()));
+  return std::move(created.first);
+}
+
+Result<std::pair<std::string, OperatorToken>> SocService::CreateOperatorTokenRecord(
+    std::string_view name, std::string_view role, std::optional<SysTime> expires_at, SysTime now) {
   if (RoleRank(role) == 0) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "role must be analyst or admin, not '" + Clip(role, 32) + "'");
@@ -1145,11 +1403,10 @@ Result<std::string> SocService::CreateOperatorToken(std::string_view name, std::
     return MakeError(ErrorCode::kInvalidArgument,
                      "token name must be 1 to 128 printable characters");
   }
-  const SysTime now = now_();
   if (expires_at && *expires_at <= now) {
     return MakeError(ErrorCode::kInvalidArgument, "the expiry time is not in the future");
   }
-  const std::string secret = RandomToken();
+  std::string secret = RandomToken();
   OperatorToken token;
   token.id = NewUuid();
   token.name = std::string(name);
@@ -1159,7 +1416,166 @@ Result<std::string> SocService::CreateOperatorToken(std::string_view name, std::
   token.expires_at = expires_at;
   CG_RETURN_IF_ERROR(storage_.CreateOperatorToken(token));
   spdlog::info("operator token {} ({}, role {}) created", token.id, token.name, token.role);
-  return secret;
+  return std::make_pair(std::move(secret), std::move(token));
+}
+
+// --- enrollment tokens, operator tokens, re-enrollment ----------------------------------------
+
+namespace {
+
+json EnrollTokenJson(const EnrollmentToken& t, SysTime now) {
+  const auto refusal = EnrollmentTokenRefusal(t, now);
+  return {{"id", t.id},
+          {"group", t.group},
+          {"created_at", FormatRfc3339(t.created_at)},
+          {"created_by", t.created_by},
+          {"expires_at", FormatRfc3339(t.expires_at)},
+          {"uses_allowed", t.uses_allowed},
+          {"uses", t.uses},
+          {"revoked", t.revoked},
+          // "usable", or why not: "revoked", "expired", "used up"
+          {"state", refusal ? refusal->substr(std::string_view("enrollment token ").size())
+                            : std::string("usable")}};
+}
+
+json OperatorTokenJson(const OperatorToken& t, SysTime now) {
+  const bool expired = t.expires_at && now >= *t.expires_at;
+  return {{"id", t.id},
+          {"name", t.name},
+          {"role", t.role},
+          {"created_at", FormatRfc3339(t.created_at)},
+          {"expires_at", OptionalTime(t.expires_at)},
+          {"revoked", t.revoked},
+          {"state", t.revoked ? "revoked"
+                    : expired ? "expired"
+                              : "active"}};
+}
+
+}  // namespace
+
+HttpResponse SocService::ListEnrollTokens(Call& call) {
+  auto tokens = storage_.ListEnrollmentTokens();
+  if (!tokens.ok()) {
+    return StorageFailure("listing enrollment tokens", tokens.error());
+  }
+  json list = json::array();
+  for (const auto& t : *tokens) {
+    list.push_back(EnrollTokenJson(t, call.now));
+  }
+  return HttpResponse::Json(200, {{"enroll_tokens", std::move(list)}});
+}
+
+HttpResponse SocService::RevokeEnrollToken(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = "enroll-token " + Clip(id, 64);
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such enrollment token");
+  }
+  if (auto s = storage_.RevokeEnrollmentToken(id); !s.ok()) {
+    if (s.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such enrollment token");
+    }
+    return StorageFailure("revoking an enrollment token", s.error());
+  }
+  spdlog::warn("enrollment token {} revoked by {}", id, call.operator_token->name);
+  return HttpResponse::Json(200, {{"id", id}, {"state", "revoked"}});
+}
+
+HttpResponse SocService::ListOperatorTokens(Call& call) {
+  auto tokens = storage_.ListOperatorTokens();
+  if (!tokens.ok()) {
+    return StorageFailure("listing operator tokens", tokens.error());
+  }
+  json list = json::array();
+  for (const auto& t : *tokens) {
+    list.push_back(OperatorTokenJson(t, call.now));
+  }
+  return HttpResponse::Json(200, {{"operator_tokens", std::move(list)}});
+}
+
+HttpResponse SocService::CreateOperatorTokenRoute(Call& call) {
+  auto body = ParseJsonBody(call.request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  auto name = StringField(*body, "name", kMaxOperatorNameBytes, false);
+  auto role = StringField(*body, "role", 16, false);
+  if (!name.ok() || !role.ok()) {
+    return InvalidRequest((name.ok() ? role : name).error().message);
+  }
+  auto ttl = IntField(*body, "ttl_seconds", kDefaultOperatorTtlSeconds, 0, kMaxOperatorTtlSeconds);
+  if (!ttl.ok()) {
+    return InvalidRequest(ttl.error().message);
+  }
+  std::optional<SysTime> expires;
+  if (*ttl > 0) {
+    expires = call.now + std::chrono::seconds(*ttl);
+  }
+  call.audit_target = "operator-token " + Clip(*name, 128) + " role " + Clip(*role, 16);
+  auto created = CreateOperatorTokenRecord(*name, *role, expires, call.now);
+  if (!created.ok()) {
+    if (created.error().code == ErrorCode::kInvalidArgument) {
+      return InvalidRequest(created.error().message);
+    }
+    return StorageFailure("creating an operator token", created.error());
+  }
+  const auto& [secret, token] = *created;
+  call.audit_target = "operator-token " + token.id + " (" + Clip(*name, 128) + ", " + *role + ")";
+  json answer = OperatorTokenJson(token, call.now);
+  answer["token"] = secret;
+  return HttpResponse::Json(201, answer);
+}
+
+HttpResponse SocService::RevokeOperatorToken(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = "operator-token " + Clip(id, 64);
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such operator token");
+  }
+  if (auto s = storage_.RevokeOperatorToken(id); !s.ok()) {
+    if (s.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such operator token");
+    }
+    return StorageFailure("revoking an operator token", s.error());
+  }
+  spdlog::warn("operator token {} revoked by {}", id, call.operator_token->name);
+  return HttpResponse::Json(200, {{"id", id}, {"state", "revoked"}});
+}
+
+HttpResponse SocService::AllowReenroll(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = id;
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such device");
+  }
+  if (auto s = storage_.AllowReenroll(id, call.now); !s.ok()) {
+    if (s.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such device");
+    }
+    return StorageFailure("allowing re-enrollment", s.error());
+  }
+  spdlog::info("device {} may enroll again (allowed by {})", id, call.operator_token->name);
+  return HttpResponse::Json(200, {{"device_id", id}, {"reenroll_allowed", true}});
+}
+
+HttpResponse SocService::ListConflicts(Call& call) {
+  const auto all = NonEmptyQuery(call.request, "all");
+  auto conflicts = storage_.ListEnrollmentConflicts(all && *all != "0" && *all != "false");
+  if (!conflicts.ok()) {
+    return StorageFailure("listing enrollment conflicts", conflicts.error());
+  }
+  json list = json::array();
+  for (const auto& c : *conflicts) {
+    list.push_back({{"id", c.id},
+                    {"time", FormatRfc3339(c.time)},
+                    {"device_id", c.device_id},
+                    {"hostname", c.hostname},
+                    {"machine_id", c.machine_id},
+                    {"group", c.group},
+                    {"source", c.source},
+                    {"resolved_at", OptionalTime(c.resolved_at)}});
+  }
+  return HttpResponse::Json(200, {{"conflicts", std::move(list)}});
 }
 
 }  // namespace cg::soc

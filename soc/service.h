@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -17,6 +19,7 @@
 #include "protocol/pki.h"
 #include "protocol/report.h"
 #include "soc/https_server.h"
+#include "soc/rate_limit.h"
 #include "soc/storage.h"
 
 namespace cg::soc {
@@ -33,31 +36,53 @@ struct SocConfig {
   // A device not heard from for this long is listed as stale. Three days, so that counter PCs
   // switched off from Friday evening are not all stale on Monday morning.
   std::chrono::seconds stale_after{72 * 3600};
+  // Where the CRL is rewritten after every revocation or renewal (empty: not written; it is
+  // still served at GET /v1/crl.pem), and how long each one says it is valid.
+  std::string crl_file{};
+  std::chrono::seconds crl_validity{7 * 24 * 3600};
+  // Enrollment attempts per source address: a burst, then one per refill interval.
+  int enroll_burst = 10;
+  std::chrono::milliseconds enroll_refill{6000};
+  // Failed operator authentications from one address are answered after base * 2^(n-1),
+  // at most max; an address is forgotten after a failure-free `auth_forget_after`.
+  std::chrono::milliseconds auth_delay_base{250};
+  std::chrono::milliseconds auth_delay_max{16000};
+  std::chrono::seconds auth_forget_after{15 * 60};
 };
+
+// Runs fn after a delay without holding the calling thread (ServerRuntime::After).
+using Deferrer = std::function<void(std::chrono::milliseconds delay, std::function<void()> fn)>;
 
 // Group names as tokens, certificates and filters carry them: segments of a-z 0-9 '-' '_'
 // separated by single '/', 1 to 128 characters ("laocai/bac-ha").
 bool IsValidGroupName(std::string_view group);
 
-// The handlers may run at the same time on several of the server's threads: the service keeps
-// no mutable state of its own, Storage is thread-safe and the CA is only read.
+// The handlers may run at the same time on several of the server's threads: Storage is
+// thread-safe, the CA is only read, and the service's own state (rate limits, the CRL file) is
+// behind locks.
 class SocService {
  public:
   // `storage` and `ca` must outlive the service. `now` is the only clock the service reads.
   SocService(Storage& storage, const protocol::CertificateAuthority& ca, Clock now,
              SocConfig config);
 
-  // Agent port: POST /v1/enroll (the one route without a client certificate), POST /v1/reports
-  // and GET /v1/poll (the long-poll: answered later, from another thread).
+  // Agent port: POST /v1/enroll and GET /v1/crl.pem (without a client certificate),
+  // POST /v1/reports, POST /v1/renew, and GET /v1/poll (the long-poll: answered later,
+  // from another thread).
   void HandleAgent(protocol::HttpRequest request, Responder respond);
   // Operator port: bearer token, role check, and an audit row for every request, refused or
-  // not. Answers before returning.
+  // not. A failed authentication is answered after a delay growing with the address's recent
+  // failures when a Deferrer is set (otherwise at once).
   void HandleOperator(protocol::HttpRequest request, Responder respond);
 
   // Creates an operator token with role "analyst" or "admin" and returns its secret, which is
   // shown once: only its SHA-256 is stored.
   Result<std::string> CreateOperatorToken(std::string_view name, std::string_view role,
                                           std::optional<SysTime> expires_at);
+
+  // The same, returning the stored record with the secret, with the creation time `now`.
+  Result<std::pair<std::string, OperatorToken>> CreateOperatorTokenRecord(
+      std::string_view name, std::string_view role, std::optional<SysTime> expires_at, SysTime now);
 
   // Whether a verified client certificate still belongs to a live device: the device exists,
   // is not revoked, and the certificate is the one it was issued. Consulted by the agent
@@ -70,6 +95,20 @@ class SocService {
   void SetRevocationListener(std::function<void(const std::string& device_id)> listener) {
     on_revoke_ = std::move(listener);
   }
+  void SetDeferrer(Deferrer defer) { defer_ = std::move(defer); }
+
+  // The current CRL (PEM), built from Storage's revoked and superseded certificates.
+  Result<std::string> CrlPem();
+  // Rewrites config.crl_file (atomically) with CrlPem(); a no-op without a file.
+  Status PublishCrl();
+
+  // The operator routes as data, for tests that must cover every one of them.
+  struct RouteInfo {
+    std::string_view method;
+    std::string_view pattern;
+    bool admin_only;
+  };
+  static std::vector<RouteInfo> OperatorRouteList();
 
  private:
   // Who may call a route: anyone (enrollment), a device with a verified certificate, or an
@@ -84,6 +123,7 @@ class SocService {
     std::string_view pattern;  // "/api/v1/devices/{id}": a {name} segment matches any segment
     Access access;
     RouteHandler handler;
+    bool audited = false;  // agent routes whose every call goes to the audit log
     AsyncRouteHandler async_handler = nullptr;  // instead of handler
   };
 
@@ -101,6 +141,8 @@ class SocService {
   SysTime StaleBefore(std::string_view group, SysTime now) const;
 
   protocol::HttpResponse Enroll(Call& call);
+  protocol::HttpResponse Renew(Call& call);
+  protocol::HttpResponse GetCrl(Call& call);
   protocol::HttpResponse SubmitReport(Call& call);
   protocol::HttpResponse ListDevices(Call& call);
   protocol::HttpResponse GetDevice(Call& call);
@@ -115,6 +157,17 @@ class SocService {
   protocol::HttpResponse CreateInspection(Call& call);
   protocol::HttpResponse ListInspections(Call& call);
   protocol::HttpResponse GetInspection(Call& call);
+  protocol::HttpResponse ListEnrollTokens(Call& call);
+  protocol::HttpResponse RevokeEnrollToken(Call& call);
+  protocol::HttpResponse ListOperatorTokens(Call& call);
+  protocol::HttpResponse CreateOperatorTokenRoute(Call& call);
+  protocol::HttpResponse RevokeOperatorToken(Call& call);
+  protocol::HttpResponse AllowReenroll(Call& call);
+  protocol::HttpResponse ListConflicts(Call& call);
+
+  // CRL file after a change of revocation state; failures are logged (the database is the
+  // primary record, and the next change rewrites the file).
+  void RepublishCrl();
 
   Storage& storage_;
   const protocol::CertificateAuthority& ca_;
@@ -122,6 +175,10 @@ class SocService {
   SocConfig config_;
   std::function<void(const std::string& device_id)> on_revoke_;
   PolicyHub* hub_ = nullptr;
+  Deferrer defer_;
+  RateLimiter enroll_limiter_;
+  AuthFailureThrottle auth_throttle_;
+  std::mutex crl_mu_;  // one CRL file writer at a time
 };
 
 }  // namespace cg::soc

@@ -48,6 +48,18 @@ int main(int argc, char** argv) {
                         "operator listener ADDR:PORT (default 127.0.0.1:8444)");
   serve_cmd->add_option("--threads", serve.threads, "I/O threads (default 2)")
       ->check(CLI::Range(1, 64));
+  std::string cert_lifetime = "30d";
+  serve_cmd->add_option("--cert-lifetime", cert_lifetime,
+                        "lifetime of issued device certificates, e.g. 30d, 12h, 90s (default 30d; "
+                        "agents renew after two thirds of it)");
+  serve_cmd
+      ->add_option("--enroll-burst", serve.enroll_burst,
+                   "enrollment attempts one address may make at once (default 10)")
+      ->check(CLI::Range(1, 100000));
+  serve_cmd
+      ->add_option("--enroll-per-minute", serve.enroll_per_minute,
+                   "enrollment attempts per minute and address after the burst (default 10)")
+      ->check(CLI::Range(1, 60000));
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "write {\"agent_port\",\"operator_port\"} here once listening");
 
@@ -113,6 +125,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve_cmd) {
+    auto lifetime = cg::ParseDuration(cert_lifetime);
+    if (!lifetime.ok()) {
+      return Fail(lifetime.error().Wrap("--cert-lifetime"));
+    }
+    // Seconds are allowed so that tests can let a certificate expire for real.
+    if (lifetime->count() < 1 || lifetime->count() > 397LL * 86400) {
+      return Fail(cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                                "--cert-lifetime must be from 1s to 397d"));
+    }
+    serve.cert_lifetime = std::chrono::duration_cast<std::chrono::seconds>(*lifetime);
     if (!poll_hold.empty()) {
       auto hold = cg::ParseDuration(poll_hold);
       if (!hold.ok()) {

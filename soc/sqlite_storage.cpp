@@ -153,6 +153,35 @@ CREATE TABLE task_devices (
 ) WITHOUT ROWID;
 CREATE INDEX task_devices_by_device ON task_devices(device_id, state);
 )sql"},
+      // Device identity (issue 4): certificates the SOC stopped accepting (the CRL's content),
+      // re-enrollment allowed by an admin, and refused re-enrollments waiting for one.
+      {3, R"sql(
+ALTER TABLE devices ADD COLUMN reenroll_allowed INTEGER NOT NULL DEFAULT 0
+  CHECK (reenroll_allowed IN (0, 1));
+CREATE INDEX devices_by_machine ON devices(machine_id, hostname);
+
+CREATE TABLE revoked_certificates (
+  serial      TEXT PRIMARY KEY,
+  device_id   TEXT NOT NULL REFERENCES devices(device_id),
+  revoked_at  INTEGER NOT NULL,
+  not_after   INTEGER NOT NULL,
+  reason      TEXT NOT NULL CHECK (reason IN ('revoked', 'superseded'))
+);
+INSERT INTO revoked_certificates (serial, device_id, revoked_at, not_after, reason)
+  SELECT cert_serial, device_id, enrolled_at, cert_not_after, 'revoked' FROM devices
+  WHERE revoked = 1;
+
+CREATE TABLE enrollment_conflicts (
+  id           INTEGER PRIMARY KEY,
+  time         INTEGER NOT NULL,
+  device_id    TEXT NOT NULL REFERENCES devices(device_id),
+  hostname     TEXT NOT NULL,
+  machine_id   TEXT NOT NULL,
+  group_name   TEXT NOT NULL,
+  source       TEXT NOT NULL,
+  resolved_at  INTEGER
+);
+)sql"},
   };
   return migrations;
 }
@@ -359,7 +388,8 @@ EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
 // Column list of ReadDevice, for "SELECT <this> FROM devices d".
 #define CG_DEVICE_COLUMNS                                                                  \
   "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, " \
-  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash"
+  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "     \
+  "d.reenroll_allowed"
 
 Result<Device> ReadDevice(const Stmt& s) {
   Device d;
@@ -375,6 +405,7 @@ Result<Device> ReadDevice(const Stmt& s) {
   d.policy_version = s.Int(9);
   d.revoked = s.Bool(10);
   d.policy_hash = s.Text(11);
+  d.reenroll_allowed = s.Bool(12);
   return d;
 }
 
@@ -541,14 +572,199 @@ class SqliteStorage final : public Storage {
     return ReadDevice(s);
   }
 
-  Status RevokeDevice(std::string_view device_id) override {
+  Status RevokeDevice(std::string_view device_id, SysTime now) override {
     std::lock_guard lock(mu_);
-    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET revoked = 1 WHERE device_id = ?1"));
-    CG_RETURN_IF_ERROR(s.Bind(device_id).Run());
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET revoked = 1, reenroll_allowed = 0 "
+                                          "WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id).Run());
+      if (sqlite3_changes(db_.get()) == 0) {
+        return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+      }
+    }
+    {
+      // Revoking twice keeps the first revocation time.
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT OR IGNORE INTO revoked_certificates (serial, "
+                                          "device_id, revoked_at, not_after, reason) SELECT "
+                                          "cert_serial, device_id, ?2, cert_not_after, 'revoked' "
+                                          "FROM devices WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id, now).Run());
+    }
+    return tx.Commit();
+  }
+
+  Result<std::vector<OperatorToken>> ListOperatorTokens() override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
+                                        "expires_at, revoked FROM operator_tokens "
+                                        "ORDER BY created_at DESC, rowid DESC"));
+    std::vector<OperatorToken> tokens;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      tokens.push_back(ReadOperatorToken(s));
+    }
+    return tokens;
+  }
+
+  Status RevokeOperatorToken(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE operator_tokens SET revoked = 1 WHERE id = ?1"));
+    CG_RETURN_IF_ERROR(s.Bind(id).Run());
     if (sqlite3_changes(db_.get()) == 0) {
-      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+      return MakeError(ErrorCode::kNotFound, "unknown operator token " + std::string(id));
     }
     return OkStatus();
+  }
+
+  Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s,
+                        Prepare("SELECT id, token_hash, group_name, created_at, "
+                                "expires_at, uses_allowed, uses, revoked, created_by "
+                                "FROM enrollment_tokens ORDER BY created_at DESC, rowid DESC"));
+    std::vector<EnrollmentToken> tokens;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      tokens.push_back(ReadEnrollmentToken(s));
+    }
+    return tokens;
+  }
+
+  Status RevokeEnrollmentToken(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE enrollment_tokens SET revoked = 1 WHERE id = ?1"));
+    CG_RETURN_IF_ERROR(s.Bind(id).Run());
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "unknown enrollment token " + std::string(id));
+    }
+    return OkStatus();
+  }
+
+  Result<std::vector<Device>> FindDevicesByMachine(std::string_view machine_id,
+                                                   std::string_view hostname) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_DEVICE_COLUMNS " FROM devices d WHERE "
+                                        "CASE WHEN ?1 <> '' THEN d.machine_id = ?1 "
+                                        "ELSE d.machine_id = '' AND d.hostname = ?2 END "
+                                        "ORDER BY d.enrolled_at DESC, d.device_id"));
+    s.Bind(machine_id, hostname);
+    std::vector<Device> devices;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      CG_ASSIGN_OR_RETURN(auto device, ReadDevice(s));
+      devices.push_back(std::move(device));
+    }
+    return devices;
+  }
+
+  Status ReplaceDeviceCertificate(std::string_view device_id, std::string_view expected_serial,
+                                  std::string_view new_serial, SysTime new_not_after,
+                                  std::string_view group, bool reenroll, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      // The old certificate is superseded; a revoked one stays listed as revoked.
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT OR IGNORE INTO revoked_certificates (serial, "
+                                          "device_id, revoked_at, not_after, reason) SELECT "
+                                          "cert_serial, device_id, ?3, cert_not_after, "
+                                          "'superseded' FROM devices "
+                                          "WHERE device_id = ?1 AND cert_serial = ?2"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id, expected_serial, now).Run());
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s,
+                          Prepare("UPDATE devices SET cert_serial = ?3, cert_not_after = ?4, "
+                                  "group_name = ?5, reenroll_allowed = 0, "
+                                  "revoked = CASE WHEN ?6 = 1 THEN 0 ELSE revoked END "
+                                  "WHERE device_id = ?1 AND cert_serial = ?2"));
+      CG_RETURN_IF_ERROR(
+          s.Bind(device_id, expected_serial, new_serial, new_not_after, group, int64_t{reenroll})
+              .Run());
+      if (sqlite3_changes(db_.get()) == 0) {
+        return MakeError(ErrorCode::kConflict,
+                         "device " + std::string(device_id) +
+                             " is unknown or its certificate changed meanwhile");
+      }
+    }
+    CG_RETURN_IF_ERROR(ResolveConflictsLocked(device_id, now));
+    return tx.Commit();
+  }
+
+  Status AllowReenroll(std::string_view device_id, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s,
+                          Prepare("UPDATE devices SET reenroll_allowed = 1 WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id).Run());
+      if (sqlite3_changes(db_.get()) == 0) {
+        return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+      }
+    }
+    CG_RETURN_IF_ERROR(ResolveConflictsLocked(device_id, now));
+    return tx.Commit();
+  }
+
+  Status AddEnrollmentConflict(const EnrollmentConflict& c) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO enrollment_conflicts (time, device_id, "
+                                        "hostname, machine_id, group_name, source) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    return s.Bind(c.time, c.device_id, c.hostname, c.machine_id, c.group, c.source).Run();
+  }
+
+  Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(bool include_resolved) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, time, device_id, hostname, machine_id, "
+                                        "group_name, source, resolved_at FROM "
+                                        "enrollment_conflicts WHERE ?1 = 1 OR resolved_at IS "
+                                        "NULL ORDER BY id DESC LIMIT 1000"));
+    s.Bind(int64_t{include_resolved});
+    std::vector<EnrollmentConflict> conflicts;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      EnrollmentConflict c;
+      c.id = s.Int(0);
+      c.time = s.Time(1);
+      c.device_id = s.Text(2);
+      c.hostname = s.Text(3);
+      c.machine_id = s.Text(4);
+      c.group = s.Text(5);
+      c.source = s.Text(6);
+      c.resolved_at = s.OptionalTime(7);
+      conflicts.push_back(std::move(c));
+    }
+    return conflicts;
+  }
+
+  Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT serial, device_id, revoked_at, not_after, reason "
+                                        "FROM revoked_certificates WHERE not_after > ?1 "
+                                        "ORDER BY revoked_at, serial"));
+    s.Bind(now);
+    std::vector<RevokedCertificate> certs;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      certs.push_back({s.Text(0), s.Text(1), s.Time(2), s.Time(3), s.Text(4)});
+    }
+    return certs;
   }
 
   Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) override {
@@ -863,6 +1079,12 @@ class SqliteStorage final : public Storage {
       return MakeError(ErrorCode::kNotFound, "unknown enrollment token");
     }
     return ReadEnrollmentToken(s);
+  }
+
+  Status ResolveConflictsLocked(std::string_view device_id, SysTime now) {
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE enrollment_conflicts SET resolved_at = ?2 "
+                                        "WHERE device_id = ?1 AND resolved_at IS NULL"));
+    return s.Bind(device_id, now).Run();
   }
 
   Status CheckDeviceExists(std::string_view device_id) {

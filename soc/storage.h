@@ -56,6 +56,30 @@ struct Device {
   int64_t policy_version = 0;
   std::string policy_hash;  // of the policy the latest report says is in force ("" before)
   bool revoked = false;
+  // An admin allowed the next enrollment from this machine to become a new certificate of this
+  // device (`cgctl device allow-reenroll`); cleared when that enrollment happens.
+  bool reenroll_allowed = false;
+};
+
+// A certificate the SOC no longer accepts, as the published CRL lists it.
+struct RevokedCertificate {
+  std::string serial_hex;  // lower-case hex
+  std::string device_id;
+  SysTime revoked_at;
+  SysTime not_after;
+  std::string reason;  // "revoked" (the device was revoked) | "superseded" (renewed, re-enrolled)
+};
+
+// An enrollment refused because the machine is already enrolled as `device_id`.
+struct EnrollmentConflict {
+  int64_t id = 0;
+  SysTime time;
+  std::string device_id;  // the device the machine is already enrolled as
+  std::string hostname;   // what the refused enrollment claimed
+  std::string machine_id;
+  std::string group;  // the refused token's group
+  std::string source;
+  std::optional<SysTime> resolved_at;  // set by allow-reenroll or a later re-enrollment
 };
 
 struct StoredReport {
@@ -185,9 +209,9 @@ class Storage {
   virtual Result<Device> GetDevice(std::string_view device_id) = 0;
   // Devices matching every set field of `filter`, ordered by group, hostname, device id.
   virtual Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
-  // Marks a device revoked (its certificate is refused from then on). kNotFound if unknown;
-  // revoking twice is not an error.
-  virtual Status RevokeDevice(std::string_view device_id) = 0;
+  // Marks a device revoked (its certificate is refused from then on, and listed in the CRL as
+  // revoked at `now`). kNotFound if unknown; revoking twice is not an error.
+  virtual Status RevokeDevice(std::string_view device_id, SysTime now) = 0;
 
   // Stores a report that the caller has parsed and authorised, in one transaction with one
   // check_results row per check and the device's update: last_seen becomes received_at (it
@@ -226,6 +250,34 @@ class Storage {
   virtual Result<std::vector<Task>> ListTasks(size_t limit) = 0;
   // One task and its assignments (ordered by hostname); kNotFound if unknown.
   virtual Result<std::pair<Task, std::vector<TaskAssignment>>> GetTask(std::string_view id) = 0;
+  // Every operator token, newest first (hashes included; callers never show them).
+  virtual Result<std::vector<OperatorToken>> ListOperatorTokens() = 0;
+  // kNotFound if unknown; revoking twice is not an error.
+  virtual Status RevokeOperatorToken(std::string_view id) = 0;
+  // Every enrollment token, newest first.
+  virtual Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() = 0;
+  // kNotFound if unknown; revoking twice is not an error.
+  virtual Status RevokeEnrollmentToken(std::string_view id) = 0;
+
+  // Devices enrolled from this machine (same non-empty machine_id, else same hostname).
+  virtual Result<std::vector<Device>> FindDevicesByMachine(std::string_view machine_id,
+                                                           std::string_view hostname) = 0;
+  // Gives a device a new certificate in one transaction: the old serial (which must still be
+  // `expected_serial`, else kConflict) goes to the revoked certificates as "superseded", the
+  // device takes the new serial, expiry and group, un-revokes when `reenroll` is set (an
+  // admin allowed it), and reenroll_allowed and open conflicts of the device are cleared.
+  virtual Status ReplaceDeviceCertificate(std::string_view device_id,
+                                          std::string_view expected_serial,
+                                          std::string_view new_serial, SysTime new_not_after,
+                                          std::string_view group, bool reenroll, SysTime now) = 0;
+  // Sets reenroll_allowed and resolves the device's open conflicts; kNotFound if unknown.
+  virtual Status AllowReenroll(std::string_view device_id, SysTime now) = 0;
+  virtual Status AddEnrollmentConflict(const EnrollmentConflict& conflict) = 0;
+  // Unresolved conflicts (all of them with include_resolved), newest first.
+  virtual Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(
+      bool include_resolved) = 0;
+  // What the CRL lists: every revoked or superseded certificate not yet expired at `now`.
+  virtual Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) = 0;
 
   // Appends to the audit log (which the schema keeps append-only).
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

@@ -68,6 +68,9 @@ struct SocOptions {
 class SocServer {
  public:
   explicit SocServer(const std::string& dir, const SocOptions& options = {});  // dir: to create
+  // serve_args: more `cg-soc serve` options (--cert-lifetime ...).
+  SocServer(const std::string& dir, const std::vector<std::string>& serve_args)
+      : SocServer(dir, SocOptions{{}, serve_args}) {}
   ~SocServer();
   bool started() const { return agent_port_ != 0; }
   const std::string& error() const { return error_; }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/files.h"
+#include "common/ids.h"
 #include "tests/integration/harness.h"
 
 namespace cg::testing {
@@ -38,9 +39,10 @@ class PolicyTest : public ::testing::Test {
     auto token = RunCmd(soc_->Ctl({"enroll-token", "create", "--group", group}));
     EXPECT_EQ(token.exit_code, 0) << token.err;
     const std::string state = tmp_.path() + "/" + name;
-    auto r = RunCmd({AgentBin(), "enroll", "--server",
-                     "localhost:" + std::to_string(soc_->agent_port()), "--token", token.LastLine(),
-                     "--ca", soc_->ca(), "--policy-key", key, "--state-dir", state});
+    auto r =
+        RunCmd({AgentBin(), "enroll", "--server", "localhost:" + std::to_string(soc_->agent_port()),
+                "--token", token.LastLine(), "--ca", soc_->ca(), "--policy-key", key, "--state-dir",
+                state, "--machine-id", NewUuid()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return state;
   }

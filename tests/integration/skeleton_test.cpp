@@ -37,7 +37,9 @@ class SkeletonTest : public ::testing::Test {
   std::string Enroll(const std::string& state_dir) {
     auto r =
         RunCmd({AgentBin(), "enroll", "--server", "localhost:" + std::to_string(soc_->agent_port()),
-                "--token", NewEnrollToken(), "--ca", soc_->ca(), "--state-dir", state_dir});
+                "--token", NewEnrollToken(), "--ca", soc_->ca(), "--state-dir", state_dir,
+                // Several agents on this one host: each is another machine to the SOC.
+                "--machine-id", NewUuid()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     auto status = RunCmd({AgentBin(), "status", "--state-dir", state_dir, "--json"});
     EXPECT_EQ(status.exit_code, 0) << status.err;

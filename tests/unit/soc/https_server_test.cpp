@@ -338,6 +338,35 @@ TEST_F(HttpsServerTest, RevokedClientCertificateIsRefused) {
   EXPECT_EQ(recorder_.count(), 1u);
 }
 
+TEST_F(HttpsServerTest, ClientCertificatesForAnotherPurposeAreRefused) {
+  const uint16_t port = Listen(Options(true, false));
+  // Both chain to the trusted CA; neither is a client certificate.
+  const CertFiles server_cert = ca_.IssueServer({"device-1"});  // EKU serverAuth only
+  const CertFiles ca_cert{ca_.ca_file(), dir_.File("soc-ca.key")};
+  ASSERT_TRUE(WriteFileAtomic(ca_cert.key_file, *ca_.ca().key_pem(), 0600).ok());
+  for (const CertFiles& wrong : {server_cert, ca_cert}) {
+    SCOPED_TRACE(wrong.cert_file);
+    auto response = Client(port, ClientSetup::Cert(wrong))->Request("GET", "/v1/policy");
+    ASSERT_FALSE(response.ok());
+    EXPECT_THAT(response.error().message, HasSubstr("client certificate"));
+  }
+  EXPECT_EQ(recorder_.count(), 0u);
+  // The device certificate of the same CA still gets through.
+  auto allowed = DeviceClient(port)->Request("GET", "/v1/policy");
+  ASSERT_TRUE(allowed.ok()) << allowed.error().ToString();
+  EXPECT_EQ(recorder_.count(), 1u);
+}
+
+TEST_F(HttpsServerTest, AfterRunsLaterWithoutHoldingTheCaller) {
+  Listen(Options(false, false));
+  std::promise<std::thread::id> ran;
+  auto future = ran.get_future();
+  runtime_.After(std::chrono::milliseconds(1),
+                 [&ran] { ran.set_value(std::this_thread::get_id()); });
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_NE(future.get(), std::this_thread::get_id());
+}
+
 TEST_F(HttpsServerTest, ClientRefusesAServerCertificateForAnotherHostName) {
   server_ = ca_.IssueServer({"soc.laocai.gov.vn"});
   const uint16_t port = Listen(Options(false, false));

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -870,6 +871,189 @@ TEST_F(SqliteStorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
   EXPECT_NE(raw.Exec("UPDATE audit_log SET result = 200"), SQLITE_OK);
   EXPECT_NE(raw.Exec("DELETE FROM audit_log"), SQLITE_OK);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM audit_log WHERE result = 401"), 1);
+}
+
+// --- issue 4: token lists, certificates, conflicts ------------------------------------------
+
+TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
+  // A database at schema 2 with a revoked device: made by taking migration 3 back by hand.
+  {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+    ASSERT_TRUE(storage->AddDevice(MakeDevice(2, "laocai")).ok());
+  }
+  {
+    RawDb raw(DbPath());
+    ASSERT_EQ(raw.Exec("DROP TABLE revoked_certificates; DROP TABLE enrollment_conflicts; "
+                       "DROP INDEX devices_by_machine; "
+                       "ALTER TABLE devices DROP COLUMN reenroll_allowed; "
+                       "DELETE FROM schema_migrations WHERE version >= 3; "
+                       "UPDATE devices SET revoked = 1 WHERE device_id = '" +
+                       Uuid(1) + "'"),
+              SQLITE_OK);
+  }
+  auto storage = Open(/*create=*/false);
+  ASSERT_NE(storage, nullptr);
+  auto listed = storage->ListRevokedCertificates(kT0);
+  ASSERT_TRUE(listed.ok()) << listed.error().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].serial_hex, "abc1");
+  EXPECT_EQ((*listed)[0].device_id, Uuid(1));
+  EXPECT_EQ((*listed)[0].reason, "revoked");
+  EXPECT_FALSE(storage->GetDevice(Uuid(2))->reenroll_allowed);
+}
+
+TEST_F(SqliteStorageTest, TokensAreListedNewestFirstAndRevoked) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  for (int n = 1; n <= 3; ++n) {
+    ASSERT_TRUE(
+        storage->CreateEnrollmentToken(MakeToken(n, "secret-" + std::to_string(n), 1)).ok());
+    OperatorToken op;
+    op.id = Uuid(10 + n);
+    op.name = "op-" + std::to_string(n);
+    op.role = "analyst";
+    op.token_hash = Sha256Hex("op-secret-" + std::to_string(n));
+    op.created_at = kT0;  // same second: the insertion order decides
+    ASSERT_TRUE(storage->CreateOperatorToken(op).ok());
+  }
+  auto enroll = storage->ListEnrollmentTokens();
+  ASSERT_TRUE(enroll.ok());
+  ASSERT_EQ(enroll->size(), 3u);
+  EXPECT_EQ((*enroll)[0].id, Uuid(3));
+  EXPECT_EQ((*enroll)[2].id, Uuid(1));
+  auto ops = storage->ListOperatorTokens();
+  ASSERT_TRUE(ops.ok());
+  ASSERT_EQ(ops->size(), 3u);
+  EXPECT_EQ((*ops)[0].name, "op-3");
+
+  ASSERT_TRUE(storage->RevokeEnrollmentToken(Uuid(2)).ok());
+  ASSERT_TRUE(storage->RevokeEnrollmentToken(Uuid(2)).ok());  // twice is fine
+  EXPECT_TRUE(storage->FindEnrollmentTokenByHash(Sha256Hex("secret-2"))->revoked);
+  EXPECT_FALSE(storage->FindEnrollmentTokenByHash(Sha256Hex("secret-1"))->revoked);
+  auto consumed = storage->ConsumeEnrollmentToken(Sha256Hex("secret-2"), kT0);
+  ASSERT_FALSE(consumed.ok());
+  EXPECT_EQ(consumed.error().code, ErrorCode::kPermissionDenied);
+  ASSERT_TRUE(storage->RevokeOperatorToken(Uuid(12)).ok());
+  EXPECT_TRUE(storage->FindOperatorTokenByHash(Sha256Hex("op-secret-2"))->revoked);
+  EXPECT_EQ(storage->RevokeOperatorToken(Uuid(99)).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(storage->RevokeEnrollmentToken(Uuid(99)).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStorageTest, MachinesAreFoundByMachineIdOrElseByHostname) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  Device with_id = MakeDevice(1, "laocai");
+  Device without_id = MakeDevice(2, "laocai");
+  without_id.machine_id = "";
+  without_id.hostname = "pc-shared";
+  Device other = MakeDevice(3, "laocai");
+  other.hostname = "pc-shared";
+  for (const Device& d : {with_id, without_id, other}) {
+    ASSERT_TRUE(storage->AddDevice(d).ok());
+  }
+  auto by_id = storage->FindDevicesByMachine("machine-1", "whatever");
+  ASSERT_TRUE(by_id.ok());
+  ASSERT_EQ(by_id->size(), 1u);
+  EXPECT_EQ((*by_id)[0].device_id, Uuid(1));
+  // Without a machine id only devices that have none either are matched by host name.
+  auto by_name = storage->FindDevicesByMachine("", "pc-shared");
+  ASSERT_TRUE(by_name.ok());
+  ASSERT_EQ(by_name->size(), 1u);
+  EXPECT_EQ((*by_name)[0].device_id, Uuid(2));
+  EXPECT_TRUE(storage->FindDevicesByMachine("machine-9", "pc-shared")->empty());
+}
+
+TEST_F(SqliteStorageTest, ReplacingACertificateSupersedesTheOldOneAtomically) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  const Device device = MakeDevice(1, "laocai");
+  ASSERT_TRUE(storage->AddDevice(device).ok());
+  EnrollmentConflict conflict;
+  conflict.time = kT0;
+  conflict.device_id = device.device_id;
+  conflict.hostname = device.hostname;
+  conflict.machine_id = device.machine_id;
+  conflict.group = "laocai";
+  conflict.source = "10.0.0.1:1";
+  ASSERT_TRUE(storage->AddEnrollmentConflict(conflict).ok());
+  ASSERT_EQ(storage->ListEnrollmentConflicts(false)->size(), 1u);
+
+  const SysTime t1 = kT0 + hours(24 * 20);
+  // The wrong current serial (a concurrent renewal won): nothing changes.
+  auto stale = storage->ReplaceDeviceCertificate(device.device_id, "not-the-serial", "def1",
+                                                 t1 + hours(720), "laocai", false, t1);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(storage->GetDevice(device.device_id)->cert_serial, device.cert_serial);
+  EXPECT_TRUE(storage->ListRevokedCertificates(t1)->empty());
+
+  ASSERT_TRUE(storage
+                  ->ReplaceDeviceCertificate(device.device_id, device.cert_serial, "def1",
+                                             t1 + hours(720), "laocai/sa-pa", false, t1)
+                  .ok());
+  auto got = storage->GetDevice(device.device_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->cert_serial, "def1");
+  EXPECT_EQ(got->cert_not_after, t1 + hours(720));
+  EXPECT_EQ(got->group, "laocai/sa-pa");
+  auto revoked = storage->ListRevokedCertificates(t1);
+  ASSERT_TRUE(revoked.ok());
+  ASSERT_EQ(revoked->size(), 1u);
+  EXPECT_EQ((*revoked)[0].serial_hex, device.cert_serial);
+  EXPECT_EQ((*revoked)[0].reason, "superseded");
+  EXPECT_EQ((*revoked)[0].revoked_at, t1);
+  EXPECT_EQ((*revoked)[0].not_after, device.cert_not_after);
+  // Conflicts of the device are resolved by its new certificate.
+  EXPECT_TRUE(storage->ListEnrollmentConflicts(false)->empty());
+  auto all = storage->ListEnrollmentConflicts(true);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].resolved_at, t1);
+  // An expired certificate drops out of the CRL.
+  EXPECT_TRUE(storage->ListRevokedCertificates(device.cert_not_after)->empty());
+}
+
+TEST_F(SqliteStorageTest, RevocationIsListedOnceAndOnlyAnAllowedReenrollmentLiftsIt) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  const Device device = MakeDevice(1, "laocai");
+  ASSERT_TRUE(storage->AddDevice(device).ok());
+  ASSERT_TRUE(storage->RevokeDevice(device.device_id, kT0 + hours(1)).ok());
+  ASSERT_TRUE(storage->RevokeDevice(device.device_id, kT0 + hours(2)).ok());
+  auto revoked = storage->ListRevokedCertificates(kT0);
+  ASSERT_TRUE(revoked.ok());
+  ASSERT_EQ(revoked->size(), 1u);
+  EXPECT_EQ((*revoked)[0].reason, "revoked");
+  EXPECT_EQ((*revoked)[0].revoked_at, kT0 + hours(1));
+  EXPECT_EQ(storage->RevokeDevice(Uuid(9), kT0).error().code, ErrorCode::kNotFound);
+
+  // A renewal does not lift a revocation ...
+  ASSERT_TRUE(storage
+                  ->ReplaceDeviceCertificate(device.device_id, device.cert_serial, "def2",
+                                             kT0 + hours(800), "laocai", false, kT0 + hours(3))
+                  .ok());
+  EXPECT_TRUE(storage->GetDevice(device.device_id)->revoked);
+  // ... an admin's allowance does, once.
+  ASSERT_TRUE(storage->AllowReenroll(device.device_id, kT0 + hours(4)).ok());
+  EXPECT_TRUE(storage->GetDevice(device.device_id)->reenroll_allowed);
+  ASSERT_TRUE(storage
+                  ->ReplaceDeviceCertificate(device.device_id, "def2", "def3", kT0 + hours(900),
+                                             "laocai", true, kT0 + hours(5))
+                  .ok());
+  auto got = storage->GetDevice(device.device_id);
+  EXPECT_FALSE(got->revoked);
+  EXPECT_FALSE(got->reenroll_allowed);
+  // The original certificate stays listed as revoked, the intermediate one as superseded.
+  std::map<std::string, std::string> reasons;
+  auto listed = storage->ListRevokedCertificates(kT0);
+  ASSERT_TRUE(listed.ok());
+  for (const auto& r : *listed) {
+    reasons[r.serial_hex] = r.reason;
+  }
+  EXPECT_EQ(reasons, (std::map<std::string, std::string>{{device.cert_serial, "revoked"},
+                                                         {"def2", "superseded"}}));
+  EXPECT_EQ(storage->AllowReenroll(Uuid(9), kT0).error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace
