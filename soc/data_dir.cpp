@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -22,6 +23,7 @@ namespace {
 
 constexpr std::chrono::seconds kCaValidity{10LL * 365 * 86400};
 constexpr std::chrono::seconds kServerCertValidity{2LL * 365 * 86400};
+constexpr std::chrono::milliseconds kCrlRefresh{24LL * 3600 * 1000};
 
 struct Loaded {
   std::unique_ptr<Storage> storage;
@@ -191,6 +193,16 @@ Status Serve(const ServeOptions& options) {
                       }));
 
   runtime.Start();
+  // Each CRL says it is valid for 7 days: rewrite the file daily even when nothing is revoked,
+  // so that consumers reading DATA_DIR/crl.pem never hold an outdated one (GET /v1/crl.pem is
+  // built fresh for every request anyway).
+  std::function<void()> refresh_crl = [&] {
+    if (auto s = service.PublishCrl(); !s.ok()) {
+      spdlog::error("rewriting the CRL failed: {}", s.error().ToString());
+    }
+    runtime.After(kCrlRefresh, refresh_crl);
+  };
+  runtime.After(kCrlRefresh, refresh_crl);
   spdlog::info("agent listener on {}:{}, operator listener on {}:{}", agent.address, agent_port,
                op.address, operator_port);
   if (!options.ready_file.empty()) {
