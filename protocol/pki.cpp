@@ -427,6 +427,43 @@ Result<std::vector<Certificate>> CertificatesFromPem(std::string_view pem) {
   return OpenSslError("reading certificate PEM", ErrorCode::kParse);
 }
 
+namespace {
+
+// A serial number as lower-case hex (the form CertificateInfo and CrlEntry use).
+Result<std::string> SerialHex(const ASN1_INTEGER* serial_number) {
+  BnPtr serial(ASN1_INTEGER_to_BN(serial_number, nullptr));
+  if (!serial) {
+    return OpenSslError("reading serial number");
+  }
+  OpenSslString hex(BN_bn2hex(serial.get()));
+  if (!hex) {
+    return OpenSslError("formatting serial number");
+  }
+  return ToLower(hex.get());
+}
+
+}  // namespace
+
+Result<CrlInfo> InspectCrlPem(std::string_view crl_pem, std::string_view issuer_pem) {
+  CG_ASSIGN_OR_RETURN(Certificate issuer, CertificateFromPem(issuer_pem));
+  CG_ASSIGN_OR_RETURN(BioPtr bio, ReadBio(crl_pem));
+  CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+  if (!crl) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kParse, "not a PEM CRL");
+  }
+  CrlInfo info;
+  info.signature_valid = X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer.get())) == 1;
+  ERR_clear_error();
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    CG_ASSIGN_OR_RETURN(
+        auto serial, SerialHex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
+    info.serials_hex.push_back(std::move(serial));
+  }
+  return info;
+}
+
 Result<CertificateInfo> InspectCertificatePem(std::string_view pem) {
   CG_ASSIGN_OR_RETURN(Certificate cert, CertificateFromPem(pem));
   return InspectCertificate(*cert);
@@ -438,15 +475,7 @@ Result<CertificateInfo> InspectCertificate(const X509& cert) {
   info.subject_ou = NameEntry(X509_get_subject_name(&cert), NID_organizationalUnitName);
   info.issuer_cn = NameEntry(X509_get_issuer_name(&cert), NID_commonName);
 
-  BnPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(&cert), nullptr));
-  if (!serial) {
-    return OpenSslError("reading serial number");
-  }
-  OpenSslString hex(BN_bn2hex(serial.get()));
-  if (!hex) {
-    return OpenSslError("formatting serial number");
-  }
-  info.serial_hex = ToLower(hex.get());
+  CG_ASSIGN_OR_RETURN(info.serial_hex, SerialHex(X509_get0_serialNumber(&cert)));
 
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;

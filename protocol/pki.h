@@ -55,6 +55,15 @@ struct CertificateInfo {
 };
 
 Result<CertificateInfo> InspectCertificatePem(std::string_view pem);
+
+// What a CRL lists, for tests and other consumers of the published CRL.
+struct CrlInfo {
+  std::vector<std::string> serials_hex;  // lower-case hex, as CertificateInfo::serial_hex
+  bool signature_valid = false;          // signed by the given issuer's key
+};
+// Reads a PEM CRL and verifies its signature with `issuer_pem`'s public key (kParse if it is
+// not a CRL).
+Result<CrlInfo> InspectCrlPem(std::string_view crl_pem, std::string_view issuer_pem);
 Result<CertificateInfo> InspectCertificate(const X509& cert);
 
 class CertificateAuthority {

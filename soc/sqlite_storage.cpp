@@ -599,15 +599,7 @@ class SqliteStorage final : public Storage {
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
                                         "expires_at, revoked FROM operator_tokens "
                                         "ORDER BY created_at DESC, rowid DESC"));
-    std::vector<OperatorToken> tokens;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      tokens.push_back(ReadOperatorToken(s));
-    }
-    return tokens;
+    return AllRows<OperatorToken>(s, ReadOperatorToken);
   }
 
   Status RevokeOperatorToken(std::string_view id) override {
@@ -626,15 +618,7 @@ class SqliteStorage final : public Storage {
                         Prepare("SELECT id, token_hash, group_name, created_at, "
                                 "expires_at, uses_allowed, uses, revoked, created_by "
                                 "FROM enrollment_tokens ORDER BY created_at DESC, rowid DESC"));
-    std::vector<EnrollmentToken> tokens;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      tokens.push_back(ReadEnrollmentToken(s));
-    }
-    return tokens;
+    return AllRows<EnrollmentToken>(s, ReadEnrollmentToken);
   }
 
   Status RevokeEnrollmentToken(std::string_view id) override {
@@ -655,16 +639,7 @@ class SqliteStorage final : public Storage {
                                         "ELSE d.machine_id = '' AND d.hostname = ?2 END "
                                         "ORDER BY d.enrolled_at DESC, d.device_id"));
     s.Bind(machine_id, hostname);
-    std::vector<Device> devices;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      CG_ASSIGN_OR_RETURN(auto device, ReadDevice(s));
-      devices.push_back(std::move(device));
-    }
-    return devices;
+    return AllRows<Device>(s, ReadDevice);
   }
 
   Status ReplaceDeviceCertificate(std::string_view device_id, std::string_view expected_serial,
@@ -730,24 +705,18 @@ class SqliteStorage final : public Storage {
                                         "enrollment_conflicts WHERE ?1 = 1 OR resolved_at IS "
                                         "NULL ORDER BY id DESC LIMIT 1000"));
     s.Bind(int64_t{include_resolved});
-    std::vector<EnrollmentConflict> conflicts;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
+    return AllRows<EnrollmentConflict>(s, [](const Stmt& row) {
       EnrollmentConflict c;
-      c.id = s.Int(0);
-      c.time = s.Time(1);
-      c.device_id = s.Text(2);
-      c.hostname = s.Text(3);
-      c.machine_id = s.Text(4);
-      c.group = s.Text(5);
-      c.source = s.Text(6);
-      c.resolved_at = s.OptionalTime(7);
-      conflicts.push_back(std::move(c));
-    }
-    return conflicts;
+      c.id = row.Int(0);
+      c.time = row.Time(1);
+      c.device_id = row.Text(2);
+      c.hostname = row.Text(3);
+      c.machine_id = row.Text(4);
+      c.group = row.Text(5);
+      c.source = row.Text(6);
+      c.resolved_at = row.OptionalTime(7);
+      return c;
+    });
   }
 
   Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) override {
@@ -756,15 +725,9 @@ class SqliteStorage final : public Storage {
                                         "FROM revoked_certificates WHERE not_after > ?1 "
                                         "ORDER BY revoked_at, serial"));
     s.Bind(now);
-    std::vector<RevokedCertificate> certs;
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) {
-        break;
-      }
-      certs.push_back({s.Text(0), s.Text(1), s.Time(2), s.Time(3), s.Text(4)});
-    }
-    return certs;
+    return AllRows<RevokedCertificate>(s, [](const Stmt& row) {
+      return RevokedCertificate{row.Text(0), row.Text(1), row.Time(2), row.Time(3), row.Text(4)};
+    });
   }
 
   Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) override {

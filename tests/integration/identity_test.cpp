@@ -38,29 +38,13 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// The serials a PEM CRL lists, lower-case hex; empty when it does not parse.
-std::set<std::string> CrlSerials(const std::string& pem) {
-  std::set<std::string> serials;
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  if (crl == nullptr) {
-    return serials;
+// The serials a PEM CRL lists (lower-case hex), when the SOC's CA signed it; empty otherwise.
+std::set<std::string> CrlSerials(const std::string& pem, const std::string& ca_pem) {
+  auto info = protocol::InspectCrlPem(pem, ca_pem);
+  if (!info.ok() || !info->signature_valid) {
+    return {};
   }
-  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
-  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
-    BIGNUM* bn = ASN1_INTEGER_to_BN(
-        X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i)), nullptr);
-    char* hex = BN_bn2hex(bn);
-    std::string text(hex);
-    OPENSSL_free(hex);
-    BN_free(bn);
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    serials.insert(text);
-  }
-  X509_CRL_free(crl);
-  return serials;
+  return {info->serials_hex.begin(), info->serials_hex.end()};
 }
 
 // What a crafted client certificate looks like.
@@ -415,7 +399,8 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
   auto fresh = ReportWith(state + "/device.crt", state + "/device.key");
   ASSERT_TRUE(fresh.ok()) << fresh.error().ToString();
   EXPECT_EQ(fresh->status, 400);
-  EXPECT_EQ(CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem")), std::set<std::string>{old_serial});
+  EXPECT_EQ(CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem"), ReadFile(soc_->ca())),
+            std::set<std::string>{old_serial});
   // Served to anyone on the agent port.
   protocol::ClientOptions o;
   o.host = "localhost";
@@ -426,7 +411,7 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
   auto crl = (*client)->Request("GET", "/v1/crl.pem");
   ASSERT_TRUE(crl.ok()) << crl.error().ToString();
   EXPECT_EQ(crl->status, 200);
-  EXPECT_EQ(CrlSerials(crl->body), std::set<std::string>{old_serial});
+  EXPECT_EQ(CrlSerials(crl->body, ReadFile(soc_->ca())), std::set<std::string>{old_serial});
   // Back at the real time the renewed certificate is simply used.
   EXPECT_EQ(RunCmd({AgentBin(), "run", "--once", "--state-dir", state}).exit_code, 0);
   EXPECT_EQ(SerialOf(state + "/device.crt"), new_serial);
@@ -458,7 +443,7 @@ TEST_F(IdentityTest, AMachineReenrollsOnlyAsTheSameDeviceAndOnlyWhenAllowed) {
   EXPECT_EQ(RunCmd({AgentBin(), "run", "--once", "--state-dir", b}).exit_code, 0);
   auto old = RunCmd({AgentBin(), "run", "--once", "--state-dir", a});
   EXPECT_NE(old.exit_code, 0);
-  EXPECT_EQ(CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem")),
+  EXPECT_EQ(CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem"), ReadFile(soc_->ca())),
             std::set<std::string>{SerialOf(a + "/device.crt")});
 }
 

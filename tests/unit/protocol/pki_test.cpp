@@ -298,6 +298,22 @@ TEST_F(PkiTest, DeviceCertificateRefusesBadIdentityAndValidity) {
   EXPECT_FALSE(ca_.IssueDeviceCertificate(csr, "d", "g", hours(0), kNow).ok());
 }
 
+TEST_F(PkiTest, ACrlListsItsEntriesAndVerifiesOnlyWithItsCa) {
+  const std::vector<CertificateAuthority::CrlEntry> entries = {{"0abc", kNow - hours(1), false},
+                                                               {"ff01", kNow, true}};
+  const std::string pem = Must(ca_.IssueCrl(entries, 7, hours(48), kNow));
+  const CrlInfo info = Must(InspectCrlPem(pem, ca_.cert_pem()));
+  EXPECT_TRUE(info.signature_valid);
+  EXPECT_THAT(info.serials_hex, ::testing::UnorderedElementsAre("0abc", "ff01"));
+  CertificateAuthority other = Must(CertificateAuthority::Create("Other CA", hours(24), kNow));
+  EXPECT_FALSE(Must(InspectCrlPem(pem, other.cert_pem())).signature_valid);
+  auto garbage =
+      InspectCrlPem("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n", ca_.cert_pem());
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.error().code, ErrorCode::kParse);
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
 TEST(PkiInspectTest, CertificatesFromPemReadsABundleAndRefusesNone) {
   CertificateAuthority a = Must(CertificateAuthority::Create("A", hours(1), kNow));
   CertificateAuthority b = Must(CertificateAuthority::Create("B", hours(1), kNow));
