@@ -10,6 +10,7 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/https_server.h"
+#include "soc/ingest_writer.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
 
@@ -98,6 +99,10 @@ Status Serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   SocService service(*loaded.storage, loaded.ca, Now, SocConfig{});
+  IngestWriter::Options ingest;
+  ingest.max_queue = options.ingest_queue;
+  IngestWriter writer(*loaded.storage, ingest);
+  service.SetIngestWriter(&writer);
   ServerRuntime runtime(options.threads);
 
   ListenerOptions agent;
@@ -149,6 +154,9 @@ Status Serve(const ServeOptions& options) {
   spdlog::info("signal {} received, shutting down", sig);
   runtime.Stop();
   runtime.Wait();
+  // Reports already queued are stored; their connections are gone, so the agents resend them
+  // and get "duplicate" (committed) answers.
+  writer.Stop();
   return OkStatus();
 }
 

@@ -37,6 +37,8 @@ struct ServeOptions {
   std::string operator_listen = "127.0.0.1:8444";
   int threads = 2;
   std::string ready_file;
+  // Reports waiting for the group-commit writer; beyond this the agent port answers 503.
+  size_t ingest_queue = 4096;
 };
 
 // Runs both listeners until SIGTERM/SIGINT.

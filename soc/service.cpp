@@ -6,11 +6,15 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <utility>
+#include <variant>
 
 #include "common/ids.h"
 #include "policy/policy.h"
+#include "soc/ingest_writer.h"
 
 namespace cg::soc {
 
@@ -29,6 +33,10 @@ struct SocService::Call {
   std::vector<std::string> params;      // the {name} segments of the route's pattern, in order
   const OperatorToken* operator_token;  // the authenticated operator (operator port)
   std::string audit_target;             // what the request acted on, for the audit log
+  // Agent port: a handler that answers later (after the group commit) takes this Responder and
+  // sets `deferred`; its return value is then ignored.
+  Responder* respond = nullptr;
+  bool deferred = false;
 };
 
 namespace {
@@ -49,6 +57,10 @@ constexpr int64_t kDefaultHistoryLimit = 50;
 constexpr int64_t kMaxHistoryLimit = 1000;
 constexpr int64_t kDefaultAuditLimit = 100;
 constexpr int64_t kMaxAuditLimit = 10000;
+// Reports per POST /v1/reports/batch (the body limit applies as well).
+constexpr size_t kMaxBatchReports = 100;
+// What a 503 for a full ingest queue asks the agent to wait.
+constexpr int kOverloadRetryAfterSeconds = 2;
 // Audit fields come from the request line; a long one is cut rather than stored whole.
 constexpr size_t kMaxAuditField = 512;
 
@@ -359,6 +371,7 @@ const std::vector<SocService::Route>& SocService::AgentRoutes() {
   static const std::vector<Route> routes = {
       {"POST", "/v1/enroll", Access::kPublic, &SocService::Enroll},
       {"POST", "/v1/reports", Access::kDevice, &SocService::SubmitReport},
+      {"POST", "/v1/reports/batch", Access::kDevice, &SocService::SubmitReportBatch},
   };
   return routes;
 }
@@ -376,7 +389,12 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
 }
 
 void SocService::HandleAgent(HttpRequest request, Responder respond) {
-  respond(Guarded("agent", request, [&] { return DispatchAgent(request); }));
+  bool deferred = false;
+  HttpResponse response =
+      Guarded("agent", request, [&] { return DispatchAgent(request, respond, deferred); });
+  if (!deferred) {
+    respond(std::move(response));
+  }
 }
 
 void SocService::HandleOperator(HttpRequest request, Responder respond) {
@@ -400,7 +418,8 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
   respond(std::move(response));
 }
 
-HttpResponse SocService::DispatchAgent(const HttpRequest& request) {
+HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& respond,
+                                       bool& deferred) {
   auto lookup = FindRoute(AgentRoutes(), request);
   if (lookup.route == nullptr) {
     return NoRoute(lookup, request);
@@ -410,7 +429,10 @@ HttpResponse SocService::DispatchAgent(const HttpRequest& request) {
     return Fail(401, "unauthenticated", "this route needs a verified client certificate");
   }
   Call call(request, now_(), std::move(lookup.params));
-  return (this->*lookup.route->handler)(call);
+  call.respond = &respond;
+  HttpResponse response = (this->*lookup.route->handler)(call);
+  deferred = call.deferred;
+  return response;
 }
 
 HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime now,
@@ -535,19 +557,59 @@ HttpResponse SocService::Enroll(Call& call) {
                                   {"ca_pem", ca_.cert_pem()}});
 }
 
-HttpResponse SocService::SubmitReport(Call& call) {
-  const HttpRequest& request = call.request;
+namespace {
+
+// The answer to one stored (or refused) report: what the agent needs to drop it from its spool,
+// or why not. Logged here because the deferred path has no request any more.
+HttpResponse StoredAnswer(const std::string& report_id, const std::string& peer_address,
+                          const Result<bool>& stored) {
+  if (stored.ok()) {
+    return HttpResponse::Json(
+        200, {{"status", "committed"}, {"report_id", report_id}, {"duplicate", !*stored}});
+  }
+  switch (stored.error().code) {
+    case ErrorCode::kNotFound:
+      spdlog::warn("report {} from {} refused: unknown device", report_id, peer_address);
+      return Fail(403, "forbidden", "unknown device");
+    case ErrorCode::kConflict:
+      return Fail(409, "conflict", stored.error().message);
+    case ErrorCode::kInvalidArgument:
+      return Fail(400, "invalid_report", stored.error().message);
+    default:
+      return StorageFailure("storing report " + report_id, stored.error());
+  }
+}
+
+// 503 + Retry-After: the ingest queue is full. The agent keeps the report and comes back.
+HttpResponse Overloaded() {
+  HttpResponse response =
+      Fail(503, "overloaded", "the SOC is busy storing reports; retry after the delay given");
+  response.headers.emplace_back("Retry-After", std::to_string(kOverloadRetryAfterSeconds));
+  return response;
+}
+
+// One entry of a batch answer.
+json BatchEntry(const std::string& report_id, const HttpResponse& answer) {
+  json body = json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
+  if (answer.status == 200 && body.is_object()) {
+    return {{"report_id", report_id},
+            {"status", "committed"},
+            {"duplicate", body.value("duplicate", false)}};
+  }
+  json error = body.is_object() && body.contains("error") ? body["error"] : json::object();
+  // 5xx: the SOC's trouble, worth a retry; 4xx: this report will never be accepted.
+  return {{"report_id", report_id},
+          {"status", answer.status >= 500 ? "error" : "rejected"},
+          {"http_status", answer.status},
+          {"error", std::move(error)}};
+}
+
+}  // namespace
+
+std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json& body,
+                                                                     const HttpRequest& request) {
   const protocol::PeerCertificate& peer = *request.peer_cert;  // Access::kDevice
-  if (request.body.size() > config_.max_report_bytes) {
-    return Fail(413, "too_large",
-                "report of " + std::to_string(request.body.size()) +
-                    " bytes exceeds the limit of " + std::to_string(config_.max_report_bytes));
-  }
-  auto body = ParseJsonBody(request.body);
-  if (!body.ok()) {
-    return Fail(400, "bad_json", body.error().message);
-  }
-  auto report = protocol::ReportFromJson(*body);
+  auto report = protocol::ReportFromJson(body);
   if (!report.ok()) {
     return Fail(400, "invalid_report", report.error().message);
   }
@@ -572,23 +634,124 @@ HttpResponse SocService::SubmitReport(Call& call) {
   if (device->cert_serial != peer.serial_hex) {
     return refuse("not the certificate issued to this device");
   }
+  return std::move(report).value();
+}
+
+HttpResponse SocService::SubmitReport(Call& call) {
+  const HttpRequest& request = call.request;
+  if (request.body.size() > config_.max_report_bytes) {
+    return Fail(413, "too_large",
+                "report of " + std::to_string(request.body.size()) +
+                    " bytes exceeds the limit of " + std::to_string(config_.max_report_bytes));
+  }
+  auto body = ParseJsonBody(request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  auto admitted = AdmitReport(*body, request);
+  if (auto* refused = std::get_if<HttpResponse>(&admitted)) {
+    return std::move(*refused);
+  }
+  protocol::Report& report = std::get<protocol::Report>(admitted);
   // What is stored is the report as validated, re-serialised: fields the parser does not know
   // are not kept.
-  auto stored = storage_.StoreReport(*report, DumpJson(protocol::ToJson(*report)), call.now);
-  if (!stored.ok()) {
-    switch (stored.error().code) {
-      case ErrorCode::kNotFound:
-        return refuse("unknown device");
-      case ErrorCode::kConflict:
-        return Fail(409, "conflict", stored.error().message);
-      case ErrorCode::kInvalidArgument:
-        return Fail(400, "invalid_report", stored.error().message);
-      default:
-        return StorageFailure("storing report " + report->report_id, stored.error());
-    }
+  std::string body_json = DumpJson(protocol::ToJson(report));
+  const std::string report_id = report.report_id;
+  if (writer_ == nullptr) {
+    return StoredAnswer(report_id, request.peer_address,
+                        storage_.StoreReport(report, body_json, call.now));
   }
-  return HttpResponse::Json(
-      200, {{"status", "committed"}, {"report_id", report->report_id}, {"duplicate", !*stored}});
+  std::vector<IngestItem> items;
+  items.push_back(IngestItem{
+      std::move(report), std::move(body_json), call.now,
+      [respond = *call.respond, report_id, peer = request.peer_address](Result<bool> stored) {
+        respond(StoredAnswer(report_id, peer, stored));
+      }});
+  if (!writer_->TrySubmit(std::move(items))) {
+    return Overloaded();
+  }
+  call.deferred = true;
+  return HttpResponse{};
+}
+
+HttpResponse SocService::SubmitReportBatch(Call& call) {
+  const HttpRequest& request = call.request;
+  if (request.body.size() > config_.max_report_bytes) {
+    return Fail(413, "too_large",
+                "batch of " + std::to_string(request.body.size()) + " bytes exceeds the limit of " +
+                    std::to_string(config_.max_report_bytes));
+  }
+  auto body = ParseJsonBody(request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  const auto reports = body->find("reports");
+  if (reports == body->end() || !reports->is_array() || reports->empty() ||
+      reports->size() > kMaxBatchReports) {
+    return InvalidRequest("'reports' must be an array of 1 to " + std::to_string(kMaxBatchReports) +
+                          " reports");
+  }
+  // Every entry answered in order; the admitted ones are stored together.
+  struct Pending {
+    json results = json::array();
+    std::vector<size_t> slots;  // result index of each queued report
+    std::mutex mu;
+    size_t remaining = 0;
+  };
+  auto pending = std::make_shared<Pending>();
+  std::vector<protocol::Report> admitted;
+  std::vector<std::string> bodies;
+  for (const auto& entry : *reports) {
+    std::string id =
+        entry.is_object() && entry.contains("report_id") && entry["report_id"].is_string()
+            ? Clip(entry["report_id"].get<std::string>(), 64)
+            : std::string();
+    auto verdict = AdmitReport(entry, request);
+    if (auto* refused = std::get_if<HttpResponse>(&verdict)) {
+      pending->results.push_back(BatchEntry(id, *refused));
+      continue;
+    }
+    pending->results.push_back(nullptr);
+    pending->slots.push_back(pending->results.size() - 1);
+    admitted.push_back(std::move(std::get<protocol::Report>(verdict)));
+    bodies.push_back(DumpJson(protocol::ToJson(admitted.back())));
+  }
+  if (admitted.empty()) {
+    return HttpResponse::Json(200, {{"results", std::move(pending->results)}});
+  }
+  if (writer_ == nullptr) {
+    std::vector<ReportToStore> rows;
+    for (size_t i = 0; i < admitted.size(); ++i) {
+      rows.push_back(ReportToStore{&admitted[i], bodies[i], call.now});
+    }
+    auto stored = storage_.StoreReports(rows);
+    for (size_t i = 0; i < admitted.size(); ++i) {
+      pending->results[pending->slots[i]] =
+          BatchEntry(admitted[i].report_id,
+                     StoredAnswer(admitted[i].report_id, request.peer_address, stored[i]));
+    }
+    return HttpResponse::Json(200, {{"results", std::move(pending->results)}});
+  }
+  pending->remaining = admitted.size();
+  std::vector<IngestItem> items;
+  for (size_t i = 0; i < admitted.size(); ++i) {
+    const std::string report_id = admitted[i].report_id;
+    items.push_back(IngestItem{
+        std::move(admitted[i]), std::move(bodies[i]), call.now,
+        [pending, slot = pending->slots[i], respond = *call.respond, report_id,
+         peer = request.peer_address](Result<bool> stored) {
+          std::lock_guard lock(pending->mu);
+          pending->results[slot] = BatchEntry(report_id, StoredAnswer(report_id, peer, stored));
+          if (--pending->remaining == 0) {
+            respond(HttpResponse::Json(200, {{"results", std::move(pending->results)}}));
+          }
+        }});
+  }
+  if (!writer_->TrySubmit(std::move(items))) {
+    return Overloaded();
+  }
+  call.deferred = true;
+  return HttpResponse{};
 }
 
 HttpResponse SocService::ListDevices(Call& call) {

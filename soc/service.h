@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/result.h"
@@ -35,6 +37,8 @@ struct SocConfig {
 // separated by single '/', 1 to 128 characters ("laocai/bac-ha").
 bool IsValidGroupName(std::string_view group);
 
+class IngestWriter;
+
 // The handlers may run at the same time on several of the server's threads: the service keeps
 // no mutable state of its own, Storage is thread-safe and the CA is only read.
 class SocService {
@@ -43,8 +47,9 @@ class SocService {
   SocService(Storage& storage, const protocol::CertificateAuthority& ca, Clock now,
              SocConfig config);
 
-  // Agent port: POST /v1/enroll (the one route without a client certificate) and
-  // POST /v1/reports. Answers before returning.
+  // Agent port: POST /v1/enroll (the one route without a client certificate), POST /v1/reports
+  // and POST /v1/reports/batch. Answers before returning, except reports taken by the ingest
+  // writer, which are answered from its thread once committed.
   void HandleAgent(protocol::HttpRequest request, Responder respond);
   // Operator port: bearer token, role check, and an audit row for every request, refused or
   // not. Answers before returning.
@@ -59,6 +64,10 @@ class SocService {
   // is not revoked, and the certificate is the one it was issued. Consulted by the agent
   // listener at handshake time, so a revoked device's next connection is refused.
   bool CertificateAllowed(const protocol::PeerCertificate& peer);
+  // With a writer, reports are group-committed by it and answered once committed; a full queue
+  // is answered 503 with Retry-After. Without one (tools, tests), each is stored at once.
+  // `writer` must outlive the service's use.
+  void SetIngestWriter(IngestWriter* writer) { writer_ = writer; }
   // Called after a device is revoked (the server closes that device's open connections).
   void SetRevocationListener(std::function<void(const std::string& device_id)> listener) {
     on_revoke_ = std::move(listener);
@@ -81,12 +90,18 @@ class SocService {
   static const std::vector<Route>& AgentRoutes();
   static const std::vector<Route>& OperatorRoutes();
 
-  protocol::HttpResponse DispatchAgent(const protocol::HttpRequest& request);
+  protocol::HttpResponse DispatchAgent(const protocol::HttpRequest& request, Responder& respond,
+                                       bool& deferred);
+  // A parsed report checked against the client certificate and the device record, or the
+  // answer refusing it.
+  std::variant<protocol::Report, protocol::HttpResponse> AdmitReport(
+      const nlohmann::json& body, const protocol::HttpRequest& request);
   protocol::HttpResponse DispatchOperator(const protocol::HttpRequest& request, SysTime now,
                                           AuditEntry& audit);
 
   protocol::HttpResponse Enroll(Call& call);
   protocol::HttpResponse SubmitReport(Call& call);
+  protocol::HttpResponse SubmitReportBatch(Call& call);
   protocol::HttpResponse ListDevices(Call& call);
   protocol::HttpResponse GetDevice(Call& call);
   protocol::HttpResponse DeviceHistory(Call& call);
@@ -99,6 +114,7 @@ class SocService {
   Clock now_;
   SocConfig config_;
   std::function<void(const std::string& device_id)> on_revoke_;
+  IngestWriter* writer_ = nullptr;
 };
 
 }  // namespace cg::soc

@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
                         "operator listener ADDR:PORT (default 127.0.0.1:8444)");
   serve_cmd->add_option("--threads", serve.threads, "I/O threads (default 2)")
       ->check(CLI::Range(1, 64));
+  serve_cmd
+      ->add_option("--ingest-queue", serve.ingest_queue,
+                   "reports waiting to be stored before the agent port answers 503 "
+                   "(default 4096)")
+      ->check(CLI::Range(1, 1000000));
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "write {\"agent_port\",\"operator_port\"} here once listening");
 

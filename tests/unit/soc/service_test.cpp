@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -19,7 +22,9 @@
 #include "protocol/http.h"
 #include "protocol/pki.h"
 #include "protocol/report.h"
+#include "soc/ingest_writer.h"
 #include "soc/sqlite_storage.h"
+#include "tests/unit/testing/gated_storage.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -972,6 +977,128 @@ TEST_F(SocServiceTest, OperatorTokensAreStoredOnlyAsHashes) {
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
   }
+}
+
+// --- group commit, back-pressure and batches ------------------------------------------------
+
+namespace {
+
+// Collects answers that may come later, from the ingest writer's thread.
+class LateAnswers {
+ public:
+  Responder For(const std::string& name) {
+    return [this, name](HttpResponse response) {
+      std::lock_guard lock(mu_);
+      answers_[name] = std::move(response);
+      cv_.notify_all();
+    };
+  }
+  bool Has(const std::string& name) {
+    std::lock_guard lock(mu_);
+    return answers_.count(name) != 0;
+  }
+  HttpResponse Wait(const std::string& name) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return answers_.count(name) != 0; });
+    return answers_[name];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, HttpResponse> answers_;
+};
+
+}  // namespace
+
+TEST_F(SocServiceTest, WithAWriterReportsAreAnsweredAfterCommitAndA503WhenTheQueueIsFull) {
+  const Enrolled device = Enroll("laocai");
+  testing::GatedStorage gated(*real_);
+  gated.Close();
+  IngestWriter writer(gated, IngestWriter::Options{1, 10});
+  service_->SetIngestWriter(&writer);
+  LateAnswers answers;
+  auto send = [&](const std::string& name, const protocol::Report& report) {
+    service_->HandleAgent(AgentPost("/v1/reports", protocol::ToJson(report).dump(), device.peer),
+                          answers.For(name));
+  };
+  const auto a = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto b = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto c = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  send("a", a);
+  gated.WaitForCommits(1);  // a is inside the commit, the queue is empty
+  send("b", b);             // takes the one queue slot
+  send("c", c);             // refused at once
+  EXPECT_FALSE(answers.Has("a")) << "no acknowledgement before the commit";
+  EXPECT_FALSE(answers.Has("b"));
+  ASSERT_TRUE(answers.Has("c"));
+  const HttpResponse refused = answers.Wait("c");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(ErrorCodeOf(refused), "overloaded");
+  EXPECT_EQ(HeaderOf(refused, "Retry-After"), "2");
+  gated.Open();
+  EXPECT_EQ(answers.Wait("a").status, 200);
+  const HttpResponse second = answers.Wait("b");
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(BodyOf(second)["report_id"], b.report_id);
+  writer.Stop();
+  EXPECT_EQ(StoredReports(device.device_id), 2u) << "the refused report was not stored";
+  service_->SetIngestWriter(nullptr);
+}
+
+TEST_F(SocServiceTest, ABatchAnswersEveryReportInOrder) {
+  const Enrolled device = Enroll("laocai");
+  const Enrolled other = Enroll("laocai");
+  const auto first = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto foreign = MakeReport(other.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto second =
+      MakeReport(device.device_id, NewUuid(), kT0 + seconds(5), {{"yara", CheckStatus::kFail}});
+  ASSERT_EQ(SendReport(device, first).status, 200);  // stored before: a duplicate in the batch
+  json batch = {{"reports",
+                 {protocol::ToJson(first), protocol::ToJson(foreign), json{{"report_id", 7}},
+                  protocol::ToJson(second)}}};
+  for (const bool with_writer : {false, true}) {
+    SCOPED_TRACE(with_writer ? "group commit writer" : "direct");
+    std::unique_ptr<IngestWriter> writer;
+    if (with_writer) {
+      writer = std::make_unique<IngestWriter>(*real_, IngestWriter::Options{});
+      service_->SetIngestWriter(writer.get());
+    }
+    LateAnswers answers;
+    service_->HandleAgent(AgentPost("/v1/reports/batch", batch.dump(), device.peer),
+                          answers.For("batch"));
+    const HttpResponse response = answers.Wait("batch");
+    service_->SetIngestWriter(nullptr);
+    ASSERT_EQ(response.status, 200) << response.body;
+    const json results = BodyOf(response)["results"];
+    ASSERT_EQ(results.size(), 4u) << results.dump();
+    EXPECT_EQ(results[0]["status"], "committed");
+    EXPECT_EQ(results[0]["duplicate"], true);
+    EXPECT_EQ(results[1]["status"], "rejected");
+    EXPECT_EQ(results[1]["http_status"], 403);
+    EXPECT_EQ(results[2]["status"], "rejected");
+    EXPECT_EQ(results[2]["error"]["code"], "invalid_report");
+    EXPECT_EQ(results[3]["status"], "committed");
+    EXPECT_EQ(results[3]["report_id"], second.report_id);
+    EXPECT_EQ(results[3]["duplicate"], with_writer) << "stored by the first round";
+  }
+  EXPECT_EQ(StoredReports(device.device_id), 2u);
+  EXPECT_EQ(StoredReports(other.device_id), 0u);
+}
+
+TEST_F(SocServiceTest, MalformedBatchesAre400) {
+  const Enrolled device = Enroll("laocai");
+  for (const std::string& body : std::vector<std::string>{
+           "{}", "[]", R"({"reports":[]})", R"({"reports":{}})", R"({"reports":"x"})"}) {
+    const HttpResponse response = Agent(AgentPost("/v1/reports/batch", body, device.peer));
+    EXPECT_EQ(response.status, 400) << body;
+  }
+  json many = {{"reports", json::array()}};
+  for (int i = 0; i < 101; ++i) {
+    many["reports"].push_back(json::object());
+  }
+  EXPECT_EQ(Agent(AgentPost("/v1/reports/batch", many.dump(), device.peer)).status, 400);
+  EXPECT_EQ(Agent(AgentPost("/v1/reports/batch", R"({"reports":[{}]})", std::nullopt)).status, 401);
 }
 
 }  // namespace
