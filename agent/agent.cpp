@@ -8,6 +8,7 @@
 #include <ctime>
 #include <random>
 
+#include "agent/delivery.h"
 #include "agent/policy_store.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -177,8 +178,14 @@ Status Cycle(const StateDir& state, const Enrollment& enrollment,
   }
   spdlog::info("posture collected: {} checks, overall {}", report->checks.size(),
                protocol::ToString(protocol::OverallStatus(report->checks)));
-  CG_RETURN_IF_ERROR(state.SpoolPut(report->report_id, protocol::ToJson(*report).dump()));
-  auto delivered = DeliverSpool(state, enrollment, std::chrono::seconds(30));
+  // Spool, then send even when spooling failed (a full disk): sending frees space.
+  const Status spooled = SpoolReport(state, *report, platform.clock->Now());
+  auto delivered = SendSpool(state, enrollment);
+  if (!spooled.ok()) {
+    status.last_error = spooled.error().ToString();
+    (void)state.SaveStatus(status);
+    return spooled;
+  }
   if (!delivered.ok()) {
     status.last_error = delivered.error().ToString();
     (void)state.SaveStatus(status);
