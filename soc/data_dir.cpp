@@ -101,6 +101,7 @@ Status Serve(const ServeOptions& options) {
   SocService service(*loaded.storage, loaded.ca, Now, SocConfig{});
   IngestWriter::Options ingest;
   ingest.max_queue = options.ingest_queue;
+  ingest.max_batch = options.ingest_batch;
   IngestWriter writer(*loaded.storage, ingest);
   service.SetIngestWriter(&writer);
   ServerRuntime runtime(options.threads);

@@ -39,6 +39,8 @@ struct ServeOptions {
   std::string ready_file;
   // Reports waiting for the group-commit writer; beyond this the agent port answers 503.
   size_t ingest_queue = 4096;
+  // Reports per group-commit transaction (1: one transaction per report, for comparison).
+  size_t ingest_batch = 512;
 };
 
 // Runs both listeners until SIGTERM/SIGINT.

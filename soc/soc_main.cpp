@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
                    "reports waiting to be stored before the agent port answers 503 "
                    "(default 4096)")
       ->check(CLI::Range(1, 1000000));
+  serve_cmd
+      ->add_option("--ingest-batch", serve.ingest_batch,
+                   "reports per group-commit transaction (default 512; 1 commits each "
+                   "report alone)")
+      ->check(CLI::Range(1, 100000));
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "write {\"agent_port\",\"operator_port\"} here once listening");
 

@@ -194,7 +194,14 @@ SocServer::SocServer(const std::string& dir) : dir_(dir) {
     error_ = "cg-soc init failed: " + init.err;
     return;
   }
+  Serve();
+}
+
+bool SocServer::Serve() {
   const std::string ready = dir_ + "/ready.json";
+  ::unlink(ready.c_str());
+  agent_port_ = 0;
+  operator_port_ = 0;
   child_ = Child({SocBin(), "--log-level", "debug", "serve", "--data-dir", dir_, "--agent-listen",
                   "127.0.0.1:0", "--operator-listen", "127.0.0.1:0", "--ready-file", ready},
                  dir_ + "/soc.log");
@@ -205,11 +212,22 @@ SocServer::SocServer(const std::string& dir) : dir_(dir) {
     if (!j.is_discarded() && j.is_object()) {
       agent_port_ = j.value("agent_port", uint16_t{0});
       operator_port_ = j.value("operator_port", uint16_t{0});
-      return;
+      return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   error_ = "cg-soc serve did not become ready: " + log();
+  return false;
+}
+
+void SocServer::Kill9() {
+  child_.Signal(SIGKILL);
+  child_.Wait(std::chrono::seconds(10));
+}
+
+bool SocServer::Restart() {
+  Kill9();
+  return Serve();
 }
 
 SocServer::~SocServer() {
