@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <ostream>
 #include <sstream>
 #include <string>
 
@@ -18,6 +19,9 @@ struct Target {
   const char* name;
   std::function<void(std::string_view)> run;
 };
+
+// Names the parameter in test listings (instead of its bytes).
+void PrintTo(const Target& target, std::ostream* os) { *os << target.name; }
 
 size_t ReplayDir(const std::filesystem::path& dir, const Target& target) {
   size_t count = 0;
