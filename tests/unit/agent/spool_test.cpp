@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "agent/state.h"
 #include "common/files.h"
 #include "tests/unit/testing/test_pki.h"
 
@@ -200,6 +201,25 @@ TEST_F(SpoolTest, AReportLargerThanTheBoundIsRefusedAndNothingIsDropped) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kTooLarge);
   EXPECT_EQ(Ids(spool), (std::vector<std::string>{Uuid(1)}));
+}
+
+TEST_F(SpoolTest, TheStateDirReportIdApiUsesTheSameSpool) {
+  StateDir state(dir_.File("state"));
+  ASSERT_TRUE(state.Prepare().ok());
+  const std::string body = protocol::ToJson(Posture(1)).dump();
+  ASSERT_TRUE(state.SpoolPut(Uuid(1), body).ok());
+  EXPECT_FALSE(state.SpoolPut(Uuid(2), body).ok()) << "id and report must agree";
+  EXPECT_FALSE(state.SpoolPut(Uuid(3), "{not json").ok());
+  Spool spool(state.SpoolDir());
+  EXPECT_EQ(Ids(spool), (std::vector<std::string>{Uuid(1)})) << "a checksummed entry";
+  EXPECT_EQ(state.SpoolList().value_or(std::vector<std::string>{}),
+            (std::vector<std::string>{Uuid(1)}));
+  auto read = state.SpoolGet(Uuid(1));
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(nlohmann::json::parse(*read), nlohmann::json::parse(body));
+  ASSERT_TRUE(state.SpoolRemove(Uuid(1)).ok());
+  EXPECT_TRUE(state.SpoolRemove(Uuid(1)).ok());
+  EXPECT_TRUE(Ids(spool).empty());
 }
 
 TEST(SpoolKindTest, SecurityReportsAreThoseWithEventsMatchesOrEnforcement) {
