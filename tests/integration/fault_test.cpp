@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -316,6 +317,49 @@ TEST_F(FaultTest, AgentKilledWhileSpoolingLeavesAReadableSpoolAndNoDuplicates) {
     EXPECT_FALSE(entry.path().filename().string().find(".tmp") != std::string::npos)
         << "leftover " << entry.path();
   }
+}
+
+TEST_F(FaultTest, ACorruptSpoolEntryIsSetAsideAndTheSocIsTold) {
+  const std::string state = tmp_.path() + "/agent";
+  const std::string device = Enroll(state);
+  proxy_.Cut();
+  RunOnce(state);
+  RunOnce(state);
+  ASSERT_EQ(Status(state).value("spool_reports", -1), 2);
+  // Damage the older entry without changing its size (a bad sector, not a short write).
+  std::vector<std::filesystem::path> entries;
+  for (const auto& e : std::filesystem::directory_iterator(state + "/spool")) {
+    if (e.path().extension() == ".rep") {
+      entries.push_back(e.path());
+    }
+  }
+  ASSERT_EQ(entries.size(), 2u);
+  std::sort(entries.begin(), entries.end());
+  {
+    std::fstream f(entries[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-20, std::ios::end);
+    f.put('#');
+  }
+  proxy_.Restore();
+  auto third = RunOnce(state);
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_EQ(Status(state).value("spool_corrupt", -1), 1);
+  EXPECT_EQ(Status(state).value("spool_reports", -1), 0) << "the damaged entry blocks nothing";
+  EXPECT_TRUE(std::filesystem::exists(state + "/spool/corrupt/" + entries[0].filename().string()));
+  auto fourth = RunOnce(state);
+  ASSERT_EQ(fourth.exit_code, 0) << fourth.err;
+  EXPECT_EQ(StoredReports(soc_->data_dir() + "/soc.db", device).ids.size(), 3u);
+  auto shown = RunCmd(soc_->Ctl({"--json", "device", device}));
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const json latest = json::parse(shown.out).at("latest_report");
+  bool told = false;
+  for (const auto& event : latest.value("events", json::array())) {
+    if (event.value("type", "") == "spool_damaged") {
+      told = true;
+      EXPECT_EQ(event["details"].value("corrupt_entries", 0), 1);
+    }
+  }
+  EXPECT_TRUE(told) << latest.dump();
 }
 
 TEST_F(FaultTest, FullStateDiskIsAClearErrorAndRecoversWhenSpaceReturns) {
