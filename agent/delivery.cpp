@@ -105,7 +105,15 @@ std::mutex g_senders_mu;
 // One sender per (state dir, server): its connection stays open between cycles.
 std::map<std::string, std::pair<std::unique_ptr<Spool>, std::unique_ptr<Sender>>> g_senders;
 
+DeliveryOptions& Defaults() {
+  static DeliveryOptions options;
+  return options;
+}
+
 }  // namespace
+
+void SetDefaultDeliveryOptions(const DeliveryOptions& options) { Defaults() = options; }
+const DeliveryOptions& DefaultDeliveryOptions() { return Defaults(); }
 
 Status SpoolReport(const StateDir& state, protocol::Report& report, SysTime now,
                    const DeliveryOptions& options) {
@@ -158,7 +166,6 @@ Result<nlohmann::json> SpoolStatus(const StateDir& state, const DeliveryOptions&
   CG_ASSIGN_OR_RETURN(auto c, spool.Counters());
   return nlohmann::json{{"spool_reports", entries},
                         {"spool_bytes", bytes},
-                        {"spool_max_bytes", options.spool_max_bytes},
                         {"spool_dropped_posture", c.dropped_posture},
                         {"spool_dropped_security", c.dropped_security},
                         {"spool_corrupt", c.corrupt},

@@ -22,18 +22,24 @@ struct DeliveryOptions {
   SenderOptions sender;
 };
 
+// What SpoolReport and SendSpool use when no options are given: set once at start-up from the
+// agent's configuration (cg-agent run), before the first cycle.
+void SetDefaultDeliveryOptions(const DeliveryOptions& options);
+const DeliveryOptions& DefaultDeliveryOptions();
+
 // Writes the report to the spool (it may gain spool events first). Spool entries of older agent
 // versions (<report_id>.json) are taken over first, oldest first.
 Status SpoolReport(const StateDir& state, protocol::Report& report, SysTime now,
-                   const DeliveryOptions& options = {});
+                   const DeliveryOptions& options = DefaultDeliveryOptions());
 
 // Sends the spool; the connection and the backoff state are kept for the next call in this
 // process. Returns the number of reports the SOC committed.
 Result<int> SendSpool(const StateDir& state, const Enrollment& enrollment,
-                      const DeliveryOptions& options = {});
+                      const DeliveryOptions& options = DefaultDeliveryOptions());
 
-// {"spool_reports", "spool_bytes", "spool_max_bytes", "spool_dropped_posture",
+// {"spool_reports", "spool_bytes", "spool_dropped_posture",
 //  "spool_dropped_security", "spool_corrupt", "spool_rejected"} without changing anything.
-Result<nlohmann::json> SpoolStatus(const StateDir& state, const DeliveryOptions& options = {});
+Result<nlohmann::json> SpoolStatus(const StateDir& state,
+                                   const DeliveryOptions& options = DefaultDeliveryOptions());
 
 }  // namespace cg::agent

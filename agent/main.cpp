@@ -194,6 +194,14 @@ int main(int argc, char** argv) {
       if (config->log_level && app.get_option("--log-level")->count() == 0) {
         log.level = *config->log_level;
       }
+      cg::agent::DeliveryOptions delivery;
+      if (config->spool_max_bytes) {
+        delivery.spool_max_bytes = static_cast<uint64_t>(*config->spool_max_bytes);
+      }
+      if (config->reconnect_window_seconds) {
+        delivery.sender.reconnect_window = std::chrono::seconds(*config->reconnect_window_seconds);
+      }
+      cg::agent::SetDefaultDeliveryOptions(delivery);
     }
   }
 
