@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "agent/background_scan.h"
+#include "agent/delivery.h"
 #include "agent/inbox.h"
 #include "agent/policy_store.h"
 #include "agent/poller.h"
@@ -146,34 +147,6 @@ Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry
   return r;
 }
 
-Result<int> DeliverSpool(const StateDir& state, const Enrollment& enrollment,
-                         std::chrono::seconds timeout) {
-  CG_ASSIGN_OR_RETURN(auto ids, state.SpoolList());
-  if (ids.empty()) {
-    return 0;
-  }
-  CG_ASSIGN_OR_RETURN(auto client, Connect(enrollment.server, state.CaPath(), state.CertPath(),
-                                           state.KeyPath(), timeout));
-  int delivered = 0;
-  for (const auto& id : ids) {
-    CG_ASSIGN_OR_RETURN(auto body, state.SpoolGet(id));
-    CG_ASSIGN_OR_RETURN(auto response, client->Request("POST", "/v1/reports", body));
-    if (response.status != 200) {
-      return HttpError(response, "report " + id);
-    }
-    json answer = json::parse(response.body, nullptr, false);
-    if (answer.is_discarded() || answer.value("status", "") != "committed" ||
-        answer.value("report_id", "") != id) {
-      return MakeError(ErrorCode::kParse, "report " + id + ": SOC did not confirm the commit");
-    }
-    CG_RETURN_IF_ERROR(state.SpoolRemove(id));
-    ++delivered;
-    spdlog::info("report {} committed by the SOC{}", id,
-                 answer.value("duplicate", false) ? " (already stored)" : "");
-  }
-  return delivered;
-}
-
 namespace {
 
 // What a cycle reports besides the checks.
@@ -207,9 +180,15 @@ Status Cycle(const StateDir& state, const Enrollment& enrollment,
   spdlog::info("posture collected: {} checks, overall {}{}", report->checks.size(),
                protocol::ToString(protocol::OverallStatus(report->checks)),
                report->task_ids.empty() ? "" : " (answers an inspection)");
-  CG_RETURN_IF_ERROR(state.SpoolPut(report->report_id, protocol::ToJson(*report).dump()));
+  // Spool, then send even when spooling failed (a full disk): sending frees space.
+  const Status spooled = SpoolReport(state, *report, platform.clock->Now());
   CG_RETURN_IF_ERROR(RenewCertificateIfDue(state, enrollment, *platform.clock));
-  auto delivered = DeliverSpool(state, enrollment, std::chrono::seconds(30));
+  auto delivered = SendSpool(state, enrollment);
+  if (!spooled.ok()) {
+    status.last_error = spooled.error().ToString();
+    (void)state.SaveStatus(status);
+    return spooled;
+  }
   if (!delivered.ok()) {
     status.last_error = delivered.error().ToString();
     (void)state.SaveStatus(status);
@@ -347,6 +326,11 @@ int Run(const RunOptions& options) {
     return cycle({}).ok() ? 0 : 1;
   }
 
+  // Back-off waits of the report sender end as soon as a stop is requested (the signal thread
+  // owns SIGTERM/SIGINT from here on).
+  DeliveryOptions delivery = DefaultDeliveryOptions();
+  delivery.sleep = [&inbox](std::chrono::milliseconds wait) { inbox.SleepFor(wait); };
+  SetDefaultDeliveryOptions(delivery);
   signals.Start();
   std::optional<PolicyPoller> poller;
   if (!fixed_policy) {

@@ -35,12 +35,6 @@ Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry
                                        platform::Platform& platform, const policy::Policy& policy,
                                        const std::string& device_id);
 
-// Sends every spooled report, oldest first, over mutual TLS; a report leaves the spool only
-// after the SOC answered that it committed it. Returns the number delivered, or the first
-// error (what was not delivered stays spooled).
-Result<int> DeliverSpool(const StateDir& state, const Enrollment& enrollment,
-                         std::chrono::seconds timeout);
-
 struct RunOptions {
   std::string state_dir = kDefaultStateDir;
   bool once = false;

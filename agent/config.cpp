@@ -31,8 +31,21 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
         return bad("must be an integer between 10 and 604800");
       }
       c.interval_seconds = it->get<int64_t>();
+    } else if (key == "spool_max_bytes") {
+      if (!it->is_number_integer() || it->get<int64_t>() < (64 << 10) ||
+          it->get<int64_t>() > (int64_t{1} << 40)) {
+        return bad("must be an integer from 65536 to 1099511627776");
+      }
+      c.spool_max_bytes = it->get<int64_t>();
+    } else if (key == "reconnect_window_seconds") {
+      if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 86400) {
+        return bad("must be an integer from 0 to 86400");
+      }
+      c.reconnect_window_seconds = it->get<int64_t>();
     } else {
-      return bad("is not a known setting (state_dir, interval_seconds, log_format, log_level)");
+      return bad(
+          "is not a known setting (state_dir, interval_seconds, log_format, log_level, "
+          "spool_max_bytes, reconnect_window_seconds)");
     }
   }
   return c;

@@ -15,6 +15,10 @@ struct AgentConfig {
   std::optional<int64_t> interval_seconds;
   std::optional<std::string> log_format;
   std::optional<std::string> log_level;
+  // Delivery (agent/delivery.h): the spool's bound in bytes, and the window over which the
+  // first reconnection after a failed delivery is spread.
+  std::optional<int64_t> spool_max_bytes;
+  std::optional<int64_t> reconnect_window_seconds;
 };
 
 // Unknown keys and wrong types are errors naming the key (a typo must not be ignored).

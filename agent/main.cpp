@@ -8,6 +8,7 @@
 #include "agent/agent.h"
 #include "agent/check_command.h"
 #include "agent/config.h"
+#include "agent/delivery.h"
 #include "agent/enforcement.h"
 #include "agent/renewal.h"
 #include "agent/scan_command.h"
@@ -38,12 +39,14 @@ int Status(const std::string& state_dir, bool as_json) {
     return Fail(status.error());
   }
   size_t spooled = 0;
+  json spool = json::object();
   if (enrollment->has_value()) {
-    auto ids = state.SpoolList();
-    if (!ids.ok()) {
-      return Fail(ids.error());
+    auto s = cg::agent::SpoolStatus(state);
+    if (!s.ok()) {
+      return Fail(s.error());
     }
-    spooled = ids->size();
+    spool = std::move(s).value();
+    spooled = spool.value("spool_reports", size_t{0});
   }
   const auto& e = *enrollment;
   json j = {{"enrolled", e.has_value()},
@@ -72,6 +75,7 @@ int Status(const std::string& state_dir, bool as_json) {
       }
     }
   }
+  j.update(spool);  // spool_bytes, spool_dropped_*, spool_corrupt, spool_rejected
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -97,6 +101,14 @@ int Status(const std::string& state_dir, bool as_json) {
                     ? j["certificate_renewal_due"].get<std::string>()
                     : std::string("-"))
             << "\n";
+  if (spool.value("spool_dropped_posture", 0) + spool.value("spool_dropped_security", 0) +
+          spool.value("spool_corrupt", 0) + spool.value("spool_rejected", 0) >
+      0) {
+    std::cout << "spool losses:    " << spool.value("spool_dropped_posture", 0) << " posture and "
+              << spool.value("spool_dropped_security", 0)
+              << " security reports dropped (spool full), " << spool.value("spool_corrupt", 0)
+              << " corrupt, " << spool.value("spool_rejected", 0) << " refused by the SOC\n";
+  }
   if (!status->last_error.empty()) {
     std::cout << "last error:      " << status->last_error << "\n";
   }
@@ -211,6 +223,14 @@ int main(int argc, char** argv) {
       if (config->log_level && app.get_option("--log-level")->count() == 0) {
         log.level = *config->log_level;
       }
+      cg::agent::DeliveryOptions delivery;
+      if (config->spool_max_bytes) {
+        delivery.spool_max_bytes = static_cast<uint64_t>(*config->spool_max_bytes);
+      }
+      if (config->reconnect_window_seconds) {
+        delivery.sender.reconnect_window = std::chrono::seconds(*config->reconnect_window_seconds);
+      }
+      cg::agent::SetDefaultDeliveryOptions(delivery);
     }
   }
 

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 
+#include "agent/spool.h"
 #include "common/files.h"
 #include "common/ids.h"
 
@@ -82,46 +84,68 @@ Status StateDir::SaveStatus(const RunStatus& s) const {
   return WriteFileAtomic(StatusPath(), j.dump(2) + "\n", 0600);
 }
 
+// The report-id API below predates agent/spool.h and now goes through it (checksummed
+// entries, the byte bound), so that any caller still using it writes and reads the same spool
+// as SpoolReport/SendSpool (agent/delivery.h), which the service loop uses.
 Status StateDir::SpoolPut(const std::string& report_id, const std::string& body) const {
   if (!IsUuid(report_id)) {
     return MakeError(ErrorCode::kInvalidArgument, "spool: report id is not a UUID");
   }
-  return WriteFileAtomic(SpoolDir() + "/" + report_id + ".json", body, 0600);
+  const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto report =
+      j.is_discarded()
+          ? Result<protocol::Report>(MakeError(ErrorCode::kParse, "spool: report is not JSON"))
+          : protocol::ReportFromJson(j);
+  if (!report.ok()) {
+    return std::move(report).error();
+  }
+  if (report->report_id != report_id) {
+    return MakeError(ErrorCode::kInvalidArgument, "spool: report id does not match the report");
+  }
+  CG_RETURN_IF_ERROR(EnsureDirectory(SpoolDir(), 0700));
+  return Spool(SpoolDir()).Put(*report, std::chrono::system_clock::now());
 }
 
 Result<std::vector<std::string>> StateDir::SpoolList() const {
-  std::error_code ec;
-  std::vector<std::pair<std::filesystem::file_time_type, std::string>> entries;
-  for (const auto& entry : std::filesystem::directory_iterator(SpoolDir(), ec)) {
-    const auto name = entry.path().filename().string();
-    if (name.size() != 41 || !name.ends_with(".json") || !IsUuid(name.substr(0, 36))) {
-      continue;  // temporary files of an interrupted write, or foreign files
-    }
-    std::error_code time_ec;
-    const auto t = entry.last_write_time(time_ec);
-    entries.emplace_back(t, name.substr(0, 36));
-  }
-  if (ec) {
-    return MakeError(ErrorCode::kIo, "list " + SpoolDir() + ": " + ec.message());
-  }
-  std::sort(entries.begin(), entries.end());
+  Spool spool(SpoolDir());
+  CG_ASSIGN_OR_RETURN(auto entries, spool.List(/*repair=*/false));
   std::vector<std::string> ids;
   for (auto& e : entries) {
-    ids.push_back(std::move(e.second));
+    ids.push_back(std::move(e.report_id));
   }
   return ids;
 }
 
+namespace {
+
+Result<SpoolEntry> FindEntry(Spool& spool, const std::string& report_id) {
+  CG_ASSIGN_OR_RETURN(auto entries, spool.List(/*repair=*/false));
+  for (auto& e : entries) {
+    if (e.report_id == report_id) {
+      return e;
+    }
+  }
+  return MakeError(ErrorCode::kNotFound, "spool: no report " + report_id);
+}
+
+}  // namespace
+
 Result<std::string> StateDir::SpoolGet(const std::string& report_id) const {
-  return ReadFileToString(SpoolDir() + "/" + report_id + ".json", 4u << 20);
+  Spool spool(SpoolDir());
+  CG_ASSIGN_OR_RETURN(auto entry, FindEntry(spool, report_id));
+  return spool.Read(entry);
 }
 
 Status StateDir::SpoolRemove(const std::string& report_id) const {
-  const std::string path = SpoolDir() + "/" + report_id + ".json";
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError("remove " + path);
+  Spool spool(SpoolDir());
+  auto entry = FindEntry(spool, report_id);
+  if (!entry.ok()) {
+    if (entry.error().code == ErrorCode::kNotFound) {
+      return OkStatus();  // already gone: removing twice is not an error
+    }
+    return entry.error();
   }
-  return OkStatus();
+  return spool.Remove(*entry);
 }
 
 }  // namespace cg::agent

@@ -49,7 +49,8 @@ class StateDir {
   Result<RunStatus> LoadStatus() const;
   Status SaveStatus(const RunStatus& s) const;
 
-  // The spool: reports wait here (atomic write + fsync) until the SOC committed them.
+  // The spool by report id, through agent/spool.h (prefer agent/delivery.h: SpoolReport and
+  // SendSpool). Reports wait here (atomic write + fsync) until the SOC committed them.
   Status SpoolPut(const std::string& report_id, const std::string& body) const;
   // Spooled report ids, oldest first.
   Result<std::vector<std::string>> SpoolList() const;

@@ -44,6 +44,14 @@ Result<SysTime> ParseRfc3339(std::string_view s) {
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
     return bad();
   }
+  // SysTime counts nanoseconds in 64 bits (years 1678 to 2261): a year outside this range
+  // would overflow it (found by fuzzing: "4052-05-28T07:59:00Z" became a time in 1863).
+  if (year < kMinRfc3339Year || year > kMaxRfc3339Year) {
+    return MakeError(ErrorCode::kParse, "RFC 3339 time '" + std::string(s.substr(0, 40)) +
+                                            "' is outside the years " +
+                                            std::to_string(kMinRfc3339Year) + " to " +
+                                            std::to_string(kMaxRfc3339Year));
+  }
   size_t i = 19;
   if (i < s.size() && s[i] == '.') {
     ++i;

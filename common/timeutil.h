@@ -13,7 +13,10 @@ using SysTime = std::chrono::system_clock::time_point;
 
 // "2026-11-26T21:37:40Z"
 std::string FormatRfc3339(SysTime t);
-// Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)".
+// Years ParseRfc3339 accepts (inside what SysTime can hold, with room for offsets).
+inline constexpr int kMinRfc3339Year = 1900;
+inline constexpr int kMaxRfc3339Year = 2200;
+// Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)" with a year from 1900 to 2200.
 Result<SysTime> ParseRfc3339(std::string_view text);
 // Seconds since the Unix epoch.
 int64_t ToUnixSeconds(SysTime t);

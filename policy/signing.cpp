@@ -205,10 +205,14 @@ bool TargetMatches(const json& doc, std::string_view group) {
 std::variant<VerifiedPolicy, RefusedPolicy> VerifyEnvelope(const json& envelope,
                                                            const AcceptanceContext& ctx) {
   auto refuse = [](Refusal r, std::string m) { return RefusedPolicy{r, std::move(m)}; };
-  if (!envelope.is_object() || envelope.value("format", "") != kEnvelopeFormat ||
-      !envelope.contains("policy") || !envelope["policy"].is_object() ||
-      !envelope.contains("key_id") || !envelope["key_id"].is_string() ||
-      !envelope.contains("signature") || !envelope["signature"].is_string()) {
+  // No json::value() here: it throws when the member exists with another type (found by
+  // fuzzing: {"format": {...}} ended the process).
+  const auto format = envelope.is_object() ? envelope.find("format") : envelope.end();
+  if (!envelope.is_object() || format == envelope.end() || !format->is_string() ||
+      format->get_ref<const std::string&>() != kEnvelopeFormat || !envelope.contains("policy") ||
+      !envelope["policy"].is_object() || !envelope.contains("key_id") ||
+      !envelope["key_id"].is_string() || !envelope.contains("signature") ||
+      !envelope["signature"].is_string()) {
     return refuse(Refusal::kMalformed, std::string("not a ") + kEnvelopeFormat +
                                            " envelope (format, key_id, policy, signature)");
   }

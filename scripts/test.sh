@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with warnings as errors, checks formatting, and runs the
-# whole test suite (unit + integration) with CTest. .ci/run calls exactly this.
+# whole test suite (unit + integration) with CTest, then the fuzz targets for a bounded time.
+# .ci/run calls exactly this.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -18,3 +19,10 @@ fi
 
 cg_log "running tests"
 ctest --test-dir "$CG_BUILD_DIR" --output-on-failure -j2 --timeout 600
+
+# libFuzzer targets (clang, own build dir), each for a bounded time from the committed seed
+# corpus; CG_FUZZ_SECONDS (default 60) per target, 0 skips the step.
+if [ "${CG_FUZZ_SECONDS:-60}" != "0" ]; then
+  cg_log "fuzzing (${CG_FUZZ_SECONDS:-60} s per target)"
+  bash "$CG_ROOT/scripts/fuzz.sh" "${CG_FUZZ_SECONDS:-60}"
+fi

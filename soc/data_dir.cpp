@@ -14,6 +14,7 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/https_server.h"
+#include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
@@ -154,6 +155,11 @@ Status Serve(const ServeOptions& options) {
   // Written at start so that it exists (and is fresh) before the first revocation.
   CG_RETURN_IF_ERROR(service.PublishCrl());
   service.SetPolicyHub(&hub);
+  IngestWriter::Options ingest;
+  ingest.max_queue = options.ingest_queue;
+  ingest.max_batch = options.ingest_batch;
+  IngestWriter writer(*loaded.storage, ingest);
+  service.SetIngestWriter(&writer);
   ServerRuntime runtime(options.threads);
   service.SetDeferrer([&runtime](std::chrono::milliseconds delay, std::function<void()> fn) {
     runtime.After(delay, std::move(fn));
@@ -218,6 +224,9 @@ Status Serve(const ServeOptions& options) {
   spdlog::info("signal {} received, shutting down", sig);
   runtime.Stop();
   runtime.Wait();
+  // Reports already queued are stored; their connections are gone, so the agents resend them
+  // and get "duplicate" (committed) answers.
+  writer.Stop();
   return OkStatus();
 }
 

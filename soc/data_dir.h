@@ -53,6 +53,10 @@ struct ServeOptions {
   // Enrollment attempts per source address: a burst, then this many per minute.
   int enroll_burst = 10;
   int enroll_per_minute = 10;
+  // Reports waiting for the group-commit writer; beyond this the agent port answers 503.
+  size_t ingest_queue = 4096;
+  // Reports per group-commit transaction (1: one transaction per report, for comparison).
+  size_t ingest_batch = 512;
 };
 
 // Runs both listeners until SIGTERM/SIGINT.

@@ -44,6 +44,8 @@
 
 #include "protocol/pki.h"
 #include "protocol/tls.h"
+#include "soc/http_codec.h"
+#include "soc/http_codec_beast.h"
 
 namespace cg::soc {
 namespace {
@@ -68,6 +70,10 @@ constexpr size_t kMaxDrainBytes = 8u << 20;
 constexpr std::chrono::seconds kMaxLingerTime{2};
 constexpr std::chrono::milliseconds kAcceptErrorPause{100};
 
+HttpLimits Limits(const ListenerOptions& options) {
+  return HttpLimits{options.max_body_bytes, options.max_header_bytes};
+}
+
 PeerCertificate ToPeer(const protocol::CertificateInfo& info) {
   return PeerCertificate{info.subject_cn, info.subject_ou, info.serial_hex};
 }
@@ -87,64 +93,6 @@ auto LogIfThrown(std::string what) {
       spdlog::error("{}: unexpected non-standard exception", what);
     }
   };
-}
-
-// Parse errors get an HTTP answer; the others (peer gone, timeout) just end the connection.
-std::optional<HttpResponse> RejectionFor(const error_code& ec, const ListenerOptions& options) {
-  if (ec == http::error::body_limit) {
-    return HttpResponse::Error(
-        413, "payload_too_large",
-        "request body is larger than " + std::to_string(options.max_body_bytes) + " bytes");
-  }
-  if (ec == http::error::header_limit) {
-    return HttpResponse::Error(
-        431, "headers_too_large",
-        "request headers are larger than " + std::to_string(options.max_header_bytes) + " bytes");
-  }
-  const bool not_parse_error =
-      ec == http::error::end_of_stream || ec == http::error::partial_message ||
-      ec == http::error::need_more || ec == http::error::need_buffer ||
-      ec == http::error::unexpected_body || ec == http::error::end_of_chunk ||
-      ec == http::error::stale_parser || ec == http::error::short_read;
-  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
-      !not_parse_error) {
-    return HttpResponse::Error(400, "bad_request", "malformed HTTP request: " + ec.message());
-  }
-  return std::nullopt;
-}
-
-http::response<http::string_body> BuildResponse(HttpResponse r, unsigned version, bool keep_alive,
-                                                bool head) {
-  if (r.status < 200 || r.status > 599) {
-    spdlog::error("handler returned HTTP status {}; sending 500", r.status);
-    r = HttpResponse::Error(500, "internal", "the server produced an invalid response");
-  }
-  http::response<http::string_body> res;
-  res.result(static_cast<unsigned>(r.status));
-  res.version(version);
-  res.set(http::field::server, "cg-soc");
-  res.set(http::field::cache_control, "no-store");
-  res.set(http::field::content_type,
-          r.content_type.empty() ? "application/octet-stream" : r.content_type);
-  for (const auto& [name, value] : r.headers) {
-    // Framing belongs to the server: a handler's value could desynchronize the connection.
-    if (beast::iequals(name, "content-length") || beast::iequals(name, "connection") ||
-        beast::iequals(name, "transfer-encoding") || !protocol::IsHttpToken(name) ||
-        !protocol::IsSafeHeaderValue(value)) {
-      continue;
-    }
-    res.set(name, value);
-  }
-  // 204 and 304 carry no body by definition.
-  if (r.status != 204 && r.status != 304) {
-    res.body() = std::move(r.body);
-  }
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  if (head) {
-    res.body().clear();  // HEAD: the headers (Content-Length included) without the body
-  }
-  return res;
 }
 
 // A completion handler for (error_code, size_t) behind one concrete type, carrying the
@@ -236,12 +184,6 @@ class TlsStream {
 
   ssl::stream<beast::tcp_stream> stream_;
 };
-
-std::string Serialize(const http::response<http::string_body>& res) {
-  std::ostringstream out;
-  out << res;
-  return std::move(out).str();
-}
 
 struct Listener {
   Listener(asio::io_context& io, ListenerOptions o, Handler h)
@@ -516,10 +458,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       first = false;
 
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(static_cast<uint32_t>(
-          std::min<size_t>(options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
-      parser.body_limit(options.max_body_bytes);
+      codec::RequestParser parser;
+      codec::ApplyLimits(parser, Limits(options));
       tcp_layer.expires_after(options.read_timeout);
       auto [header_ec, header_n] =
           co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
@@ -541,7 +481,7 @@ class Session : public std::enable_shared_from_this<Session> {
         ec = body_ec;
       }
       if (ec) {
-        std::optional<HttpResponse> rejection = RejectionFor(ec, options);
+        std::optional<HttpResponse> rejection = codec::RejectionFor(ec, Limits(options));
         if (!rejection) {
           close_notify = Fail(ec, "reading a request");
           break;
@@ -618,13 +558,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   HttpRequest ToHttpRequest(http::request<http::string_body> message) const {
-    HttpRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    for (const auto& field : message) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    request.body = std::move(message.body());
+    HttpRequest request = codec::ToHttpRequest(std::move(message));
     request.peer_address = peer_address_;
     request.peer_cert = peer_;
     return request;
@@ -648,8 +582,7 @@ class Session : public std::enable_shared_from_this<Session> {
                               bool head = false) {
     // Serialized up front: one buffer, so one TLS record for small answers, and the same
     // asio::async_write instantiation as "100 Continue" (http::async_write would add another).
-    const std::string wire =
-        Serialize(BuildResponse(std::move(response), version, keep_alive, head));
+    const std::string wire = SerializeHttpResponse(std::move(response), version, keep_alive, head);
     stream_.lowest().expires_after(listener_->options.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(wire), kNoThrow);
     if (ec) {
@@ -748,6 +681,11 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<Listener> listener,
       co_await pause.async_wait(kNoThrow);
       continue;
     }
+    // Without TCP_NODELAY the handshake's last flight and the first answer wait for the
+    // client's delayed ACK (Nagle): ~40 ms per new connection, measured by
+    // tests/bench/ingest_bench.sh (21 full handshakes/s against 192 for openssl s_server).
+    error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     auto session = std::make_shared<Session>(tcp::socket(std::move(socket)), listener, registry);
     if (!session->Register()) {
       continue;  // stopping

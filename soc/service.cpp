@@ -7,12 +7,16 @@
 #include <charconv>
 #include <exception>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <utility>
+#include <variant>
 
 #include "common/files.h"
 #include "common/ids.h"
 #include "policy/policy.h"
+#include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
 
 namespace cg::soc {
@@ -34,6 +38,10 @@ struct SocService::Call {
   std::string audit_target;             // what the request acted on, for the audit log
   std::string audit_actor = "-";        // agent routes: who asked (enrollment token, device)
   bool skip_audit = false;              // agent routes: rate-limited floods are not recorded
+  // Agent port: a handler that answers later (after the group commit) takes this Responder and
+  // sets `deferred`; its return value is then ignored.
+  Responder* respond = nullptr;
+  bool deferred = false;
 };
 
 namespace {
@@ -56,6 +64,10 @@ constexpr int64_t kDefaultAuditLimit = 100;
 constexpr int64_t kMaxAuditLimit = 10000;
 constexpr int64_t kDefaultOperatorTtlSeconds = 0;  // no expiry
 constexpr int64_t kMaxOperatorTtlSeconds = 5LL * 365 * 86400;
+// Reports per POST /v1/reports/batch (the body limit applies as well).
+constexpr size_t kMaxBatchReports = 100;
+// What a 503 for a full ingest queue asks the agent to wait.
+constexpr int kOverloadRetryAfterSeconds = 2;
 // Audit fields come from the request line; a long one is cut rather than stored whole.
 constexpr size_t kMaxAuditField = 512;
 
@@ -374,7 +386,8 @@ const std::vector<SocService::Route>& SocService::AgentRoutes() {
       {"POST", "/v1/renew", Access::kDevice, &SocService::Renew, /*audited=*/true},
       {"GET", "/v1/crl.pem", Access::kPublic, &SocService::GetCrl},
       {"POST", "/v1/reports", Access::kDevice, &SocService::SubmitReport},
-      {"GET", "/v1/poll", Access::kDevice, nullptr, false, &SocService::Poll},
+      {"GET", "/v1/poll", Access::kDevice, &SocService::Poll},
+      {"POST", "/v1/reports/batch", Access::kDevice, &SocService::SubmitReportBatch},
   };
   return routes;
 }
@@ -414,9 +427,10 @@ std::vector<SocService::RouteInfo> SocService::OperatorRouteList() {
 }
 
 void SocService::HandleAgent(HttpRequest request, Responder respond) {
+  bool deferred = false;
   HttpResponse response =
-      Guarded("agent", request, [&] { return DispatchAgent(request, respond); });
-  if (response.status != 0) {
+      Guarded("agent", request, [&] { return DispatchAgent(request, respond, deferred); });
+  if (!deferred) {
     respond(std::move(response));
   }
 }
@@ -457,7 +471,8 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
   respond(std::move(response));
 }
 
-HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& respond) {
+HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& respond,
+                                       bool& deferred) {
   auto lookup = FindRoute(AgentRoutes(), request);
   if (lookup.route == nullptr) {
     return NoRoute(lookup, request);
@@ -467,14 +482,10 @@ HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& re
     return Fail(401, "unauthenticated", "this route needs a verified client certificate");
   }
   Call call(request, now_(), std::move(lookup.params));
-  if (lookup.route->async_handler != nullptr) {  // the long-poll: not audited
-    (this->*lookup.route->async_handler)(call, respond);
-    HttpResponse answered_later;
-    answered_later.status = 0;
-    return answered_later;
-  }
+  call.respond = &respond;
   HttpResponse response = (this->*lookup.route->handler)(call);
-  if (lookup.route->audited && !call.skip_audit) {
+  deferred = call.deferred;
+  if (!deferred && lookup.route->audited && !call.skip_audit) {
     AuditEntry audit;
     audit.time = call.now;
     audit.actor = Clip(call.audit_actor);
@@ -814,19 +825,59 @@ void SocService::RepublishCrl() {
   }
 }
 
-HttpResponse SocService::SubmitReport(Call& call) {
-  const HttpRequest& request = call.request;
+namespace {
+
+// The answer to one stored (or refused) report: what the agent needs to drop it from its spool,
+// or why not. Logged here because the deferred path has no request any more.
+HttpResponse StoredAnswer(const std::string& report_id, const std::string& peer_address,
+                          const Result<bool>& stored) {
+  if (stored.ok()) {
+    return HttpResponse::Json(
+        200, {{"status", "committed"}, {"report_id", report_id}, {"duplicate", !*stored}});
+  }
+  switch (stored.error().code) {
+    case ErrorCode::kNotFound:
+      spdlog::warn("report {} from {} refused: unknown device", report_id, peer_address);
+      return Fail(403, "forbidden", "unknown device");
+    case ErrorCode::kConflict:
+      return Fail(409, "conflict", stored.error().message);
+    case ErrorCode::kInvalidArgument:
+      return Fail(400, "invalid_report", stored.error().message);
+    default:
+      return StorageFailure("storing report " + report_id, stored.error());
+  }
+}
+
+// 503 + Retry-After: the ingest queue is full. The agent keeps the report and comes back.
+HttpResponse Overloaded() {
+  HttpResponse response =
+      Fail(503, "overloaded", "the SOC is busy storing reports; retry after the delay given");
+  response.headers.emplace_back("Retry-After", std::to_string(kOverloadRetryAfterSeconds));
+  return response;
+}
+
+// One entry of a batch answer.
+json BatchEntry(const std::string& report_id, const HttpResponse& answer) {
+  json body = json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
+  if (answer.status == 200 && body.is_object()) {
+    return {{"report_id", report_id},
+            {"status", "committed"},
+            {"duplicate", body.value("duplicate", false)}};
+  }
+  json error = body.is_object() && body.contains("error") ? body["error"] : json::object();
+  // 5xx: the SOC's trouble, worth a retry; 4xx: this report will never be accepted.
+  return {{"report_id", report_id},
+          {"status", answer.status >= 500 ? "error" : "rejected"},
+          {"http_status", answer.status},
+          {"error", std::move(error)}};
+}
+
+}  // namespace
+
+std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json& body,
+                                                                     const HttpRequest& request) {
   const protocol::PeerCertificate& peer = *request.peer_cert;  // Access::kDevice
-  if (request.body.size() > config_.max_report_bytes) {
-    return Fail(413, "too_large",
-                "report of " + std::to_string(request.body.size()) +
-                    " bytes exceeds the limit of " + std::to_string(config_.max_report_bytes));
-  }
-  auto body = ParseJsonBody(request.body);
-  if (!body.ok()) {
-    return Fail(400, "bad_json", body.error().message);
-  }
-  auto report = protocol::ReportFromJson(*body);
+  auto report = protocol::ReportFromJson(body);
   if (!report.ok()) {
     return Fail(400, "invalid_report", report.error().message);
   }
@@ -851,23 +902,124 @@ HttpResponse SocService::SubmitReport(Call& call) {
   if (device->cert_serial != peer.serial_hex) {
     return refuse("not the certificate issued to this device");
   }
+  return std::move(report).value();
+}
+
+HttpResponse SocService::SubmitReport(Call& call) {
+  const HttpRequest& request = call.request;
+  if (request.body.size() > config_.max_report_bytes) {
+    return Fail(413, "too_large",
+                "report of " + std::to_string(request.body.size()) +
+                    " bytes exceeds the limit of " + std::to_string(config_.max_report_bytes));
+  }
+  auto body = ParseJsonBody(request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  auto admitted = AdmitReport(*body, request);
+  if (auto* refused = std::get_if<HttpResponse>(&admitted)) {
+    return std::move(*refused);
+  }
+  protocol::Report& report = std::get<protocol::Report>(admitted);
   // What is stored is the report as validated, re-serialised: fields the parser does not know
   // are not kept.
-  auto stored = storage_.StoreReport(*report, DumpJson(protocol::ToJson(*report)), call.now);
-  if (!stored.ok()) {
-    switch (stored.error().code) {
-      case ErrorCode::kNotFound:
-        return refuse("unknown device");
-      case ErrorCode::kConflict:
-        return Fail(409, "conflict", stored.error().message);
-      case ErrorCode::kInvalidArgument:
-        return Fail(400, "invalid_report", stored.error().message);
-      default:
-        return StorageFailure("storing report " + report->report_id, stored.error());
-    }
+  std::string body_json = DumpJson(protocol::ToJson(report));
+  const std::string report_id = report.report_id;
+  if (writer_ == nullptr) {
+    return StoredAnswer(report_id, request.peer_address,
+                        storage_.StoreReport(report, body_json, call.now));
   }
-  return HttpResponse::Json(
-      200, {{"status", "committed"}, {"report_id", report->report_id}, {"duplicate", !*stored}});
+  std::vector<IngestItem> items;
+  items.push_back(IngestItem{
+      std::move(report), std::move(body_json), call.now,
+      [respond = *call.respond, report_id, peer = request.peer_address](Result<bool> stored) {
+        respond(StoredAnswer(report_id, peer, stored));
+      }});
+  if (!writer_->TrySubmit(std::move(items))) {
+    return Overloaded();
+  }
+  call.deferred = true;
+  return HttpResponse{};
+}
+
+HttpResponse SocService::SubmitReportBatch(Call& call) {
+  const HttpRequest& request = call.request;
+  if (request.body.size() > config_.max_report_bytes) {
+    return Fail(413, "too_large",
+                "batch of " + std::to_string(request.body.size()) + " bytes exceeds the limit of " +
+                    std::to_string(config_.max_report_bytes));
+  }
+  auto body = ParseJsonBody(request.body);
+  if (!body.ok()) {
+    return Fail(400, "bad_json", body.error().message);
+  }
+  const auto reports = body->find("reports");
+  if (reports == body->end() || !reports->is_array() || reports->empty() ||
+      reports->size() > kMaxBatchReports) {
+    return InvalidRequest("'reports' must be an array of 1 to " + std::to_string(kMaxBatchReports) +
+                          " reports");
+  }
+  // Every entry answered in order; the admitted ones are stored together.
+  struct Pending {
+    json results = json::array();
+    std::vector<size_t> slots;  // result index of each queued report
+    std::mutex mu;
+    size_t remaining = 0;
+  };
+  auto pending = std::make_shared<Pending>();
+  std::vector<protocol::Report> admitted;
+  std::vector<std::string> bodies;
+  for (const auto& entry : *reports) {
+    std::string id =
+        entry.is_object() && entry.contains("report_id") && entry["report_id"].is_string()
+            ? Clip(entry["report_id"].get<std::string>(), 64)
+            : std::string();
+    auto verdict = AdmitReport(entry, request);
+    if (auto* refused = std::get_if<HttpResponse>(&verdict)) {
+      pending->results.push_back(BatchEntry(id, *refused));
+      continue;
+    }
+    pending->results.push_back(nullptr);
+    pending->slots.push_back(pending->results.size() - 1);
+    admitted.push_back(std::move(std::get<protocol::Report>(verdict)));
+    bodies.push_back(DumpJson(protocol::ToJson(admitted.back())));
+  }
+  if (admitted.empty()) {
+    return HttpResponse::Json(200, {{"results", std::move(pending->results)}});
+  }
+  if (writer_ == nullptr) {
+    std::vector<ReportToStore> rows;
+    for (size_t i = 0; i < admitted.size(); ++i) {
+      rows.push_back(ReportToStore{&admitted[i], bodies[i], call.now});
+    }
+    auto stored = storage_.StoreReports(rows);
+    for (size_t i = 0; i < admitted.size(); ++i) {
+      pending->results[pending->slots[i]] =
+          BatchEntry(admitted[i].report_id,
+                     StoredAnswer(admitted[i].report_id, request.peer_address, stored[i]));
+    }
+    return HttpResponse::Json(200, {{"results", std::move(pending->results)}});
+  }
+  pending->remaining = admitted.size();
+  std::vector<IngestItem> items;
+  for (size_t i = 0; i < admitted.size(); ++i) {
+    const std::string report_id = admitted[i].report_id;
+    items.push_back(IngestItem{
+        std::move(admitted[i]), std::move(bodies[i]), call.now,
+        [pending, slot = pending->slots[i], respond = *call.respond, report_id,
+         peer = request.peer_address](Result<bool> stored) {
+          std::lock_guard lock(pending->mu);
+          pending->results[slot] = BatchEntry(report_id, StoredAnswer(report_id, peer, stored));
+          if (--pending->remaining == 0) {
+            respond(HttpResponse::Json(200, {{"results", std::move(pending->results)}}));
+          }
+        }});
+  }
+  if (!writer_->TrySubmit(std::move(items))) {
+    return Overloaded();
+  }
+  call.deferred = true;
+  return HttpResponse{};
 }
 
 HttpResponse SocService::ListDevices(Call& call) {
@@ -1093,11 +1245,12 @@ constexpr int64_t kMaxTaskListLimit = 1000;
 
 }  // namespace
 
-void SocService::Poll(Call& call, Responder& respond) {
+// The long-poll: answered now when there is news, else held by the hub (the Responder is taken
+// and call.deferred set; the returned value is then ignored).
+HttpResponse SocService::Poll(Call& call) {
   const protocol::PeerCertificate& peer = *call.request.peer_cert;  // Access::kDevice
   if (hub_ == nullptr) {
-    respond(NoHub());
-    return;
+    return NoHub();
   }
   PollRequest poll;
   poll.device_id = peer.subject_cn;
@@ -1105,31 +1258,29 @@ void SocService::Poll(Call& call, Responder& respond) {
     const auto [end, ec] =
         std::from_chars(version->data(), version->data() + version->size(), poll.policy_version);
     if (ec != std::errc() || end != version->data() + version->size() || poll.policy_version < 0) {
-      respond(InvalidRequest("policy_version must be a non-negative integer"));
-      return;
+      return InvalidRequest("policy_version must be a non-negative integer");
     }
   }
   if (auto refused = NonEmptyQuery(call.request, "refused")) {
     if (refused->size() > 128 || !IsPrintable(*refused)) {
-      respond(InvalidRequest("refused must be a policy hash"));
-      return;
+      return InvalidRequest("refused must be a policy hash");
     }
     poll.refused_hash = *refused;
   }
   // The group is the SOC's record, not anything the agent says.
   auto device = storage_.GetDevice(poll.device_id);
   if (!device.ok()) {
-    respond(device.error().code == ErrorCode::kNotFound
-                ? Fail(403, "forbidden", "unknown device")
-                : StorageFailure("looking up a device", device.error()));
-    return;
+    return device.error().code == ErrorCode::kNotFound
+               ? Fail(403, "forbidden", "unknown device")
+               : StorageFailure("looking up a device", device.error());
   }
   if (device->revoked || device->cert_serial != peer.serial_hex) {
-    respond(Fail(403, "forbidden", "device revoked or certificate superseded"));
-    return;
+    return Fail(403, "forbidden", "device revoked or certificate superseded");
   }
   poll.group = device->group;
-  hub_->Poll(std::move(poll), std::move(respond));
+  call.deferred = true;
+  hub_->Poll(std::move(poll), std::move(*call.respond));
+  return HttpResponse{};
 }
 
 HttpResponse SocService::PushPolicy(Call& call) {

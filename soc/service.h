@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/result.h"
@@ -57,6 +59,8 @@ using Deferrer = std::function<void(std::chrono::milliseconds delay, std::functi
 // separated by single '/', 1 to 128 characters ("laocai/bac-ha").
 bool IsValidGroupName(std::string_view group);
 
+class IngestWriter;
+
 // The handlers may run at the same time on several of the server's threads: Storage is
 // thread-safe, the CA is only read, and the service's own state (rate limits, the CRL file) is
 // behind locks.
@@ -67,8 +71,10 @@ class SocService {
              SocConfig config);
 
   // Agent port: POST /v1/enroll and GET /v1/crl.pem (without a client certificate),
-  // POST /v1/reports, POST /v1/renew, and GET /v1/poll (the long-poll: answered later,
-  // from another thread).
+  // POST /v1/reports, POST /v1/reports/batch, POST /v1/renew and GET /v1/poll. Answers
+  // before returning, except the long-poll (answered when there is news or after the
+  // hold) and reports taken by the ingest writer (answered from its thread once
+  // committed).
   void HandleAgent(protocol::HttpRequest request, Responder respond);
   // Operator port: bearer token, role check, and an audit row for every request, refused or
   // not. A failed authentication is answered after a delay growing with the address's recent
@@ -91,6 +97,10 @@ class SocService {
   // Policy distribution and tasks (GET /v1/poll, /api/v1/policies, /api/v1/inspections); those
   // routes answer 503 without one. `hub` must outlive the service.
   void SetPolicyHub(PolicyHub* hub) { hub_ = hub; }
+  // With a writer, reports are group-committed by it and answered once committed; a full queue
+  // is answered 503 with Retry-After. Without one (tools, tests), each is stored at once.
+  // `writer` must outlive the service's use.
+  void SetIngestWriter(IngestWriter* writer) { writer_ = writer; }
   // Called after a device is revoked (the server closes that device's open connections).
   void SetRevocationListener(std::function<void(const std::string& device_id)> listener) {
     on_revoke_ = std::move(listener);
@@ -116,23 +126,24 @@ class SocService {
   enum class Access { kPublic, kDevice, kAnalyst, kAdmin };
   struct Call;
   using RouteHandler = protocol::HttpResponse (SocService::*)(Call&);
-  // A handler that keeps the Responder and answers later (the long-poll).
-  using AsyncRouteHandler = void (SocService::*)(Call&, Responder&);
   struct Route {
     std::string_view method;
     std::string_view pattern;  // "/api/v1/devices/{id}": a {name} segment matches any segment
     Access access;
     RouteHandler handler;
     bool audited = false;  // agent routes whose every call goes to the audit log
-    AsyncRouteHandler async_handler = nullptr;  // instead of handler
   };
 
   // The one place where routes are added.
   static const std::vector<Route>& AgentRoutes();
   static const std::vector<Route>& OperatorRoutes();
 
-  // Returns a response with status 0 when an async handler took `respond`.
-  protocol::HttpResponse DispatchAgent(const protocol::HttpRequest& request, Responder& respond);
+  protocol::HttpResponse DispatchAgent(const protocol::HttpRequest& request, Responder& respond,
+                                       bool& deferred);
+  // A parsed report checked against the client certificate and the device record, or the
+  // answer refusing it.
+  std::variant<protocol::Report, protocol::HttpResponse> AdmitReport(
+      const nlohmann::json& body, const protocol::HttpRequest& request);
   protocol::HttpResponse DispatchOperator(const protocol::HttpRequest& request, SysTime now,
                                           AuditEntry& audit);
 
@@ -144,13 +155,14 @@ class SocService {
   protocol::HttpResponse Renew(Call& call);
   protocol::HttpResponse GetCrl(Call& call);
   protocol::HttpResponse SubmitReport(Call& call);
+  protocol::HttpResponse SubmitReportBatch(Call& call);
   protocol::HttpResponse ListDevices(Call& call);
   protocol::HttpResponse GetDevice(Call& call);
   protocol::HttpResponse DeviceHistory(Call& call);
   protocol::HttpResponse RevokeDevice(Call& call);
   protocol::HttpResponse CreateEnrollToken(Call& call);
   protocol::HttpResponse ListAudit(Call& call);
-  void Poll(Call& call, Responder& respond);
+  protocol::HttpResponse Poll(Call& call);
   protocol::HttpResponse PushPolicy(Call& call);
   protocol::HttpResponse ListPolicies(Call& call);
   protocol::HttpResponse PolicyStatus(Call& call);
@@ -179,6 +191,7 @@ class SocService {
   RateLimiter enroll_limiter_;
   AuthFailureThrottle auth_throttle_;
   std::mutex crl_mu_;  // one CRL file writer at a time
+  IngestWriter* writer_ = nullptr;
 };
 
 }  // namespace cg::soc

@@ -60,6 +60,16 @@ int main(int argc, char** argv) {
       ->add_option("--enroll-per-minute", serve.enroll_per_minute,
                    "enrollment attempts per minute and address after the burst (default 10)")
       ->check(CLI::Range(1, 60000));
+  serve_cmd
+      ->add_option("--ingest-queue", serve.ingest_queue,
+                   "reports waiting to be stored before the agent port answers 503 "
+                   "(default 4096)")
+      ->check(CLI::Range(1, 1000000));
+  serve_cmd
+      ->add_option("--ingest-batch", serve.ingest_batch,
+                   "reports per group-commit transaction (default 512; 1 commits each "
+                   "report alone)")
+      ->check(CLI::Range(1, 100000));
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "write {\"agent_port\",\"operator_port\"} here once listening");
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -759,6 +760,54 @@ class SqliteStorage final : public Storage {
 
   Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
                            SysTime received_at) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    CG_ASSIGN_OR_RETURN(bool stored, StoreReportLocked(report, body_json, received_at));
+    if (stored) {
+      CG_RETURN_IF_ERROR(tx.Commit());
+    }
+    return stored;
+  }
+
+  // Group commit: one IMMEDIATE transaction (one WAL fsync) for the whole batch; each report in
+  // its own SAVEPOINT so that a refused one leaves the others in.
+  std::vector<Result<bool>> StoreReports(std::span<const ReportToStore> reports) override {
+    std::vector<Result<bool>> results;
+    results.reserve(reports.size());
+    std::lock_guard lock(mu_);
+    sqlite3* db = db_.get();
+    auto fail_all = [&](const Error& e) {
+      results.assign(reports.size(), Result<bool>(e));
+      return results;
+    };
+    auto tx = Transaction::Begin(db);
+    if (!tx.ok()) {
+      return fail_all(tx.error());
+    }
+    for (const ReportToStore& item : reports) {
+      if (auto s = Exec(db, "SAVEPOINT report", "starting a savepoint"); !s.ok()) {
+        return fail_all(s.error());
+      }
+      auto stored = StoreReportLocked(*item.report, item.body_json, item.received_at);
+      if (!stored.ok()) {
+        if (auto s = Exec(db, "ROLLBACK TO report", "rolling back a savepoint"); !s.ok()) {
+          return fail_all(s.error());
+        }
+      }
+      if (auto s = Exec(db, "RELEASE report", "releasing a savepoint"); !s.ok()) {
+        return fail_all(s.error());
+      }
+      results.push_back(std::move(stored));
+    }
+    if (auto s = tx->Commit(); !s.ok()) {
+      return fail_all(s.error());
+    }
+    return results;
+  }
+
+  // StoreReport's work inside a transaction the caller holds (with mu_ locked).
+  Result<bool> StoreReportLocked(const protocol::Report& report, std::string_view body_json,
+                                 SysTime received_at) {
     auto collected = ParseRfc3339(report.collected_at);
     if (!collected.ok()) {
       return MakeError(ErrorCode::kInvalidArgument, "collected_at: " + collected.error().message);
@@ -771,8 +820,6 @@ class SqliteStorage final : public Storage {
     }
     const std::string_view status = protocol::ToString(protocol::OverallStatus(report.checks));
 
-    std::lock_guard lock(mu_);
-    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
     {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT device_id FROM reports WHERE report_id = ?1"));
       CG_ASSIGN_OR_RETURN(bool row, s.Bind(report.report_id).Step());
@@ -832,7 +879,6 @@ class SqliteStorage final : public Storage {
                                           "AND state <> 'done'"));
       CG_RETURN_IF_ERROR(s.Bind(task_id, report.device_id, received_at, report.report_id).Run());
     }
-    CG_RETURN_IF_ERROR(tx.Commit());
     return true;
   }
 

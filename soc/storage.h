@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -181,6 +182,13 @@ inline std::optional<std::string> EnrollmentTokenRefusal(const EnrollmentToken& 
   return std::nullopt;
 }
 
+// One report of a group commit (Storage::StoreReports); the pointed-to data must outlive the call.
+struct ReportToStore {
+  const protocol::Report* report = nullptr;
+  std::string_view body_json;
+  SysTime received_at;
+};
+
 // Every method is safe to call from several threads. Errors are kDatabase unless stated.
 class Storage {
  public:
@@ -225,6 +233,18 @@ class Storage {
   // bad collected_at or a check id given twice; nothing is stored on error.
   virtual Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
                                    SysTime received_at) = 0;
+  // Group commit: every report judged as StoreReport judges it, in order, all in one
+  // transaction (one durable commit for the batch). A report refused for its own reasons does
+  // not undo the others; a failure of the transaction itself is every report's result (then
+  // nothing of the batch is stored). This default stores them one by one.
+  virtual std::vector<Result<bool>> StoreReports(std::span<const ReportToStore> reports) {
+    std::vector<Result<bool>> results;
+    results.reserve(reports.size());
+    for (const ReportToStore& r : reports) {
+      results.push_back(StoreReport(*r.report, r.body_json, r.received_at));
+    }
+    return results;
+  }
   // The device's newest report by collected_at, nullopt if it never reported; kNotFound for an
   // unknown device.
   virtual Result<std::optional<StoredReport>> LatestReport(std::string_view device_id) = 0;

@@ -201,12 +201,20 @@ SocServer::SocServer(const std::string& dir, const SocOptions& options) : dir_(d
       return;
     }
   }
+  serve_args_ = options.serve_args;
+  Serve();
+}
+
+bool SocServer::Serve() {
   const std::string ready = dir_ + "/ready.json";
+  ::unlink(ready.c_str());
+  agent_port_ = 0;
+  operator_port_ = 0;
   std::vector<std::string> argv = {SocBin(),         "--log-level",  "debug",
                                    "serve",          "--data-dir",   dir_,
                                    "--agent-listen", "127.0.0.1:0",  "--operator-listen",
                                    "127.0.0.1:0",    "--ready-file", ready};
-  argv.insert(argv.end(), options.serve_args.begin(), options.serve_args.end());
+  argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
   child_ = Child(argv, dir_ + "/soc.log");
   // Bounded wait for the listeners to be bound (the ready file is written after binding).
   for (int i = 0; i < 300 && child_.Running(); ++i) {
@@ -215,11 +223,22 @@ SocServer::SocServer(const std::string& dir, const SocOptions& options) : dir_(d
     if (!j.is_discarded() && j.is_object()) {
       agent_port_ = j.value("agent_port", uint16_t{0});
       operator_port_ = j.value("operator_port", uint16_t{0});
-      return;
+      return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   error_ = "cg-soc serve did not become ready: " + log();
+  return false;
+}
+
+void SocServer::Kill9() {
+  child_.Signal(SIGKILL);
+  child_.Wait(std::chrono::seconds(10));
+}
+
+bool SocServer::Restart() {
+  Kill9();
+  return Serve();
 }
 
 SocServer::~SocServer() {

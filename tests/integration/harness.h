@@ -81,12 +81,19 @@ class SocServer {
   std::string admin_token_file() const { return dir_ + "/admin.token"; }
   std::string log() const;
   Child& child() { return child_; }
+  // SIGKILL now (no shutdown at all), and wait for the process to be gone.
+  void Kill9();
+  // `cg-soc serve` again on the same data dir (new kernel-chosen ports); false with error().
+  bool Restart();
   // cgctl with --server/--ca/--token-file for this server, then args.
   std::vector<std::string> Ctl(const std::vector<std::string>& args,
                                const std::string& token_file = "") const;
 
  private:
+  bool Serve();
+
   std::string dir_;
+  std::vector<std::string> serve_args_;
   std::string error_;
   Child child_;
   uint16_t agent_port_ = 0;

@@ -37,6 +37,22 @@ TEST(Rfc3339, RefusesGarbage) {
   }
 }
 
+// Found by fuzzing the report parser: years beyond 2261 overflowed SysTime (nanoseconds in 64
+// bits) and came back as times in the 19th century.
+TEST(Rfc3339, YearsOutsideWhatSysTimeHoldsAreRefused) {
+  for (const char* bad : {"4052-05-28T07:59:00Z", "9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z",
+                          "0001-01-01T00:00:00Z", "1677-09-21T00:00:00Z"}) {
+    auto t = ParseRfc3339(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_NE(t.error().message.find("outside the years"), std::string::npos) << bad;
+  }
+  for (const char* good : {"1900-01-01T00:00:00Z", "2200-12-31T23:59:59Z"}) {
+    auto t = ParseRfc3339(good);
+    ASSERT_TRUE(t.ok()) << good;
+    EXPECT_EQ(FormatRfc3339(*t), good);
+  }
+}
+
 TEST(Duration, ParsesUnitsAndRefusesNonsense) {
   EXPECT_EQ(ParseDuration("90s")->count(), 90);
   EXPECT_EQ(ParseDuration("15m")->count(), 900);

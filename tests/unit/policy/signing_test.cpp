@@ -132,6 +132,14 @@ TEST_F(SigningTest, EveryRefusalHasItsOwnReason) {
          return e;
        },
        Refusal::kMalformed},
+      // Found by fuzzing: a "format" of another type threw out of VerifyEnvelope.
+      {"format is not a string",
+       [&] {
+         json e = Sign(Doc(4), key_);
+         e["format"] = json::object({{"antivirus", 1}});
+         return e;
+       },
+       Refusal::kMalformed},
   };
   for (const auto& c : cases) {
     auto r = Verify(c.envelope(), c.current, c.group);

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -458,6 +460,37 @@ TEST_F(HttpsServerTest, MalformedHttpGets400AndGarbageDoesNotHurtTheServer) {
   auto response = Client(port, {})->Request("GET", "/still-alive");
   ASSERT_TRUE(response.ok()) << response.error().ToString();
   EXPECT_EQ(response->status, 200);
+}
+
+// A client that sends its headers a line at a time, each line well within any per-read
+// timeout, is still cut off: the deadline covers the whole request, not each read.
+TEST_F(HttpsServerTest, ASlowClientTricklingHeadersIsCutOffAtTheRequestDeadline) {
+  signal(SIGPIPE, SIG_IGN);
+  ListenerOptions options = Options(false, false);
+  options.read_timeout = std::chrono::seconds(1);
+  const uint16_t port = Listen(std::move(options));
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls(SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(tls.get(), ca_.ca_file().c_str(), nullptr), 1);
+  RawConnection slow(port, tls.get());
+  ASSERT_TRUE(slow.connected);
+  int fd = -1;
+  BIO_get_fd(slow.bio, &fd);
+  slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\n");
+  constexpr int kLines = 100;  // 10 s of trickling against a 1 s deadline
+  int sent = 0;
+  for (; sent < kLines; ++sent) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 100) > 0) {
+      break;  // the server hung up (close_notify or FIN)
+    }
+    if (BIO_write(slow.bio, "X-Slow: y\r\n", 11) != 11) {
+      break;
+    }
+  }
+  EXPECT_LT(sent, kLines) << "the server kept the trickling connection open";
+  EXPECT_EQ(slow.Read([](const std::string&) { return false; }), "");
+  EXPECT_EQ(recorder_.count(), 0u);
 }
 
 TEST_F(HttpsServerTest, KeepAliveReusesOneConnection) {

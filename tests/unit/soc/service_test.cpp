@@ -11,8 +11,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -27,8 +30,11 @@
 #include "protocol/http.h"
 #include "protocol/pki.h"
 #include "protocol/report.h"
+#include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
 #include "soc/sqlite_storage.h"
+#include "tests/unit/testing/forwarding_storage.h"
+#include "tests/unit/testing/gated_storage.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -88,99 +94,17 @@ std::string ErrorMessageOf(const HttpResponse& response) {
 }
 
 // Forwards to a real storage; AppendAudit fails while fail_audit is set.
-class AuditSwitchStorage : public Storage {
+class AuditSwitchStorage : public testing::ForwardingStorage {
  public:
-  explicit AuditSwitchStorage(Storage& real) : real_(real) {}
+  using ForwardingStorage::ForwardingStorage;
   bool fail_audit = false;
 
-  Status CreateOperatorToken(const OperatorToken& t) override {
-    return real_.CreateOperatorToken(t);
-  }
-  Result<OperatorToken> FindOperatorTokenByHash(std::string_view h) override {
-    return real_.FindOperatorTokenByHash(h);
-  }
-  Status CreateEnrollmentToken(const EnrollmentToken& t) override {
-    return real_.CreateEnrollmentToken(t);
-  }
-  Result<EnrollmentToken> FindEnrollmentTokenByHash(std::string_view h) override {
-    return real_.FindEnrollmentTokenByHash(h);
-  }
-  Result<EnrollmentToken> ConsumeEnrollmentToken(std::string_view h, SysTime now) override {
-    return real_.ConsumeEnrollmentToken(h, now);
-  }
-  Status AddDevice(const Device& d) override { return real_.AddDevice(d); }
-  Result<Device> GetDevice(std::string_view id) override { return real_.GetDevice(id); }
-  Result<std::vector<Device>> ListDevices(const DeviceFilter& f) override {
-    return real_.ListDevices(f);
-  }
-  Status RevokeDevice(std::string_view id, SysTime now) override {
-    return real_.RevokeDevice(id, now);
-  }
-  Result<std::vector<OperatorToken>> ListOperatorTokens() override {
-    return real_.ListOperatorTokens();
-  }
-  Status RevokeOperatorToken(std::string_view id) override { return real_.RevokeOperatorToken(id); }
-  Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() override {
-    return real_.ListEnrollmentTokens();
-  }
-  Status RevokeEnrollmentToken(std::string_view id) override {
-    return real_.RevokeEnrollmentToken(id);
-  }
-  Result<std::vector<Device>> FindDevicesByMachine(std::string_view m,
-                                                   std::string_view h) override {
-    return real_.FindDevicesByMachine(m, h);
-  }
-  Status ReplaceDeviceCertificate(std::string_view id, std::string_view expected,
-                                  std::string_view serial, SysTime not_after,
-                                  std::string_view group, bool reenroll, SysTime now) override {
-    return real_.ReplaceDeviceCertificate(id, expected, serial, not_after, group, reenroll, now);
-  }
-  Status AllowReenroll(std::string_view id, SysTime now) override {
-    return real_.AllowReenroll(id, now);
-  }
-  Status AddEnrollmentConflict(const EnrollmentConflict& c) override {
-    return real_.AddEnrollmentConflict(c);
-  }
-  Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(bool all) override {
-    return real_.ListEnrollmentConflicts(all);
-  }
-  Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) override {
-    return real_.ListRevokedCertificates(now);
-  }
-  Result<bool> StoreReport(const protocol::Report& r, std::string_view body,
-                           SysTime received_at) override {
-    return real_.StoreReport(r, body, received_at);
-  }
-  Result<std::optional<StoredReport>> LatestReport(std::string_view id) override {
-    return real_.LatestReport(id);
-  }
-  Result<std::vector<StoredReport>> ReportHistory(std::string_view id, size_t limit) override {
-    return real_.ReportHistory(id, limit);
-  }
   Status AppendAudit(const AuditEntry& e) override {
     if (fail_audit) {
       return MakeError(ErrorCode::kDatabase, "disk I/O error");
     }
     return real_.AppendAudit(e);
   }
-  Result<std::vector<AuditEntry>> ListAudit(size_t limit) override {
-    return real_.ListAudit(limit);
-  }
-  Result<bool> AddPolicy(const StoredPolicy& p) override { return real_.AddPolicy(p); }
-  Result<std::vector<StoredPolicy>> ListPolicies() override { return real_.ListPolicies(); }
-  Status CreateTask(const Task& t, const std::vector<std::string>& ids) override {
-    return real_.CreateTask(t, ids);
-  }
-  Result<std::vector<Task>> TakeTasks(std::string_view id, SysTime now) override {
-    return real_.TakeTasks(id, now);
-  }
-  Result<std::vector<Task>> ListTasks(size_t limit) override { return real_.ListTasks(limit); }
-  Result<std::pair<Task, std::vector<TaskAssignment>>> GetTask(std::string_view id) override {
-    return real_.GetTask(id);
-  }
-
- private:
-  Storage& real_;
 };
 
 struct Enrolled {
@@ -1422,6 +1346,128 @@ TEST_F(SocServiceTest, TheCrlIsSignedByTheCaAndListsRevokedCertificates) {
     EXPECT_EQ(serials, std::set<std::string>{a.peer.serial_hex});
     EXPECT_FALSE(serials.count(b.peer.serial_hex));
   }
+}
+
+// --- group commit, back-pressure and batches ------------------------------------------------
+
+namespace {
+
+// Collects answers that may come later, from the ingest writer's thread.
+class LateAnswers {
+ public:
+  Responder For(const std::string& name) {
+    return [this, name](HttpResponse response) {
+      std::lock_guard lock(mu_);
+      answers_[name] = std::move(response);
+      cv_.notify_all();
+    };
+  }
+  bool Has(const std::string& name) {
+    std::lock_guard lock(mu_);
+    return answers_.count(name) != 0;
+  }
+  HttpResponse Wait(const std::string& name) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return answers_.count(name) != 0; });
+    return answers_[name];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, HttpResponse> answers_;
+};
+
+}  // namespace
+
+TEST_F(SocServiceTest, WithAWriterReportsAreAnsweredAfterCommitAndA503WhenTheQueueIsFull) {
+  const Enrolled device = Enroll("laocai");
+  testing::GatedStorage gated(*real_);
+  gated.Close();
+  IngestWriter writer(gated, IngestWriter::Options{1, 10});
+  service_->SetIngestWriter(&writer);
+  LateAnswers answers;
+  auto send = [&](const std::string& name, const protocol::Report& report) {
+    service_->HandleAgent(AgentPost("/v1/reports", protocol::ToJson(report).dump(), device.peer),
+                          answers.For(name));
+  };
+  const auto a = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto b = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto c = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  send("a", a);
+  gated.WaitForCommits(1);  // a is inside the commit, the queue is empty
+  send("b", b);             // takes the one queue slot
+  send("c", c);             // refused at once
+  EXPECT_FALSE(answers.Has("a")) << "no acknowledgement before the commit";
+  EXPECT_FALSE(answers.Has("b"));
+  ASSERT_TRUE(answers.Has("c"));
+  const HttpResponse refused = answers.Wait("c");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(ErrorCodeOf(refused), "overloaded");
+  EXPECT_EQ(HeaderOf(refused, "Retry-After"), "2");
+  gated.Open();
+  EXPECT_EQ(answers.Wait("a").status, 200);
+  const HttpResponse second = answers.Wait("b");
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(BodyOf(second)["report_id"], b.report_id);
+  writer.Stop();
+  EXPECT_EQ(StoredReports(device.device_id), 2u) << "the refused report was not stored";
+  service_->SetIngestWriter(nullptr);
+}
+
+TEST_F(SocServiceTest, ABatchAnswersEveryReportInOrder) {
+  const Enrolled device = Enroll("laocai");
+  const Enrolled other = Enroll("laocai");
+  const auto first = MakeReport(device.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto foreign = MakeReport(other.device_id, NewUuid(), kT0, {{"yara", CheckStatus::kPass}});
+  const auto second =
+      MakeReport(device.device_id, NewUuid(), kT0 + seconds(5), {{"yara", CheckStatus::kFail}});
+  ASSERT_EQ(SendReport(device, first).status, 200);  // stored before: a duplicate in the batch
+  json batch = {{"reports",
+                 {protocol::ToJson(first), protocol::ToJson(foreign), json{{"report_id", 7}},
+                  protocol::ToJson(second)}}};
+  for (const bool with_writer : {false, true}) {
+    SCOPED_TRACE(with_writer ? "group commit writer" : "direct");
+    std::unique_ptr<IngestWriter> writer;
+    if (with_writer) {
+      writer = std::make_unique<IngestWriter>(*real_, IngestWriter::Options{});
+      service_->SetIngestWriter(writer.get());
+    }
+    LateAnswers answers;
+    service_->HandleAgent(AgentPost("/v1/reports/batch", batch.dump(), device.peer),
+                          answers.For("batch"));
+    const HttpResponse response = answers.Wait("batch");
+    service_->SetIngestWriter(nullptr);
+    ASSERT_EQ(response.status, 200) << response.body;
+    const json results = BodyOf(response)["results"];
+    ASSERT_EQ(results.size(), 4u) << results.dump();
+    EXPECT_EQ(results[0]["status"], "committed");
+    EXPECT_EQ(results[0]["duplicate"], true);
+    EXPECT_EQ(results[1]["status"], "rejected");
+    EXPECT_EQ(results[1]["http_status"], 403);
+    EXPECT_EQ(results[2]["status"], "rejected");
+    EXPECT_EQ(results[2]["error"]["code"], "invalid_report");
+    EXPECT_EQ(results[3]["status"], "committed");
+    EXPECT_EQ(results[3]["report_id"], second.report_id);
+    EXPECT_EQ(results[3]["duplicate"], with_writer) << "stored by the first round";
+  }
+  EXPECT_EQ(StoredReports(device.device_id), 2u);
+  EXPECT_EQ(StoredReports(other.device_id), 0u);
+}
+
+TEST_F(SocServiceTest, MalformedBatchesAre400) {
+  const Enrolled device = Enroll("laocai");
+  for (const std::string& body : std::vector<std::string>{
+           "{}", "[]", R"({"reports":[]})", R"({"reports":{}})", R"({"reports":"x"})"}) {
+    const HttpResponse response = Agent(AgentPost("/v1/reports/batch", body, device.peer));
+    EXPECT_EQ(response.status, 400) << body;
+  }
+  json many = {{"reports", json::array()}};
+  for (int i = 0; i < 101; ++i) {
+    many["reports"].push_back(json::object());
+  }
+  EXPECT_EQ(Agent(AgentPost("/v1/reports/batch", many.dump(), device.peer)).status, 400);
+  EXPECT_EQ(Agent(AgentPost("/v1/reports/batch", R"({"reports":[{}]})", std::nullopt)).status, 401);
 }
 
 }  // namespace

@@ -1,0 +1,176 @@
+// Glue between the service loop, the spool and the sender: the HTTPS transport, the process-wide
+// sender (persistent connection), interruptible backoff sleeps, and legacy spool entries.
+#include "agent/delivery.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "common/files.h"
+#include "common/ids.h"
+#include "protocol/https_client.h"
+
+namespace cg::agent {
+namespace {
+
+class HttpsTransport final : public Transport {
+ public:
+  explicit HttpsTransport(std::unique_ptr<protocol::HttpsClient> client)
+      : client_(std::move(client)) {}
+  Result<protocol::HttpResponse> Post(const std::string& target, const std::string& body) override {
+    return client_->Request("POST", target, body, {{"Content-Type", "application/json"}});
+  }
+  void Close() override { client_->Close(); }
+
+ private:
+  std::unique_ptr<protocol::HttpsClient> client_;
+};
+
+// A backoff sleep that a stop request (SIGTERM/SIGINT, blocked by the service loop and taken
+// with sigtimedwait) ends at once; the signal is raised again so the loop still sees it.
+void InterruptibleSleep(std::chrono::milliseconds wait) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigset_t blocked;
+  pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
+  if (sigismember(&blocked, SIGTERM) != 1) {
+    std::this_thread::sleep_for(wait);  // not the service loop (a one-shot command)
+    return;
+  }
+  timespec ts{static_cast<time_t>(wait.count() / 1000),
+              static_cast<long>((wait.count() % 1000) * 1000000)};
+  siginfo_t info{};
+  const int sig = sigtimedwait(&stop, &info, &ts);
+  if (sig == SIGTERM || sig == SIGINT) {
+    raise(sig);  // pending again (blocked): the service loop stops after this cycle
+  }
+}
+
+Result<std::unique_ptr<Transport>> Connect(const StateDir& state, const std::string& server,
+                                           std::chrono::seconds timeout) {
+  CG_ASSIGN_OR_RETURN(auto host_port, protocol::ParseHostPort(server));
+  protocol::ClientOptions o;
+  o.host = host_port.first;
+  o.port = host_port.second;
+  o.ca_file = state.CaPath();
+  o.cert_file = state.CertPath();
+  o.key_file = state.KeyPath();
+  o.timeout = timeout;
+  CG_ASSIGN_OR_RETURN(auto client, protocol::HttpsClient::Create(std::move(o)));
+  return std::unique_ptr<Transport>(std::make_unique<HttpsTransport>(std::move(client)));
+}
+
+// Spool entries written by agents before checksums: "<uuid>.json", oldest first by mtime.
+Status AdoptLegacyEntries(const StateDir& state, Spool& spool, SysTime now) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> legacy;
+  for (const auto& item : fs::directory_iterator(state.SpoolDir(), ec)) {
+    const std::string name = item.path().filename().string();
+    if (name.size() == 41 && name.ends_with(".json") && IsUuid(name.substr(0, 36))) {
+      std::error_code time_ec;
+      legacy.emplace_back(item.last_write_time(time_ec), item.path());
+    }
+  }
+  std::sort(legacy.begin(), legacy.end());
+  for (const auto& [time, path] : legacy) {
+    auto text = ReadFileToString(path.string(), 4u << 20);
+    auto parsed = text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    auto report = parsed.is_discarded()
+                      ? Result<protocol::Report>(MakeError(ErrorCode::kParse, "not JSON"))
+                      : protocol::ReportFromJson(parsed);
+    if (!report.ok()) {
+      spdlog::warn("old spool entry {} is unreadable ({}); moved to corrupt/", path.string(),
+                   report.error().message);
+      CG_RETURN_IF_ERROR(EnsureDirectory(spool.dir() + "/corrupt", 0700));
+      fs::rename(path, spool.dir() + "/corrupt/" + path.filename().string(), ec);
+      continue;
+    }
+    CG_RETURN_IF_ERROR(spool.Put(*report, now));
+    fs::remove(path, ec);
+  }
+  return OkStatus();
+}
+
+std::mutex g_senders_mu;
+// One sender per (state dir, server): its connection stays open between cycles.
+std::map<std::string, std::pair<std::unique_ptr<Spool>, std::unique_ptr<Sender>>> g_senders;
+
+DeliveryOptions& Defaults() {
+  static DeliveryOptions options;
+  return options;
+}
+
+}  // namespace
+
+void SetDefaultDeliveryOptions(const DeliveryOptions& options) { Defaults() = options; }
+const DeliveryOptions& DefaultDeliveryOptions() { return Defaults(); }
+
+Status SpoolReport(const StateDir& state, protocol::Report& report, SysTime now,
+                   const DeliveryOptions& options) {
+  CG_RETURN_IF_ERROR(state.Prepare());
+  Spool spool(state.SpoolDir(), options.spool_max_bytes);
+  CG_RETURN_IF_ERROR(AdoptLegacyEntries(state, spool, now));
+  if (auto s = spool.Put(report, now); !s.ok()) {
+    return s.error().Wrap("spooling report " + report.report_id);
+  }
+  return OkStatus();
+}
+
+Result<int> SendSpool(const StateDir& state, const Enrollment& enrollment,
+                      const DeliveryOptions& options) {
+  std::lock_guard lock(g_senders_mu);
+  auto& slot = g_senders[state.path() + "|" + enrollment.server];
+  if (!slot.second) {
+    slot.first = std::make_unique<Spool>(state.SpoolDir(), options.spool_max_bytes);
+    const std::string server = enrollment.server;
+    const auto timeout = options.timeout;
+    slot.second = std::make_unique<Sender>(
+        *slot.first, [state, server, timeout] { return Connect(state, server, timeout); },
+        options.sender, options.sleep ? options.sleep : Sleeper(InterruptibleSleep),
+        std::random_device{}());
+  }
+  CG_ASSIGN_OR_RETURN(auto result, slot.second->Deliver());
+  if (result.committed > 0 || result.rejected > 0 || result.corrupt > 0) {
+    spdlog::info("spool delivered: {} committed, {} rejected for good, {} corrupt moved aside",
+                 result.committed, result.rejected, result.corrupt);
+  }
+  return result.committed;
+}
+
+Result<nlohmann::json> SpoolStatus(const StateDir& state, const DeliveryOptions& options) {
+  Spool spool(state.SpoolDir(), options.spool_max_bytes);
+  size_t entries = 0;
+  uint64_t bytes = 0;
+  if (FileExists(state.SpoolDir())) {
+    CG_ASSIGN_OR_RETURN(auto usage, spool.Usage());
+    entries = usage.first;
+    bytes = usage.second;
+    // Entries of older agent versions wait to be taken over; they are spooled reports too.
+    std::error_code ec;
+    for (const auto& item : std::filesystem::directory_iterator(state.SpoolDir(), ec)) {
+      const std::string name = item.path().filename().string();
+      if (name.size() == 41 && name.ends_with(".json") && IsUuid(name.substr(0, 36))) {
+        ++entries;
+      }
+    }
+  }
+  CG_ASSIGN_OR_RETURN(auto c, spool.Counters());
+  return nlohmann::json{{"spool_reports", entries},
+                        {"spool_bytes", bytes},
+                        {"spool_dropped_posture", c.dropped_posture},
+                        {"spool_dropped_security", c.dropped_security},
+                        {"spool_corrupt", c.corrupt},
+                        {"spool_rejected", c.rejected}};
+}
+
+}  // namespace cg::agent

@@ -1,0 +1,51 @@
+// Tests for agent/config.cpp: the delivery settings of agent.json (and that typos are errors).
+#include "agent/config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/files.h"
+#include "tests/unit/testing/test_pki.h"
+
+namespace cg::agent {
+namespace {
+
+using testing::TempDir;
+
+class AgentConfigTest : public ::testing::Test {
+ protected:
+  Result<AgentConfig> Load(const std::string& text) {
+    const std::string path = dir_.File("agent.json");
+    EXPECT_TRUE(WriteFileAtomic(path, text, 0600).ok());
+    return LoadAgentConfig(path);
+  }
+  TempDir dir_;
+};
+
+TEST_F(AgentConfigTest, DeliverySettings) {
+  auto c = Load(R"({"spool_max_bytes": 1048576, "reconnect_window_seconds": 120})");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->spool_max_bytes, 1048576);
+  EXPECT_EQ(c->reconnect_window_seconds, 120);
+  auto none = Load("{}");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->spool_max_bytes.has_value());
+  EXPECT_FALSE(none->reconnect_window_seconds.has_value());
+}
+
+TEST_F(AgentConfigTest, BadDeliverySettingsNameTheKey) {
+  for (const char* text :
+       {R"({"spool_max_bytes": 1000})", R"({"spool_max_bytes": "50MB"})",
+        R"({"reconnect_window_seconds": -1})", R"({"reconnect_window_seconds": 1.5})",
+        R"({"spool_max_byte": 1048576})"}) {
+    auto c = Load(text);
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_TRUE(c.error().message.find("'spool_max_byte") != std::string::npos ||
+                c.error().message.find("'reconnect_window_seconds'") != std::string::npos)
+        << c.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace cg::agent
