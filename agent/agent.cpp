@@ -181,7 +181,11 @@ Status Cycle(const StateDir& state, const Enrollment& enrollment,
                protocol::ToString(protocol::OverallStatus(report->checks)),
                report->task_ids.empty() ? "" : " (answers an inspection)");
   // Spool, then send even when spooling failed (a full disk): sending frees space.
-  const Status spooled = SpoolReport(state, *report, platform.clock->Now());
+  DeliveryOptions delivery = DefaultDeliveryOptions();
+  if (policy.reporting.spool_max_bytes) {  // the province's policy wins over agent.json
+    delivery.spool_max_bytes = static_cast<uint64_t>(*policy.reporting.spool_max_bytes);
+  }
+  const Status spooled = SpoolReport(state, *report, platform.clock->Now(), delivery);
   CG_RETURN_IF_ERROR(RenewCertificateIfDue(state, enrollment, *platform.clock));
   auto delivered = SendSpool(state, enrollment);
   if (!spooled.ok()) {

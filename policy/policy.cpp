@@ -289,7 +289,8 @@ Result<Policy> ParsePolicy(const json& document) {
     };
     const Field fields[] = {
         {"interval_seconds", 60, 86400, &p.reporting.interval_seconds},
-        {"stale_after_intervals", 1, 10000, &p.reporting.stale_after_intervals}};
+        {"stale_after_intervals", 1, 10000, &p.reporting.stale_after_intervals},
+        {"spool_max_bytes", int64_t{1} << 20, int64_t{1} << 32, &p.reporting.spool_max_bytes}};
     for (auto r = it->begin(); r != it->end(); ++r) {
       const Field* field = nullptr;
       for (const auto& f : fields) {

@@ -33,6 +33,7 @@ struct CheckPolicy {
 struct Reporting {
   std::optional<int64_t> interval_seconds;       // 60..86400
   std::optional<int64_t> stale_after_intervals;  // 1..10000
+  std::optional<int64_t> spool_max_bytes;        // 1 MiB..4 GiB: the agent's report spool bound
 };
 
 struct Policy {

@@ -54,6 +54,7 @@ TEST(Policy, InvalidDocumentsNameThePath) {
       {R"({"reporting": {"interval_seconds": "900"}})", "reporting.interval_seconds"},
       {R"({"reporting": {"stale_after_intervals": 0}})", "reporting.stale_after_intervals"},
       {R"({"reporting": {"every": 900}})", "reporting.every"},
+      {R"({"reporting": {"spool_max_bytes": 1000}})", "reporting.spool_max_bytes"},
   };
   for (const auto& c : cases) {
     auto p = ParsePolicy(json::parse(c.doc));
@@ -68,11 +69,13 @@ TEST(Policy, ReportingIsOptionalAndParsed) {
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->reporting.interval_seconds);
   EXPECT_FALSE(none->reporting.stale_after_intervals);
-  auto p =
-      ParsePolicy(json{{"reporting", {{"interval_seconds", 600}, {"stale_after_intervals", 6}}}});
+  auto p = ParsePolicy(json{
+      {"reporting",
+       {{"interval_seconds", 600}, {"stale_after_intervals", 6}, {"spool_max_bytes", 10 << 20}}}});
   ASSERT_TRUE(p.ok()) << p.error().ToString();
   EXPECT_EQ(p->reporting.interval_seconds, 600);
   EXPECT_EQ(p->reporting.stale_after_intervals, 6);
+  EXPECT_EQ(p->reporting.spool_max_bytes, 10 << 20);
 }
 
 TEST(Policy, CanonicalJsonIsOrderIndependentAndCompact) {
