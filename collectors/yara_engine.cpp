@@ -968,12 +968,6 @@ class Worker {
     }
 
     scan_.Reset();
-    // libyara's SIGBUS/SIGSEGV guard (a global mutex and sigaction calls around every scan) is
-    // needed only for a mapping, whose file may shrink under it; our own read buffer cannot
-    // fault, so it is scanned without the guard.
-    yr_scanner_set_flags(scanner_.get(),
-                         mapped ? SCAN_FLAGS_REPORT_RULES_MATCHING
-                                : SCAN_FLAGS_REPORT_RULES_MATCHING | SCAN_FLAGS_NO_TRYCATCH);
     const int rc = yr_scanner_scan_mem(scanner_.get(), data, size);
     ++tally_.files_scanned;
     tally_.bytes_scanned += size;
