@@ -16,6 +16,7 @@
 #include "agent/policy_store.h"
 #include "agent/poller.h"
 #include "agent/renewal.h"
+#include "agent/soc_client.h"
 #include "collectors/yara.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -47,22 +48,6 @@ Error HttpError(const protocol::HttpResponse& r, std::string_view what) {
                              (message.empty() ? "" : ": " + message));
 }
 
-Result<std::unique_ptr<protocol::HttpsClient>> Connect(const std::string& server,
-                                                       const std::string& ca_file,
-                                                       const std::string& cert_file,
-                                                       const std::string& key_file,
-                                                       std::chrono::seconds timeout) {
-  CG_ASSIGN_OR_RETURN(auto host_port, protocol::ParseHostPort(server));
-  protocol::ClientOptions o;
-  o.host = host_port.first;
-  o.port = host_port.second;
-  o.ca_file = ca_file;
-  o.cert_file = cert_file;
-  o.key_file = key_file;
-  o.timeout = timeout;
-  return protocol::HttpsClient::Create(std::move(o));
-}
-
 }  // namespace
 
 Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& platform) {
@@ -92,7 +77,7 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
   CG_ASSIGN_OR_RETURN(auto key, protocol::GenerateP256Key());
   CG_ASSIGN_OR_RETURN(auto csr, protocol::MakeCsrPem(*key, identity.hostname));
   CG_ASSIGN_OR_RETURN(auto client,
-                      Connect(options.server, options.ca_file, "", "", options.timeout));
+                      ConnectToSoc(options.server, options.ca_file, "", "", options.timeout));
   const json body = {{"token", options.token},
                      {"csr_pem", csr},
                      {"hostname", identity.hostname},

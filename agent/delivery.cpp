@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/soc_client.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "protocol/https_client.h"
@@ -57,15 +58,7 @@ void InterruptibleSleep(std::chrono::milliseconds wait) {
 
 Result<std::unique_ptr<Transport>> Connect(const StateDir& state, const std::string& server,
                                            std::chrono::seconds timeout) {
-  CG_ASSIGN_OR_RETURN(auto host_port, protocol::ParseHostPort(server));
-  protocol::ClientOptions o;
-  o.host = host_port.first;
-  o.port = host_port.second;
-  o.ca_file = state.CaPath();
-  o.cert_file = state.CertPath();
-  o.key_file = state.KeyPath();
-  o.timeout = timeout;
-  CG_ASSIGN_OR_RETURN(auto client, protocol::HttpsClient::Create(std::move(o)));
+  CG_ASSIGN_OR_RETURN(auto client, ConnectAsDevice(state, server, timeout));
   return std::unique_ptr<Transport>(std::make_unique<HttpsTransport>(std::move(client)));
 }
 

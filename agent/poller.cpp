@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "agent/soc_client.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 
@@ -62,19 +63,7 @@ void PolicyPoller::Loop() {
   std::unique_ptr<protocol::HttpsClient> client;
   while (!inbox_.stopping()) {
     if (!client) {
-      auto host_port = protocol::ParseHostPort(enrollment_.server);
-      if (!host_port.ok()) {
-        spdlog::error("long-poll: {}", host_port.error().ToString());
-        return;
-      }
-      protocol::ClientOptions o;
-      o.host = host_port->first;
-      o.port = host_port->second;
-      o.ca_file = state_.CaPath();
-      o.cert_file = state_.CertPath();
-      o.key_file = state_.KeyPath();
-      o.timeout = kPollTimeout;
-      auto created = protocol::HttpsClient::Create(std::move(o));
+      auto created = ConnectAsDevice(state_, enrollment_.server, kPollTimeout);
       if (!created.ok()) {
         spdlog::warn("long-poll: {}", created.error().ToString());
         backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);

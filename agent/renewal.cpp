@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "agent/soc_client.h"
 #include "common/files.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
@@ -61,15 +62,7 @@ class OffsetClock final : public platform::Clock {
 Status Renew(const StateDir& state, const Enrollment& enrollment, std::chrono::seconds timeout) {
   CG_ASSIGN_OR_RETURN(auto key, protocol::GenerateP256Key());
   CG_ASSIGN_OR_RETURN(auto csr, protocol::MakeCsrPem(*key, enrollment.device_id));
-  CG_ASSIGN_OR_RETURN(auto host_port, protocol::ParseHostPort(enrollment.server));
-  protocol::ClientOptions o;
-  o.host = host_port.first;
-  o.port = host_port.second;
-  o.ca_file = state.CaPath();
-  o.cert_file = state.CertPath();
-  o.key_file = state.KeyPath();
-  o.timeout = timeout;
-  CG_ASSIGN_OR_RETURN(auto client, protocol::HttpsClient::Create(std::move(o)));
+  CG_ASSIGN_OR_RETURN(auto client, ConnectAsDevice(state, enrollment.server, timeout));
   CG_ASSIGN_OR_RETURN(auto response,
                       client->Request("POST", "/v1/renew", json{{"csr_pem", csr}}.dump()));
   const json answer = json::parse(response.body, nullptr, false);

@@ -35,30 +35,15 @@
 #include "protocol/pki.h"
 #include "protocol/report.h"
 #include "soc/sqlite_storage.h"
+#include "tests/bench/bench_util.h"
 
 namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "ingest_load: %s\n", message.c_str());
-  std::exit(2);
-}
-
-template <typename T>
-T Must(cg::Result<T> r, const std::string& what) {
-  if (!r.ok()) {
-    Die(what + ": " + r.error().ToString());
-  }
-  return std::move(r).value();
-}
-
-void Must(const cg::Status& s, const std::string& what) {
-  if (!s.ok()) {
-    Die(what + ": " + s.error().ToString());
-  }
-}
+using cg::bench::Die;
+using cg::bench::Must;
 
 struct Agent {
   std::string device_id;
@@ -396,6 +381,7 @@ int RunHandshakes(int threads, double seconds, const std::string& server, const 
 }  // namespace
 
 int main(int argc, char** argv) {
+  cg::bench::ProgramName() = "ingest_load";
   CLI::App app{"CounterGuard SOC load generator (tests/bench/ingest_bench.sh)"};
   app.require_subcommand(1);
   int agents = 16, per_agent = 100, checks = 6, threads = 4;

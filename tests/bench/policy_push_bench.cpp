@@ -26,6 +26,7 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "protocol/report.h"
+#include "tests/bench/bench_util.h"
 
 namespace {
 
@@ -44,24 +45,8 @@ struct Options {
   int rounds = 5;
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "policy_push_bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
-template <typename T>
-T Must(cg::Result<T> r, const std::string& what) {
-  if (!r.ok()) {
-    Die(what + ": " + r.error().ToString());
-  }
-  return std::move(r).value();
-}
-
-void MustOk(const cg::Status& s, const std::string& what) {
-  if (!s.ok()) {
-    Die(what + ": " + s.error().ToString());
-  }
-}
+using cg::bench::Die;
+using cg::bench::Must;
 
 std::unique_ptr<cg::protocol::HttpsClient> Client(const std::string& server, const std::string& ca,
                                                   const std::string& cert = "",
@@ -102,10 +87,10 @@ SimAgent EnrollOne(const Options& o, int index) {
   a.group = answer.at("group").get<std::string>();
   a.cert_file = o.work_dir + "/sim-" + std::to_string(index) + ".crt";
   a.key_file = o.work_dir + "/sim-" + std::to_string(index) + ".key";
-  MustOk(cg::WriteFileAtomic(a.cert_file, answer.at("certificate_pem").get<std::string>(), 0644),
-         "certificate");
-  MustOk(cg::WriteFileAtomic(a.key_file, Must(cg::protocol::PrivateKeyToPem(*key), "pem"), 0600),
-         "key");
+  Must(cg::WriteFileAtomic(a.cert_file, answer.at("certificate_pem").get<std::string>(), 0644),
+       "certificate");
+  Must(cg::WriteFileAtomic(a.key_file, Must(cg::protocol::PrivateKeyToPem(*key), "pem"), 0600),
+       "key");
   return a;
 }
 
@@ -191,6 +176,7 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cg::bench::ProgramName() = "policy_push_bench";
   CLI::App app{"policy push latency with simulated agents"};
   Options o;
   app.add_option("--agent-server", o.agent_server)->required();
