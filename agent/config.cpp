@@ -42,10 +42,15 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
         return bad("must be an integer from 0 to 86400");
       }
       c.reconnect_window_seconds = it->get<int64_t>();
+    } else if (key == "delivery_attempts") {
+      if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 20) {
+        return bad("must be an integer from 1 to 20");
+      }
+      c.delivery_attempts = it->get<int64_t>();
     } else {
       return bad(
           "is not a known setting (state_dir, interval_seconds, log_format, log_level, "
-          "spool_max_bytes, reconnect_window_seconds)");
+          "spool_max_bytes, reconnect_window_seconds, delivery_attempts)");
     }
   }
   return c;

@@ -19,6 +19,8 @@ struct AgentConfig {
   // first reconnection after a failed delivery is spread.
   std::optional<int64_t> spool_max_bytes;
   std::optional<int64_t> reconnect_window_seconds;
+  // Attempts per delivery before the rest waits for the next cycle.
+  std::optional<int64_t> delivery_attempts;
 };
 
 // Unknown keys and wrong types are errors naming the key (a typo must not be ignored).

@@ -230,6 +230,9 @@ int main(int argc, char** argv) {
       if (config->reconnect_window_seconds) {
         delivery.sender.reconnect_window = std::chrono::seconds(*config->reconnect_window_seconds);
       }
+      if (config->delivery_attempts) {
+        delivery.sender.max_attempts = static_cast<int>(*config->delivery_attempts);
+      }
       cg::agent::SetDefaultDeliveryOptions(delivery);
     }
   }

@@ -365,6 +365,72 @@ TEST_F(FaultTest, ACorruptSpoolEntryIsSetAsideAndTheSocIsTold) {
   EXPECT_TRUE(told) << latest.dump();
 }
 
+TEST_F(FaultTest, AFullSpoolDropsOldPostureFirstCountsItAndTellsTheSoc) {
+  const std::string state = tmp_.path() + "/agent";
+  const std::string device = Enroll(state);
+  // The smallest bound, and one attempt per cycle so that the cut costs no backoff time.
+  const std::string config = tmp_.path() + "/agent.json";
+  {
+    std::ofstream(config) << R"({"spool_max_bytes": 65536, "delivery_attempts": 1,
+                                 "reconnect_window_seconds": 0})";
+  }
+  auto run = [&] {
+    return RunCmd({AgentBin(), "run", "--once", "--config", config, "--state-dir", state}, 120s);
+  };
+  proxy_.Cut();
+  int runs = 0;
+  json status;
+  while (runs < 200) {
+    EXPECT_EQ(run().exit_code, 1);
+    ++runs;
+    status = Status(state);
+    if (status.value("spool_dropped_posture", 0) >= 3) {
+      break;
+    }
+  }
+  ASSERT_GE(status.value("spool_dropped_posture", 0), 3) << status.dump();
+  EXPECT_LE(status.value("spool_bytes", 0), 65536);
+  const int spooled = status.value("spool_reports", 0);
+  const int dropped = status.value("spool_dropped_posture", 0);
+  EXPECT_EQ(spooled + dropped, runs) << "every report is either spooled or counted as dropped";
+
+  proxy_.Restore();
+  auto last = run();
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  const json after = Status(state);
+  EXPECT_EQ(after.value("spool_reports", -1), 0);
+  // Spooling the last report may have dropped one more old snapshot.
+  const int64_t dropped_at_end = after.value("spool_dropped_posture", int64_t{0});
+  EXPECT_GE(dropped_at_end, dropped);
+  const Stored stored = StoredReports(soc_->data_dir() + "/soc.db", device);
+  EXPECT_EQ(static_cast<int64_t>(stored.ids.size()), runs + 1 - dropped_at_end)
+      << "every report is either stored once or counted as dropped";
+  // The drops reached the SOC as events: their counts add up to what the agent dropped.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(
+      sqlite3_open_v2((soc_->data_dir() + "/soc.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+      SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT body FROM reports WHERE device_id = ?1", -1, &s, nullptr);
+  sqlite3_bind_text(s, 1, device.c_str(), -1, SQLITE_TRANSIENT);
+  int64_t told = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const json body =
+        json::parse(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), nullptr, false);
+    for (const auto& e : body.value("events", json::array())) {
+      if (e.value("type", "") == "spool_dropped") {
+        told += e["details"].value("posture_reports", int64_t{0});
+      }
+    }
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  // Drops made while spooling the last report are told in the next one.
+  EXPECT_GT(told, 0);
+  EXPECT_LE(told, dropped_at_end);
+  EXPECT_GE(told, dropped_at_end - 1);
+}
+
 TEST_F(FaultTest, FullStateDiskIsAClearErrorAndRecoversWhenSpaceReturns) {
   const std::string state = tmp_.path() + "/agent";
   std::filesystem::create_directories(state);

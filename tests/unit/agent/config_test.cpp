@@ -24,10 +24,12 @@ class AgentConfigTest : public ::testing::Test {
 };
 
 TEST_F(AgentConfigTest, DeliverySettings) {
-  auto c = Load(R"({"spool_max_bytes": 1048576, "reconnect_window_seconds": 120})");
+  auto c = Load(
+      R"({"spool_max_bytes": 1048576, "reconnect_window_seconds": 120, "delivery_attempts": 3})");
   ASSERT_TRUE(c.ok()) << c.error().ToString();
   EXPECT_EQ(c->spool_max_bytes, 1048576);
   EXPECT_EQ(c->reconnect_window_seconds, 120);
+  EXPECT_EQ(c->delivery_attempts, 3);
   auto none = Load("{}");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->spool_max_bytes.has_value());
@@ -38,11 +40,12 @@ TEST_F(AgentConfigTest, BadDeliverySettingsNameTheKey) {
   for (const char* text :
        {R"({"spool_max_bytes": 1000})", R"({"spool_max_bytes": "50MB"})",
         R"({"reconnect_window_seconds": -1})", R"({"reconnect_window_seconds": 1.5})",
-        R"({"spool_max_byte": 1048576})"}) {
+        R"({"spool_max_byte": 1048576})", R"({"delivery_attempts": 0})"}) {
     auto c = Load(text);
     ASSERT_FALSE(c.ok()) << text;
     EXPECT_TRUE(c.error().message.find("'spool_max_byte") != std::string::npos ||
-                c.error().message.find("'reconnect_window_seconds'") != std::string::npos)
+                c.error().message.find("'reconnect_window_seconds'") != std::string::npos ||
+                c.error().message.find("'delivery_attempts'") != std::string::npos)
         << c.error().message;
   }
 }
