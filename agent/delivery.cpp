@@ -23,15 +23,19 @@ namespace {
 
 class HttpsTransport final : public Transport {
  public:
-  explicit HttpsTransport(std::unique_ptr<protocol::HttpsClient> client)
-      : client_(std::move(client)) {}
+  HttpsTransport(std::unique_ptr<protocol::HttpsClient> client, const StateDir& state,
+                 std::string stamp)
+      : client_(std::move(client)), state_(state), stamp_(std::move(stamp)) {}
   Result<protocol::HttpResponse> Post(const std::string& target, const std::string& body) override {
     return client_->Request("POST", target, body, {{"Content-Type", "application/json"}});
   }
   void Close() override { client_->Close(); }
+  bool Stale() const override { return DeviceCredentialStamp(state_) != stamp_; }
 
  private:
   std::unique_ptr<protocol::HttpsClient> client_;
+  StateDir state_;
+  std::string stamp_;
 };
 
 // A backoff sleep that a stop request (SIGTERM/SIGINT, blocked by the service loop and taken
@@ -58,8 +62,10 @@ void InterruptibleSleep(std::chrono::milliseconds wait) {
 
 Result<std::unique_ptr<Transport>> Connect(const StateDir& state, const std::string& server,
                                            std::chrono::seconds timeout) {
+  std::string stamp = DeviceCredentialStamp(state);
   CG_ASSIGN_OR_RETURN(auto client, ConnectAsDevice(state, server, timeout));
-  return std::unique_ptr<Transport>(std::make_unique<HttpsTransport>(std::move(client)));
+  return std::unique_ptr<Transport>(
+      std::make_unique<HttpsTransport>(std::move(client), state, std::move(stamp)));
 }
 
 // Spool entries written by agents before checksums: "<uuid>.json", oldest first by mtime.

@@ -61,8 +61,18 @@ void PolicyPoller::Stop() {
 
 void PolicyPoller::Loop() {
   std::unique_ptr<protocol::HttpsClient> client;
+  std::string stamp;  // the credentials `client` was made with
   while (!inbox_.stopping()) {
+    if (client && DeviceCredentialStamp(state_) != stamp) {
+      spdlog::info("long-poll: the device certificate changed; reconnecting with the new one");
+      {
+        std::lock_guard lock(client_mu_);
+        client_ = nullptr;
+      }
+      client.reset();
+    }
     if (!client) {
+      stamp = DeviceCredentialStamp(state_);
       auto created = ConnectAsDevice(state_, enrollment_.server, kPollTimeout);
       if (!created.ok()) {
         spdlog::warn("long-poll: {}", created.error().ToString());

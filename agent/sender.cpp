@@ -41,11 +41,16 @@ std::optional<std::chrono::seconds> RetryAfterOf(const protocol::HttpResponse& r
   return std::nullopt;
 }
 
-// 408, 425, 429 and 5xx are the SOC's or the network's trouble: retry. Other 4xx: this report
-// will never be accepted as it is (invalid, or not this device's).
+// 408, 425, 429 and 5xx are the SOC's or the network's trouble: retry. Other 4xx but 401/403:
+// this report will never be accepted as it is (invalid, or another device's).
 bool Retryable(int status) {
   return status == 408 || status == 425 || status == 429 || status >= 500;
 }
+
+// 401/403 for the request as a whole are about the connection's credentials (a certificate
+// superseded by a renewal, a device revoked meanwhile), not about the reports: they stay
+// spooled and go again on a new connection.
+bool CredentialsRefused(int status) { return status == 401 || status == 403; }
 
 }  // namespace
 
@@ -88,6 +93,11 @@ std::chrono::milliseconds Sender::Backoff(int attempt,
 }
 
 Result<Transport*> Sender::Connection() {
+  if (transport_ && transport_->Stale()) {
+    spdlog::info("the device certificate changed; reconnecting with the new one");
+    transport_->Close();
+    transport_.reset();
+  }
   if (!transport_) {
     CG_ASSIGN_OR_RETURN(transport_, connect_());
   }
@@ -155,6 +165,8 @@ Result<DeliveryResult> Sender::Deliver() {
         failure = r.error();
       } else if (r->status == 200) {
         outcomes[0].kind = Outcome::kCommitted;
+      } else if (CredentialsRefused(r->status)) {
+        failure = MakeError(ErrorCode::kPermissionDenied, ErrorText(*r));
       } else if (Retryable(r->status)) {
         retry_after = RetryAfterOf(*r);
         failure = MakeError(ErrorCode::kUnavailable, ErrorText(*r));
@@ -178,7 +190,9 @@ Result<DeliveryResult> Sender::Deliver() {
         batch_route = false;
         continue;
       } else if (r->status != 200) {
-        if (Retryable(r->status)) {
+        if (CredentialsRefused(r->status)) {
+          failure = MakeError(ErrorCode::kPermissionDenied, ErrorText(*r));
+        } else if (Retryable(r->status)) {
           retry_after = RetryAfterOf(*r);
           failure = MakeError(ErrorCode::kUnavailable, ErrorText(*r));
         } else {
@@ -239,7 +253,8 @@ Result<DeliveryResult> Sender::Deliver() {
     // Something to retry: drop the connection on transport errors, back off, try again.
     last_error = failure;
     if (!failure || failure->code == ErrorCode::kNetwork || failure->code == ErrorCode::kTimeout ||
-        failure->code == ErrorCode::kTls || failure->code == ErrorCode::kParse) {
+        failure->code == ErrorCode::kTls || failure->code == ErrorCode::kParse ||
+        failure->code == ErrorCode::kPermissionDenied) {
       if (transport_) {
         transport_->Close();
         transport_.reset();

@@ -34,6 +34,9 @@ class Transport {
   virtual Result<protocol::HttpResponse> Post(const std::string& target,
                                               const std::string& body) = 0;
   virtual void Close() = 0;
+  // True when the connection was made with credentials that have since been replaced (a
+  // renewed certificate): the sender opens a new one instead of using it.
+  virtual bool Stale() const { return false; }
 };
 
 using Connector = std::function<Result<std::unique_ptr<Transport>>()>;

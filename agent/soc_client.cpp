@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "common/files.h"
+
 namespace cg::agent {
 
 Result<std::unique_ptr<protocol::HttpsClient>> ConnectToSoc(const std::string& server,
@@ -19,6 +21,11 @@ Result<std::unique_ptr<protocol::HttpsClient>> ConnectToSoc(const std::string& s
   o.key_file = key_file;
   o.timeout = timeout;
   return protocol::HttpsClient::Create(std::move(o));
+}
+
+std::string DeviceCredentialStamp(const StateDir& state) {
+  auto pem = ReadFileToString(state.CertPath(), 1u << 20);
+  return pem.ok() ? std::move(pem).value() : std::string();
 }
 
 }  // namespace cg::agent

@@ -20,6 +20,11 @@ Result<std::unique_ptr<protocol::HttpsClient>> ConnectToSoc(const std::string& s
                                                             const std::string& key_file,
                                                             std::chrono::seconds timeout);
 
+// Which device credentials a connection is made with: the certificate file's contents ("" when
+// unreadable). Taken before connecting; when it differs later (a renewal installed a new
+// certificate), the holder of a long-lived connection reconnects with the new one.
+std::string DeviceCredentialStamp(const StateDir& state);
+
 // Mutual TLS as the enrolled device: the state dir's pinned CA, certificate and key.
 inline Result<std::unique_ptr<protocol::HttpsClient>> ConnectAsDevice(
     const StateDir& state, const std::string& server, std::chrono::seconds timeout) {

@@ -118,6 +118,10 @@ void PrintDevice(const json& j) {
       S(d, "policy_version").c_str());
   std::printf("cert:       %s until %s\n", S(d, "cert_serial").c_str(),
               S(d, "cert_not_after").c_str());
+  if (d.contains("renewed_cert_serial")) {
+    std::printf("renewed:    %s until %s (not used by the device yet)\n",
+                S(d, "renewed_cert_serial").c_str(), S(d, "renewed_cert_not_after").c_str());
+  }
   if (d.value("reenroll_allowed", false)) {
     std::printf("re-enroll:  allowed (its machine's next enrollment renews this device)\n");
   }

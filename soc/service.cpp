@@ -35,9 +35,12 @@ struct SocService::Call {
   SysTime now;
   std::vector<std::string> params;      // the {name} segments of the route's pattern, in order
   const OperatorToken* operator_token;  // the authenticated operator (operator port)
-  std::string audit_target;             // what the request acted on, for the audit log
-  std::string audit_actor = "-";        // agent routes: who asked (enrollment token, device)
-  bool skip_audit = false;              // agent routes: rate-limited floods are not recorded
+  // Agent port, Access::kDevice routes: the device record of the client certificate, checked
+  // to be live and this certificate to be its current one (DeviceOfCertificate).
+  std::optional<Device> device;
+  std::string audit_target;       // what the request acted on, for the audit log
+  std::string audit_actor = "-";  // agent routes: who asked (enrollment token, device)
+  bool skip_audit = false;        // agent routes: rate-limited floods are not recorded
   // Agent port: a handler that answers later (after the group commit) takes this Responder and
   // sets `deferred`; its return value is then ignored.
   Responder* respond = nullptr;
@@ -341,6 +344,10 @@ json DeviceJson(const Device& device, SysTime stale_before, bool detail) {
     j["cert_not_after"] = FormatRfc3339(device.cert_not_after);
     j["revoked"] = device.revoked;
     j["reenroll_allowed"] = device.reenroll_allowed;
+    if (!device.pending_cert_serial.empty()) {
+      j["renewed_cert_serial"] = device.pending_cert_serial;
+      j["renewed_cert_not_after"] = FormatRfc3339(device.pending_cert_not_after);
+    }
   }
   return j;
 }
@@ -483,7 +490,26 @@ HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& re
   }
   Call call(request, now_(), std::move(lookup.params));
   call.respond = &respond;
-  HttpResponse response = (this->*lookup.route->handler)(call);
+  HttpResponse response;
+  if (lookup.route->access == Access::kDevice) {
+    // One check for every device route: a refusal is about the credentials, not the request
+    // (the agent keeps what it sent and tries again later).
+    auto device = DeviceOfCertificate(*request.peer_cert, call.now);
+    if (device.ok()) {
+      call.device = std::move(device).value();
+    } else if (device.error().code == ErrorCode::kPermissionDenied) {
+      spdlog::warn("{} {} from {} (certificate CN {}, serial {}) refused: {}", request.method,
+                   request.Path(), request.peer_address, request.peer_cert->subject_cn,
+                   request.peer_cert->serial_hex, device.error().message);
+      call.audit_actor = "device " + Clip(request.peer_cert->subject_cn, 64);
+      response = Fail(403, "forbidden", device.error().message);
+    } else {
+      response = StorageFailure("looking up a device", device.error());
+    }
+  }
+  if (lookup.route->access != Access::kDevice || call.device) {
+    response = (this->*lookup.route->handler)(call);
+  }
   deferred = call.deferred;
   if (!deferred && lookup.route->audited && !call.skip_audit) {
     AuditEntry audit;
@@ -736,19 +762,7 @@ HttpResponse SocService::Renew(Call& call) {
                  peer.subject_cn, reason);
     return Fail(status, code, reason);
   };
-  auto device = storage_.GetDevice(peer.subject_cn);
-  if (!device.ok()) {
-    if (device.error().code == ErrorCode::kNotFound) {
-      return refuse(403, "forbidden", "unknown device");
-    }
-    return StorageFailure("looking up a device", device.error());
-  }
-  if (device->revoked) {
-    return refuse(403, "forbidden", "device revoked");
-  }
-  if (device->cert_serial != peer.serial_hex) {
-    return refuse(403, "forbidden", "not the certificate issued to this device");
-  }
+  const Device* device = &*call.device;  // Access::kDevice: live, and this is its certificate
   auto certificate = ca_.IssueDeviceCertificate(*csr, device->device_id, device->group,
                                                 config_.device_cert_validity, call.now);
   if (!certificate.ok()) {
@@ -763,19 +777,25 @@ HttpResponse SocService::Renew(Call& call) {
     spdlog::error("reading back an issued certificate failed: {}", info.error().ToString());
     return Fail(500, "internal", "the certificate could not be issued");
   }
-  auto replaced =
-      storage_.ReplaceDeviceCertificate(device->device_id, peer.serial_hex, info->serial_hex,
-                                        info->not_after, device->group, false, call.now);
-  if (!replaced.ok()) {
-    if (replaced.error().code == ErrorCode::kConflict) {
-      return refuse(409, "conflict", "the certificate was replaced meanwhile");
+  // The new certificate is pending: the current one stays valid until the device first uses the
+  // new one, so an answer lost on the way (or an agent that dies before installing it) leaves
+  // the device able to try again.
+  const bool replaces_pending = !device->pending_cert_serial.empty();
+  auto offered = storage_.OfferRenewedCertificate(device->device_id, peer.serial_hex,
+                                                  info->serial_hex, info->not_after, call.now);
+  if (!offered.ok()) {
+    if (offered.error().code == ErrorCode::kConflict) {
+      return refuse(409, "conflict", "the certificate was replaced or revoked meanwhile");
     }
-    return StorageFailure("renewing a device certificate", replaced.error());
+    return StorageFailure("renewing a device certificate", offered.error());
   }
-  call.audit_target = "certificate " + info->serial_hex + " supersedes " + peer.serial_hex;
-  RepublishCrl();
-  spdlog::info("device {} renewed its certificate: {} (until {}) supersedes {}", device->device_id,
-               info->serial_hex, FormatRfc3339(info->not_after), peer.serial_hex);
+  call.audit_target = "certificate " + info->serial_hex + " renews " + peer.serial_hex;
+  if (replaces_pending) {
+    RepublishCrl();  // the unused earlier renewal is superseded
+  }
+  spdlog::info(
+      "device {} renewed its certificate: {} (until {}) will supersede {} at its first use",
+      device->device_id, info->serial_hex, FormatRfc3339(info->not_after), peer.serial_hex);
   return HttpResponse::Json(200, {{"device_id", device->device_id},
                                   {"certificate_pem", *certificate},
                                   {"not_after", FormatRfc3339(info->not_after)},
@@ -875,32 +895,20 @@ json BatchEntry(const std::string& report_id, const HttpResponse& answer) {
 }  // namespace
 
 std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json& body,
-                                                                     const HttpRequest& request) {
+                                                                     const Call& call) {
+  const HttpRequest& request = call.request;
   const protocol::PeerCertificate& peer = *request.peer_cert;  // Access::kDevice
   auto report = protocol::ReportFromJson(body);
   if (!report.ok()) {
     return Fail(400, "invalid_report", report.error().message);
   }
-  auto refuse = [&](std::string_view reason) {
-    spdlog::warn("report {} from {} (certificate CN {}) refused: {}", report->report_id,
-                 request.peer_address, peer.subject_cn, reason);
-    return Fail(403, "forbidden", reason);
-  };
+  // The device and its certificate were checked for the whole request (DispatchAgent); what is
+  // left is about this report, and final: it will never be accepted as it is.
   if (report->device_id != peer.subject_cn) {
-    return refuse("the report's device_id is not the client certificate's device");
-  }
-  auto device = storage_.GetDevice(report->device_id);
-  if (!device.ok()) {
-    if (device.error().code == ErrorCode::kNotFound) {
-      return refuse("unknown device");
-    }
-    return StorageFailure("looking up a device", device.error());
-  }
-  if (device->revoked) {
-    return refuse("device revoked");
-  }
-  if (device->cert_serial != peer.serial_hex) {
-    return refuse("not the certificate issued to this device");
+    spdlog::warn("report {} from {} (certificate CN {}) refused: another device's report",
+                 report->report_id, request.peer_address, peer.subject_cn);
+    return Fail(422, "wrong_device",
+                "the report's device_id is not the client certificate's device");
   }
   return std::move(report).value();
 }
@@ -916,7 +924,7 @@ HttpResponse SocService::SubmitReport(Call& call) {
   if (!body.ok()) {
     return Fail(400, "bad_json", body.error().message);
   }
-  auto admitted = AdmitReport(*body, request);
+  auto admitted = AdmitReport(*body, call);
   if (auto* refused = std::get_if<HttpResponse>(&admitted)) {
     return std::move(*refused);
   }
@@ -974,7 +982,7 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
         entry.is_object() && entry.contains("report_id") && entry["report_id"].is_string()
             ? Clip(entry["report_id"].get<std::string>(), 64)
             : std::string();
-    auto verdict = AdmitReport(entry, request);
+    auto verdict = AdmitReport(entry, call);
     if (auto* refused = std::get_if<HttpResponse>(&verdict)) {
       pending->results.push_back(BatchEntry(id, *refused));
       continue;
@@ -1125,7 +1133,49 @@ bool SocService::CertificateAllowed(const protocol::PeerCertificate& peer) {
   if (!device.ok()) {
     return false;  // unknown device, or storage trouble: fail closed
   }
-  return !device->revoked && device->cert_serial == peer.serial_hex;
+  return !device->revoked &&
+         (device->cert_serial == peer.serial_hex ||
+          (!device->pending_cert_serial.empty() && device->pending_cert_serial == peer.serial_hex));
+}
+
+Result<Device> SocService::DeviceOfCertificate(const protocol::PeerCertificate& peer, SysTime now) {
+  // Two connections of the device may bring its renewed certificate at once: the one that
+  // loses the race to make it current reads the record again.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto device = storage_.GetDevice(peer.subject_cn);
+    if (!device.ok()) {
+      if (device.error().code == ErrorCode::kNotFound) {
+        return MakeError(ErrorCode::kPermissionDenied, "unknown device");
+      }
+      return device;
+    }
+    if (device->revoked) {
+      return MakeError(ErrorCode::kPermissionDenied, "device revoked");
+    }
+    if (device->cert_serial == peer.serial_hex) {
+      return device;
+    }
+    if (device->pending_cert_serial.empty() || device->pending_cert_serial != peer.serial_hex) {
+      return MakeError(ErrorCode::kPermissionDenied, "not the certificate issued to this device");
+    }
+    // First use of the renewed certificate: it becomes the current one, the old is superseded.
+    auto switched = storage_.ReplaceDeviceCertificate(
+        device->device_id, device->cert_serial, device->pending_cert_serial,
+        device->pending_cert_not_after, device->group, /*reenroll=*/false, now);
+    if (switched.ok()) {
+      spdlog::info("device {} now uses its renewed certificate {}; {} is superseded",
+                   device->device_id, peer.serial_hex, device->cert_serial);
+      RepublishCrl();
+      device->cert_serial = device->pending_cert_serial;
+      device->cert_not_after = device->pending_cert_not_after;
+      device->pending_cert_serial.clear();
+      return device;
+    }
+    if (switched.error().code != ErrorCode::kConflict) {
+      return std::move(switched).error();
+    }
+  }
+  return MakeError(ErrorCode::kPermissionDenied, "not the certificate issued to this device");
 }
 
 HttpResponse SocService::DeviceHistory(Call& call) {
@@ -1268,16 +1318,7 @@ HttpResponse SocService::Poll(Call& call) {
     poll.refused_hash = *refused;
   }
   // The group is the SOC's record, not anything the agent says.
-  auto device = storage_.GetDevice(poll.device_id);
-  if (!device.ok()) {
-    return device.error().code == ErrorCode::kNotFound
-               ? Fail(403, "forbidden", "unknown device")
-               : StorageFailure("looking up a device", device.error());
-  }
-  if (device->revoked || device->cert_serial != peer.serial_hex) {
-    return Fail(403, "forbidden", "device revoked or certificate superseded");
-  }
-  poll.group = device->group;
+  poll.group = call.device->group;  // Access::kDevice: live, and this is its certificate
   call.deferred = true;
   hub_->Poll(std::move(poll), std::move(*call.respond));
   return HttpResponse{};

@@ -91,8 +91,9 @@ class SocService {
       std::string_view name, std::string_view role, std::optional<SysTime> expires_at, SysTime now);
 
   // Whether a verified client certificate still belongs to a live device: the device exists,
-  // is not revoked, and the certificate is the one it was issued. Consulted by the agent
-  // listener at handshake time, so a revoked device's next connection is refused.
+  // is not revoked, and the certificate is its current one or a renewed one it has not used
+  // yet. Consulted by the agent listener at handshake time, so a revoked device's next
+  // connection is refused.
   bool CertificateAllowed(const protocol::PeerCertificate& peer);
   // Policy distribution and tasks (GET /v1/poll, /api/v1/policies, /api/v1/inspections); those
   // routes answer 503 without one. `hub` must outlive the service.
@@ -142,8 +143,13 @@ class SocService {
                                        bool& deferred);
   // A parsed report checked against the client certificate and the device record, or the
   // answer refusing it.
-  std::variant<protocol::Report, protocol::HttpResponse> AdmitReport(
-      const nlohmann::json& body, const protocol::HttpRequest& request);
+  std::variant<protocol::Report, protocol::HttpResponse> AdmitReport(const nlohmann::json& body,
+                                                                     const Call& call);
+  // The device of a verified client certificate, for the device routes: kPermissionDenied
+  // (with the reason) when the device is unknown or revoked or the certificate is neither its
+  // current nor its pending renewed one. The first use of a pending certificate makes it the
+  // current one and supersedes the old (which the handshake refuses from then on).
+  Result<Device> DeviceOfCertificate(const protocol::PeerCertificate& peer, SysTime now);
   protocol::HttpResponse DispatchOperator(const protocol::HttpRequest& request, SysTime now,
                                           AuditEntry& audit);
 

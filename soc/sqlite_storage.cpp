@@ -183,6 +183,13 @@ CREATE TABLE enrollment_conflicts (
   resolved_at  INTEGER
 );
 )sql"},
+      // A renewed certificate waits as "pending" until the device first uses it; until then the
+      // current one stays valid, so a renewal answer lost on the way does not lock the device
+      // out.
+      {4, R"sql(
+ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN pending_cert_not_after INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return migrations;
 }
@@ -390,7 +397,7 @@ EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
 #define CG_DEVICE_COLUMNS                                                                  \
   "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, " \
   "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "     \
-  "d.reenroll_allowed"
+  "d.reenroll_allowed, d.pending_cert_serial, d.pending_cert_not_after"
 
 Result<Device> ReadDevice(const Stmt& s) {
   Device d;
@@ -407,6 +414,8 @@ Result<Device> ReadDevice(const Stmt& s) {
   d.revoked = s.Bool(10);
   d.policy_hash = s.Text(11);
   d.reenroll_allowed = s.Bool(12);
+  d.pending_cert_serial = s.Text(13);
+  d.pending_cert_not_after = s.Time(14);
   return d;
 }
 
@@ -585,12 +594,21 @@ class SqliteStorage final : public Storage {
       }
     }
     {
-      // Revoking twice keeps the first revocation time.
+      // Revoking twice keeps the first revocation time. A renewed certificate the device has
+      // not used yet is revoked with the current one.
       CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT OR IGNORE INTO revoked_certificates (serial, "
-                                          "device_id, revoked_at, not_after, reason) SELECT "
-                                          "cert_serial, device_id, ?2, cert_not_after, 'revoked' "
-                                          "FROM devices WHERE device_id = ?1"));
+                                          "device_id, revoked_at, not_after, reason) "
+                                          "SELECT cert_serial, device_id, ?2, cert_not_after, "
+                                          "'revoked' FROM devices WHERE device_id = ?1 "
+                                          "UNION ALL SELECT pending_cert_serial, device_id, ?2, "
+                                          "pending_cert_not_after, 'revoked' FROM devices "
+                                          "WHERE device_id = ?1 AND pending_cert_serial <> ''"));
       CG_RETURN_IF_ERROR(s.Bind(device_id, now).Run());
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET pending_cert_serial = '', "
+                                          "pending_cert_not_after = 0 WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id).Run());
     }
     return tx.Commit();
   }
@@ -649,18 +667,24 @@ class SqliteStorage final : public Storage {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
     {
-      // The old certificate is superseded; a revoked one stays listed as revoked.
+      // The old certificate is superseded, and so is a pending renewed one that is not the
+      // new certificate; a revoked one stays listed as revoked.
       CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT OR IGNORE INTO revoked_certificates (serial, "
-                                          "device_id, revoked_at, not_after, reason) SELECT "
-                                          "cert_serial, device_id, ?3, cert_not_after, "
+                                          "device_id, revoked_at, not_after, reason) "
+                                          "SELECT cert_serial, device_id, ?3, cert_not_after, "
                                           "'superseded' FROM devices "
-                                          "WHERE device_id = ?1 AND cert_serial = ?2"));
-      CG_RETURN_IF_ERROR(s.Bind(device_id, expected_serial, now).Run());
+                                          "WHERE device_id = ?1 AND cert_serial = ?2 "
+                                          "UNION ALL SELECT pending_cert_serial, device_id, ?3, "
+                                          "pending_cert_not_after, 'superseded' FROM devices "
+                                          "WHERE device_id = ?1 AND cert_serial = ?2 AND "
+                                          "pending_cert_serial NOT IN ('', ?4)"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id, expected_serial, now, new_serial).Run());
     }
     {
       CG_ASSIGN_OR_RETURN(auto s,
                           Prepare("UPDATE devices SET cert_serial = ?3, cert_not_after = ?4, "
                                   "group_name = ?5, reenroll_allowed = 0, "
+                                  "pending_cert_serial = '', pending_cert_not_after = 0, "
                                   "revoked = CASE WHEN ?6 = 1 THEN 0 ELSE revoked END "
                                   "WHERE device_id = ?1 AND cert_serial = ?2"));
       CG_RETURN_IF_ERROR(
@@ -673,6 +697,35 @@ class SqliteStorage final : public Storage {
       }
     }
     CG_RETURN_IF_ERROR(ResolveConflictsLocked(device_id, now));
+    return tx.Commit();
+  }
+
+  Status OfferRenewedCertificate(std::string_view device_id, std::string_view current_serial,
+                                 std::string_view new_serial, SysTime new_not_after,
+                                 SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      // An earlier renewal the device never used (its answer was lost) will not be used now.
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT OR IGNORE INTO revoked_certificates (serial, "
+                                          "device_id, revoked_at, not_after, reason) SELECT "
+                                          "pending_cert_serial, device_id, ?3, "
+                                          "pending_cert_not_after, 'superseded' FROM devices "
+                                          "WHERE device_id = ?1 AND cert_serial = ?2 AND "
+                                          "pending_cert_serial <> '' AND revoked = 0"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id, current_serial, now).Run());
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET pending_cert_serial = ?3, "
+                                          "pending_cert_not_after = ?4 WHERE device_id = ?1 AND "
+                                          "cert_serial = ?2 AND revoked = 0"));
+      CG_RETURN_IF_ERROR(s.Bind(device_id, current_serial, new_serial, new_not_after).Run());
+      if (sqlite3_changes(db_.get()) == 0) {
+        return MakeError(ErrorCode::kConflict,
+                         "device " + std::string(device_id) +
+                             " is unknown, revoked, or its certificate changed meanwhile");
+      }
+    }
     return tx.Commit();
   }
 

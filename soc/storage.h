@@ -60,6 +60,10 @@ struct Device {
   // An admin allowed the next enrollment from this machine to become a new certificate of this
   // device (`cgctl device allow-reenroll`); cleared when that enrollment happens.
   bool reenroll_allowed = false;
+  // A renewed certificate issued but not used yet ("" when none). The SOC accepts it next to
+  // cert_serial; its first use makes it the current one (ReplaceDeviceCertificate).
+  std::string pending_cert_serial;
+  SysTime pending_cert_not_after;
 };
 
 // A certificate the SOC no longer accepts, as the published CRL lists it.
@@ -283,13 +287,21 @@ class Storage {
   virtual Result<std::vector<Device>> FindDevicesByMachine(std::string_view machine_id,
                                                            std::string_view hostname) = 0;
   // Gives a device a new certificate in one transaction: the old serial (which must still be
-  // `expected_serial`, else kConflict) goes to the revoked certificates as "superseded", the
+  // `expected_serial`, else kConflict) goes to the revoked certificates as "superseded" (with a
+  // pending renewed certificate other than the new one), the pending one is cleared, the
   // device takes the new serial, expiry and group, un-revokes when `reenroll` is set (an
   // admin allowed it), and reenroll_allowed and open conflicts of the device are cleared.
   virtual Status ReplaceDeviceCertificate(std::string_view device_id,
                                           std::string_view expected_serial,
                                           std::string_view new_serial, SysTime new_not_after,
                                           std::string_view group, bool reenroll, SysTime now) = 0;
+  // Records a renewed certificate as the device's pending one while `current_serial` (which
+  // must still be the device's certificate, and the device not revoked, else kConflict) stays
+  // valid. A pending certificate offered earlier and never used is superseded.
+  virtual Status OfferRenewedCertificate(std::string_view device_id,
+                                         std::string_view current_serial,
+                                         std::string_view new_serial, SysTime new_not_after,
+                                         SysTime now) = 0;
   // Sets reenroll_allowed and resolves the device's open conflicts; kNotFound if unknown.
   virtual Status AllowReenroll(std::string_view device_id, SysTime now) = 0;
   virtual Status AddEnrollmentConflict(const EnrollmentConflict& conflict) = 0;

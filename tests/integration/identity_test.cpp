@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -372,6 +374,32 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
   auto early = RunCmd({AgentBin(), "run", "--once", "--state-dir", state, "--clock-offset", "19d"});
   ASSERT_EQ(early.exit_code, 0) << early.err;
   EXPECT_EQ(SerialOf(state + "/device.crt"), old_serial);
+  // A renewal whose answer never reached the agent (the link dropped, the PC lost power): the
+  // certificate it was issued is never used, and the old one keeps working.
+  std::string lost_serial;
+  {
+    auto key = protocol::GenerateP256Key();
+    ASSERT_TRUE(key.ok());
+    auto csr = protocol::MakeCsrPem(**key, device_id);
+    ASSERT_TRUE(csr.ok());
+    protocol::ClientOptions o;
+    o.host = "localhost";
+    o.port = soc_->agent_port();
+    o.ca_file = soc_->ca();
+    o.cert_file = state + "/device.crt";
+    o.key_file = state + "/device.key";
+    auto client = protocol::HttpsClient::Create(o);
+    ASSERT_TRUE(client.ok()) << client.error().ToString();
+    auto lost = (*client)->Request("POST", "/v1/renew", json{{"csr_pem", *csr}}.dump());
+    ASSERT_TRUE(lost.ok()) << lost.error().ToString();
+    ASSERT_EQ(lost->status, 200) << lost->body;
+    lost_serial =
+        protocol::InspectCertificatePem(json::parse(lost->body).value("certificate_pem", ""))
+            ->serial_hex;
+    const json pending = CtlJson({"device", device_id}).at("device");
+    EXPECT_EQ(pending.value("cert_serial", ""), old_serial);
+    EXPECT_EQ(pending.value("renewed_cert_serial", ""), lost_serial);
+  }
   // 21 days: past two thirds, renewed in the same cycle, and the report still goes through.
   auto run = RunCmd({AgentBin(), "run", "--once", "--state-dir", state, "--clock-offset", "21d"});
   ASSERT_EQ(run.exit_code, 0) << run.err << soc_->log();
@@ -393,14 +421,16 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
   EXPECT_EQ(device.value("cert_serial", ""), new_serial);
   EXPECT_EQ(device.value("status", ""),
             json::parse(RunCmd(soc_->Ctl({"--json", "devices"})).out)[0].value("status", ""));
-  // The old certificate is superseded: refused at the handshake, and in the CRL.
+  EXPECT_FALSE(device.contains("renewed_cert_serial")) << device.dump();
+  // The old certificate is superseded by the first use of the new one (the report of the same
+  // cycle): refused at the handshake, and in the CRL with the renewal that was lost.
   auto old = ReportWith(tmp_.path() + "/old.crt", tmp_.path() + "/old.key");
   EXPECT_FALSE(old.ok() && old->status == 400) << "the superseded certificate still got in";
   auto fresh = ReportWith(state + "/device.crt", state + "/device.key");
   ASSERT_TRUE(fresh.ok()) << fresh.error().ToString();
   EXPECT_EQ(fresh->status, 400);
-  EXPECT_EQ(CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem"), ReadFile(soc_->ca())),
-            std::set<std::string>{old_serial});
+  const std::set<std::string> superseded = {old_serial, lost_serial};
+  EXPECT_EQ(CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem"), ReadFile(soc_->ca())), superseded);
   // Served to anyone on the agent port.
   protocol::ClientOptions o;
   o.host = "localhost";
@@ -411,10 +441,65 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
   auto crl = (*client)->Request("GET", "/v1/crl.pem");
   ASSERT_TRUE(crl.ok()) << crl.error().ToString();
   EXPECT_EQ(crl->status, 200);
-  EXPECT_EQ(CrlSerials(crl->body, ReadFile(soc_->ca())), std::set<std::string>{old_serial});
+  EXPECT_EQ(CrlSerials(crl->body, ReadFile(soc_->ca())), superseded);
   // Back at the real time the renewed certificate is simply used.
   EXPECT_EQ(RunCmd({AgentBin(), "run", "--once", "--state-dir", state}).exit_code, 0);
   EXPECT_EQ(SerialOf(state + "/device.crt"), new_serial);
+}
+
+class QuickPollIdentityTest : public IdentityTest {
+ protected:
+  void SetUp() override { Start({"--poll-hold", "1s"}); }
+};
+
+// The running service keeps one connection for reports and one for the long-poll. A renewal
+// must move both to the new certificate without losing a report: here every cycle renews (the
+// clock is 21 days ahead, so each new 30-day certificate is at once past two thirds).
+TEST_F(QuickPollIdentityTest, TheRunningServiceRenewsWithoutLosingAReport) {
+  const std::string state = tmp_.path() + "/agent";
+  const std::string device_id = Enroll(state);
+  ASSERT_TRUE(IsUuid(device_id));
+  std::set<std::string> serials = {SerialOf(state + "/device.crt")};
+  const std::string log = tmp_.path() + "/agent.log";
+  Child agent(
+      {AgentBin(), "run", "--state-dir", state, "--interval", "10", "--clock-offset", "21d"}, log);
+  // Three cycles: at start, after 10 s and after 20 s.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  while (serials.size() < 4 && std::chrono::steady_clock::now() < deadline && agent.Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    serials.insert(SerialOf(state + "/device.crt"));
+    serials.erase("");
+  }
+  // Let the report of the last renewal's cycle and a few polls go through, then stop.
+  std::this_thread::sleep_for(seconds(3));
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(seconds(30)), 0);
+  const std::string agent_log = ReadFile(log);
+  ASSERT_GE(serials.size(), 4u) << agent_log;
+
+  // Every cycle's report arrived, none was moved aside, nothing was refused.
+  size_t cycles = 0;
+  for (size_t at = agent_log.find("posture collected"); at != std::string::npos;
+       at = agent_log.find("posture collected", at + 1)) {
+    ++cycles;
+  }
+  const json history = CtlJson({"history", device_id, "--limit", "100"});
+  EXPECT_EQ(history.at("reports").size(), cycles) << agent_log;
+  EXPECT_FALSE(std::filesystem::exists(state + "/spool/rejected")) << agent_log;
+  EXPECT_FALSE(Contains(agent_log, "403")) << agent_log;
+  EXPECT_TRUE(Contains(agent_log, "reconnecting with the new one")) << agent_log;
+  EXPECT_FALSE(Contains(soc_->log(), "not the certificate issued to this device")) << soc_->log();
+  // The SOC's record follows the agent; every earlier certificate is superseded.
+  const std::string current = SerialOf(state + "/device.crt");
+  const json device = CtlJson({"device", device_id}).at("device");
+  EXPECT_EQ(device.value("cert_serial", ""), current);
+  std::set<std::string> earlier = serials;
+  earlier.erase(current);
+  const std::set<std::string> crl =
+      CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem"), ReadFile(soc_->ca()));
+  for (const auto& serial : earlier) {
+    EXPECT_TRUE(crl.count(serial) == 1) << serial << " is not in the CRL";
+  }
 }
 
 TEST_F(IdentityTest, AMachineReenrollsOnlyAsTheSameDeviceAndOnlyWhenAllowed) {

@@ -40,6 +40,7 @@ struct ScriptedSoc {
   std::vector<Call> calls;
   int connects = 0;
   int closes = 0;
+  int credentials = 1;  // bumped by a renewal: connections made before are stale
   std::vector<std::string> committed;
 
   Result<protocol::HttpResponse> Answer(const std::string& target, const std::string& body) {
@@ -83,9 +84,11 @@ class FakeTransport final : public Transport {
     return soc_.Answer(target, body);
   }
   void Close() override { ++soc_.closes; }
+  bool Stale() const override { return soc_.credentials != credentials_; }
 
  private:
   ScriptedSoc& soc_;
+  int credentials_ = soc_.credentials;  // what the connection was made with
 };
 
 class SenderTest : public ::testing::Test {
@@ -217,6 +220,41 @@ TEST_F(SenderTest, AReportTheSocRefusesForGoodIsMovedAsideAndTheRestGoOn) {
   EXPECT_TRUE(std::filesystem::exists(spool_.dir() + "/rejected"));
   EXPECT_EQ(spool_.Counters()->rejected, 1);
   EXPECT_EQ(Spooled(), 0u);
+}
+
+TEST_F(SenderTest, RefusedCredentialsKeepTheReportsAndReconnect) {
+  // 403 for the request (a certificate superseded meanwhile): about the connection, not the
+  // reports, which stay spooled and go on a new connection.
+  Spool(3);
+  soc_.script = {Status(403), Status(401)};
+  auto sender = MakeSender();
+  auto result = sender.Deliver();
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  EXPECT_EQ(result->rejected, 0);
+  EXPECT_EQ(soc_.committed, (std::vector<std::string>{Uuid(1), Uuid(2), Uuid(3)}));
+  EXPECT_EQ(soc_.connects, 3) << "each refusal drops the connection";
+  EXPECT_FALSE(std::filesystem::exists(spool_.dir() + "/rejected"));
+  // A single report too.
+  Spool(1);
+  soc_.script = {Status(403)};
+  ASSERT_TRUE(sender.Deliver().ok());
+  EXPECT_EQ(soc_.committed.back(), Uuid(4));
+  EXPECT_EQ(spool_.Counters()->rejected, 0);
+}
+
+TEST_F(SenderTest, ANewDeviceCertificateIsUsedAtOnce) {
+  Spool(1);
+  auto sender = MakeSender();
+  ASSERT_TRUE(sender.Deliver().ok());
+  EXPECT_EQ(soc_.connects, 1);
+  ++soc_.credentials;  // a renewal installed a new certificate
+  Spool(1);
+  ASSERT_TRUE(sender.Deliver().ok());
+  EXPECT_EQ(soc_.connects, 2) << "the connection made with the old certificate is not reused";
+  EXPECT_EQ(soc_.closes, 1);
+  Spool(1);
+  ASSERT_TRUE(sender.Deliver().ok());
+  EXPECT_EQ(soc_.connects, 2);
 }
 
 TEST_F(SenderTest, ACorruptEntryIsSkippedAndCounted) {

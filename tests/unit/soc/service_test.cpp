@@ -488,7 +488,7 @@ TEST_F(SocServiceTest, RefusedReportsStoreNothing) {
   const std::vector<Case> cases = {
       {"no client certificate", good_body, std::nullopt, 401, "unauthenticated",
        "client certificate"},
-      {"another device's certificate", good_body, other.peer, 403, "forbidden",
+      {"another device's certificate", good_body, other.peer, 422, "wrong_device",
        "not the client certificate's device"},
       {"a certificate not issued to the device", good_body, old_cert, 403, "forbidden",
        "not the certificate issued to this device"},
@@ -1256,20 +1256,52 @@ TEST_F(SocServiceTest, RenewalIssuesANewCertificateAndSupersedesTheOld) {
   EXPECT_EQ(info->subject_ou, "laocai/bac-ha");
   EXPECT_EQ(info->not_after, now_ + SocConfig{}.device_cert_validity);
   EXPECT_NE(info->serial_hex, device.peer.serial_hex);
-  const PeerCertificate fresh{info->subject_cn, info->subject_ou, info->serial_hex};
-  EXPECT_TRUE(service_->CertificateAllowed(fresh));
-  EXPECT_FALSE(service_->CertificateAllowed(device.peer));
-  // The old certificate can neither report nor renew again.
-  EXPECT_EQ(Agent(AgentPost("/v1/renew", json{{"csr_pem", NewCsr()}}.dump(), device.peer)).status,
-            403);
+  const PeerCertificate lost{info->subject_cn, info->subject_ou, info->serial_hex};
+  // Until the device uses the new certificate, both are accepted: the answer may have been lost.
+  EXPECT_TRUE(service_->CertificateAllowed(lost));
+  EXPECT_TRUE(service_->CertificateAllowed(device.peer));
   auto stored = real_->GetDevice(device.device_id);
   ASSERT_TRUE(stored.ok());
-  EXPECT_EQ(stored->cert_serial, info->serial_hex);
-  auto crl = real_->ListRevokedCertificates(now_);
-  ASSERT_TRUE(crl.ok());
-  ASSERT_EQ(crl->size(), 1u);
-  EXPECT_EQ((*crl)[0].serial_hex, device.peer.serial_hex);
-  EXPECT_EQ((*crl)[0].reason, "superseded");
+  EXPECT_EQ(stored->cert_serial, device.peer.serial_hex);
+  EXPECT_EQ(stored->pending_cert_serial, info->serial_hex);
+  EXPECT_TRUE(real_->ListRevokedCertificates(now_)->empty());
+
+  // It was lost: the device asks again with its old certificate and gets another one; the
+  // unused one is superseded.
+  const HttpResponse again =
+      Agent(AgentPost("/v1/renew", json{{"csr_pem", NewCsr()}}.dump(), device.peer));
+  ASSERT_EQ(again.status, 200) << again.body;
+  auto info2 = protocol::InspectCertificatePem(BodyOf(again)["certificate_pem"].get<std::string>());
+  ASSERT_TRUE(info2.ok());
+  const PeerCertificate fresh{info2->subject_cn, info2->subject_ou, info2->serial_hex};
+  EXPECT_FALSE(service_->CertificateAllowed(lost));
+  EXPECT_TRUE(service_->CertificateAllowed(fresh));
+  EXPECT_TRUE(service_->CertificateAllowed(device.peer));
+
+  // The first request with the new certificate makes it the current one.
+  const auto report = MakeReport(device.device_id, NewUuid(), now_, {{"yara", CheckStatus::kPass}});
+  EXPECT_EQ(SendReport(Enrolled{device.device_id, device.group, "", fresh}, report).status, 200);
+  stored = real_->GetDevice(device.device_id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->cert_serial, info2->serial_hex);
+  EXPECT_EQ(stored->cert_not_after, info2->not_after);
+  EXPECT_EQ(stored->pending_cert_serial, "");
+  EXPECT_TRUE(service_->CertificateAllowed(fresh));
+  EXPECT_FALSE(service_->CertificateAllowed(device.peer));
+  EXPECT_FALSE(service_->CertificateAllowed(lost));
+  // The old certificate can neither report nor renew again, nor poll.
+  EXPECT_EQ(Agent(AgentPost("/v1/renew", json{{"csr_pem", NewCsr()}}.dump(), device.peer)).status,
+            403);
+  const auto late = MakeReport(device.device_id, NewUuid(), now_, {{"yara", CheckStatus::kPass}});
+  EXPECT_EQ(SendReport(device, late).status, 403);
+  std::map<std::string, std::string> crl;
+  auto listed = real_->ListRevokedCertificates(now_);
+  ASSERT_TRUE(listed.ok());
+  for (const auto& c : *listed) {
+    crl[c.serial_hex] = c.reason;
+  }
+  EXPECT_EQ(crl, (std::map<std::string, std::string>{{device.peer.serial_hex, "superseded"},
+                                                     {info->serial_hex, "superseded"}}));
   // A bad CSR changes nothing.
   EXPECT_EQ(Agent(AgentPost("/v1/renew", json{{"csr_pem", "nope"}}.dump(), fresh)).status, 400);
   EXPECT_TRUE(service_->CertificateAllowed(fresh));
@@ -1444,7 +1476,7 @@ TEST_F(SocServiceTest, ABatchAnswersEveryReportInOrder) {
     EXPECT_EQ(results[0]["status"], "committed");
     EXPECT_EQ(results[0]["duplicate"], true);
     EXPECT_EQ(results[1]["status"], "rejected");
-    EXPECT_EQ(results[1]["http_status"], 403);
+    EXPECT_EQ(results[1]["http_status"], 422);
     EXPECT_EQ(results[2]["status"], "rejected");
     EXPECT_EQ(results[2]["error"]["code"], "invalid_report");
     EXPECT_EQ(results[3]["status"], "committed");

@@ -888,6 +888,8 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
     ASSERT_EQ(raw.Exec("DROP TABLE revoked_certificates; DROP TABLE enrollment_conflicts; "
                        "DROP INDEX devices_by_machine; "
                        "ALTER TABLE devices DROP COLUMN reenroll_allowed; "
+                       "ALTER TABLE devices DROP COLUMN pending_cert_serial; "
+                       "ALTER TABLE devices DROP COLUMN pending_cert_not_after; "
                        "DELETE FROM schema_migrations WHERE version >= 3; "
                        "UPDATE devices SET revoked = 1 WHERE device_id = '" +
                        Uuid(1) + "'"),
@@ -1012,6 +1014,69 @@ TEST_F(SqliteStorageTest, ReplacingACertificateSupersedesTheOldOneAtomically) {
   EXPECT_EQ((*all)[0].resolved_at, t1);
   // An expired certificate drops out of the CRL.
   EXPECT_TRUE(storage->ListRevokedCertificates(device.cert_not_after)->empty());
+}
+
+TEST_F(SqliteStorageTest, ARenewedCertificateWaitsAsPendingUntilItReplacesTheCurrentOne) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  const Device device = MakeDevice(1, "laocai");
+  ASSERT_TRUE(storage->AddDevice(device).ok());
+  const SysTime t1 = kT0 + hours(24 * 20);
+  auto wrong = storage->OfferRenewedCertificate(device.device_id, "not-the-serial", "p1",
+                                                t1 + hours(720), t1);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(storage->GetDevice(device.device_id)->pending_cert_serial, "");
+
+  ASSERT_TRUE(
+      storage
+          ->OfferRenewedCertificate(device.device_id, device.cert_serial, "p1", t1 + hours(720), t1)
+          .ok());
+  auto got = storage->GetDevice(device.device_id);
+  EXPECT_EQ(got->cert_serial, device.cert_serial);
+  EXPECT_EQ(got->pending_cert_serial, "p1");
+  EXPECT_EQ(got->pending_cert_not_after, t1 + hours(720));
+  EXPECT_TRUE(storage->ListRevokedCertificates(t1)->empty());
+  // Offered again (the first answer was lost): the unused one is superseded.
+  ASSERT_TRUE(storage
+                  ->OfferRenewedCertificate(device.device_id, device.cert_serial, "p2",
+                                            t1 + hours(721), t1 + hours(1))
+                  .ok());
+  EXPECT_EQ(storage->GetDevice(device.device_id)->pending_cert_serial, "p2");
+  auto listed = storage->ListRevokedCertificates(t1);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].serial_hex, "p1");
+  EXPECT_EQ((*listed)[0].reason, "superseded");
+  // The pending one becomes current: the old is superseded, nothing is pending any more.
+  ASSERT_TRUE(storage
+                  ->ReplaceDeviceCertificate(device.device_id, device.cert_serial, "p2",
+                                             t1 + hours(721), "laocai", false, t1 + hours(2))
+                  .ok());
+  got = storage->GetDevice(device.device_id);
+  EXPECT_EQ(got->cert_serial, "p2");
+  EXPECT_EQ(got->pending_cert_serial, "");
+  auto reasons = [&] {
+    std::map<std::string, std::string> by_serial;
+    auto crl = storage->ListRevokedCertificates(t1);
+    EXPECT_TRUE(crl.ok());
+    for (const auto& r : crl.ok() ? *crl : std::vector<RevokedCertificate>{}) {
+      by_serial[r.serial_hex] = r.reason;
+    }
+    return by_serial;
+  };
+  EXPECT_EQ(reasons(), (std::map<std::string, std::string>{{device.cert_serial, "superseded"},
+                                                           {"p1", "superseded"}}));
+
+  // Revoking a device revokes its pending certificate too, and no renewal is offered after.
+  ASSERT_TRUE(
+      storage->OfferRenewedCertificate(device.device_id, "p2", "p3", t1 + hours(900), t1).ok());
+  ASSERT_TRUE(storage->RevokeDevice(device.device_id, t1 + hours(3)).ok());
+  got = storage->GetDevice(device.device_id);
+  EXPECT_EQ(got->pending_cert_serial, "");
+  EXPECT_EQ(reasons()["p2"], "revoked");
+  EXPECT_EQ(reasons()["p3"], "revoked");
+  EXPECT_EQ(storage->OfferRenewedCertificate(device.device_id, "p2", "p4", t1, t1).error().code,
+            ErrorCode::kConflict);
 }
 
 TEST_F(SqliteStorageTest, RevocationIsListedOnceAndOnlyAnAllowedReenrollmentLiftsIt) {

@@ -87,6 +87,11 @@ class ForwardingStorage : public soc::Storage {
     return real_.ReplaceDeviceCertificate(device_id, expected_serial, new_serial, new_not_after,
                                           group, reenroll, now);
   }
+  Status OfferRenewedCertificate(std::string_view device_id, std::string_view current_serial,
+                                 std::string_view new_serial, SysTime new_not_after,
+                                 SysTime now) override {
+    return real_.OfferRenewedCertificate(device_id, current_serial, new_serial, new_not_after, now);
+  }
   Status AllowReenroll(std::string_view device_id, SysTime now) override {
     return real_.AllowReenroll(device_id, now);
   }
