@@ -365,22 +365,44 @@ TEST_F(FaultTest, ACorruptSpoolEntryIsSetAsideAndTheSocIsTold) {
   EXPECT_TRUE(told) << latest.dump();
 }
 
-TEST_F(FaultTest, AFullSpoolDropsOldPostureFirstCountsItAndTellsTheSoc) {
+// Where the spool bound comes from: agent.json, or the policy (which wins over agent.json).
+class FullSpoolTest : public FaultTest, public ::testing::WithParamInterface<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(BoundFrom, FullSpoolTest, ::testing::Values(false, true),
+                         [](const auto& p) { return p.param ? "Policy" : "AgentJson"; });
+
+TEST_P(FullSpoolTest, AFullSpoolDropsOldPostureFirstCountsItAndTellsTheSoc) {
+  const bool from_policy = GetParam();
   const std::string state = tmp_.path() + "/agent";
   const std::string device = Enroll(state);
-  // The smallest bound, and one attempt per cycle so that the cut costs no backoff time.
+  // A small bound (agent.json's smallest, or the policy's), and one attempt per cycle so that
+  // the cut costs no backoff time.
+  const int64_t bound = from_policy ? int64_t{1} << 20 : 65536;
   const std::string config = tmp_.path() + "/agent.json";
   {
-    std::ofstream(config) << R"({"spool_max_bytes": 65536, "delivery_attempts": 1,
-                                 "reconnect_window_seconds": 0})";
+    std::ofstream(config) << json{
+        {"spool_max_bytes", from_policy ? int64_t{100} << 20 : bound},
+        {"delivery_attempts", 1},
+        {"reconnect_window_seconds",
+         0}}.dump();
+  }
+  const std::string policy = tmp_.path() + "/policy.json";
+  {
+    std::ofstream(policy)
+        << json{{"version", 1}, {"reporting", {{"spool_max_bytes", bound}}}}.dump();
   }
   auto run = [&] {
-    return RunCmd({AgentBin(), "run", "--once", "--config", config, "--state-dir", state}, 120s);
+    std::vector<std::string> argv = {AgentBin(), "run",         "--once", "--config",
+                                     config,     "--state-dir", state};
+    if (from_policy) {
+      argv.insert(argv.end(), {"--policy", policy});
+    }
+    return RunCmd(argv, 120s);
   };
   proxy_.Cut();
   int runs = 0;
   json status;
-  while (runs < 200) {
+  while (runs < 2000) {
     EXPECT_EQ(run().exit_code, 1);
     ++runs;
     status = Status(state);
@@ -389,7 +411,7 @@ TEST_F(FaultTest, AFullSpoolDropsOldPostureFirstCountsItAndTellsTheSoc) {
     }
   }
   ASSERT_GE(status.value("spool_dropped_posture", 0), 3) << status.dump();
-  EXPECT_LE(status.value("spool_bytes", 0), 65536);
+  EXPECT_LE(status.value("spool_bytes", int64_t{0}), bound);
   const int spooled = status.value("spool_reports", 0);
   const int dropped = status.value("spool_dropped_posture", 0);
   EXPECT_EQ(spooled + dropped, runs) << "every report is either spooled or counted as dropped";
