@@ -9,7 +9,8 @@
 #include <optional>
 #include <span>
 
-#include "collectors/office_license.h"
+#include "collectors/packages.h"
+#include "common/text.h"
 
 namespace cg::collectors {
 namespace {
@@ -102,15 +103,6 @@ const std::vector<EngineSpec>& OtherEngines() {
        {}},
   };
   return engines;
-}
-
-std::string_view Trim(std::string_view s) {
-  const auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) {
-    return {};
-  }
-  const auto end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
 }
 
 Error ParseError(std::string message) { return MakeError(ErrorCode::kParse, std::move(message)); }

@@ -20,6 +20,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/text.h"
+
 namespace cg::collectors {
 namespace {
 
@@ -132,16 +134,6 @@ constexpr TypeKeyword kKeywords[] = {
     {"uint32", 'u'},  {"int64", 'x'},      {"uint64", 't'},    {"handle", 'h'}, {"double", 'd'},
     {"string", 's'},  {"objectpath", 'o'}, {"signature", 'g'},
 };
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 void AppendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {

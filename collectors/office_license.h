@@ -1,6 +1,6 @@
 // office_license: the office suites installed (dpkg, rpm, system Flatpak and Snap), judged
 // free or commercial against a shipped table; a commercial suite needs a licence record in the
-// policy. Also home of the package inventory, which the antivirus check reads as well.
+// policy.
 #pragma once
 
 #include <string>
@@ -8,33 +8,11 @@
 #include <vector>
 
 #include "collectors/check.h"
+#include "collectors/packages.h"
 #include "common/result.h"
 #include "platform/platform.h"
 
 namespace cg::collectors {
-
-// One installed package from a package database.
-struct InstalledPackage {
-  std::string name;
-  std::string version;
-  std::string arch;
-  std::string state;   // dpkg's state word ("installed", "unpacked", ...); "installed" for rpm
-  std::string source;  // "dpkg" or "rpm"
-};
-
-struct PackageInventory {
-  std::vector<InstalledPackage> packages;
-  std::vector<std::string> sources;  // the databases that were read: "dpkg", "rpm"
-};
-
-// dpkg's status file: RFC 822-style stanzas. Packages whose state is not-installed or
-// config-files are left out. A stanza without Package/Status, or a malformed line, is kParse.
-Result<std::vector<InstalledPackage>> ParseDpkgStatus(std::string_view text);
-// Output of `rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\t%{ARCH}\n'`.
-Result<std::vector<InstalledPackage>> ParseRpmQuery(std::string_view text);
-// Reads /var/lib/dpkg/status and, when an `rpm` binary exists on the machine, its database.
-// Error when neither database exists, or when one that exists cannot be read or parsed.
-Result<PackageInventory> ReadInstalledPackages(platform::Platform& platform);
 
 // Shell-style match of a whole name: '*' any run of characters, '?' one character.
 bool GlobMatch(std::string_view pattern, std::string_view text);

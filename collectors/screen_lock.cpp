@@ -22,6 +22,7 @@
 
 #include "collectors/gvdb.h"
 #include "common/ids.h"
+#include "common/text.h"
 
 namespace cg::collectors {
 namespace {
@@ -104,33 +105,6 @@ constexpr std::string_view kXfceScreensaver = "/usr/bin/xfce4-screensaver";
 constexpr std::string_view kOtherXfceLockers[] = {"/usr/bin/light-locker", "/usr/bin/xscreensaver"};
 
 // --- small helpers -----------------------------------------------------------------------
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    if (!line.empty() && line.back() == '\r') {
-      line.remove_suffix(1);
-    }
-    lines.push_back(line);
-    if (nl == std::string_view::npos) {
-      break;
-    }
-    text.remove_prefix(nl + 1);
-  }
-  return lines;
-}
 
 std::vector<std::string> Split(std::string_view s, std::string_view separators) {
   std::vector<std::string> parts;

@@ -5,18 +5,10 @@
 #include <charconv>
 #include <map>
 
+#include "common/text.h"
+
 namespace cg::platform::linux_ {
 namespace {
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Calls fn(line_number, line) for every line that is neither blank nor a '#' comment.
 template <typename Fn>
@@ -31,7 +23,7 @@ void ForEachContentLine(std::string_view text, Fn&& fn) {
     const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
-    const std::string_view trimmed = TrimSpace(line);
+    const std::string_view trimmed = Trim(line);
     if (trimmed.empty() || trimmed.front() == '#') {
       continue;
     }
@@ -222,11 +214,11 @@ ShadowFile ParseShadow(std::string_view text, std::string_view source) {
 LoginDefs ParseLoginDefs(std::string_view text, std::string_view source) {
   LoginDefs out;
   ForEachContentLine(text, [&](size_t line_no, std::string_view line) {
-    line = TrimSpace(line);
+    line = Trim(line);
     const size_t split = line.find_first_of(" \t");
     const std::string_view key = line.substr(0, split);
     std::string_view value =
-        split == std::string_view::npos ? std::string_view() : TrimSpace(line.substr(split));
+        split == std::string_view::npos ? std::string_view() : Trim(line.substr(split));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }
@@ -264,8 +256,7 @@ LoginDefs ParseLoginDefs(std::string_view text, std::string_view source) {
 
 std::vector<std::string> ParseShells(std::string_view text) {
   std::vector<std::string> out;
-  ForEachContentLine(text,
-                     [&](size_t, std::string_view line) { out.emplace_back(TrimSpace(line)); });
+  ForEachContentLine(text, [&](size_t, std::string_view line) { out.emplace_back(Trim(line)); });
   return out;
 }
 

@@ -7,19 +7,10 @@
 
 #include <optional>
 
+#include "common/text.h"
+
 namespace cg::platform::linux_ {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool IsKey(std::string_view key) {
   if (key.empty() || (key.front() >= '0' && key.front() <= '9')) {
