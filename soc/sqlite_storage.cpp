@@ -473,9 +473,55 @@ Result<std::vector<T>> AllRows(Stmt& s, Read read) {
 
 // One connection guarded by one mutex: every call is serialised. SQLite has a single writer
 // anyway; if reads ever queue behind it, WAL allows a pool of read-only connections.
+// A connection's prepared statements, each prepared on its first use.
+class StatementCache {
+ public:
+  explicit StatementCache(sqlite3* db) : db_(db) {}
+  Result<Stmt> Get(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      sqlite3_stmt* raw = nullptr;
+      const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+      StmtPtr stmt(raw);
+      if (rc != SQLITE_OK) {
+        return SqliteError(db_, rc, "preparing a statement");
+      }
+      it = statements_.emplace(sql, std::move(stmt)).first;
+    }
+    return Stmt(db_, it->second.get());
+  }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, StmtPtr> statements_;
+};
+
 class SqliteStorage final : public Storage {
  public:
-  SqliteStorage(DbPtr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+  SqliteStorage(DbPtr db, std::string path)
+      : db_(std::move(db)), path_(std::move(path)), statements_(db_.get()) {}
+
+  // A second, read-only connection for the lookups on the agents' hot path (the device of
+  // every handshake and request). In WAL mode it reads the last committed state while the
+  // writer holds the first one for a group commit and its fsync, so handshakes and admission
+  // of the next reports do not wait behind it.
+  Status OpenReader() {
+    sqlite3* raw = nullptr;
+    const int rc =
+        sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    DbPtr reader(raw);
+    if (rc != SQLITE_OK) {
+      return SqliteError(reader.get(), rc, "opening " + path_ + " for reading");
+    }
+    sqlite3_extended_result_codes(reader.get(), 1);
+    if (const int busy = sqlite3_busy_timeout(reader.get(), kBusyTimeoutMs); busy != SQLITE_OK) {
+      return SqliteError(reader.get(), busy, path_);
+    }
+    std::lock_guard lock(read_mu_);
+    reader_ = std::move(reader);
+    read_statements_.emplace(reader_.get());
+    return OkStatus();
+  }
 
   // Pragmas, identification and migrations; called once by OpenSqliteStorage.
   Status Initialise(bool create) {
@@ -572,9 +618,9 @@ class SqliteStorage final : public Storage {
   }
 
   Result<Device> GetDevice(std::string_view device_id) override {
-    std::lock_guard lock(mu_);
-    CG_ASSIGN_OR_RETURN(
-        auto s, Prepare("SELECT " CG_DEVICE_COLUMNS " FROM devices d WHERE device_id = ?1"));
+    std::lock_guard lock(read_mu_);
+    CG_ASSIGN_OR_RETURN(auto s, read_statements_->Get("SELECT " CG_DEVICE_COLUMNS
+                                                      " FROM devices d WHERE device_id = ?1"));
     CG_ASSIGN_OR_RETURN(bool row, s.Bind(device_id).Step());
     if (!row) {
       return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
@@ -1116,21 +1162,8 @@ class SqliteStorage final : public Storage {
   }
 
  private:
-  // A statement from the cache, prepared on first use. Callers hold mu_.
-  Result<Stmt> Prepare(const char* sql) {
-    auto it = statements_.find(sql);
-    if (it == statements_.end()) {
-      sqlite3_stmt* raw = nullptr;
-      const int rc =
-          sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-      StmtPtr stmt(raw);
-      if (rc != SQLITE_OK) {
-        return SqliteError(db_.get(), rc, "preparing a statement");
-      }
-      it = statements_.emplace(sql, std::move(stmt)).first;
-    }
-    return Stmt(db_.get(), it->second.get());
-  }
+  // A statement of the writing connection. Callers hold mu_.
+  Result<Stmt> Prepare(const char* sql) { return statements_.Get(sql); }
 
   Result<EnrollmentToken> FindEnrollmentTokenLocked(std::string_view token_hash) {
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, token_hash, group_name, created_at, "
@@ -1244,11 +1277,14 @@ class SqliteStorage final : public Storage {
     return OkStatus();
   }
 
-  // Destroyed in reverse order: the cached statements are finalised before the connection.
+  // Destroyed in reverse order: the cached statements are finalised before the connections.
   DbPtr db_;
+  DbPtr reader_;  // OpenReader; read_mu_ serialises its use
   std::string path_;
   std::mutex mu_;
-  std::unordered_map<std::string, StmtPtr> statements_;
+  std::mutex read_mu_;
+  StatementCache statements_;
+  std::optional<StatementCache> read_statements_;
 };
 
 }  // namespace
@@ -1269,6 +1305,7 @@ Result<std::unique_ptr<Storage>> OpenSqliteStorage(const std::string& path, bool
   }
   auto storage = std::make_unique<SqliteStorage>(std::move(db), path);
   CG_RETURN_IF_ERROR(storage->Initialise(create));
+  CG_RETURN_IF_ERROR(storage->OpenReader());
   return std::unique_ptr<Storage>(std::move(storage));
 }
 

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -457,6 +458,37 @@ TEST_F(SqliteStorageTest, StoreReportIsIdempotentAndUpdatesTheDevice) {
   EXPECT_EQ((*latest)->status, DeviceStatus::kNoncompliant);
   EXPECT_EQ((*latest)->collected_at, kT0 + minutes(1));
   EXPECT_EQ((*latest)->received_at, kT0 + minutes(2));
+}
+
+TEST_F(SqliteStorageTest, ADeviceLookupDoesNotWaitForAWriteInProgress) {
+  // The agents' handshakes and requests look their device up while the writer may be inside a
+  // group commit. Here the writer is held up for real: another connection has the database's
+  // write lock, so StoreReport waits (up to its 5 s busy timeout) inside the storage.
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
+  RawDb other(DbPath());
+  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);
+  std::atomic<bool> stored{false};
+  const auto report = MakeReport(Uuid(100), Uuid(1), kT0, {{"yara", CheckStatus::kPass}});
+  std::thread writer([&] {
+    EXPECT_TRUE(storage->StoreReport(report, Body(report), kT0).ok());
+    stored = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the writer block
+  auto device = storage->GetDevice(Uuid(1));
+  // Had the lookup queued behind the write, it would only return after the write (when the
+  // other connection lets go below).
+  EXPECT_FALSE(stored.load()) << "the lookup waited for the write";
+  ASSERT_TRUE(device.ok()) << device.error().ToString();
+  EXPECT_FALSE(device->last_seen.has_value()) << "the committed state, without the write";
+  ASSERT_EQ(other.Exec("COMMIT"), SQLITE_OK);
+  writer.join();
+  EXPECT_TRUE(stored.load());
+  // Committed writes are seen at once.
+  device = storage->GetDevice(Uuid(1));
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ(device->last_seen, kT0);
 }
 
 TEST_F(SqliteStorageTest, RefusedReportsStoreNothing) {
