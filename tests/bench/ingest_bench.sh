@@ -33,8 +33,16 @@ work="$(mktemp -d "${CG_BENCH_DIR:-/var/tmp}/cg-ingest-bench.XXXXXX")"
 soc_pid=""
 ssl_pid=""
 cleanup() {
-  [ -n "$soc_pid" ] && kill "$soc_pid" 2>/dev/null && wait "$soc_pid" 2>/dev/null
-  [ -n "$ssl_pid" ] && kill "$ssl_pid" 2>/dev/null && wait "$ssl_pid" 2>/dev/null
+  # Under set -e: a failing kill or wait (a killed server's status) must not end the
+  # cleanup before the work directory is removed.
+  if [ -n "$soc_pid" ]; then
+    kill "$soc_pid" 2>/dev/null || true
+    wait "$soc_pid" 2>/dev/null || true
+  fi
+  if [ -n "$ssl_pid" ]; then
+    kill "$ssl_pid" 2>/dev/null || true
+    wait "$ssl_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -45,10 +45,13 @@ using Clock = std::chrono::steady_clock;
 using cg::bench::Die;
 using cg::bench::Must;
 
-struct Agent {
-  std::string device_id;
-  std::string cert_file, key_file;
-};
+using Agent = cg::bench::EnrolledAgent;
+
+std::unique_ptr<cg::protocol::HttpsClient> Client(const std::string& server, const std::string& ca,
+                                                  const std::string& cert = "",
+                                                  const std::string& key = "") {
+  return cg::bench::Connect(server, ca, std::chrono::seconds(60), cert, key);
+}
 
 // A report like the agent sends: `checks` check results with short facts.
 cg::protocol::Report MakeReport(const std::string& device_id, int checks, int64_t seq) {
@@ -75,20 +78,6 @@ cg::protocol::Report MakeReport(const std::string& device_id, int checks, int64_
   return r;
 }
 
-std::unique_ptr<cg::protocol::HttpsClient> Client(const std::string& server, const std::string& ca,
-                                                  const std::string& cert = "",
-                                                  const std::string& key = "") {
-  auto hp = Must(cg::protocol::ParseHostPort(server), "server");
-  cg::protocol::ClientOptions o;
-  o.host = hp.first;
-  o.port = hp.second;
-  o.ca_file = ca;
-  o.cert_file = cert;
-  o.key_file = key;
-  o.timeout = std::chrono::seconds(60);
-  return Must(cg::protocol::HttpsClient::Create(std::move(o)), "client");
-}
-
 // Enrolls `n` agents through POST /v1/enroll with one multi-use token from the operator API.
 std::vector<Agent> EnrollAgents(int n, const std::string& server, const std::string& op_server,
                                 const std::string& data_dir, const std::string& work) {
@@ -109,26 +98,8 @@ std::vector<Agent> EnrollAgents(int n, const std::string& server, const std::str
   std::vector<Agent> agents;
   auto enroll = Client(server, ca);
   for (int i = 0; i < n; ++i) {
-    auto key = Must(cg::protocol::GenerateP256Key(), "key");
-    auto csr = Must(cg::protocol::MakeCsrPem(*key, "bench-" + std::to_string(i)), "csr");
-    const json body = {{"token", token},
-                       {"csr_pem", csr},
-                       {"hostname", "bench-" + std::to_string(i)},
-                       {"machine_id", "m" + std::to_string(i)}};
-    auto r = Must(enroll->Request("POST", "/v1/enroll", body.dump()), "enroll");
-    if (r.status != 200) {
-      Die("enroll: " + r.body);
-    }
-    const json answer = json::parse(r.body);
-    Agent a;
-    a.device_id = answer.at("device_id");
-    a.cert_file = work + "/agent" + std::to_string(i) + ".crt";
-    a.key_file = work + "/agent" + std::to_string(i) + ".key";
-    Must(cg::WriteFileAtomic(a.cert_file, answer.at("certificate_pem").get<std::string>(), 0600),
-         "cert");
-    Must(cg::WriteFileAtomic(a.key_file, Must(cg::protocol::PrivateKeyToPem(*key), "pem"), 0600),
-         "key");
-    agents.push_back(std::move(a));
+    agents.push_back(cg::bench::Enroll(*enroll, token, "bench-" + std::to_string(i),
+                                       work + "/agent" + std::to_string(i)));
   }
   return agents;
 }

@@ -51,47 +51,15 @@ using cg::bench::Must;
 std::unique_ptr<cg::protocol::HttpsClient> Client(const std::string& server, const std::string& ca,
                                                   const std::string& cert = "",
                                                   const std::string& key = "") {
-  auto hp = Must(cg::protocol::ParseHostPort(server), "server address");
-  cg::protocol::ClientOptions o;
-  o.host = hp.first;
-  o.port = hp.second;
-  o.ca_file = ca;
-  o.cert_file = cert;
-  o.key_file = key;
-  o.timeout = std::chrono::seconds(120);
-  return Must(cg::protocol::HttpsClient::Create(std::move(o)), "client");
+  return cg::bench::Connect(server, ca, std::chrono::seconds(120), cert, key);
 }
 
-struct SimAgent {
-  std::string device_id;
-  std::string group;
-  std::string cert_file;
-  std::string key_file;
-};
+using SimAgent = cg::bench::EnrolledAgent;
 
 SimAgent EnrollOne(const Options& o, int index) {
-  auto key = Must(cg::protocol::GenerateP256Key(), "key");
-  auto csr = Must(cg::protocol::MakeCsrPem(*key, "sim-" + std::to_string(index)), "csr");
   auto client = Client(o.agent_server, o.ca);
-  const json body = {{"token", o.enroll_token},
-                     {"csr_pem", csr},
-                     {"hostname", "sim-" + std::to_string(index)},
-                     {"machine_id", "sim-machine-" + std::to_string(index)}};
-  auto r = Must(client->Request("POST", "/v1/enroll", body.dump()), "enroll");
-  if (r.status != 200) {
-    Die("enroll answered " + std::to_string(r.status) + ": " + r.body);
-  }
-  const json answer = json::parse(r.body);
-  SimAgent a;
-  a.device_id = answer.at("device_id").get<std::string>();
-  a.group = answer.at("group").get<std::string>();
-  a.cert_file = o.work_dir + "/sim-" + std::to_string(index) + ".crt";
-  a.key_file = o.work_dir + "/sim-" + std::to_string(index) + ".key";
-  Must(cg::WriteFileAtomic(a.cert_file, answer.at("certificate_pem").get<std::string>(), 0644),
-       "certificate");
-  Must(cg::WriteFileAtomic(a.key_file, Must(cg::protocol::PrivateKeyToPem(*key), "pem"), 0600),
-       "key");
-  return a;
+  return cg::bench::Enroll(*client, o.enroll_token, "sim-" + std::to_string(index),
+                           o.work_dir + "/sim-" + std::to_string(index));
 }
 
 std::string ReportBody(const SimAgent& a, int64_t version, const std::string& hash) {

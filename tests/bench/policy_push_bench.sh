@@ -20,7 +20,12 @@ done
 work="$(mktemp -d /tmp/cg-push-bench.XXXXXX)"
 soc_pid=""
 cleanup() {
-  [ -n "$soc_pid" ] && kill "$soc_pid" 2>/dev/null && wait "$soc_pid" 2>/dev/null
+  # Under set -e: a failing kill or wait (a killed server's status) must not end the
+  # cleanup before the work directory is removed.
+  if [ -n "$soc_pid" ]; then
+    kill "$soc_pid" 2>/dev/null || true
+    wait "$soc_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
