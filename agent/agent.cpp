@@ -23,6 +23,7 @@
 #include "common/timeutil.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
+#include "protocol/json.h"
 #include "protocol/pki.h"
 
 namespace cg::agent {
@@ -33,7 +34,7 @@ using nlohmann::json;
 // Turns an HTTP error answer of the SOC into one clear line.
 Error HttpError(const protocol::HttpResponse& r, std::string_view what) {
   std::string message;
-  json j = json::parse(r.body, nullptr, false);
+  json j = protocol::ParseJsonOrDiscarded(r.body);
   if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
     message = j["error"].value("message", "");
   }
@@ -90,7 +91,7 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
     }
     return refused;
   }
-  json answer = json::parse(response.body, nullptr, false);
+  json answer = protocol::ParseJsonOrDiscarded(response.body);
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("certificate_pem") ||
       !answer.contains("device_id")) {
     return MakeError(ErrorCode::kParse, "enrollment: the SOC's answer is not understood");

@@ -10,6 +10,7 @@
 #include "agent/soc_client.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
+#include "protocol/json.h"
 
 namespace cg::agent {
 namespace {
@@ -138,7 +139,7 @@ milliseconds PolicyPoller::PollOnce(protocol::HttpsClient& client) {
     }
     return failed(at_least);
   }
-  json answer = json::parse(response->body, nullptr, false);
+  json answer = protocol::ParseJsonOrDiscarded(response->body);
   if (answer.is_discarded() || !answer.is_object()) {
     spdlog::warn("long-poll: the SOC's answer is not JSON");
     return failed(kMinBackoff);

@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
+#include "protocol/json.h"
 #include "protocol/pki.h"
 
 namespace cg::agent {
@@ -65,7 +66,7 @@ Status Renew(const StateDir& state, const Enrollment& enrollment, std::chrono::s
   CG_ASSIGN_OR_RETURN(auto client, ConnectAsDevice(state, enrollment.server, timeout));
   CG_ASSIGN_OR_RETURN(auto response,
                       client->Request("POST", "/v1/renew", json{{"csr_pem", csr}}.dump()));
-  const json answer = json::parse(response.body, nullptr, false);
+  const json answer = protocol::ParseJsonOrDiscarded(response.body);
   if (response.status != 200) {
     std::string message;
     if (!answer.is_discarded() && answer.contains("error") && answer["error"].is_object()) {

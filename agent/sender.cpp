@@ -10,6 +10,8 @@
 #include <optional>
 #include <vector>
 
+#include "protocol/json.h"
+
 namespace cg::agent {
 namespace {
 
@@ -23,7 +25,7 @@ struct Outcome {
 };
 
 std::string ErrorText(const protocol::HttpResponse& r) {
-  const json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  const json body = protocol::ParseJsonOrDiscarded(r.body);
   std::string message;
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     message = body["error"].value("message", "");
@@ -200,7 +202,7 @@ Result<DeliveryResult> Sender::Deliver() {
           batch_route = false;  // try the reports one by one: each gets its own verdict
         }
       } else {
-        const json answer = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+        const json answer = protocol::ParseJsonOrDiscarded(r->body);
         const json* results =
             answer.is_object() && answer.contains("results") ? &answer["results"] : nullptr;
         if (results == nullptr || !results->is_array() || results->size() != batch.size()) {

@@ -16,6 +16,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "policy/policy.h"
+#include "protocol/json.h"
 #include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
 
@@ -49,10 +50,6 @@ struct SocService::Call {
 
 namespace {
 
-// Deeper JSON is refused while it is parsed (the deeper values are dropped as they are read,
-// never built): nlohmann's copies and dumps recurse, and a 1 MiB body of '[' would otherwise
-// reach them with 500 000 levels.
-constexpr int kMaxJsonDepth = 64;
 // The enrollment route is open to anyone who can connect: a token, a CSR and two names.
 constexpr size_t kMaxEnrollBodyBytes = 32 * 1024;
 constexpr size_t kMaxTokenBytes = 256;
@@ -101,23 +98,11 @@ bool IsPrintable(std::string_view text) {
 
 // A request body as a JSON object (kParse with the reason otherwise).
 Result<json> ParseJsonBody(std::string_view body) {
-  bool too_deep = false;
-  const json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxJsonDepth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  json parsed = json::parse(body, limit_depth, /*allow_exceptions=*/false);
-  if (too_deep) {
-    return MakeError(ErrorCode::kParse,
-                     "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  auto parsed = protocol::ParseJsonBounded(body);
+  if (!parsed.ok()) {
+    return MakeError(ErrorCode::kParse, "the body is " + parsed.error().message);
   }
-  if (parsed.is_discarded()) {
-    return MakeError(ErrorCode::kParse, "the body is not valid JSON");
-  }
-  if (!parsed.is_object()) {
+  if (!parsed->is_object()) {
     return MakeError(ErrorCode::kParse, "the body must be a JSON object");
   }
   return parsed;

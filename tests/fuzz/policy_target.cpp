@@ -6,6 +6,7 @@
 #include "common/ids.h"
 #include "policy/policy.h"
 #include "policy/signing.h"
+#include "protocol/json.h"
 #include "tests/fuzz/targets.h"
 
 namespace cg::fuzz {
@@ -38,19 +39,11 @@ void CheckPolicyDocument(const nlohmann::json& document) {
 }  // namespace
 
 void FuzzPolicy(std::string_view data) {
-  using nlohmann::json;
-  bool too_deep = false;
-  const json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t, json&) {
-    if (depth > 64) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  json envelope = json::parse(data, limit_depth, /*allow_exceptions=*/false);
-  if (too_deep || envelope.is_discarded()) {
+  auto parsed = protocol::ParseJsonBounded(data);
+  if (!parsed.ok()) {
     return;
   }
+  nlohmann::json envelope = std::move(parsed).value();
   policy::AcceptanceContext ctx;
   ctx.trusted = &Trusted();
   ctx.current_version = 1;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/timeutil.h"
+#include "protocol/json.h"
 #include "protocol/report.h"
 #include "tests/fuzz/targets.h"
 
@@ -22,19 +23,12 @@ void CheckTime(const std::string& text) {
 }  // namespace
 
 void FuzzReport(std::string_view data) {
-  using nlohmann::json;
-  bool too_deep = false;
-  const json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t, json&) {
-    if (depth > 64) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  json j = json::parse(data, limit_depth, /*allow_exceptions=*/false);
-  if (too_deep || j.is_discarded()) {
+  auto parsed = protocol::ParseJsonBounded(data);
+  if (!parsed.ok()) {
     return;
   }
+  using nlohmann::json;
+  const json j = std::move(parsed).value();
   auto report = protocol::ReportFromJson(j);
   if (!report.ok()) {
     FUZZ_CHECK(!report.error().message.empty());

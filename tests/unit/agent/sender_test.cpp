@@ -242,6 +242,23 @@ TEST_F(SenderTest, RefusedCredentialsKeepTheReportsAndReconnect) {
   EXPECT_EQ(spool_.Counters()->rejected, 0);
 }
 
+TEST_F(SenderTest, AnAnswerNestedTooDeepIsNotUnderstoodAndTheReportsStay) {
+  // A hostile or broken SOC: 200 with a body nested 100 000 levels. Parsed with the protocol's
+  // depth bound it is "not understood" (never built, so nothing recurses on it).
+  Spool(2);
+  protocol::HttpResponse deep;
+  deep.status = 200;
+  deep.body = std::string(100'000, '[') + std::string(100'000, ']');
+  soc_.script = {deep};
+  auto sender = MakeSender();
+  auto result = sender.Deliver();
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  EXPECT_EQ(result->committed, 2);
+  EXPECT_EQ(result->rejected, 0);
+  EXPECT_EQ(soc_.calls.size(), 2u) << "retried after the answer that was not understood";
+  EXPECT_EQ(soc_.committed, (std::vector<std::string>{Uuid(1), Uuid(2)}));
+}
+
 TEST_F(SenderTest, ANewDeviceCertificateIsUsedAtOnce) {
   Spool(1);
   auto sender = MakeSender();
