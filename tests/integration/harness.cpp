@@ -188,6 +188,18 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+Result<std::unique_ptr<protocol::HttpsClient>> SocServer::AgentClient(
+    const std::string& cert, const std::string& key) const {
+  protocol::ClientOptions o;
+  o.host = "localhost";
+  o.port = agent_port_;
+  o.ca_file = ca();
+  o.cert_file = cert;
+  o.key_file = key;
+  o.timeout = std::chrono::seconds(10);
+  return protocol::HttpsClient::Create(o);
+}
+
 SocServer::SocServer(const std::string& dir, const SocOptions& options) : dir_(dir) {
   auto init = RunCmd({SocBin(), "init", "--data-dir", dir_, "--hostname", "localhost"});
   if (init.exit_code != 0) {

@@ -5,9 +5,13 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/result.h"
+#include "protocol/https_client.h"
 
 namespace cg::testing {
 
@@ -79,6 +83,10 @@ class SocServer {
   const std::string& data_dir() const { return dir_; }
   std::string ca() const { return dir_ + "/ca.pem"; }
   std::string admin_token_file() const { return dir_ + "/admin.token"; }
+  // A client of the agent port (host name "localhost", this server's CA); with a certificate
+  // and key, mutual TLS as that certificate.
+  Result<std::unique_ptr<protocol::HttpsClient>> AgentClient(const std::string& cert = "",
+                                                             const std::string& key = "") const;
   std::string log() const;
   Child& child() { return child_; }
   // SIGKILL now (no shutdown at all), and wait for the process to be gone.

@@ -170,14 +170,7 @@ class IdentityTest : public ::testing::Test {
 
   // POST /v1/reports "{" with this client certificate: 400 means TLS let it in.
   Result<protocol::HttpResponse> ReportWith(const std::string& cert, const std::string& key) {
-    protocol::ClientOptions o;
-    o.host = "localhost";
-    o.port = soc_->agent_port();
-    o.ca_file = soc_->ca();
-    o.cert_file = cert;
-    o.key_file = key;
-    o.timeout = seconds(10);
-    CG_ASSIGN_OR_RETURN(auto client, protocol::HttpsClient::Create(o));
+    CG_ASSIGN_OR_RETURN(auto client, soc_->AgentClient(cert, key));
     return client->Request("POST", "/v1/reports", "{");
   }
 
@@ -382,13 +375,7 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
     ASSERT_TRUE(key.ok());
     auto csr = protocol::MakeCsrPem(**key, device_id);
     ASSERT_TRUE(csr.ok());
-    protocol::ClientOptions o;
-    o.host = "localhost";
-    o.port = soc_->agent_port();
-    o.ca_file = soc_->ca();
-    o.cert_file = state + "/device.crt";
-    o.key_file = state + "/device.key";
-    auto client = protocol::HttpsClient::Create(o);
+    auto client = soc_->AgentClient(state + "/device.crt", state + "/device.key");
     ASSERT_TRUE(client.ok()) << client.error().ToString();
     auto lost = (*client)->Request("POST", "/v1/renew", json{{"csr_pem", *csr}}.dump());
     ASSERT_TRUE(lost.ok()) << lost.error().ToString();
@@ -432,11 +419,7 @@ TEST_F(IdentityTest, TheAgentRenewsItsCertificateWhenTheClockIsAdvanced) {
   const std::set<std::string> superseded = {old_serial, lost_serial};
   EXPECT_EQ(CrlSerials(ReadFile(soc_->data_dir() + "/crl.pem"), ReadFile(soc_->ca())), superseded);
   // Served to anyone on the agent port.
-  protocol::ClientOptions o;
-  o.host = "localhost";
-  o.port = soc_->agent_port();
-  o.ca_file = soc_->ca();
-  auto client = protocol::HttpsClient::Create(o);
+  auto client = soc_->AgentClient();
   ASSERT_TRUE(client.ok());
   auto crl = (*client)->Request("GET", "/v1/crl.pem");
   ASSERT_TRUE(crl.ok()) << crl.error().ToString();

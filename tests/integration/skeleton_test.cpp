@@ -48,14 +48,7 @@ class SkeletonTest : public ::testing::Test {
 
   Result<std::unique_ptr<protocol::HttpsClient>> Client(const std::string& cert = "",
                                                         const std::string& key = "") {
-    protocol::ClientOptions o;
-    o.host = "localhost";
-    o.port = soc_->agent_port();
-    o.ca_file = soc_->ca();
-    o.cert_file = cert;
-    o.key_file = key;
-    o.timeout = std::chrono::seconds(10);
-    return protocol::HttpsClient::Create(o);
+    return soc_->AgentClient(cert, key);
   }
 
   TempDir tmp_;
