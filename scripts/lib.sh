@@ -11,6 +11,7 @@ CG_PACKAGES=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev sqlite3 libcli11-dev
   clang-format-14 dconf-cli passwd procps iproute2 time clang-14
   sslscan testssl.sh
+  dpkg-dev lintian systemd bubblewrap strace
 )
 
 cg_log() { printf '==> %s\n' "$*" >&2; }
