@@ -95,6 +95,9 @@ int Status(const std::string& state_dir, bool as_json) {
   }
   if (!e) {
     std::cout << "enrolled:        no (state dir " << state_dir << ")\n";
+    if (!status->last_error.empty()) {  // e.g. the SOC refused the token file's token
+      std::cout << "last error:      " << status->last_error << "\n";
+    }
     return 0;
   }
   if (revoked) {

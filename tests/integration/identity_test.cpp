@@ -727,6 +727,8 @@ TEST_F(IdentityTest, TheServiceEnrollsWithTheDroppedTokenFileOnceAndDeletesIt) {
   EXPECT_FALSE(status.value("enrolled", true));
   EXPECT_TRUE(Contains(status.value("last_error", ""), "unknown enrollment token"))
       << status.dump();
+  auto text = RunCmd({AgentBin(), "status", "--state-dir", state2});
+  EXPECT_TRUE(Contains(text.out, "last error:")) << text.out;
 }
 
 }  // namespace
