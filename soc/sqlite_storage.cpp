@@ -804,7 +804,7 @@ class SqliteStorage final : public Storage {
     return tx.Commit();
   }
 
-  Status AllowReenroll(std::string_view device_id, SysTime now) override {
+  Status AllowReenroll(std::string_view device_id, SysTime /*now*/) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
     {
@@ -815,7 +815,6 @@ class SqliteStorage final : public Storage {
         return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
       }
     }
-    (void)now;
     return tx.Commit();
   }
 
