@@ -84,7 +84,8 @@ for key in 'Restart=on-failure' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'Pr
   grep -q "^$key" "$agent_unit" || fail "cg-agent.service lacks $key"
 done
 soc_unit="$root/usr/lib/systemd/system/cg-soc.service"
-for key in 'User=cg-soc' 'NoNewPrivileges=yes' 'CapabilityBoundingSet=$' 'ProtectSystem=strict'; do
+for key in 'User=cg-soc' 'NoNewPrivileges=yes' 'CapabilityBoundingSet=$' 'ProtectSystem=strict' \
+  'LimitNOFILE=65536'; do
   grep -q "^$key" "$soc_unit" || fail "cg-soc.service lacks $key"
 done
 
