@@ -178,9 +178,12 @@ start_soc() {  # [agent port]
   operator_port=$(sed -n 's/.*"operator_port":\([0-9]*\).*/\1/p' "$tmp/run/ready.json")
 }
 start_soc
+# The admin's own copy of the first token, as docs/operations.md says: cgctl refuses a token file
+# that belongs to another user (here cg-soc), as ssh does.
+install -m 0600 -o root /var/lib/counterguard-soc/admin.token "$tmp/admin.token"
 ctl() {
   /usr/bin/cgctl --server "https://localhost:$operator_port" --ca /var/lib/counterguard-soc/ca.pem \
-    --token-file /var/lib/counterguard-soc/admin.token "$@"
+    --token-file "$tmp/admin.token" "$@"
 }
 
 # --- the agent as cg-agent.service would run it, enrolling through the token file -------------
