@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/files.h"
+#include "common/ids.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::agent {
@@ -213,6 +214,23 @@ TEST_F(PolicyStoreTest, LayersMergeNarrowestFirstAndATamperedLayerIsRefusedOnIts
   // Versions count per target: the override's version 1 is below the baseline's, and stays.
   EXPECT_EQ(store.floor("laocai"), 5);
   EXPECT_EQ(store.floor("laocai/bac-ha"), 1);
+}
+
+TEST_F(PolicyStoreTest, TheFilesOfAnAgentBeforeLayersAreReadAsOneLayer) {
+  const json envelope = Sign(Doc(3, 45));
+  const std::string hash = Sha256Hex(policy::CanonicalJson(envelope["policy"]));
+  ASSERT_TRUE(WriteFileAtomic(state_.path() + "/policy.json", envelope.dump(), 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(state_.path() + "/policy_floor.json",
+                              json{{"version", 3}, {"hash", hash}}.dump(), 0600)
+                  .ok());
+  PolicyStore store = Loaded();
+  EXPECT_EQ(store.version(), 3);
+  EXPECT_EQ(store.hash(), hash);
+  EXPECT_EQ(store.current().Check("password_age").Int("max_days"), 45);
+  EXPECT_EQ(store.floor("laocai"), 3);
+  EXPECT_TRUE(store.TakeEvents().empty());
+  // The old floor still refuses a rollback of that target.
+  EXPECT_EQ(Reason(store.Offer(Sign(Doc(2)), kNow)), "not_newer");
 }
 
 // --- expiry (issue 13, finding 9) ---------------------------------------------------------
