@@ -151,13 +151,21 @@ milliseconds PolicyPoller::PollOnce(protocol::HttpsClient& client) {
   if (answer.value("status", "") != "update") {
     return milliseconds(0);  // no change: ask again at once
   }
-  // The set of layers the device's group is served; each layer is judged on its own.
-  if (auto set = answer.find("policy_set"); set != answer.end() && set->is_object()) {
+  // The set of layers the device's group is served; each layer is judged on its own. A SOC
+  // from before layers sends one policy only.
+  json set = answer.value("policy_set", json(nullptr));
+  if (!set.is_object()) {
+    if (const json single = answer.value("policy", json(nullptr)); single.is_object()) {
+      json layer = {{"envelope", single.value("envelope", json(nullptr))}};
+      set = {{"hash", single.value("hash", "")}, {"layers", json::array({std::move(layer)})}};
+    }
+  }
+  if (set.is_object()) {
     std::vector<json> envelopes;
-    for (const auto& layer : set->value("layers", json::array())) {
+    for (const auto& layer : set.value("layers", json::array())) {
       envelopes.push_back(layer.is_object() ? layer.value("envelope", json(nullptr)) : json());
     }
-    const std::string offered_hash = set->value("hash", "");
+    const std::string offered_hash = set.value("hash", "");
     std::vector<protocol::Event> events;
     std::string running;
     {
