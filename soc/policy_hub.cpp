@@ -193,11 +193,11 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
 }
 
 std::vector<size_t> PolicyHub::LayerIndexesLocked(std::string_view group, SysTime at) const {
-  // The newest version per target among the policies served to the group and still valid.
+  // The newest version per target among the policies served to the group; an expired one
+  // leaves its target out (the agents' floors refuse the older versions it replaced).
   std::map<std::string, size_t> newest;
   for (size_t i = 0; i < policies_.size(); ++i) {
-    if (!GroupInScope(group, policies_[i].scope) || !policy::TargetMatches(documents_[i], group) ||
-        (expires_[i] && at >= *expires_[i])) {
+    if (!GroupInScope(group, policies_[i].scope) || !policy::TargetMatches(documents_[i], group)) {
       continue;
     }
     auto [it, inserted] = newest.emplace(policies_[i].target, i);
@@ -206,13 +206,15 @@ std::vector<size_t> PolicyHub::LayerIndexesLocked(std::string_view group, SysTim
     }
   }
   std::vector<policy::Layer> layers;
-  std::vector<size_t> indexes;
   for (const auto& [target, i] : newest) {
-    layers.push_back({target, static_cast<int64_t>(i), "", documents_[i]});
+    if (!expires_[i] || at < *expires_[i]) {
+      layers.push_back({target, policies_[i].version, policies_[i].hash, documents_[i]});
+    }
   }
   policy::OrderLayers(layers, group);
+  std::vector<size_t> indexes;
   for (const auto& l : layers) {
-    indexes.push_back(static_cast<size_t>(l.version));  // the index, carried through the sort
+    indexes.push_back(newest.at(l.target));  // one layer per target
   }
   return indexes;
 }

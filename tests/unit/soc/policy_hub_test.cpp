@@ -282,6 +282,16 @@ TEST_F(PolicyHubTest, AnExpiredLayerIsNoLongerExpected) {
   EXPECT_EQ(later->version, 1);
 }
 
+TEST_F(PolicyHubTest, AnExpiredLayerIsNotReplacedByAnOlderVersionOfItsTarget) {
+  MustPush(Sign(Doc(1, {"laocai/"})));
+  json short_lived = Doc(2, {"laocai/"});
+  short_lived["expires_at"] = FormatRfc3339(kNow + hours(1));
+  MustPush(Sign(short_lived));
+  EXPECT_EQ(hub_->ExpectedFor("laocai/sa-pa", kNow)->version, 2);
+  // Version 1 is below the agents' floor for the target: the target is left out instead.
+  EXPECT_FALSE(hub_->ExpectedFor("laocai/sa-pa", kNow + hours(1)));
+}
+
 TEST_F(PolicyHubTest, APollWithTheExpectedSetIsHeldAndAnotherGetsTheLayersWhichAreRecordedServed) {
   const std::string device = AddDevice("laocai/sa-pa");
   MustPush(Sign(Doc(3, {"laocai/"})));
