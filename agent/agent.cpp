@@ -155,6 +155,9 @@ Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry
 
 namespace {
 
+// How often the service looks again for an identity it could not read.
+constexpr std::chrono::seconds kIdentityRetry{60};
+
 // What a cycle reports besides the checks.
 struct CycleExtras {
   std::vector<protocol::Event> events;
@@ -167,7 +170,14 @@ struct CycleExtras {
 Status Cycle(const StateDir& state, const Enrollment& enrollment,
              const collectors::CheckRegistry& registry, platform::Platform& platform,
              const policy::Policy& policy, const std::string& policy_hash, CycleExtras extras) {
-  CG_ASSIGN_OR_RETURN(auto status, state.LoadStatus());
+  auto loaded_status = state.LoadStatus();
+  if (!loaded_status.ok()) {
+    // Bookkeeping only: set aside, rebuilt from this cycle on, and reported with it.
+    extras.events.push_back(
+        SetAsideDamaged(state.StatusPath(), loaded_status.error().message, platform.clock->Now()));
+    loaded_status = RunStatus{};
+  }
+  RunStatus status = std::move(loaded_status).value();
   status.last_attempt_at = FormatRfc3339(platform.clock->Now());
   status.policy_version = policy.version;
   auto report = CollectReport(registry, platform, policy, enrollment.device_id);
@@ -227,6 +237,7 @@ class StopSignals {
     sigaddset(&set_, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
+  bool started() const { return thread_.joinable(); }
   void Start() {
     thread_ = std::thread([this] {
       while (!inbox_.stopping()) {
@@ -261,39 +272,79 @@ int Run(const RunOptions& options) {
   StopSignals signals(inbox);
 
   StateDir state(options.state_dir);
-  auto enrollment = state.LoadEnrollment();
-  if (!enrollment.ok()) {
-    spdlog::error("{}", enrollment.error().ToString());
-    return 2;
+  // The identity (enrollment record, key, certificate) cannot be rebuilt here. Without it the
+  // service cannot report, so it says why in its log and tries again, rather than exiting into
+  // a restart loop; --once fails at once.
+  std::optional<Enrollment> enrolled;
+  while (true) {
+    auto enrollment = state.LoadEnrollment();
+    std::string problem;
+    if (!enrollment.ok()) {
+      problem = enrollment.error().ToString();
+    } else if (!enrollment->has_value()) {
+      problem =
+          "not enrolled: run `cg-agent enroll --server HOST:PORT --token-file FILE --ca "
+          "CA.pem --state-dir " +
+          options.state_dir + "` first, or drop the token in /etc/counterguard/enroll.token";
+    } else {
+      enrolled = **enrollment;
+      break;
+    }
+    if (options.once) {
+      spdlog::error("{}", problem);
+      return 2;
+    }
+    spdlog::error("{}; trying again in {} s", problem, kIdentityRetry.count());
+    if (!signals.started()) {
+      signals.Start();
+    }
+    if (inbox.SleepFor(kIdentityRetry)) {
+      return 0;  // stopped
+    }
   }
-  if (!enrollment->has_value()) {
-    spdlog::error(
-        "not enrolled: run `cg-agent enroll --server HOST:PORT --token-file FILE --ca CA.pem"
-        " --state-dir {}` first, or drop the token in /etc/counterguard/enroll.token",
-        options.state_dir);
-    return 2;
-  }
-  const Enrollment& me = **enrollment;
+  const Enrollment& me = *enrolled;
   auto platform = platform::CreateNativePlatform("/");
   if (!platform.ok()) {
     spdlog::error("{}", platform.error().ToString());
     return 2;
   }
+#if CG_TEST_HOOKS
   ApplyClockOffset(*platform, options.clock_offset);
+#endif
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
 
-  // The policy in force: the last good signed policy (verified again now), or an unsigned
-  // file given for testing, which turns the SOC's policy distribution off.
+  // The policy in force: the signed layers of the last good set (verified again now).
   PolicyStore store(state, me.group);
-  if (auto s = store.Load(platform->clock->Now()); !s.ok()) {
-    spdlog::error("{}", s.error().ToString());
-    return 2;
-  }
-  for (auto& event : store.TakeEvents()) {
-    inbox.AddEvent(std::move(event));
-  }
+  SharedPolicy shared;
+  shared.store = &store;
+  // Set while the policy floor cannot be read: reported once per distinct problem, tried again
+  // at every cycle (an admin may restore the file), the built-in policy meanwhile.
+  std::string floor_fault;
+  auto load_store = [&] {
+    std::lock_guard lock(shared.mu);
+    const Status s = store.Load(platform->clock->Now());
+    for (auto& event : store.TakeEvents()) {
+      inbox.AddEvent(std::move(event));
+    }
+    if (s.ok()) {
+      if (!floor_fault.empty()) {
+        spdlog::info("the policy floor is readable again");
+      }
+      floor_fault.clear();
+      return;
+    }
+    if (s.error().message != floor_fault) {
+      floor_fault = s.error().message;
+      spdlog::error("{}", floor_fault);
+      inbox.AddEvent({"state_fault",
+                      FormatRfc3339(platform->clock->Now()),
+                      {{"file", "policy_floor.json"}, {"fatal", true}, {"reason", floor_fault}}});
+    }
+  };
+  load_store();
   std::optional<policy::Policy> fixed_policy;
+#if CG_TEST_HOOKS
   if (!options.policy_file.empty()) {
     auto loaded = policy::LoadPolicyFile(options.policy_file);
     if (!loaded.ok()) {
@@ -301,11 +352,10 @@ int Run(const RunOptions& options) {
       return 2;
     }
     fixed_policy = std::move(loaded).value();
-    spdlog::warn("running on the unsigned policy {} (testing): SOC policies are not fetched",
+    spdlog::warn("running on the unsigned policy {} (test build): SOC policies are not fetched",
                  options.policy_file);
   }
-  SharedPolicy shared;
-  shared.store = &store;
+#endif
   auto snapshot = [&]() -> std::pair<policy::Policy, std::string> {
     if (fixed_policy) {
       return {*fixed_policy, policy::PolicyHash(*fixed_policy)};
@@ -316,6 +366,16 @@ int Run(const RunOptions& options) {
 
   int64_t rules_checked_for = -1;  // policy version whose YARA rules were compiled and reported
   auto cycle = [&](std::vector<std::string> task_ids) {
+    if (!floor_fault.empty()) {
+      load_store();
+    }
+    {
+      // A layer that expired while in force stops applying now, and the SOC hears of it.
+      std::lock_guard lock(shared.mu);
+      for (auto& event : store.DropExpired(platform->clock->Now())) {
+        inbox.AddEvent(std::move(event));
+      }
+    }
     auto [policy, hash] = snapshot();
     if (policy.version != rules_checked_for) {
       rules_checked_for = policy.version;
@@ -333,7 +393,8 @@ int Run(const RunOptions& options) {
   };
 
   if (options.once) {
-    return cycle({}).ok() ? 0 : 1;
+    const bool sent = cycle({}).ok();
+    return sent && floor_fault.empty() ? 0 : 1;
   }
 
   // Back-off waits of the report sender end as soon as a stop is requested (the signal thread
@@ -341,7 +402,9 @@ int Run(const RunOptions& options) {
   DeliveryOptions delivery = DefaultDeliveryOptions();
   delivery.sleep = [&inbox](std::chrono::milliseconds wait) { inbox.SleepFor(wait); };
   SetDefaultDeliveryOptions(delivery);
-  signals.Start();
+  if (!signals.started()) {
+    signals.Start();
+  }
   std::optional<PolicyPoller> poller;
   if (!fixed_policy) {
     poller.emplace(state, me, shared, inbox, *platform->clock);

@@ -51,9 +51,11 @@ struct RunOptions {
   // Set on the command line: then it wins over the signed policy's reporting.interval_seconds
   // (which otherwise wins over the configuration file).
   bool interval_explicit = false;
-  double jitter = 0.10;     // ± fraction of the interval
-  std::string policy_file;  // optional: unsigned policy for testing; default policy otherwise
-  std::chrono::seconds clock_offset{0};  // test-only: shifts the agent's clock (renewal tests)
+  double jitter = 0.10;  // ± fraction of the interval
+  // Honoured only in a build with CG_TEST_HOOKS (the test suite's): an unsigned policy file
+  // that turns the SOC's policy distribution off, and a shift of the agent's clock.
+  std::string policy_file;
+  std::chrono::seconds clock_offset{0};
 };
 
 // One cycle: collect, spool, deliver. With once=false repeats on schedule until SIGTERM or

@@ -184,11 +184,15 @@ int main(int argc, char** argv) {
   auto* interval_opt =
       run_cmd->add_option("--interval", interval_s, "seconds between cycles (default 900)")
           ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
-  run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (testing)")
-      ->check(CLI::ExistingFile);
   std::string clock_offset;
+#if CG_TEST_HOOKS
+  // Test builds only (CMake CG_TEST_HOOKS): a service that took them could be made to report
+  // an unsigned policy or a shifted clock.
+  run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (test build only)")
+      ->check(CLI::ExistingFile);
   run_cmd->add_option("--clock-offset", clock_offset,
-                      "testing only: run with the clock shifted by this duration (e.g. 21d)");
+                      "test build only: run with the clock shifted by this duration (e.g. 21d)");
+#endif
 
   cg::agent::CheckCommandOptions check;
   std::string only;

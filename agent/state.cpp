@@ -1,6 +1,7 @@
 // State directory layout and its durable files.
 #include "agent/state.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,6 +110,28 @@ Status StateDir::ClearRevocation() const {
     return MakeError(ErrorCode::kIo, "deleting " + RevokedPath() + ": " + ec.message());
   }
   return OkStatus();
+}
+
+protocol::Event SetAsideDamaged(const std::string& path, const std::string& reason, SysTime now) {
+  std::string stamp = FormatRfc3339(now);
+  std::replace(stamp.begin(), stamp.end(), ':', '-');
+  const std::string moved = path + ".damaged-" + stamp;
+  std::error_code ec;
+  std::filesystem::rename(path, moved, ec);
+  const std::string file = std::filesystem::path(path).filename().string();
+  if (ec) {
+    // Left in place: the next attempt finds it damaged again and says so again.
+    spdlog::error("{} is damaged ({}) and could not be moved aside: {}", path, reason,
+                  ec.message());
+  } else {
+    spdlog::error("{} is damaged ({}): moved to {}; it is rebuilt", path, reason, moved);
+  }
+  return {
+      "state_file_damaged",
+      FormatRfc3339(now),
+      {{"file", file},
+       {"reason", reason.substr(0, 300)},
+       {"moved_to", ec ? json(nullptr) : json(std::filesystem::path(moved).filename().string())}}};
 }
 
 // The report-id API below predates agent/spool.h and now goes through it (checksummed

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/timeutil.h"
+#include "protocol/report.h"
 
 namespace cg::agent {
 
@@ -74,5 +76,9 @@ class StateDir {
  private:
   std::string path_;
 };
+
+// Moves a damaged bookkeeping file aside (PATH.damaged-<UTC time>) so that it is rebuilt, and
+// returns the `state_file_damaged` event that tells the SOC (file, reason, moved_to).
+protocol::Event SetAsideDamaged(const std::string& path, const std::string& reason, SysTime now);
 
 }  // namespace cg::agent

@@ -147,6 +147,9 @@ void PrintDevice(const json& j) {
         "(reports are ordered by arrival)\n",
         S(d, "clock_skew_seconds").c_str());
   }
+  if (d.contains("policy_state")) {
+    std::printf("policy set: %s (%s)\n", S(d, "policy_hash").c_str(), S(d, "policy_state").c_str());
+  }
   std::printf("cert:       %s until %s\n", S(d, "cert_serial").c_str(),
               S(d, "cert_not_after").c_str());
   if (d.contains("renewed_cert_serial")) {
@@ -189,8 +192,9 @@ int main(int argc, char** argv) {
 
   std::string status, group, check_id;
   auto* devices = app.add_subcommand("devices", "List devices");
-  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked")
-      ->check(CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked"}));
+  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked|unverified")
+      ->check(
+          CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked", "unverified"}));
   devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
   devices->add_option("--check", check_id, "only devices failing this check");
 
@@ -280,6 +284,13 @@ int main(int argc, char** argv) {
       policy_cmd->add_subcommand("status", "Which policy versions devices confirm, who lags");
   policy_status->add_option("--group", status_group, "only this group and the groups below it");
   auto* policy_list = policy_cmd->add_subcommand("list", "Policies stored on the SOC");
+  std::string effective_device, effective_group;
+  auto* policy_effective = policy_cmd->add_subcommand(
+      "effective", "The merged policy of a device or group and the layer of each value");
+  auto* effective_device_opt =
+      policy_effective->add_option("--device", effective_device, "one device id");
+  auto* effective_group_opt = policy_effective->add_option("--group", effective_group, "a group");
+  effective_device_opt->excludes(effective_group_opt);
 
   std::string inspect_device, inspect_group, inspect_task;
   bool inspect_yara = false;
@@ -512,15 +523,80 @@ int main(int argc, char** argv) {
                     S(d, "expected_version").c_str(), S(d, "status").c_str(),
                     S(d, "last_seen").c_str());
       }
+      const json unverified = j.value("unverified", json::array());
+      std::printf(
+          "\n%zu device(s) unverified (their last report names a policy the SOC never "
+          "served them)\n",
+          unverified.size());
+      if (!unverified.empty()) {
+        std::printf("%-36s  %-20s  %-22s  %-7s  %-16s  %-8s  %s\n", "DEVICE ID", "HOSTNAME",
+                    "GROUP", "CLAIMS", "CLAIMED HASH", "EXPECTED", "LAST SEEN");
+      }
+      for (const auto& d : unverified) {
+        std::printf("%-36s  %-20s  %-22s  %-7s  %-16.16s  %-8s  %s\n", S(d, "device_id").c_str(),
+                    S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "policy_version").c_str(),
+                    S(d, "policy_hash").c_str(), S(d, "expected_version").c_str(),
+                    S(d, "last_seen").c_str());
+      }
+    });
+  }
+  if (*policy_effective) {
+    if (effective_device.empty() == effective_group.empty()) {
+      return Fail("policy effective: give --device ID or --group G");
+    }
+    const std::string q = effective_device.empty()
+                              ? "?group=" + cg::protocol::UrlEncode(effective_group)
+                              : "?device=" + cg::protocol::UrlEncode(effective_device);
+    return out(api->Call("GET", "/api/v1/policies/effective" + q), [](const json& j) {
+      std::printf("group:    %s\nversion:  %s\nhash:     %s\n", S(j, "group").c_str(),
+                  S(j, "version").c_str(), S(j, "hash").c_str());
+      if (j.contains("device")) {
+        std::printf("device:   %s runs version %s hash %s (%s)\n",
+                    S(j["device"], "device_id").c_str(), S(j["device"], "policy_version").c_str(),
+                    S(j["device"], "policy_hash").c_str(),
+                    S(j["device"], "policy_state") == "" ? "not judged"
+                                                         : S(j["device"], "policy_state").c_str());
+      }
+      std::printf("layers (broadest first):\n");
+      for (const auto& l : j.value("layers", json::array())) {
+        std::printf("  %-24s  version %-6s  %s  %s\n",
+                    S(l, "target") == "" ? "(every group)" : S(l, "target").c_str(),
+                    S(l, "version").c_str(), S(l, "hash").c_str(), S(l, "name").c_str());
+      }
+      std::printf("%-52s  %-28s  %s\n", "SETTING", "VALUE", "FROM");
+      const json& policy = j.at("policy");
+      const json origins = j.value("origin", json::object());
+      for (const auto& [path, from] : origins.items()) {
+        // path is "checks.<id>.<key>", "reporting.<key>" or "name".
+        json value = nullptr;
+        const auto first = path.find('.');
+        const auto second = path.find('.', first == std::string::npos ? first : first + 1);
+        if (path.starts_with("checks.") && second != std::string::npos) {
+          value =
+              policy["checks"][path.substr(first + 1, second - first - 1)][path.substr(second + 1)];
+        } else if (path.starts_with("reporting.")) {
+          value = policy["reporting"][path.substr(first + 1)];
+        } else {
+          value = policy.value(path, json(nullptr));
+        }
+        std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+        if (text.size() > 28) {
+          text = text.substr(0, 25) + "...";
+        }
+        const std::string origin = E(from.get<std::string>());
+        std::printf("%-52s  %-28s  %s\n", E(path).c_str(), E(text).c_str(),
+                    origin.empty() ? "(every group)" : origin.c_str());
+      }
     });
   }
   if (*policy_list) {
     return out(api->Call("GET", "/api/v1/policies"), [](const json& j) {
-      std::printf("%-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "VERSION", "NAME", "KEY", "SCOPE",
-                  "PUSHED BY", "PUSHED AT");
+      std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "TARGET", "VERSION", "NAME",
+                  "KEY", "SCOPE", "PUSHED BY", "PUSHED AT");
       for (const auto& p : j.value("policies", json::array())) {
-        std::printf("%-8s  %-24s  %-16s  %-20s  %-16s  %s\n", S(p, "version").c_str(),
-                    S(p, "name").c_str(), S(p, "key_id").c_str(),
+        std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n",
+                    S(p, "target") == "" ? "(every group)" : S(p, "target").c_str(),
+                    S(p, "version").c_str(), S(p, "name").c_str(), S(p, "key_id").c_str(),
                     S(p, "scope") == "" ? "(signed target)" : S(p, "scope").c_str(),
                     S(p, "pushed_by").c_str(), S(p, "pushed_at").c_str());
       }

@@ -57,6 +57,8 @@ constexpr size_t kMaxTokenBytes = 256;
 constexpr size_t kMaxGroupBytes = 128;
 constexpr size_t kMaxOperatorNameBytes = 128;
 constexpr int64_t kDefaultEnrollTtlSeconds = 24 * 3600;
+// How far ahead of the SOC an agent's clock may be when it drops an expiring policy layer.
+constexpr std::chrono::minutes kPolicyClockTolerance{10};
 constexpr int64_t kMaxEnrollTtlSeconds = 30 * 24 * 3600;
 constexpr int64_t kMaxEnrollUses = 10000;
 constexpr int64_t kDefaultHistoryLimit = 50;
@@ -326,7 +328,15 @@ json DeviceJson(const Device& device, SysTime stale_before, bool detail,
             // The latest report was dated further ahead of the SOC's clock than the tolerance.
             {"clock_skew", device.clock_skew > skew_tolerance},
             {"clock_skew_seconds", device.clock_skew.count()}};
+  if (!device.policy_state.empty()) {
+    j["policy_state"] = device.policy_state;
+  }
   if (detail) {
+    j["policy_hash"] = device.policy_hash;
+    j["verified_policy"] = {{"version", device.verified_policy_version},
+                            {"hash", device.verified_policy_hash}};
+    j["served_policy"] = {{"version", device.served_policy_version},
+                          {"hash", device.served_policy_hash}};
     j["machine_id"] = device.machine_id;
     j["cert_serial"] = device.cert_serial;
     j["cert_not_after"] = FormatRfc3339(device.cert_not_after);
@@ -399,6 +409,7 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", "/api/v1/policies", Access::kAdmin, &SocService::PushPolicy},
       {"GET", "/api/v1/policies", Access::kAnalyst, &SocService::ListPolicies},
       {"GET", "/api/v1/policies/status", Access::kAnalyst, &SocService::PolicyStatus},
+      {"GET", "/api/v1/policies/effective", Access::kAnalyst, &SocService::EffectivePolicy},
       {"POST", "/api/v1/inspections", Access::kAdmin, &SocService::CreateInspection},
       {"GET", "/api/v1/inspections", Access::kAnalyst, &SocService::ListInspections},
       {"GET", "/api/v1/inspections/{id}", Access::kAnalyst, &SocService::GetInspection},
@@ -1002,6 +1013,77 @@ std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json&
   return std::move(report).value();
 }
 
+std::string SocService::JudgeReportPolicy(const protocol::Report& report, Call& call) {
+  if (hub_ == nullptr || !call.device) {
+    return "";
+  }
+  const Device& device = *call.device;
+  auto same = [&](int64_t version, std::string_view hash) {
+    return !hash.empty() && report.policy_version == version && report.policy_hash == hash;
+  };
+  // What the device should run now, or a little later: an agent whose clock is ahead drops an
+  // expiring layer first.
+  static const std::string kBuiltinHash = policy::PolicyHash(policy::DefaultPolicy());
+  std::string expected_text = "the built-in policy";
+  bool expected = false;
+  bool part_of_expected = false;
+  for (const SysTime at : {call.now, call.now + kPolicyClockTolerance}) {
+    auto e = hub_->ExpectedFor(device.group, at);
+    if (!e) {
+      expected = expected || same(0, kBuiltinHash);
+      continue;
+    }
+    expected = expected || same(e->version, e->hash);
+    if (at == call.now) {
+      expected_text = "version " + std::to_string(e->version) + " hash " + e->hash.substr(0, 16);
+    }
+    // Some of the expected layers only: the agent refused one (it says why in its events), lost
+    // it with a damaged cache, or has not applied a new one yet. Each of those is a policy the
+    // SOC serves; `policy status` lists the device as lagging.
+    const size_t n = e->layers.size();
+    for (uint32_t mask = 1; n > 1 && n <= 6 && mask + 1 < (1u << n) && !part_of_expected; ++mask) {
+      std::vector<policy::Layer> subset;
+      for (size_t i = 0; i < n; ++i) {
+        if ((mask & (1u << i)) != 0) {
+          subset.push_back({e->layers[i].target, e->layers[i].version, e->layers[i].hash, {}});
+        }
+      }
+      part_of_expected = same(policy::LayerSetVersion(subset), policy::LayerSetHash(subset));
+    }
+  }
+  if (expected) {
+    return kPolicyExpected;
+  }
+  // Still accepted while a roll-out reaches the device: the set it last confirmed, the set the
+  // SOC last handed it, part of the expected set, and the agent's built-in policy (what it
+  // falls back to when its cache is lost or a policy expires; it is the directive's baseline,
+  // never a relaxation).
+  if (same(device.verified_policy_version, device.verified_policy_hash) ||
+      same(device.served_policy_version, device.served_policy_hash) || part_of_expected ||
+      same(0, kBuiltinHash)) {
+    return kPolicyRollout;
+  }
+  const std::string what = "report " + report.report_id + " claims policy version " +
+                           std::to_string(report.policy_version) + " hash " +
+                           Clip(report.policy_hash, 16) + ", which the SOC never served to it (" +
+                           expected_text + " expected)";
+  spdlog::warn("security event policy_unverified: device {} ({}): {}", device.device_id,
+               call.request.peer_address, what);
+  AuditEntry entry;
+  entry.time = call.now;
+  entry.actor = "device " + device.device_id;
+  entry.role = "agent";
+  entry.method = call.request.method;
+  entry.path = "policy_unverified";
+  entry.target = Clip(what, 400);
+  entry.result = 200;
+  entry.source = call.request.peer_address;
+  if (auto s = storage_.AppendAudit(entry); !s.ok()) {
+    spdlog::error("audit of an unverified policy report failed: {}", s.error().ToString());
+  }
+  return kPolicyUnverified;
+}
+
 HttpResponse SocService::SubmitReport(Call& call) {
   const HttpRequest& request = call.request;
   if (request.body.size() > config_.max_report_bytes) {
@@ -1018,20 +1100,22 @@ HttpResponse SocService::SubmitReport(Call& call) {
     return std::move(*refused);
   }
   protocol::Report& report = std::get<protocol::Report>(admitted);
+  std::string policy_state = JudgeReportPolicy(report, call);
   // What is stored is the report as validated, re-serialised: fields the parser does not know
   // are not kept.
   std::string body_json = DumpJson(protocol::ToJson(report));
   const std::string report_id = report.report_id;
   if (writer_ == nullptr) {
     return StoredAnswer(report_id, request.peer_address,
-                        storage_.StoreReport(report, body_json, call.now));
+                        storage_.StoreReport(report, body_json, call.now, policy_state));
   }
   std::vector<IngestItem> items;
   items.push_back(IngestItem{
       std::move(report), std::move(body_json), call.now,
       [respond = *call.respond, report_id, peer = request.peer_address](Result<bool> stored) {
         respond(StoredAnswer(report_id, peer, stored));
-      }});
+      },
+      std::move(policy_state)});
   if (!writer_->TrySubmit(std::move(items))) {
     return Overloaded();
   }
@@ -1066,6 +1150,7 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
   auto pending = std::make_shared<Pending>();
   std::vector<protocol::Report> admitted;
   std::vector<std::string> bodies;
+  std::vector<std::string> policy_states;
   for (const auto& entry : *reports) {
     std::string id =
         entry.is_object() && entry.contains("report_id") && entry["report_id"].is_string()
@@ -1080,6 +1165,7 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
     pending->slots.push_back(pending->results.size() - 1);
     admitted.push_back(std::move(std::get<protocol::Report>(verdict)));
     bodies.push_back(DumpJson(protocol::ToJson(admitted.back())));
+    policy_states.push_back(JudgeReportPolicy(admitted.back(), call));
   }
   if (admitted.empty()) {
     return HttpResponse::Json(200, {{"results", std::move(pending->results)}});
@@ -1087,7 +1173,7 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
   if (writer_ == nullptr) {
     std::vector<ReportToStore> rows;
     for (size_t i = 0; i < admitted.size(); ++i) {
-      rows.push_back(ReportToStore{&admitted[i], bodies[i], call.now});
+      rows.push_back(ReportToStore{&admitted[i], bodies[i], call.now, policy_states[i]});
     }
     auto stored = storage_.StoreReports(rows);
     for (size_t i = 0; i < admitted.size(); ++i) {
@@ -1110,7 +1196,8 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
           if (--pending->remaining == 0) {
             respond(HttpResponse::Json(200, {{"results", std::move(pending->results)}}));
           }
-        }});
+        },
+        std::move(policy_states[i])});
   }
   if (!writer_->TrySubmit(std::move(items))) {
     return Overloaded();
@@ -1128,7 +1215,8 @@ HttpResponse SocService::ListDevices(Call& call) {
   if (auto status = NonEmptyQuery(request, "status")) {
     auto parsed = protocol::ParseDeviceStatus(*status);
     if (!parsed.ok() || *parsed == protocol::DeviceStatus::kUnknown) {
-      return InvalidRequest("status must be compliant, noncompliant, error, stale or revoked");
+      return InvalidRequest(
+          "status must be compliant, noncompliant, error, stale, revoked or unverified");
     }
     wanted = *parsed;
   }
@@ -1410,6 +1498,12 @@ HttpResponse SocService::Poll(Call& call) {
     }
     poll.refused_hash = *refused;
   }
+  if (auto hash = NonEmptyQuery(call.request, "policy_hash")) {
+    if (hash->size() > 128 || !IsPrintable(*hash)) {
+      return InvalidRequest("policy_hash must be a policy hash");
+    }
+    poll.policy_hash = *hash;
+  }
   // The group is the SOC's record, not anything the agent says.
   poll.group = call.device->group;  // Access::kDevice: live, and this is its certificate
   call.deferred = true;
@@ -1467,7 +1561,8 @@ HttpResponse SocService::ListPolicies(Call&) {
   }
   json list = json::array();
   for (const auto& p : hub_->Policies()) {
-    list.push_back({{"version", p.version},
+    list.push_back({{"target", p.target},
+                    {"version", p.version},
                     {"hash", p.hash},
                     {"key_id", p.key_id},
                     {"name", p.name},
@@ -1496,35 +1591,148 @@ HttpResponse SocService::PolicyStatus(Call& call) {
   if (!devices.ok()) {
     return StorageFailure("listing devices", devices.error());
   }
-  // Per (version, hash) the devices whose latest report confirms it; lagging: devices whose
-  // group is served a newer policy than the one they confirmed.
+  // Per (version, hash) the devices whose latest report confirms it; lagging: devices that do
+  // not run the set their group is served; unverified: devices whose latest report names a
+  // policy the SOC never served them (not counted under that version).
   std::map<std::pair<int64_t, std::string>, int64_t> confirmed;
+  std::map<std::string, std::optional<ExpectedPolicy>> expected_of;  // by group
   json lagging = json::array();
+  json unverified = json::array();
   for (const auto& d : *devices) {
     if (d.revoked) {
       continue;
     }
     const SysTime stale_before = StaleBefore(d.group, call.now);
+    auto [slot, fresh] = expected_of.try_emplace(d.group);
+    if (fresh) {
+      slot->second = hub_->ExpectedFor(d.group, call.now);
+    }
+    const auto& expected = slot->second;
+    const json expected_version = expected ? json(expected->version) : json(0);
+    if (d.policy_state == kPolicyUnverified) {
+      unverified.push_back({{"device_id", d.device_id},
+                            {"hostname", d.hostname},
+                            {"group", d.group},
+                            {"policy_version", d.policy_version},
+                            {"policy_hash", d.policy_hash},
+                            {"expected_version", expected_version},
+                            {"last_seen", OptionalTime(d.last_seen)}});
+      continue;
+    }
     ++confirmed[{d.policy_version, d.policy_hash}];
-    const auto expected = hub_->NewestFor(d.group);
-    if (expected && (d.policy_version < expected->version ||
-                     (d.policy_version == expected->version && d.policy_hash != expected->hash))) {
+    if (expected && (d.policy_version != expected->version || d.policy_hash != expected->hash)) {
       lagging.push_back({{"device_id", d.device_id},
                          {"hostname", d.hostname},
                          {"group", d.group},
                          {"policy_version", d.policy_version},
                          {"expected_version", expected->version},
+                         {"expected_hash", expected->hash},
                          {"status", protocol::ToString(EffectiveStatus(d, stale_before))},
                          {"last_seen", OptionalTime(d.last_seen)}});
     }
   }
+  // The layers of every set some group is served, so a set's hash can be read.
+  std::map<std::string, json> layers_of;
+  for (const auto& [group, expected] : expected_of) {
+    if (expected) {
+      json layers = json::array();
+      for (const auto& l : expected->layers) {
+        layers.push_back({{"target", l.target}, {"version", l.version}, {"hash", l.hash}});
+      }
+      layers_of[expected->hash] = std::move(layers);
+    }
+  }
   json versions = json::array();
   for (auto it = confirmed.rbegin(); it != confirmed.rend(); ++it) {
-    versions.push_back(
-        {{"version", it->first.first}, {"hash", it->first.second}, {"devices", it->second}});
+    json v = {{"version", it->first.first}, {"hash", it->first.second}, {"devices", it->second}};
+    if (auto l = layers_of.find(it->first.second); l != layers_of.end()) {
+      v["layers"] = l->second;
+    }
+    versions.push_back(std::move(v));
   }
-  return HttpResponse::Json(200,
-                            {{"versions", std::move(versions)}, {"lagging", std::move(lagging)}});
+  return HttpResponse::Json(200, {{"versions", std::move(versions)},
+                                  {"lagging", std::move(lagging)},
+                                  {"unverified", std::move(unverified)}});
+}
+
+// The merged policy a device or a group runs, with the layer each value comes from.
+HttpResponse SocService::EffectivePolicy(Call& call) {
+  if (hub_ == nullptr) {
+    return NoHub();
+  }
+  auto device_id = NonEmptyQuery(call.request, "device");
+  auto group = NonEmptyQuery(call.request, "group");
+  if (device_id.has_value() == group.has_value()) {
+    return InvalidRequest("give either device=ID or group=G");
+  }
+  json answer = json::object();
+  if (device_id) {
+    call.audit_target = Clip(*device_id, 64);
+    if (!IsUuid(*device_id)) {
+      return Fail(404, "not_found", "no such device");
+    }
+    auto device = storage_.GetDevice(*device_id);
+    if (!device.ok()) {
+      if (device.error().code == ErrorCode::kNotFound) {
+        return Fail(404, "not_found", "no such device");
+      }
+      return StorageFailure("reading a device", device.error());
+    }
+    group = device->group;
+    answer["device"] = {{"device_id", device->device_id},
+                        {"hostname", device->hostname},
+                        {"policy_version", device->policy_version},
+                        {"policy_hash", device->policy_hash},
+                        {"policy_state", device->policy_state}};
+  } else {
+    if (group->back() == '/') {
+      group->pop_back();
+    }
+    if (!IsValidGroupName(*group)) {
+      return InvalidRequest("group must be segments of a-z 0-9 - _ separated by '/'");
+    }
+    call.audit_target = "group " + *group;
+  }
+  auto merged = hub_->EffectiveFor(*group, call.now);
+  if (!merged.ok()) {
+    return StorageFailure("merging policy layers", merged.error());
+  }
+  json layers = json::array();
+  if (auto expected = hub_->ExpectedFor(*group, call.now)) {
+    for (const auto& l : expected->layers) {
+      layers.push_back({{"target", l.target},
+                        {"version", l.version},
+                        {"hash", l.hash},
+                        {"name", l.name},
+                        {"key_id", l.key_id}});
+    }
+  }
+  // Every value of the merged document (defaults included) and where it comes from.
+  json origin = json::object();
+  const json& doc = merged->policy.document;
+  auto from = [&](const std::string& path) {
+    auto it = merged->origin.find(path);
+    return it == merged->origin.end() ? std::string("built-in") : it->second;
+  };
+  for (auto check = doc["checks"].begin(); check != doc["checks"].end(); ++check) {
+    for (auto v = check->begin(); v != check->end(); ++v) {
+      const std::string path = "checks." + check.key() + "." + v.key();
+      origin[path] = from(path);
+    }
+  }
+  if (auto r = doc.find("reporting"); r != doc.end()) {
+    for (auto v = r->begin(); v != r->end(); ++v) {
+      origin["reporting." + v.key()] = from("reporting." + v.key());
+    }
+  }
+  origin["name"] = from("name");
+  answer["group"] = *group;
+  answer["version"] = merged->policy.version;
+  answer["hash"] = merged->hash;
+  answer["layers"] = std::move(layers);
+  answer["policy"] = doc;
+  answer["origin"] = std::move(origin);
+  return HttpResponse::Json(200, answer);
 }
 
 HttpResponse SocService::CreateInspection(Call& call) {

@@ -152,6 +152,10 @@ class SocService {
   // answer refusing it.
   std::variant<protocol::Report, protocol::HttpResponse> AdmitReport(const nlohmann::json& body,
                                                                      const Call& call);
+  // Whether the report's policy (version, hash) is the set the SOC serves the device now, one
+  // still accepted during a roll-out, or neither (Device::policy_state); an unverified one is
+  // audited and logged as a security event. "" without policy distribution.
+  std::string JudgeReportPolicy(const protocol::Report& report, Call& call);
   // The device of a verified client certificate, for the device routes: kPermissionDenied
   // (with the reason) when the device is unknown or revoked or the certificate is neither its
   // current nor its pending renewed one. The first use of a pending certificate makes it the
@@ -179,6 +183,7 @@ class SocService {
   protocol::HttpResponse PushPolicy(Call& call);
   protocol::HttpResponse ListPolicies(Call& call);
   protocol::HttpResponse PolicyStatus(Call& call);
+  protocol::HttpResponse EffectivePolicy(Call& call);
   protocol::HttpResponse CreateInspection(Call& call);
   protocol::HttpResponse ListInspections(Call& call);
   protocol::HttpResponse GetInspection(Call& call);

@@ -206,6 +206,42 @@ UPDATE devices SET clock_skew = COALESCE(
 ALTER TABLE operator_tokens ADD COLUMN last_used_at INTEGER;
 ALTER TABLE enrollment_conflicts ADD COLUMN resolved_by TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Expected policy per device and policy layers (issue 13): how the SOC judged each report's
+      // policy, what it last served to and accepted from each device, and versions counted per
+      // target (policy::LayerTarget, filled here from the stored envelopes) instead of across
+      // the province.
+      {6, R"sql(
+ALTER TABLE devices ADD COLUMN policy_state TEXT NOT NULL DEFAULT ''
+  CHECK (policy_state IN ('', 'expected', 'rollout', 'unverified'));
+ALTER TABLE devices ADD COLUMN verified_policy_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN verified_policy_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN served_policy_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN served_policy_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE reports ADD COLUMN policy_state TEXT NOT NULL DEFAULT ''
+  CHECK (policy_state IN ('', 'expected', 'rollout', 'unverified'));
+
+CREATE TABLE policy_layers (
+  id         INTEGER PRIMARY KEY,
+  target     TEXT NOT NULL,
+  version    INTEGER NOT NULL CHECK (version >= 1),
+  hash       TEXT NOT NULL,
+  key_id     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  scope      TEXT NOT NULL,
+  envelope   TEXT NOT NULL,
+  pushed_by  TEXT NOT NULL,
+  pushed_at  INTEGER NOT NULL,
+  UNIQUE (target, version)
+);
+INSERT INTO policy_layers (target, version, hash, key_id, name, scope, envelope, pushed_by,
+                           pushed_at)
+  SELECT COALESCE((SELECT group_concat(g, ',') FROM
+                     (SELECT DISTINCT rtrim(value, '/') AS g
+                      FROM json_each(p.envelope, '$.policy.target.groups') ORDER BY g)), ''),
+         version, hash, key_id, name, scope, envelope, pushed_by, pushed_at
+  FROM policies p ORDER BY version;
+DROP TABLE policies;
+)sql"},
   };
   return migrations;
 }
@@ -312,8 +348,9 @@ class Stmt {
   void BindOne(int index, SysTime value) { BindOne(index, ToUnixSeconds(value)); }
   void BindOne(int index, std::string_view value) {
     // SQLITE_TRANSIENT: SQLite copies the text, so a temporary argument may die before Step.
-    Record(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8));
+    // An empty view may have no data pointer, which SQLite would bind as NULL: bind ''.
+    Record(sqlite3_bind_text64(stmt_, index, value.data() == nullptr ? "" : value.data(),
+                               value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
   void BindOne(int index, std::nullopt_t) { Record(sqlite3_bind_null(stmt_, index)); }
   template <typename T>
@@ -415,7 +452,8 @@ EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
   "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, "     \
   "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "         \
   "d.reenroll_allowed, d.pending_cert_serial, d.pending_cert_not_after, d.reported_hostname, " \
-  "d.clock_skew"
+  "d.clock_skew, d.policy_state, d.verified_policy_version, d.verified_policy_hash, "          \
+  "d.served_policy_version, d.served_policy_hash"
 
 Result<Device> ReadDevice(const Stmt& s) {
   Device d;
@@ -436,6 +474,11 @@ Result<Device> ReadDevice(const Stmt& s) {
   d.pending_cert_not_after = s.Time(14);
   d.reported_hostname = s.Text(15);
   d.clock_skew = std::chrono::seconds(s.Int(16));
+  d.policy_state = s.Text(17);
+  d.verified_policy_version = s.Int(18);
+  d.verified_policy_hash = s.Text(19);
+  d.served_policy_version = s.Int(20);
+  d.served_policy_hash = s.Text(21);
   return d;
 }
 
@@ -898,6 +941,7 @@ class SqliteStorage final : public Storage {
         Prepare("SELECT " CG_DEVICE_COLUMNS " FROM devices d WHERE "
                 "(?1 IS NULL OR ?1 = CASE WHEN d.revoked = 1 THEN 'revoked' "
                 "  WHEN ?2 IS NOT NULL AND COALESCE(d.last_seen, d.enrolled_at) < ?2 THEN 'stale' "
+                "  WHEN d.policy_state = 'unverified' THEN 'unverified' "
                 "  ELSE d.status END) "
                 "AND (?3 IS NULL OR d.group_name = ?3 "
                 "  OR substr(d.group_name, 1, length(?3) + 1) = ?3 || '/') "
@@ -910,10 +954,11 @@ class SqliteStorage final : public Storage {
   }
 
   Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
-                           SysTime received_at) override {
+                           SysTime received_at, std::string_view policy_state) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
-    CG_ASSIGN_OR_RETURN(bool stored, StoreReportLocked(report, body_json, received_at));
+    CG_ASSIGN_OR_RETURN(bool stored,
+                        StoreReportLocked(report, body_json, received_at, policy_state));
     if (stored) {
       CG_RETURN_IF_ERROR(tx.Commit());
     }
@@ -939,7 +984,8 @@ class SqliteStorage final : public Storage {
       if (auto s = Exec(db, "SAVEPOINT report", "starting a savepoint"); !s.ok()) {
         return fail_all(s.error());
       }
-      auto stored = StoreReportLocked(*item.report, item.body_json, item.received_at);
+      auto stored =
+          StoreReportLocked(*item.report, item.body_json, item.received_at, item.policy_state);
       if (!stored.ok()) {
         if (auto s = Exec(db, "ROLLBACK TO report", "rolling back a savepoint"); !s.ok()) {
           return fail_all(s.error());
@@ -958,7 +1004,7 @@ class SqliteStorage final : public Storage {
 
   // StoreReport's work inside a transaction the caller holds (with mu_ locked).
   Result<bool> StoreReportLocked(const protocol::Report& report, std::string_view body_json,
-                                 SysTime received_at) {
+                                 SysTime received_at, std::string_view policy_state) {
     auto collected = ParseRfc3339(report.collected_at);
     if (!collected.ok()) {
       return MakeError(ErrorCode::kInvalidArgument, "collected_at: " + collected.error().message);
@@ -999,10 +1045,10 @@ class SqliteStorage final : public Storage {
     int64_t row_id = 0;
     {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO reports (report_id, device_id, "
-                                          "received_at, collected_at, status, body, clock_skew) "
-                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+                                          "received_at, collected_at, status, body, clock_skew, "
+                                          "policy_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
       CG_RETURN_IF_ERROR(s.Bind(report.report_id, report.device_id, received_at, *collected, status,
-                                body_json, clock_skew)
+                                body_json, clock_skew, policy_state)
                              .Run());
       row_id = sqlite3_last_insert_rowid(db_.get());
     }
@@ -1027,6 +1073,16 @@ class SqliteStorage final : public Storage {
       CG_RETURN_IF_ERROR(s.Bind(report.device_id, status, report.policy_version, report.hostname,
                                 row_id, report.policy_hash, clock_skew)
                              .Run());
+      // An accepted policy becomes the device's confirmed one (the roll-out baseline).
+      CG_ASSIGN_OR_RETURN(auto v, Prepare("UPDATE devices SET policy_state = ?2, "
+                                          "verified_policy_version = CASE WHEN ?2 IN "
+                                          "('expected', 'rollout') THEN ?3 ELSE "
+                                          "verified_policy_version END, "
+                                          "verified_policy_hash = CASE WHEN ?2 IN "
+                                          "('expected', 'rollout') THEN ?4 ELSE "
+                                          "verified_policy_hash END WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(
+          v.Bind(report.device_id, policy_state, report.policy_version, report.policy_hash).Run());
     }
     for (const auto& task_id : report.task_ids) {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE task_devices SET state = 'done', done_at = ?3, "
@@ -1069,22 +1125,24 @@ class SqliteStorage final : public Storage {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
     {
-      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT hash FROM policies WHERE version = ?1"));
-      CG_ASSIGN_OR_RETURN(bool row, s.Bind(p.version).Step());
+      CG_ASSIGN_OR_RETURN(
+          auto s, Prepare("SELECT hash FROM policy_layers WHERE target = ?1 AND version = ?2"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(p.target, p.version).Step());
       if (row) {
         if (s.Text(0) == p.hash) {
           return false;
         }
         return MakeError(ErrorCode::kAlreadyExists, "policy version " + std::to_string(p.version) +
-                                                        " is already stored with other content");
+                                                        " of target '" + p.target +
+                                                        "' is already stored with other content");
       }
     }
-    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO policies (version, hash, key_id, name, "
-                                        "scope, envelope, pushed_by, pushed_at) "
-                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
-    CG_RETURN_IF_ERROR(
-        s.Bind(p.version, p.hash, p.key_id, p.name, p.scope, p.envelope, p.pushed_by, p.pushed_at)
-            .Run());
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO policy_layers (target, version, hash, "
+                                        "key_id, name, scope, envelope, pushed_by, pushed_at) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    CG_RETURN_IF_ERROR(s.Bind(p.target, p.version, p.hash, p.key_id, p.name, p.scope, p.envelope,
+                              p.pushed_by, p.pushed_at)
+                           .Run());
     CG_RETURN_IF_ERROR(tx.Commit());
     return true;
   }
@@ -1092,10 +1150,11 @@ class SqliteStorage final : public Storage {
   Result<std::vector<StoredPolicy>> ListPolicies() override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT version, hash, key_id, name, scope, envelope, "
-                                        "pushed_by, pushed_at FROM policies "
-                                        "ORDER BY version DESC"));
+                                        "pushed_by, pushed_at, target FROM policy_layers "
+                                        "ORDER BY id DESC"));
     return AllRows<StoredPolicy>(s, [](const Stmt& row) {
       StoredPolicy p;
+      p.target = row.Text(8);
       p.version = row.Int(0);
       p.hash = row.Text(1);
       p.key_id = row.Text(2);
@@ -1106,6 +1165,18 @@ class SqliteStorage final : public Storage {
       p.pushed_at = row.Time(7);
       return p;
     });
+  }
+
+  Status RecordPolicyServed(std::string_view device_id, int64_t version,
+                            std::string_view hash) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET served_policy_version = ?2, "
+                                        "served_policy_hash = ?3 WHERE device_id = ?1"));
+    CG_RETURN_IF_ERROR(s.Bind(device_id, version, hash).Run());
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+    }
+    return OkStatus();
   }
 
   Status CreateTask(const Task& task, const std::vector<std::string>& device_ids) override {

@@ -65,6 +65,16 @@ struct Device {
   // How far the latest report's collected_at was ahead of the SOC's clock when it arrived
   // (negative: behind, e.g. a report that waited in the spool). The service judges it.
   std::chrono::seconds clock_skew{0};
+  // How the SOC judged the latest report's policy (version, hash): "expected" (what the SOC
+  // serves the device now), "rollout" (still accepted: the set last served to it or last
+  // confirmed by it, or the built-in policy), "unverified" (neither), "" (not judged).
+  std::string policy_state;
+  // The policy set the device last confirmed with an accepted report, and the one the SOC last
+  // handed it over the long-poll (0 and "" before any).
+  int64_t verified_policy_version = 0;
+  std::string verified_policy_hash;
+  int64_t served_policy_version = 0;
+  std::string served_policy_hash;
   bool revoked = false;
   // An admin allowed the next enrollment from this machine to become a new certificate of this
   // device (`cgctl device allow-reenroll`); cleared when that enrollment happens.
@@ -132,8 +142,10 @@ struct AuditEntry {
   std::string source;  // peer address
 };
 
-// A signed policy as pushed by an admin. Versions are province-wide: one policy per version.
+// A signed policy (one layer) as pushed by an admin. Versions count per target
+// (policy::LayerTarget): one policy per (target, version).
 struct StoredPolicy {
+  std::string target;  // policy::LayerTarget of the signed document ("" for every group)
   int64_t version = 0;
   std::string hash;    // SHA-256 of the canonical policy (policy::PolicyHash)
   std::string key_id;  // the signing key
@@ -168,9 +180,15 @@ struct TaskAssignment {
   std::string report_id;  // the report that answered it
 };
 
+// Device::policy_state values.
+inline constexpr const char* kPolicyExpected = "expected";
+inline constexpr const char* kPolicyRollout = "rollout";
+inline constexpr const char* kPolicyUnverified = "unverified";
+
 // The status the operator API shows: a revoked device is revoked; one not heard from since
 // `stale_before` (counted from its enrollment if it never reported) is stale; otherwise the
-// status of its latest report. ListDevices' status filter applies the same rule.
+// status of its latest report, unless that report's policy is unverified. ListDevices' status
+// filter applies the same rule.
 inline protocol::DeviceStatus EffectiveStatus(const Device& device,
                                               std::optional<SysTime> stale_before) {
   if (device.revoked) {
@@ -178,6 +196,10 @@ inline protocol::DeviceStatus EffectiveStatus(const Device& device,
   }
   if (stale_before && device.last_seen.value_or(device.enrolled_at) < *stale_before) {
     return protocol::DeviceStatus::kStale;
+  }
+  // A report under a policy the SOC never served proves nothing about the device's posture.
+  if (device.policy_state == kPolicyUnverified) {
+    return protocol::DeviceStatus::kUnverified;
   }
   return device.status;
 }
@@ -204,6 +226,8 @@ struct ReportToStore {
   const protocol::Report* report = nullptr;
   std::string_view body_json;
   SysTime received_at;
+  // The SOC's verdict on the report's policy (Device::policy_state), "" when not judged.
+  std::string_view policy_state = {};
 };
 
 // Every method is safe to call from several threads. Errors are kDatabase unless stated.
@@ -249,8 +273,11 @@ class Storage {
   // already stored (nothing changes: retries are idempotent). Errors: kNotFound for an unknown
   // device_id, kConflict when the report_id belongs to another device, kInvalidArgument for a
   // bad collected_at or a check id given twice; nothing is stored on error.
+  // `policy_state` (Device::policy_state) is stored with the report and, for the device's newest
+  // report, on the device; an accepted one ("expected", "rollout") also becomes the device's
+  // verified policy.
   virtual Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
-                                   SysTime received_at) = 0;
+                                   SysTime received_at, std::string_view policy_state = {}) = 0;
   // Group commit: every report judged as StoreReport judges it, in order, all in one
   // transaction (one durable commit for the batch). A report refused for its own reasons does
   // not undo the others; a failure of the transaction itself is every report's result (then
@@ -259,7 +286,7 @@ class Storage {
     std::vector<Result<bool>> results;
     results.reserve(reports.size());
     for (const ReportToStore& r : reports) {
-      results.push_back(StoreReport(*r.report, r.body_json, r.received_at));
+      results.push_back(StoreReport(*r.report, r.body_json, r.received_at, r.policy_state));
     }
     return results;
   }
@@ -272,11 +299,14 @@ class Storage {
                                                           size_t limit) = 0;
 
   // Stores a pushed policy. Returns true when stored, false when this exact policy (same
-  // version and hash) is already stored; kAlreadyExists when the version is taken by another
-  // policy.
+  // target, version and hash) is already stored; kAlreadyExists when the target's version is
+  // taken by another policy.
   virtual Result<bool> AddPolicy(const StoredPolicy& policy) = 0;
-  // Every stored policy, highest version first.
+  // Every stored policy, newest push first.
   virtual Result<std::vector<StoredPolicy>> ListPolicies() = 0;
+  // Records the policy set the long-poll handed to a device (kNotFound if unknown).
+  virtual Status RecordPolicyServed(std::string_view device_id, int64_t version,
+                                    std::string_view hash) = 0;
 
   // Stores a task with one pending assignment per device (kNotFound for an unknown device;
   // nothing is stored then).

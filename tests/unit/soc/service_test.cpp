@@ -1748,5 +1748,204 @@ TEST_F(SocServiceTest, MalformedBatchesAre400) {
   EXPECT_EQ(Agent(AgentPost("/v1/reports/batch", R"({"reports":[{}]})", std::nullopt)).status, 401);
 }
 
+// --- expected policy per device (issue 13, finding 1) -------------------------------------
+
+class ExpectedPolicyTest : public SocServiceTest {
+ protected:
+  void SetUp() override {
+    SocServiceTest::SetUp();
+    key_ = *policy::GenerateSigningKey();
+    hub_ = std::make_unique<PolicyHub>(
+        *storage_, [this] { return now_; }, std::chrono::milliseconds(1000));
+    ASSERT_TRUE(hub_->Load(*policy::ParseTrustedKeys({key_.public_pem})).ok());
+    service_->SetPolicyHub(hub_.get());
+  }
+  void TearDown() override { service_->SetPolicyHub(nullptr); }
+
+  // Pushes a signed policy through the operator API; returns its hash.
+  std::string Push(const json& doc) {
+    auto envelope = policy::SignPolicy(doc, key_.private_pem);
+    EXPECT_TRUE(envelope.ok());
+    const HttpResponse r =
+        Operator(Op("POST", "/api/v1/policies", admin_, json{{"envelope", *envelope}}.dump()));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return BodyOf(r).value("hash", "");
+  }
+
+  // A passing report claiming (version, hash).
+  HttpResponse Claim(const Enrolled& device, int64_t version, const std::string& hash) {
+    protocol::Report r =
+        MakeReport(device.device_id, NewUuid(), now_,
+                   {{"antivirus", CheckStatus::kPass}, {"password_age", CheckStatus::kPass}});
+    r.policy_version = version;
+    r.policy_hash = hash;
+    now_ += seconds(60);
+    return SendReport(device, r);
+  }
+
+  json DeviceView(const Enrolled& device) {
+    return BodyOf(Operator(Op("GET", "/api/v1/devices/" + device.device_id, analyst_)))["device"];
+  }
+
+  std::set<std::string> Listed(const std::string& status) {
+    std::set<std::string> ids;
+    const json body = BodyOf(Operator(Op("GET", "/api/v1/devices?status=" + status, analyst_)));
+    for (const auto& d : body["devices"]) {
+      ids.insert(d.value("device_id", ""));
+    }
+    return ids;
+  }
+
+  policy::KeyPair key_;
+  std::unique_ptr<PolicyHub> hub_;
+};
+
+TEST_F(ExpectedPolicyTest, AnUnsignedLaxPolicyMakesTheDeviceUnverifiedNotCompliant) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  const Enrolled other = Enroll("laocai/sa-pa", "pc-02");
+  const std::string served = Push({{"version", 3},
+                                   {"name", "laocai"},
+                                   {"target", {{"groups", {"laocai/"}}}},
+                                   {"checks", {{"password_age", {{"max_days", 60}}}}}});
+  // The issue's scenario: `cg-agent run --policy lax.json`, an unsigned file of version 99
+  // with antivirus and password_age disabled; its report says so and every check passes.
+  auto lax = policy::ParsePolicy(
+      {{"version", 99},
+       {"checks", {{"antivirus", {{"enabled", false}}}, {"password_age", {{"enabled", false}}}}}});
+  ASSERT_TRUE(lax.ok());
+  ASSERT_EQ(Claim(device, 99, policy::PolicyHash(*lax)).status, 200);
+  ASSERT_EQ(Claim(other, 3, served).status, 200);  // a genuine report under the served policy
+
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+  EXPECT_EQ(DeviceView(device)["policy_state"], "unverified");
+  EXPECT_EQ(DeviceView(other)["status"], "compliant");
+  EXPECT_EQ(DeviceView(other)["policy_state"], "expected");
+  EXPECT_EQ(Listed("unverified"), std::set<std::string>{device.device_id});
+  EXPECT_EQ(Listed("compliant"), std::set<std::string>{other.device_id});
+
+  // policy status: version 99 is not counted; the device is listed as unverified.
+  const json status = BodyOf(Operator(Op("GET", "/api/v1/policies/status", analyst_)));
+  for (const auto& v : status["versions"]) {
+    EXPECT_NE(v["version"], 99) << status.dump();
+  }
+  ASSERT_EQ(status["versions"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["versions"][0]["version"], 3);
+  EXPECT_EQ(status["versions"][0]["devices"], 1);
+  ASSERT_EQ(status["unverified"].size(), 1u);
+  EXPECT_EQ(status["unverified"][0]["device_id"], device.device_id);
+  EXPECT_EQ(status["unverified"][0]["policy_version"], 99);
+  EXPECT_EQ(status["unverified"][0]["expected_version"], 3);
+  EXPECT_TRUE(status["lagging"].empty()) << status.dump();
+
+  // Audited, with the device as the actor.
+  bool audited = false;
+  const json audit = BodyOf(Operator(Op("GET", "/api/v1/audit?limit=50", admin_)));
+  for (const auto& e : audit["entries"]) {
+    if (e.value("path", "") == "policy_unverified") {
+      audited = true;
+      EXPECT_EQ(e["actor"], "device " + device.device_id);
+      EXPECT_THAT(e.value("target", ""), HasSubstr("version 99"));
+    }
+  }
+  EXPECT_TRUE(audited);
+
+  // The next genuine report makes it compliant again.
+  ASSERT_EQ(Claim(device, 3, served).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  EXPECT_TRUE(Listed("unverified").empty());
+}
+
+TEST_F(ExpectedPolicyTest, AReportClaimingANeverServedVersionIsUnverifiedAlsoInABatch) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  const std::string served = Push({{"version", 3}, {"target", {{"groups", {"laocai/"}}}}});
+  // Signed by the device's own certificate, naming a version the SOC never had.
+  ASSERT_EQ(Claim(device, 4, std::string(64, 'b')).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+  // The right version with another hash is not it either.
+  ASSERT_EQ(Claim(device, 3, std::string(64, 'c')).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+
+  protocol::Report bad = MakeReport(device.device_id, NewUuid(), now_ + seconds(30),
+                                    {{"antivirus", CheckStatus::kPass}});
+  bad.policy_version = 7;
+  protocol::Report good = bad;
+  good.report_id = NewUuid();
+  good.policy_version = 3;
+  good.policy_hash = served;
+  good.collected_at = FormatRfc3339(now_);  // older than `bad`: `bad` is the newest
+  const HttpResponse batch = Agent(AgentPost(
+      "/v1/reports/batch",
+      json{{"reports", {protocol::ToJson(good), protocol::ToJson(bad)}}}.dump(), device.peer));
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+}
+
+TEST_F(ExpectedPolicyTest, DuringARollOutThePreviousPolicyAndTheBuiltInOneStayAccepted) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  // Nothing pushed yet: the built-in policy is what the SOC expects.
+  const std::string builtin = policy::PolicyHash(policy::DefaultPolicy());
+  ASSERT_EQ(Claim(device, 0, builtin).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  const std::string v1 = Push({{"version", 1}, {"target", {{"groups", {"laocai/"}}}}});
+  ASSERT_EQ(Claim(device, 0, builtin).status, 200);  // not applied yet
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  EXPECT_EQ(DeviceView(device)["policy_state"], "rollout");
+  ASSERT_EQ(Claim(device, 1, v1).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  const std::string v2 = Push({{"version", 2}, {"target", {{"groups", {"laocai/"}}}}});
+  ASSERT_EQ(Claim(device, 1, v1).status, 200);  // the version it confirmed before
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  EXPECT_EQ(DeviceView(device)["policy_state"], "rollout");
+  ASSERT_EQ(Claim(device, 2, v2).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  // Back to version 1 after confirming 2: not a roll-out any more.
+  ASSERT_EQ(Claim(device, 1, v1).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+}
+
+TEST_F(ExpectedPolicyTest, PartOfTheExpectedLayersIsAcceptedButAnotherSetIsNot) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  const std::string baseline = Push({{"version", 2}, {"target", {{"groups", {"laocai/"}}}}});
+  const std::string district = Push({{"version", 1}, {"target", {{"groups", {"laocai/sa-pa"}}}}});
+  const auto expected = hub_->ExpectedFor("laocai/sa-pa", now_);
+  ASSERT_TRUE(expected);
+  ASSERT_EQ(expected->layers.size(), 2u);
+  ASSERT_EQ(Claim(device, expected->version, expected->hash).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  // The baseline alone (the district layer refused or lost): served, so accepted.
+  ASSERT_EQ(Claim(device, 2, baseline).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "rollout");
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  // The district layer with a baseline the SOC never had: not a set it serves.
+  std::vector<policy::Layer> forged = {{"laocai", 9, std::string(64, 'f'), {}},
+                                       {"laocai/sa-pa", 1, district, {}}};
+  ASSERT_EQ(Claim(device, 1, policy::LayerSetHash(forged)).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+}
+
+TEST_F(ExpectedPolicyTest, TheEffectivePolicyOfADeviceOrGroupShowsItsLayers) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  Push({{"version", 2},
+        {"target", {{"groups", {"laocai/"}}}},
+        {"checks", {{"password_age", {{"max_days", 60}}}}}});
+  Push({{"version", 1},
+        {"target", {{"groups", {"laocai/sa-pa"}}}},
+        {"checks", {{"password_age", {{"max_days", 30}}}}}});
+  const HttpResponse r =
+      Operator(Op("GET", "/api/v1/policies/effective?device=" + device.device_id, analyst_));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = BodyOf(r);
+  EXPECT_EQ(body["group"], "laocai/sa-pa");
+  ASSERT_EQ(body["layers"].size(), 2u);
+  EXPECT_EQ(body["policy"]["checks"]["password_age"]["max_days"], 30);
+  EXPECT_EQ(body["origin"]["checks.password_age.max_days"], "laocai/sa-pa");
+  EXPECT_EQ(body["origin"]["checks.antivirus.max_signature_age_hours"], "built-in");
+  const json group =
+      BodyOf(Operator(Op("GET", "/api/v1/policies/effective?group=laocai/bac-ha", analyst_)));
+  EXPECT_EQ(group["policy"]["checks"]["password_age"]["max_days"], 60);
+  EXPECT_EQ(group["origin"]["checks.password_age.max_days"], "laocai");
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/policies/effective", analyst_)).status, 400);
+}
+
 }  // namespace
 }  // namespace cg::soc
