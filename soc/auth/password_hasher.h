@@ -16,8 +16,9 @@ namespace cg::soc::auth {
 // Defaults: RFC 9106 section 4, second recommended option ("if much less memory is
 // available"): Argon2id, t=3 passes, m=64 MiB, p=1 lane (the RFC says p=4; one lane here because
 // the SOC box has 2 cores shared with ingestion, and p only divides the same work), 128-bit
-// salt, 256-bit tag. Measured on the shared 2-core build machine: 0.58 s per hash (see
-// docs/accounts.md), which a login can afford and an offline guesser pays per guess.
+// salt, 256-bit tag. Measured on the shared 2-core build machine (load average ~8): 0.26 to
+// 0.58 s per hash (docs/accounts.md), which a login can afford and an offline guesser pays
+// per guess.
 struct Argon2Params {
   uint32_t t_cost = 3;          // passes over memory
   uint32_t m_cost_kib = 65536;  // memory in KiB (64 MiB)
