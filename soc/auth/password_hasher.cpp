@@ -201,7 +201,9 @@ Result<std::string> PasswordHasher::HashWithSalt(std::string_view password,
   if (rc != ARGON2_OK) {
     return Argon2Error("argon2id hash", rc);
   }
-  encoded.resize(encoded.find('\0'));
+  if (size_t nul = encoded.find('\0'); nul != std::string::npos) {
+    encoded.resize(nul);
+  }
   return encoded;
 }
 
