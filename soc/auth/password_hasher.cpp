@@ -2,6 +2,9 @@
 #include "soc/auth/password_hasher.h"
 
 #include <argon2.h>
+#include <openssl/crypto.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
 
 #include <charconv>
 #include <vector>
@@ -50,6 +53,13 @@ Result<uint32_t> ParseParam(std::string_view item, std::string_view name) {
   }
   return value;
 }
+
+// Wipes a buffer that held a password when it goes out of scope.
+template <typename T>
+struct Wiped {
+  T value;
+  ~Wiped() { OPENSSL_cleanse(value.data(), value.size() * sizeof(value[0])); }
+};
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
@@ -109,6 +119,58 @@ Result<size_t> Utf8Length(std::string_view text) {
   return count;
 }
 
+Result<std::string> NormalizePassword(std::string_view password) {
+  CG_RETURN_IF_ERROR(Utf8Length(password));
+  if (password.size() > static_cast<size_t>(INT32_MAX / 4)) {
+    return MakeError(ErrorCode::kInvalidArgument, "password is too long");
+  }
+  auto in_len = static_cast<int32_t>(password.size());
+  UErrorCode status = U_ZERO_ERROR;
+  int32_t utf16_len = 0;
+  u_strFromUTF8(nullptr, 0, &utf16_len, password.data(), in_len, &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) {
+    return MakeError(ErrorCode::kInvalidArgument, "password: not valid UTF-8");
+  }
+  Wiped<std::u16string> utf16{std::u16string(static_cast<size_t>(utf16_len), u'\0')};
+  status = U_ZERO_ERROR;
+  u_strFromUTF8(utf16.value.data(), utf16_len, nullptr, password.data(), in_len, &status);
+  if (U_FAILURE(status)) {
+    return MakeError(ErrorCode::kInvalidArgument, "password: not valid UTF-8");
+  }
+  status = U_ZERO_ERROR;
+  const UNormalizer2* nfkc = unorm2_getNFKCInstance(&status);
+  if (U_FAILURE(status)) {
+    return MakeError(ErrorCode::kInternal,
+                     std::string("password: ICU NFKC unavailable: ") + u_errorName(status));
+  }
+  int32_t norm_len = unorm2_normalize(nfkc, utf16.value.data(), utf16_len, nullptr, 0, &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) {
+    return MakeError(ErrorCode::kInternal,
+                     std::string("password: NFKC normalization: ") + u_errorName(status));
+  }
+  Wiped<std::u16string> normalized{std::u16string(static_cast<size_t>(norm_len), u'\0')};
+  status = U_ZERO_ERROR;
+  unorm2_normalize(nfkc, utf16.value.data(), utf16_len, normalized.value.data(), norm_len, &status);
+  if (U_FAILURE(status)) {
+    return MakeError(ErrorCode::kInternal,
+                     std::string("password: NFKC normalization: ") + u_errorName(status));
+  }
+  status = U_ZERO_ERROR;
+  int32_t out_len = 0;
+  u_strToUTF8(nullptr, 0, &out_len, normalized.value.data(), norm_len, &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) {
+    return MakeError(ErrorCode::kInternal, "password: UTF-16 to UTF-8");
+  }
+  std::string out(static_cast<size_t>(out_len), '\0');
+  status = U_ZERO_ERROR;
+  u_strToUTF8(out.data(), out_len, nullptr, normalized.value.data(), norm_len, &status);
+  if (U_FAILURE(status)) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return MakeError(ErrorCode::kInternal, "password: UTF-16 to UTF-8");
+  }
+  return out;
+}
+
 Result<Argon2Encoded> ParseArgon2Encoded(std::string_view encoded) {
   // "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
   std::vector<std::string_view> parts = Split(encoded, '$');
@@ -166,7 +228,15 @@ Status PasswordHasher::CheckNewPassword(std::string_view password) const {
         ErrorCode::kInvalidArgument,
         "password is too long (at most " + std::to_string(policy_.max_bytes) + " bytes)");
   }
-  Result<size_t> chars = Utf8Length(password);
+  if (password.find('\0') != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "password contains a NUL character");
+  }
+  Result<std::string> normalized = NormalizePassword(password);
+  if (!normalized.ok()) {
+    return normalized.error().Wrap("password");
+  }
+  Wiped<std::string> wipe{std::move(*normalized)};
+  Result<size_t> chars = Utf8Length(wipe.value);
   if (!chars.ok()) {
     return chars.error().Wrap("password");
   }
@@ -192,12 +262,14 @@ Result<std::string> PasswordHasher::HashWithSalt(std::string_view password,
   if (salt.size() < ARGON2_MIN_SALT_LENGTH) {
     return MakeError(ErrorCode::kInvalidArgument, "argon2id: salt too short");
   }
+  CG_ASSIGN_OR_RETURN(std::string normalized_text, NormalizePassword(password));
+  Wiped<std::string> normalized{std::move(normalized_text)};
   size_t len = argon2_encodedlen(params_.t_cost, params_.m_cost_kib, params_.parallelism,
                                  static_cast<uint32_t>(salt.size()), params_.hash_bytes, Argon2_id);
   std::string encoded(len, '\0');
   int rc = argon2id_hash_encoded(params_.t_cost, params_.m_cost_kib, params_.parallelism,
-                                 password.data(), password.size(), salt.data(), salt.size(),
-                                 params_.hash_bytes, encoded.data(), encoded.size());
+                                 normalized.value.data(), normalized.value.size(), salt.data(),
+                                 salt.size(), params_.hash_bytes, encoded.data(), encoded.size());
   if (rc != ARGON2_OK) {
     return Argon2Error("argon2id hash", rc);
   }
@@ -212,8 +284,10 @@ Result<bool> PasswordHasher::Verify(std::string_view password, std::string_view 
     return MakeError(ErrorCode::kInvalidArgument, "password is too long");
   }
   CG_RETURN_IF_ERROR(ParseArgon2Encoded(encoded));
+  CG_ASSIGN_OR_RETURN(std::string normalized_text, NormalizePassword(password));
+  Wiped<std::string> normalized{std::move(normalized_text)};
   std::string encoded_z(encoded);  // argon2id_verify wants a C string
-  int rc = argon2id_verify(encoded_z.c_str(), password.data(), password.size());
+  int rc = argon2id_verify(encoded_z.c_str(), normalized.value.data(), normalized.value.size());
   if (rc == ARGON2_OK) {
     return true;
   }

@@ -16,9 +16,9 @@ namespace cg::soc::auth {
 // Defaults: RFC 9106 section 4, second recommended option ("if much less memory is
 // available"): Argon2id, t=3 passes, m=64 MiB, p=1 lane (the RFC says p=4; one lane here because
 // the SOC box has 2 cores shared with ingestion, and p only divides the same work), 128-bit
-// salt, 256-bit tag. Measured on the shared 2-core build machine (load average ~8): 0.26 to
-// 0.58 s per hash (docs/accounts.md), which a login can afford and an offline guesser pays
-// per guess.
+// salt, 256-bit tag. Measured on the shared 2-core build machine: 0.17 to 0.22 s per hash at
+// load average ~3, up to 0.58 s at ~8 (docs/accounts.md), which a login can afford and an
+// offline guesser pays per guess.
 struct Argon2Params {
   uint32_t t_cost = 3;          // passes over memory
   uint32_t m_cost_kib = 65536;  // memory in KiB (64 MiB)
@@ -27,7 +27,7 @@ struct Argon2Params {
   uint32_t hash_bytes = 32;
 };
 
-// What a new password must look like. Lengths count Unicode code points of the UTF-8 text
+// What a new password must look like. The minimum counts Unicode code points of the UTF-8 text
 // (a Vietnamese "ơ" is one character, two bytes); the byte bound caps the work an
 // unauthenticated caller can make us do and catches pasted files.
 struct PasswordPolicy {
@@ -55,19 +55,22 @@ class PasswordHasher {
   // Refuses parameters libargon2 would refuse (m < 8*p, t < 1, salt < 8 bytes, tag < 4 bytes).
   static Result<PasswordHasher> Create(Argon2Params params = {}, PasswordPolicy policy = {});
 
-  // Checks `password` against the policy: not empty, not shorter than min_chars, not longer
-  // than max_bytes, valid UTF-8. The message says which rule failed, never the password.
+  // Checks `password` against the policy: not empty, no NUL, not longer than max_bytes, valid
+  // UTF-8, and at least min_chars code points after NFKC normalization. The message says
+  // which rule failed, never the password.
   Status CheckNewPassword(std::string_view password) const;
 
-  // A new PHC string with a fresh random salt. Applies CheckNewPassword first.
+  // A new PHC string of NormalizePassword(password) with a fresh random salt. Applies
+  // CheckNewPassword first.
   Result<std::string> Hash(std::string_view password) const;
   // Same with a given salt: for known-answer tests and nothing else.
   Result<std::string> HashWithSalt(std::string_view password, const Bytes& salt) const;
 
   // True when `password` matches `encoded` (libargon2's argon2id_verify, which compares in
   // constant time), false when it does not. An error when `encoded` is malformed or the
-  // password is over max_bytes: the caller must treat that as a failed login too. The minimum
-  // length is not applied: a password set under an older policy still logs in.
+  // password is over max_bytes or not UTF-8: the caller must treat that as a failed login
+  // too. The minimum length is not applied: a password set under an older policy still logs
+  // in.
   Result<bool> Verify(std::string_view password, std::string_view encoded) const;
 
   // True when `encoded` was made with other parameters than this hasher's (or cannot be
@@ -83,6 +86,12 @@ class PasswordHasher {
   Argon2Params params_;
   PasswordPolicy policy_;
 };
+
+// What is hashed: the password in Unicode NFKC (ICU), as NIST SP 800-63B section 5.1.1.2
+// recommends. Vietnamese has two ways to write most letters ("ầ" as U+1EA7, or "a" + U+0302 +
+// U+0300, which some keyboards and macOS produce); without this the same password typed on
+// another machine would not match. An error for invalid UTF-8.
+Result<std::string> NormalizePassword(std::string_view password);
 
 // Number of code points if `text` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 Result<size_t> Utf8Length(std::string_view text);

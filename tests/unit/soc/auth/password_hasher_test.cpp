@@ -220,3 +220,51 @@ TEST(PasswordHasherTest, CreateRefusesUnusableParameters) {
 
 }  // namespace
 }  // namespace cg::soc::auth
+
+namespace cg::soc::auth {
+namespace {
+
+// "Trần Bình" with precomposed letters (NFC, what Windows and most keyboards send) and
+// decomposed ones (NFD: base letter + combining marks, what macOS and some Vietnamese input
+// methods send). The same password to the person typing it.
+const std::string kNfc = "Tr\xe1\xba\xa7n B\xc3\xacnh 2024!";        // U+1EA7, U+00EC
+const std::string kNfd = "Tra\xcc\x82\xcc\x80n Bi\xcc\x80nh 2024!";  // a+U+0302+U+0300, i+U+0300
+
+TEST(PasswordNormalizationTest, ComposedAndDecomposedVietnameseAreTheSamePassword) {
+  ASSERT_NE(kNfc, kNfd);
+  EXPECT_EQ(NormalizePassword(kNfd).value(), kNfc);
+  EXPECT_EQ(NormalizePassword(kNfc).value(), kNfc);
+  PasswordHasher hasher = MakeHasher();
+  auto from_nfc = hasher.Hash(kNfc);
+  ASSERT_TRUE(from_nfc.ok()) << from_nfc.error().ToString();
+  EXPECT_TRUE(hasher.Verify(kNfd, *from_nfc).value());
+  auto from_nfd = hasher.Hash(kNfd);
+  ASSERT_TRUE(from_nfd.ok());
+  EXPECT_TRUE(hasher.Verify(kNfc, *from_nfd).value());
+  // Diacritics still matter: without them it is another password.
+  EXPECT_FALSE(hasher.Verify("Tran Binh 2024!", *from_nfc).value());
+}
+
+TEST(PasswordNormalizationTest, CompatibilityFormsFoldAndLengthCountsTheNormalForm) {
+  // Full-width digits (an IME in full-width mode) are the ASCII digits under NFKC.
+  EXPECT_EQ(NormalizePassword("\xef\xbc\x91\xef\xbc\x92").value(), "12");
+  // 12 code points in NFD ("a" + two marks counts 3) but 10 in NFC: too short.
+  PasswordHasher hasher = MakeHasher(Light(), PasswordPolicy{.min_chars = 12, .max_bytes = 64});
+  const std::string nfd10 = "Tra\xcc\x82\xcc\x80n Binh!";
+  ASSERT_EQ(Utf8Length(nfd10).value(), 12u);
+  EXPECT_FALSE(hasher.CheckNewPassword(nfd10).ok());
+}
+
+TEST(PasswordNormalizationTest, NulAndInvalidUtf8AreRefused) {
+  PasswordHasher hasher = MakeHasher();
+  Status s = hasher.CheckNewPassword(std::string("twelve chars\0x", 14));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("NUL"), std::string::npos);
+  auto encoded = hasher.Hash("correct horse battery");
+  ASSERT_TRUE(encoded.ok());
+  EXPECT_FALSE(hasher.Verify("correct horse\xff", *encoded).ok());
+  EXPECT_FALSE(NormalizePassword("\xc3").ok());
+}
+
+}  // namespace
+}  // namespace cg::soc::auth
