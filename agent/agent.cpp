@@ -1,7 +1,6 @@
 // Enrollment, report collection, spool delivery and the service loop of cg-agent.
 #include "agent/agent.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -18,9 +17,10 @@
 #include "agent/renewal.h"
 #include "agent/soc_client.h"
 #include "collectors/yara.h"
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
+#include "platform/os/stop_source.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"
@@ -198,47 +198,17 @@ std::chrono::milliseconds Jittered(std::chrono::seconds interval, double jitter,
       static_cast<int64_t>(static_cast<double>(interval.count()) * 1000.0 * dist(rng)));
 }
 
-// Takes SIGTERM/SIGINT synchronously in a thread of its own and turns them into a stop request.
-class StopSignals {
- public:
-  explicit StopSignals(Inbox& inbox) : inbox_(inbox) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  void Start() {
-    thread_ = std::thread([this] {
-      while (!inbox_.stopping()) {
-        timespec ts{0, 200 * 1000 * 1000};
-        siginfo_t info{};
-        const int sig = sigtimedwait(&set_, &info, &ts);
-        if (sig == SIGTERM || sig == SIGINT) {
-          spdlog::info("signal {} received, stopping", sig);
-          inbox_.RequestStop();
-        }
-      }
-    });
-  }
-  ~StopSignals() {
-    inbox_.RequestStop();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
- private:
-  Inbox& inbox_;
-  sigset_t set_;
-  std::thread thread_;
-};
-
 }  // namespace
 
-int Run(const RunOptions& options) {
+int Run(const RunOptions& options, platform::Platform& platform) {
   Inbox inbox;
-  // Blocked in every thread (set before any is started); taken by StopSignals' thread only.
-  StopSignals signals(inbox);
+  // Made before any thread starts (on Linux the stop signals are blocked in every thread and
+  // taken by the source's own); destroyed after them, before the inbox it reports to.
+  auto stop_source = os::StopSource::Create();
+  if (!stop_source.ok()) {
+    spdlog::error("{}", stop_source.error().ToString());
+    return 2;
+  }
 
   StateDir state(options.state_dir);
   auto enrollment = state.LoadEnrollment();
@@ -254,19 +224,14 @@ int Run(const RunOptions& options) {
     return 2;
   }
   const Enrollment& me = **enrollment;
-  auto platform = platform::CreateNativePlatform("/");
-  if (!platform.ok()) {
-    spdlog::error("{}", platform.error().ToString());
-    return 2;
-  }
-  ApplyClockOffset(*platform, options.clock_offset);
+  ApplyClockOffset(platform, options.clock_offset);
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
 
   // The policy in force: the last good signed policy (verified again now), or an unsigned
   // file given for testing, which turns the SOC's policy distribution off.
   PolicyStore store(state, me.group);
-  if (auto s = store.Load(platform->clock->Now()); !s.ok()) {
+  if (auto s = store.Load(platform.clock->Now()); !s.ok()) {
     spdlog::error("{}", s.error().ToString());
     return 2;
   }
@@ -300,34 +265,37 @@ int Run(const RunOptions& options) {
     if (policy.version != rules_checked_for) {
       rules_checked_for = policy.version;
       if (auto event =
-              CheckPolicyRules(policy.Check("yara"), options.state_dir, platform->clock->Now())) {
+              CheckPolicyRules(policy.Check("yara"), options.state_dir, platform.clock->Now())) {
         inbox.AddEvent(std::move(*event));
       }
     }
     CycleExtras extras{inbox.TakeEvents(), std::move(task_ids)};
-    const Status s = Cycle(state, me, registry, *platform, policy, hash, std::move(extras));
+    const Status s = Cycle(state, me, registry, platform, policy, hash, std::move(extras));
     if (!s.ok()) {
       spdlog::error("cycle failed: {}", s.error().ToString());
     }
     return s;
   };
 
+  // Back-off waits of the report sender end as soon as a stop is requested.
+  DeliveryOptions delivery = DefaultDeliveryOptions();
+  delivery.sleep = [&inbox](std::chrono::milliseconds wait) { inbox.SleepFor(wait); };
+  SetDefaultDeliveryOptions(delivery);
+  (*stop_source)->Start([&inbox](const std::string& why) {
+    spdlog::info("{} received, stopping", why);
+    inbox.RequestStop();
+  });
+
   if (options.once) {
     return cycle({}).ok() ? 0 : 1;
   }
 
-  // Back-off waits of the report sender end as soon as a stop is requested (the signal thread
-  // owns SIGTERM/SIGINT from here on).
-  DeliveryOptions delivery = DefaultDeliveryOptions();
-  delivery.sleep = [&inbox](std::chrono::milliseconds wait) { inbox.SleepFor(wait); };
-  SetDefaultDeliveryOptions(delivery);
-  signals.Start();
   std::optional<PolicyPoller> poller;
   if (!fixed_policy) {
-    poller.emplace(state, me, shared, inbox, *platform->clock);
+    poller.emplace(state, me, shared, inbox, *platform.clock);
     poller->Start();
   }
-  BackgroundScan scans(*platform, options.state_dir, inbox);
+  BackgroundScan scans(platform, options.state_dir, inbox);
   std::vector<AgentTask> awaiting_scan;  // inspections with --yara, answered after the scan
 
   std::mt19937_64 rng(std::random_device{}());
@@ -379,9 +347,9 @@ int Run(const RunOptions& options) {
                                .rules.empty()) {
       next_scan = kNoScan;  // a running scan asks for a cycle when it ends, then we plan again
     } else if (next_scan == kNoScan) {
-      const SysTime now = platform->clock->Now();
+      const SysTime now = platform.clock->Now();
       auto at = collectors::NextScheduledScan(policy.Check("yara"), scans.LastScanTime(), now,
-                                              platform->clock->UtcOffset(), unit(rng));
+                                              platform.clock->UtcOffset(), unit(rng));
       if (at.ok()) {
         next_scan = now_steady + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      std::max(*at - now, SysTime::duration(0)));

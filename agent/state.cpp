@@ -1,17 +1,14 @@
 // State directory layout and its durable files.
 #include "agent/state.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 
 #include "agent/spool.h"
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 namespace {

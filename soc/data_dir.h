@@ -59,7 +59,8 @@ struct ServeOptions {
   size_t ingest_batch = 512;
 };
 
-// Runs both listeners until SIGTERM/SIGINT.
+// Runs both listeners until the OS asks the process to stop (platform/os/stop_source.h:
+// SIGTERM/SIGINT on Linux).
 Status Serve(const ServeOptions& options);
 
 }  // namespace cg::soc

@@ -116,6 +116,20 @@ Result<std::string> FakeFileSystem::ReadFile(std::string_view path, size_t max_b
   return n.content;
 }
 
+Result<std::string> FakeFileSystem::ReadFileRange(std::string_view path, uint64_t offset,
+                                                  size_t length) const {
+  CG_ASSIGN_OR_RETURN(const std::string p, Resolve(path, true, false, "read"));
+  const Node& n = nodes_.at(p);
+  const std::string what = "read " + std::string(path);
+  if (n.type == FileType::kDirectory) {
+    return ErrnoError(what, EISDIR);
+  }
+  if (offset >= n.content.size()) {
+    return std::string();
+  }
+  return n.content.substr(static_cast<size_t>(offset), length);
+}
+
 Result<std::vector<DirEntry>> FakeFileSystem::ListDir(std::string_view path) const {
   CG_ASSIGN_OR_RETURN(const std::string p, Resolve(path, true, false, "list"));
   if (nodes_.at(p).type != FileType::kDirectory) {

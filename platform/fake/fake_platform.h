@@ -57,6 +57,8 @@ class FakeFileSystem final : public FileSystem {
   const std::vector<std::string>& removals() const { return removals_; }
 
   Result<std::string> ReadFile(std::string_view path, size_t max_bytes = 16u << 20) const override;
+  Result<std::string> ReadFileRange(std::string_view path, uint64_t offset,
+                                    size_t length) const override;
   Result<std::vector<DirEntry>> ListDir(std::string_view path) const override;
   Result<FileInfo> Stat(std::string_view path) const override;
   Status WriteFileAtomic(std::string_view path, std::string_view data, uint32_t mode) override;

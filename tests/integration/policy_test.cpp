@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 #include "tests/integration/harness.h"
 
 namespace cg::testing {

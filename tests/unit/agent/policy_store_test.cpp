@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::agent {

@@ -26,6 +26,10 @@ TEST(FakeFileSystem, FilesDirectoriesAndLinks) {
   auto big = fs.ReadFile("/etc/os-release", 3);
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.error().code, ErrorCode::kTooLarge);
+  EXPECT_EQ(fs.ReadFileRange("/etc/alias", 3, 3).value_or(""), "deb");
+  EXPECT_EQ(fs.ReadFileRange("/etc/os-release", 6, 100).value_or(""), "ian\n");
+  EXPECT_EQ(fs.ReadFileRange("/etc/os-release", 100, 3).value_or("?"), "");
+  EXPECT_FALSE(fs.ReadFileRange("/etc", 0, 3).ok());
   auto list = fs.ListDir("/etc");
   ASSERT_TRUE(list.ok());
   std::vector<std::string> names;
