@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "collectors/gkeyfile.h"
 #include "collectors/gvdb.h"
 #include "platform/fake/fake_platform.h"
 #include "policy/policy.h"
@@ -221,17 +222,6 @@ TEST(ScreenLockTest, XfceLockedChannelHidesTheUsersOwnValue) {
   EXPECT_EQ(delay.at("value"), 5);
   EXPECT_EQ(delay.at("source"), "system");
   EXPECT_EQ(delay.at("locked"), true);
-}
-
-TEST(ScreenLockTest, KeyfileParsersFollowDconfRules) {
-  auto kf = ParseDconfKeyfile("# c\n[org/a]\nx = uint32 1\n[/]\ntop=true\n[org/a]\nx=uint32 2\n");
-  ASSERT_TRUE(kf.ok()) << kf.error().ToString();
-  EXPECT_EQ(kf->at("/org/a/x"), "uint32 2");
-  EXPECT_EQ(kf->at("/top"), "true");
-  EXPECT_FALSE(ParseDconfKeyfile("x=1\n").ok());
-  EXPECT_FALSE(ParseDconfKeyfile("[g]\nnot a pair\n").ok());
-  const auto locks = ParseDconfLocks("# comment\n/a/b  \n  /c/d\n\n/e\n");
-  EXPECT_EQ(locks, (std::set<std::string>{"/a/b", "/e"}));
 }
 
 // --- enforcement ------------------------------------------------------------------------
