@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "platform/linux/accounts.h"
 #include "platform/path.h"
 
 namespace cg::platform::fake {
@@ -312,6 +311,15 @@ Result<HostIdentity> FakeHost::Identity() const {
   return identity_;
 }
 
+// ---- FakeAccounts ----
+
+Result<AccountDatabase> FakeAccounts::Read() const {
+  if (error_) {
+    return *error_;
+  }
+  return db_;
+}
+
 // ---- FakePlatform ----
 
 FakePlatform::FakePlatform(std::string root) {
@@ -322,6 +330,7 @@ FakePlatform::FakePlatform(std::string root) {
   auto services = std::make_unique<FakeServiceManager>();
   auto sockets = std::make_unique<FakeLocalSocket>();
   auto host = std::make_unique<FakeHost>();
+  auto accounts = std::make_unique<FakeAccounts>();
   fs_ = fs.get();
   clock_ = clock.get();
   commands_ = commands.get();
@@ -329,7 +338,8 @@ FakePlatform::FakePlatform(std::string root) {
   services_ = services.get();
   sockets_ = sockets.get();
   host_ = host.get();
-  platform_.accounts = std::make_unique<linux_::LinuxAccounts>(*fs);
+  accounts_ = accounts.get();
+  platform_.accounts = std::move(accounts);
   platform_.fs = std::move(fs);
   platform_.clock = std::move(clock);
   platform_.commands = std::move(commands);
