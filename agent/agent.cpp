@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "agent/policy_store.h"
 #include "agent/poller.h"
 #include "agent/renewal.h"
+#include "agent/sender.h"
 #include "agent/soc_client.h"
 #include "collectors/yara.h"
 #include "common/ids.h"
@@ -41,10 +43,11 @@ Error HttpError(const protocol::HttpResponse& r, std::string_view what) {
   if (message.empty()) {
     message = r.body.substr(0, 200);
   }
-  const ErrorCode code = r.status == 401   ? ErrorCode::kUnauthenticated
-                         : r.status == 403 ? ErrorCode::kPermissionDenied
-                         : r.status >= 500 ? ErrorCode::kUnavailable
-                                           : ErrorCode::kInvalidArgument;
+  const ErrorCode code = r.status == 401                      ? ErrorCode::kUnauthenticated
+                         : r.status == 403                    ? ErrorCode::kPermissionDenied
+                         : r.status == 409                    ? ErrorCode::kConflict
+                         : r.status == 429 || r.status >= 500 ? ErrorCode::kUnavailable
+                                                              : ErrorCode::kInvalidArgument;
   return MakeError(code, std::string(what) + ": SOC answered " + std::to_string(r.status) +
                              (message.empty() ? "" : ": " + message));
 }
@@ -77,13 +80,29 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
 
   CG_ASSIGN_OR_RETURN(auto key, protocol::GenerateP256Key());
   CG_ASSIGN_OR_RETURN(auto csr, protocol::MakeCsrPem(*key, identity.hostname));
-  CG_ASSIGN_OR_RETURN(auto client,
-                      ConnectToSoc(options.server, options.ca_file, "", "", options.timeout));
   const json body = {{"token", options.token},
                      {"csr_pem", csr},
                      {"hostname", identity.hostname},
                      {"machine_id", identity.machine_id}};
-  CG_ASSIGN_OR_RETURN(auto response, client->Request("POST", "/v1/enroll", body.dump()));
+  protocol::HttpResponse response;
+  for (int attempt = 1;; ++attempt) {
+    CG_ASSIGN_OR_RETURN(auto client,
+                        ConnectToSoc(options.server, options.ca_file, "", "", options.timeout));
+    CG_ASSIGN_OR_RETURN(response, client->Request("POST", "/v1/enroll", body.dump()));
+    if (response.status != 429 || attempt >= options.max_attempts) {
+      break;
+    }
+    // Many PCs behind one NAT address enrolling at once: the SOC says when to come back.
+    auto wait = ParseRetryAfter(response.Header("Retry-After")).value_or(std::chrono::seconds(10));
+    wait = std::clamp(wait, std::chrono::seconds(1), options.max_retry_wait);
+    spdlog::warn("enrollment: the SOC is rate-limiting this address; attempt {} of {} in {} s",
+                 attempt + 1, options.max_attempts, wait.count());
+    if (options.sleep) {
+      options.sleep(wait);
+    } else {
+      std::this_thread::sleep_for(wait);
+    }
+  }
   if (response.status != 200) {
     Error refused = HttpError(response, "enrollment refused");
     if (response.status == 401 || response.status == 403) {
@@ -112,6 +131,7 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
     CG_RETURN_IF_ERROR(PolicyStore(state, e.group).InstallTrustedKeys({policy_key}));
   }
   CG_RETURN_IF_ERROR(state.SaveEnrollment(e));
+  CG_RETURN_IF_ERROR(state.ClearRevocation());  // a new certificate, not refused (yet)
   spdlog::info("enrolled as device {} in group {}", e.device_id, e.group);
   return e;
 }
@@ -218,8 +238,8 @@ int Run(const RunOptions& options, platform::Platform& platform) {
   }
   if (!enrollment->has_value()) {
     spdlog::error(
-        "not enrolled: run `cg-agent enroll --server HOST:PORT --token TOKEN --ca CA.pem"
-        " --state-dir {}` first",
+        "not enrolled: run `cg-agent enroll --server HOST:PORT --token-file FILE --ca CA.pem"
+        " --state-dir {}` first, or drop the token in /etc/counterguard/enroll.token",
         options.state_dir);
     return 2;
   }

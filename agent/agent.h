@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "agent/state.h"
@@ -24,10 +25,18 @@ struct EnrollOptions {
   // Replaces the OS's machine id (cloned images sharing /etc/machine-id, test rigs enrolling
   // several agents on one host): the SOC recognises a re-enrolling machine by it.
   std::string machine_id;
+  // A 429 (too many enrollments from this address) is retried after the SOC's Retry-After,
+  // up to max_attempts attempts in all, each wait capped at max_retry_wait; other refusals
+  // and transport errors are not retried. `sleep` is how the waits are slept (tests).
+  int max_attempts = 5;
+  std::chrono::seconds max_retry_wait{300};
+  std::function<void(std::chrono::seconds)> sleep;
 };
 
 // Makes the device key here (0600, never sent), sends a CSR with the token over
-// server-authenticated TLS pinned to ca_file, and stores the certificate it gets back.
+// server-authenticated TLS pinned to ca_file, and stores the certificate it gets back. A
+// refusal of the SOC keeps its HTTP status in the Error's code: kUnauthenticated (401),
+// kPermissionDenied (403), kConflict (409), kUnavailable (429 after the retries, 5xx).
 Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& platform);
 
 // Runs the checks and wraps them in a report for this device.

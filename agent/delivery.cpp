@@ -118,7 +118,16 @@ Result<int> SendSpool(const StateDir& state, const Enrollment& enrollment,
         options.sender, options.sleep ? options.sleep : Sleeper(PlainSleep),
         std::random_device{}());
   }
-  CG_ASSIGN_OR_RETURN(auto result, slot.second->Deliver());
+  auto delivered = slot.second->Deliver();
+  if (!delivered.ok()) {
+    if (protocol::IsCertificateRevoked(delivered.error())) {
+      // Kept apart from status.json, which the cycle rewrites: `cg-agent status` shows it.
+      (void)state.RecordRevoked(delivered.error().ToString(),
+                                FormatRfc3339(std::chrono::system_clock::now()));
+    }
+    return std::move(delivered).error();
+  }
+  const DeliveryResult& result = *delivered;
   if (result.committed > 0 || result.rejected > 0 || result.corrupt > 0) {
     spdlog::info("spool delivered: {} committed, {} rejected for good, {} corrupt moved aside",
                  result.committed, result.rejected, result.corrupt);

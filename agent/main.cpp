@@ -10,6 +10,7 @@
 #include "agent/config.h"
 #include "agent/delivery.h"
 #include "agent/enforcement.h"
+#include "agent/enroll_token.h"
 #include "agent/renewal.h"
 #include "agent/scan_command.h"
 #include "common/cli.h"
@@ -38,6 +39,14 @@ int Status(const std::string& state_dir, bool as_json) {
   if (!status.ok()) {
     return Fail(status.error());
   }
+  auto revocation = state.LoadRevocation();
+  if (!revocation.ok()) {
+    return Fail(revocation.error());
+  }
+  const auto& revoked = *revocation;
+  if (revoked && !revoked->error.empty()) {
+    status->last_error = revoked->error;  // newer than the last cycle's, and what matters
+  }
   size_t spooled = 0;
   json spool = json::object();
   if (enrollment->has_value()) {
@@ -61,7 +70,10 @@ int Status(const std::string& state_dir, bool as_json) {
             {"last_attempt_at",
              status->last_attempt_at.empty() ? json(nullptr) : json(status->last_attempt_at)},
             {"last_error", status->last_error.empty() ? json(nullptr) : json(status->last_error)},
-            {"spool_reports", spooled}};
+            {"spool_reports", spooled},
+            // The SOC refused the device certificate as revoked: since when the agent knows.
+            {"revoked", e.has_value() && revoked.has_value()},
+            {"revoked_at", e && revoked ? json(revoked->first_refused_at) : json(nullptr)}};
   // The device certificate's validity and when the agent renews it (null when unreadable).
   j["certificate_not_after"] = nullptr;
   j["certificate_renewal_due"] = nullptr;
@@ -82,10 +94,20 @@ int Status(const std::string& state_dir, bool as_json) {
   }
   if (!e) {
     std::cout << "enrolled:        no (state dir " << state_dir << ")\n";
+    if (!status->last_error.empty()) {  // e.g. the SOC refused the token file's token
+      std::cout << "last error:      " << status->last_error << "\n";
+    }
     return 0;
   }
-  std::cout << "enrolled:        yes\n"
-            << "device id:       " << e->device_id << "\n"
+  if (revoked) {
+    std::cout << "enrolled:        yes, but revoked: the SOC refused the device certificate as "
+                 "revoked (first at "
+              << revoked->first_refused_at << ", last at " << revoked->last_refused_at
+              << "); enroll again with a new token\n";
+  } else {
+    std::cout << "enrolled:        yes\n";
+  }
+  std::cout << "device id:       " << e->device_id << "\n"
             << "group:           " << e->group << "\n"
             << "server:          " << e->server << "\n"
             << "policy version:  " << status->policy_version << "\n"
@@ -126,7 +148,14 @@ int main(int argc, char** argv) {
   cg::agent::EnrollOptions enroll;
   auto* enroll_cmd = app.add_subcommand("enroll", "Enroll this device with the SOC");
   enroll_cmd->add_option("--server", enroll.server, "SOC agent listener HOST:PORT")->required();
-  enroll_cmd->add_option("--token", enroll.token, "one-time enrollment token")->required();
+  std::string token_file;
+  auto* token_opt = enroll_cmd->add_option(
+      "--token", enroll.token,
+      "one-time enrollment token (visible in ps and the shell history: prefer --token-file)");
+  enroll_cmd
+      ->add_option("--token-file", token_file,
+                   "file holding the enrollment token (- for standard input)")
+      ->excludes(token_opt);
   enroll_cmd->add_option("--ca", enroll.ca_file, "SOC CA certificate to pin (PEM)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -134,6 +163,11 @@ int main(int argc, char** argv) {
       ->add_option("--policy-key", enroll.policy_key_file, "public key trusted for signed policy")
       ->check(CLI::ExistingFile);
   enroll_cmd->add_option("--state-dir", enroll.state_dir, "agent state directory");
+  enroll_cmd
+      ->add_option("--attempts", enroll.max_attempts,
+                   "attempts in all when the SOC answers 429 (each after its Retry-After; "
+                   "default 5)")
+      ->check(CLI::Range(1, 20));
   enroll_cmd->add_option("--machine-id", enroll.machine_id,
                          "machine id to report instead of the OS's (cloned images, test rigs)");
 
@@ -200,6 +234,7 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
 
+  std::optional<cg::agent::AgentConfig> run_config;
   if (*run_cmd) {
     // The config file sets defaults; flags given on the command line win.
     const bool explicit_config = !config_file.empty();
@@ -234,6 +269,11 @@ int main(int argc, char** argv) {
         delivery.sender.max_attempts = static_cast<int>(*config->delivery_attempts);
       }
       cg::agent::SetDefaultDeliveryOptions(delivery);
+      // Only the service (the unit names its configuration) uses a token file: a `run` that
+      // picked up the default configuration by itself leaves it alone.
+      if (explicit_config) {
+        run_config = std::move(config).value();
+      }
     }
   }
 
@@ -257,6 +297,16 @@ int main(int argc, char** argv) {
   }
 
   if (*enroll_cmd) {
+    if (!token_file.empty()) {
+      auto token = cg::agent::ReadTokenFile(token_file);
+      if (!token.ok()) {
+        return Fail(token.error());
+      }
+      enroll.token = std::move(token).value();
+    } else if (enroll.token.empty()) {
+      return Fail(cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                                "enroll needs --token-file FILE (or --token TOKEN)"));
+    }
     auto e = cg::agent::Enroll(enroll, *platform);
     if (!e.ok()) {
       return Fail(e.error());
@@ -274,6 +324,14 @@ int main(int argc, char** argv) {
     }
     run.interval = std::chrono::seconds(interval_s);
     run.interval_explicit = interval_opt->count() > 0;
+    if (run_config) {
+      if (auto s =
+              cg::agent::EnrollFromTokenFile(*run_config, config_file, run.state_dir, *platform);
+          !s.ok()) {
+        spdlog::error("{}", s.error().ToString());
+        return 2;
+      }
+    }
     return cg::agent::Run(run, *platform);
   }
   if (*check_cmd) {

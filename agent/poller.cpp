@@ -8,6 +8,7 @@
 #include <random>
 
 #include "agent/soc_client.h"
+#include "common/timeutil.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"
@@ -123,6 +124,10 @@ milliseconds PolicyPoller::PollOnce(protocol::HttpsClient& client) {
       return milliseconds(0);
     }
     spdlog::warn("long-poll: {}", response.error().ToString());
+    if (protocol::IsCertificateRevoked(response.error())) {
+      (void)state_.RecordRevoked(response.error().ToString(), FormatRfc3339(clock_.Now()));
+      return failed(milliseconds(60000));  // revoked stays revoked: no point in knocking often
+    }
     return failed(kMinBackoff);
   }
   if (response->status != 200) {

@@ -81,6 +81,33 @@ Status StateDir::SaveStatus(const RunStatus& s) const {
   return WriteFileAtomic(StatusPath(), j.dump(2) + "\n", 0600);
 }
 
+Status StateDir::RecordRevoked(const std::string& error, const std::string& now) const {
+  std::string first = now;
+  if (auto previous = LoadRevocation(); previous.ok() && previous->has_value()) {
+    first = (*previous)->first_refused_at;
+  }
+  const json j = {{"first_refused_at", first}, {"last_refused_at", now}, {"error", error}};
+  return WriteFileAtomic(RevokedPath(), j.dump(2) + "\n", 0600);
+}
+
+Result<std::optional<Revocation>> StateDir::LoadRevocation() const {
+  if (!FileExists(RevokedPath())) {
+    return std::optional<Revocation>();
+  }
+  CG_ASSIGN_OR_RETURN(auto j, LoadJson(RevokedPath()));
+  Revocation r{Str(j, "first_refused_at"), Str(j, "last_refused_at"), Str(j, "error")};
+  return std::optional<Revocation>(std::move(r));
+}
+
+Status StateDir::ClearRevocation() const {
+  std::error_code ec;
+  std::filesystem::remove(RevokedPath(), ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, "deleting " + RevokedPath() + ": " + ec.message());
+  }
+  return OkStatus();
+}
+
 // The report-id API below predates agent/spool.h and now goes through it (checksummed
 // entries, the byte bound), so that any caller still using it writes and reads the same spool
 // as SpoolReport/SendSpool (agent/delivery.h), which the service loop uses.

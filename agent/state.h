@@ -20,6 +20,14 @@ struct Enrollment {
   std::string enrolled_at;
 };
 
+// The SOC refused the device certificate as revoked (revoked.json in the state dir): written
+// by whoever met the refusal (report sender, long-poll), removed by a new enrollment.
+struct Revocation {
+  std::string first_refused_at;  // RFC 3339: when the agent first met the refusal
+  std::string last_refused_at;
+  std::string error;  // the refusal as the agent saw it
+};
+
 struct RunStatus {
   std::string last_report_at;  // RFC 3339 of the last report the SOC committed
   std::string last_report_id;
@@ -39,6 +47,7 @@ class StateDir {
   std::string EnrollmentPath() const { return path_ + "/enrollment.json"; }
   std::string StatusPath() const { return path_ + "/status.json"; }
   std::string SpoolDir() const { return path_ + "/spool"; }
+  std::string RevokedPath() const { return path_ + "/revoked.json"; }
 
   // Creates the directory tree with root-only permissions.
   Status Prepare() const;
@@ -48,6 +57,11 @@ class StateDir {
   // A missing status file is an empty status (never ran).
   Result<RunStatus> LoadStatus() const;
   Status SaveStatus(const RunStatus& s) const;
+
+  // Records a refusal as revoked at `now` (keeps the first time); nullopt when none recorded.
+  Status RecordRevoked(const std::string& error, const std::string& now) const;
+  Result<std::optional<Revocation>> LoadRevocation() const;
+  Status ClearRevocation() const;
 
   // The spool by report id, through agent/spool.h (prefer agent/delivery.h: SpoolReport and
   // SendSpool). Reports wait here (atomic write + fsync) until the SOC committed them.

@@ -10,7 +10,8 @@ CG_PACKAGES=(
   libboost1.81-dev libssl-dev openssl nlohmann-json3-dev libyara-dev yara
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev sqlite3 libcli11-dev
   clang-format-14 dconf-cli passwd procps iproute2 time clang-14
-  sslscan testssl.sh
+  sslscan testssl.sh python3 util-linux
+  dpkg-dev lintian systemd bubblewrap strace
 )
 
 cg_log() { printf '==> %s\n' "$*" >&2; }

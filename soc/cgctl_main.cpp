@@ -9,6 +9,8 @@
 #include "platform/os/files.h"
 #include "policy/signing.h"
 #include "protocol/https_client.h"
+#include "soc/escape.h"
+#include "soc/file_security.h"
 
 namespace {
 
@@ -22,7 +24,7 @@ struct Globals {
 };
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "cgctl: %s\n", message.c_str());
+  std::fprintf(stderr, "cgctl: %s\n", cg::soc::EscapeControlCharacters(message).c_str());
   return 2;
 }
 
@@ -42,6 +44,8 @@ class Api {
       return cg::MakeError(cg::ErrorCode::kInvalidArgument,
                            "no SOC CA: pass --ca CA.pem or set CGCTL_CA");
     }
+    // Refused like ssh refuses a readable private key: a token others can read is no secret.
+    CG_RETURN_IF_ERROR(cg::soc::CheckPrivateFile(g.token_file, "the operator token file"));
     CG_ASSIGN_OR_RETURN(auto token, cg::ReadFileToString(g.token_file, 4096));
     while (!token.empty() &&
            (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
@@ -90,20 +94,37 @@ class Api {
   std::string token_;
 };
 
+// Every text cgctl prints comes from here or from E(): what the SOC stores came from agents,
+// so control characters are shown as escapes and can never drive the terminal.
+std::string E(std::string_view text) { return cg::soc::EscapeControlCharacters(text); }
+
 std::string S(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     return "-";
   }
-  return it->is_string() ? it->get<std::string>() : it->dump();
+  return E(it->is_string() ? it->get<std::string>()
+                           : it->dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// The enrolled host name, and the one the latest report gave when it differs.
+std::string Hostname(const json& d) {
+  const std::string reported = S(d, "reported_hostname");
+  const std::string enrolled = S(d, "hostname");
+  if (reported == "-" || reported.empty() || reported == enrolled) {
+    return enrolled;
+  }
+  return enrolled + " (reports " + reported + ")";
 }
 
 void PrintDevices(const json& devices) {
   std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP", "STATUS",
               "LAST SEEN", "POLICY");
   for (const auto& d : devices) {
+    const std::string status =
+        S(d, "status") + (d.value("clock_skew", false) ? " (clock)" : std::string());
     std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
-                S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "status").c_str(),
+                Hostname(d).c_str(), S(d, "group").c_str(), status.c_str(),
                 S(d, "last_seen").c_str(), S(d, "policy_version").c_str());
   }
 }
@@ -116,6 +137,16 @@ void PrintDevice(const json& j) {
       S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
       S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
       S(d, "policy_version").c_str());
+  if (Hostname(d) != S(d, "hostname")) {
+    std::printf("reported:   %s (the latest report's host name differs from the enrolled one)\n",
+                S(d, "reported_hostname").c_str());
+  }
+  if (d.value("clock_skew", false)) {
+    std::printf(
+        "clock:      WRONG - the latest report was dated %s s ahead of the SOC's clock "
+        "(reports are ordered by arrival)\n",
+        S(d, "clock_skew_seconds").c_str());
+  }
   std::printf("cert:       %s until %s\n", S(d, "cert_serial").c_str(),
               S(d, "cert_not_after").c_str());
   if (d.contains("renewed_cert_serial")) {
@@ -178,6 +209,11 @@ int main(int argc, char** argv) {
   auto* conflicts =
       app.add_subcommand("conflicts", "Refused re-enrollments of already enrolled machines");
   conflicts->add_flag("--all", conflicts_all, "resolved ones too");
+  std::string conflict_id;
+  auto* conflict_resolve = conflicts->add_subcommand(
+      "resolve", "Close a conflict after looking into it (admin; it stays in --all)");
+  conflict_resolve->add_option("id", conflict_id, "conflict id (from `cgctl conflicts`)")
+      ->required();
 
   std::string history_id;
   int history_limit = 20;
@@ -211,7 +247,7 @@ int main(int argc, char** argv) {
   op_create->add_option("--role", op_role, "analyst or admin")
       ->required()
       ->check(CLI::IsMember({"analyst", "admin"}));
-  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 90d (default: no expiry)");
+  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
   auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
   op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
 
@@ -269,7 +305,15 @@ int main(int argc, char** argv) {
   // Offline commands: the signing key never touches the SOC.
   if (*keygen || *sign) {
     std::string passphrase;
+    if (*sign) {
+      if (auto s = cg::soc::CheckPrivateFile(sign_key, "the policy signing key"); !s.ok()) {
+        return Fail(s.error().message);
+      }
+    }
     if (!passphrase_file.empty()) {
+      if (auto s = cg::soc::CheckPrivateFile(passphrase_file, "the passphrase file"); !s.ok()) {
+        return Fail(s.error().message);
+      }
       auto p = cg::ReadFileToString(passphrase_file, 4096);
       if (!p.ok()) {
         return Fail(p.error().message);
@@ -297,7 +341,7 @@ int main(int argc, char** argv) {
         std::cout << json{{"key_id", pair->key_id},
                           {"private_key", keygen_prefix + ".key"},
                           {"public_key", keygen_prefix + ".pub"}}
-                         .dump(2)
+                         .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
                   << "\n";
       } else {
         std::cout << "key id " << pair->key_id << ": private key " << keygen_prefix
@@ -331,7 +375,7 @@ int main(int argc, char** argv) {
       return Fail(r.error().message);
     }
     if (g.json) {
-      std::cout << r->dump(2) << "\n";
+      std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
     } else {
       human(*r);
     }
@@ -351,7 +395,9 @@ int main(int argc, char** argv) {
     auto r = api->Call("GET", "/api/v1/devices" + q);
     if (r.ok() && g.json) {
       // The stable contract: an array of device objects.
-      std::cout << r->value("devices", json::array()).dump(2) << "\n";
+      std::cout << r->value("devices", json::array())
+                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
+                << "\n";
       return 0;
     }
     return out(r, [](const json& j) { PrintDevices(j.value("devices", json::array())); });
@@ -359,14 +405,16 @@ int main(int argc, char** argv) {
   if (*revoke) {
     return out(
         api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(revoke_id) + "/revoke"),
-        [&](const json&) { std::printf("device %s revoked\n", revoke_id.c_str()); });
+        [&](const json&) { std::printf("device %s revoked\n", E(revoke_id).c_str()); });
   }
   if (*allow_reenroll) {
     return out(api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(reenroll_id) +
                                      "/allow-reenroll"),
                [&](const json&) {
-                 std::printf("device %s: its machine may enroll again (with a valid token)\n",
-                             reenroll_id.c_str());
+                 std::printf(
+                     "device %s: its machine may enroll again, with a token for the device's "
+                     "group\n",
+                     E(reenroll_id).c_str());
                });
   }
   if (*device) {
@@ -377,17 +425,19 @@ int main(int argc, char** argv) {
                PrintDevice);
   }
   if (*history) {
-    return out(api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(history_id) +
-                                    "/history?limit=" + std::to_string(history_limit)),
-               [](const json& j) {
-                 std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED",
-                             "STATUS");
-                 for (const auto& r : j.value("reports", json::array())) {
-                   std::printf("%-36s  %-20s  %-20s  %s\n", S(r, "report_id").c_str(),
-                               S(r, "collected_at").c_str(), S(r, "received_at").c_str(),
-                               S(r, "status").c_str());
-                 }
-               });
+    return out(
+        api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(history_id) +
+                             "/history?limit=" + std::to_string(history_limit)),
+        [](const json& j) {
+          // Newest arrival first; "!" marks a report dated ahead of the SOC's clock.
+          std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED", "STATUS");
+          for (const auto& r : j.value("reports", json::array())) {
+            const std::string collected =
+                S(r, "collected_at") + (r.value("clock_skew", false) ? " !" : "");
+            std::printf("%-36s  %-20s  %-20s  %s\n", S(r, "report_id").c_str(), collected.c_str(),
+                        S(r, "received_at").c_str(), S(r, "status").c_str());
+          }
+        });
   }
   if (*token_create) {
     auto ttl = cg::ParseDuration(token_ttl);
@@ -406,12 +456,12 @@ int main(int argc, char** argv) {
                         {"group", r->value("group", "")},
                         {"expires_at", r->value("expires_at", "")},
                         {"uses", r->value("uses", 0)}}
-                       .dump(2)
+                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
                 << "\n";
     } else {
-      std::printf("enrollment token %s for group %s, %d use(s), expires %s:\n%s\n",
-                  r->value("id", "").c_str(), r->value("group", "").c_str(), r->value("uses", 0),
-                  r->value("expires_at", "").c_str(), r->value("token", "").c_str());
+      std::printf("enrollment token %s for group %s, %s use(s), expires %s:\n%s\n",
+                  S(*r, "id").c_str(), S(*r, "group").c_str(), S(*r, "uses").c_str(),
+                  S(*r, "expires_at").c_str(), S(*r, "token").c_str());
     }
     return 0;
   }
@@ -538,17 +588,18 @@ int main(int argc, char** argv) {
     return out(api->Call("POST", "/api/v1/enroll-tokens/" +
                                      cg::protocol::UrlEncode(token_revoke_id) + "/revoke"),
                [&](const json&) {
-                 std::printf("enrollment token %s revoked\n", token_revoke_id.c_str());
+                 std::printf("enrollment token %s revoked\n", E(token_revoke_id).c_str());
                });
   }
   if (*op_list) {
     return out(api->Call("GET", "/api/v1/operator-tokens"), [](const json& j) {
-      std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE", "EXPIRES",
-                  "CREATED");
+      std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE",
+                  "EXPIRES", "LAST USED", "CREATED");
       for (const auto& t : j.value("operator_tokens", json::array())) {
-        std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %s\n", S(t, "id").c_str(),
+        std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", S(t, "id").c_str(),
                     S(t, "name").c_str(), S(t, "role").c_str(), S(t, "state").c_str(),
-                    S(t, "expires_at").c_str(), S(t, "created_at").c_str());
+                    S(t, "expires_at").c_str(), S(t, "last_used_at").c_str(),
+                    S(t, "created_at").c_str());
       }
     });
   }
@@ -571,13 +622,12 @@ int main(int argc, char** argv) {
                         {"name", r->value("name", "")},
                         {"role", r->value("role", "")},
                         {"expires_at", r->value("expires_at", json(nullptr))}}
-                       .dump(2)
+                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
                 << "\n";
     } else {
       std::printf("operator token %s for %s (%s), expires %s, shown once:\n%s\n",
-                  r->value("id", "").c_str(), r->value("name", "").c_str(),
-                  r->value("role", "").c_str(), S(*r, "expires_at").c_str(),
-                  r->value("token", "").c_str());
+                  S(*r, "id").c_str(), S(*r, "name").c_str(), S(*r, "role").c_str(),
+                  S(*r, "expires_at").c_str(), S(*r, "token").c_str());
     }
     return 0;
   }
@@ -585,18 +635,27 @@ int main(int argc, char** argv) {
     return out(
         api->Call("POST",
                   "/api/v1/operator-tokens/" + cg::protocol::UrlEncode(op_revoke_id) + "/revoke"),
-        [&](const json&) { std::printf("operator token %s revoked\n", op_revoke_id.c_str()); });
+        [&](const json&) { std::printf("operator token %s revoked\n", E(op_revoke_id).c_str()); });
+  }
+  if (*conflict_resolve) {
+    return out(
+        api->Call("POST", "/api/v1/conflicts/" + cg::protocol::UrlEncode(conflict_id) + "/resolve"),
+        [&](const json&) { std::printf("conflict %s resolved\n", E(conflict_id).c_str()); });
   }
   if (*conflicts) {
     return out(api->Call("GET", std::string("/api/v1/conflicts") + (conflicts_all ? "?all=1" : "")),
                [](const json& j) {
-                 std::printf("%-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "TIME", "DEVICE ID",
-                             "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
+                 std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "ID", "TIME",
+                             "DEVICE ID", "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
                  for (const auto& c : j.value("conflicts", json::array())) {
-                   std::printf("%-20s  %-36s  %-20s  %-22s  %-22s  %s\n", S(c, "time").c_str(),
-                               S(c, "device_id").c_str(), S(c, "hostname").c_str(),
-                               S(c, "group").c_str(), S(c, "source").c_str(),
-                               S(c, "resolved_at").c_str());
+                   std::string resolved = S(c, "resolved_at");
+                   if (resolved != "-" && !c.value("resolved_by", "").empty()) {
+                     resolved += " by " + S(c, "resolved_by");
+                   }
+                   std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", S(c, "id").c_str(),
+                               S(c, "time").c_str(), S(c, "device_id").c_str(),
+                               S(c, "hostname").c_str(), S(c, "group").c_str(),
+                               S(c, "source").c_str(), resolved.c_str());
                  }
                });
   }

@@ -190,6 +190,22 @@ CREATE TABLE enrollment_conflicts (
 ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN pending_cert_not_after INTEGER NOT NULL DEFAULT 0;
 )sql"},
+      // Issue 13, SOC side. Reports are ordered by arrival (received_at), and the agent's clock
+      // is kept as evidence: clock_skew = collected_at - received_at, of every report and of the
+      // device's latest. The host name a report gives is an observation next to the enrolled
+      // one. Operator tokens record their last use; conflicts are closed by an admin only.
+      {5, R"sql(
+ALTER TABLE reports ADD COLUMN clock_skew INTEGER NOT NULL DEFAULT 0;
+UPDATE reports SET clock_skew = collected_at - received_at;
+CREATE INDEX reports_by_device_arrival ON reports(device_id, received_at, id);
+ALTER TABLE devices ADD COLUMN clock_skew INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN reported_hostname TEXT NOT NULL DEFAULT '';
+UPDATE devices SET reported_hostname = hostname WHERE latest_report IS NOT NULL;
+UPDATE devices SET clock_skew = COALESCE(
+  (SELECT r.clock_skew FROM reports r WHERE r.id = devices.latest_report), 0);
+ALTER TABLE operator_tokens ADD COLUMN last_used_at INTEGER;
+ALTER TABLE enrollment_conflicts ADD COLUMN resolved_by TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return migrations;
 }
@@ -376,6 +392,7 @@ OperatorToken ReadOperatorToken(const Stmt& s) {
   t.created_at = s.Time(4);
   t.expires_at = s.OptionalTime(5);
   t.revoked = s.Bool(6);
+  t.last_used_at = s.OptionalTime(7);
   return t;
 }
 
@@ -394,10 +411,11 @@ EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
 }
 
 // Column list of ReadDevice, for "SELECT <this> FROM devices d".
-#define CG_DEVICE_COLUMNS                                                                  \
-  "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, " \
-  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "     \
-  "d.reenroll_allowed, d.pending_cert_serial, d.pending_cert_not_after"
+#define CG_DEVICE_COLUMNS                                                                      \
+  "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, "     \
+  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "         \
+  "d.reenroll_allowed, d.pending_cert_serial, d.pending_cert_not_after, d.reported_hostname, " \
+  "d.clock_skew"
 
 Result<Device> ReadDevice(const Stmt& s) {
   Device d;
@@ -416,11 +434,14 @@ Result<Device> ReadDevice(const Stmt& s) {
   d.reenroll_allowed = s.Bool(12);
   d.pending_cert_serial = s.Text(13);
   d.pending_cert_not_after = s.Time(14);
+  d.reported_hostname = s.Text(15);
+  d.clock_skew = std::chrono::seconds(s.Int(16));
   return d;
 }
 
 // Column list of ReadReport, for "SELECT <this> FROM reports r".
-#define CG_REPORT_COLUMNS "r.report_id, r.device_id, r.received_at, r.collected_at, r.status"
+#define CG_REPORT_COLUMNS \
+  "r.report_id, r.device_id, r.received_at, r.collected_at, r.status, r.clock_skew"
 
 Result<StoredReport> ReadReport(const Stmt& s, int first_column) {
   StoredReport r;
@@ -429,6 +450,7 @@ Result<StoredReport> ReadReport(const Stmt& s, int first_column) {
   r.received_at = s.Time(first_column + 2);
   r.collected_at = s.Time(first_column + 3);
   CG_ASSIGN_OR_RETURN(r.status, StatusColumn(s.Text(first_column + 4)));
+  r.clock_skew = std::chrono::seconds(s.Int(first_column + 5));
   return r;
 }
 
@@ -560,7 +582,7 @@ class SqliteStorage final : public Storage {
   Result<OperatorToken> FindOperatorTokenByHash(std::string_view token_hash) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
-                                        "expires_at, revoked FROM operator_tokens "
+                                        "expires_at, revoked, last_used_at FROM operator_tokens "
                                         "WHERE token_hash = ?1"));
     CG_ASSIGN_OR_RETURN(bool row, s.Bind(token_hash).Step());
     if (!row) {
@@ -662,7 +684,7 @@ class SqliteStorage final : public Storage {
   Result<std::vector<OperatorToken>> ListOperatorTokens() override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
-                                        "expires_at, revoked FROM operator_tokens "
+                                        "expires_at, revoked, last_used_at FROM operator_tokens "
                                         "ORDER BY created_at DESC, rowid DESC"));
     return AllRows<OperatorToken>(s, ReadOperatorToken);
   }
@@ -675,6 +697,14 @@ class SqliteStorage final : public Storage {
       return MakeError(ErrorCode::kNotFound, "unknown operator token " + std::string(id));
     }
     return OkStatus();
+  }
+
+  Status TouchOperatorToken(std::string_view id, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE operator_tokens SET last_used_at = ?2 "
+                                        "WHERE id = ?1 AND (last_used_at IS NULL OR "
+                                        "last_used_at < ?2 - 60 OR last_used_at > ?2)"));
+    return s.Bind(id, now).Run();
   }
 
   Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() override {
@@ -742,7 +772,6 @@ class SqliteStorage final : public Storage {
                              " is unknown or its certificate changed meanwhile");
       }
     }
-    CG_RETURN_IF_ERROR(ResolveConflictsLocked(device_id, now));
     return tx.Commit();
   }
 
@@ -775,7 +804,7 @@ class SqliteStorage final : public Storage {
     return tx.Commit();
   }
 
-  Status AllowReenroll(std::string_view device_id, SysTime now) override {
+  Status AllowReenroll(std::string_view device_id, SysTime /*now*/) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
     {
@@ -786,7 +815,29 @@ class SqliteStorage final : public Storage {
         return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
       }
     }
-    CG_RETURN_IF_ERROR(ResolveConflictsLocked(device_id, now));
+    return tx.Commit();
+  }
+
+  Status ResolveEnrollmentConflict(int64_t id, std::string_view resolved_by, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT resolved_at FROM enrollment_conflicts "
+                                          "WHERE id = ?1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(id).Step());
+      if (!row) {
+        return MakeError(ErrorCode::kNotFound, "unknown conflict " + std::to_string(id));
+      }
+      if (!s.IsNull(0)) {
+        return MakeError(ErrorCode::kConflict,
+                         "conflict " + std::to_string(id) + " is already resolved");
+      }
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE enrollment_conflicts SET resolved_at = ?2, "
+                                          "resolved_by = ?3 WHERE id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(id, now, resolved_by).Run());
+    }
     return tx.Commit();
   }
 
@@ -801,7 +852,7 @@ class SqliteStorage final : public Storage {
   Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(bool include_resolved) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, time, device_id, hostname, machine_id, "
-                                        "group_name, source, resolved_at FROM "
+                                        "group_name, source, resolved_at, resolved_by FROM "
                                         "enrollment_conflicts WHERE ?1 = 1 OR resolved_at IS "
                                         "NULL ORDER BY id DESC LIMIT 1000"));
     s.Bind(int64_t{include_resolved});
@@ -815,6 +866,7 @@ class SqliteStorage final : public Storage {
       c.group = row.Text(5);
       c.source = row.Text(6);
       c.resolved_at = row.OptionalTime(7);
+      c.resolved_by = row.Text(8);
       return c;
     });
   }
@@ -930,25 +982,28 @@ class SqliteStorage final : public Storage {
         return false;
       }
     }
+    // Arrival order decides which report the device shows; a report arriving in the same second
+    // as the latest one is the later arrival. Only the SOC's clock can be trusted for that.
     bool newest = true;
     {
-      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT r.collected_at FROM devices d LEFT JOIN "
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT r.received_at FROM devices d LEFT JOIN "
                                           "reports r ON r.id = d.latest_report "
                                           "WHERE d.device_id = ?1"));
       CG_ASSIGN_OR_RETURN(bool row, s.Bind(report.device_id).Step());
       if (!row) {
         return MakeError(ErrorCode::kNotFound, "unknown device " + report.device_id);
       }
-      newest = s.IsNull(0) || *collected >= s.Time(0);
+      newest = s.IsNull(0) || received_at >= s.Time(0);
     }
+    const int64_t clock_skew = ToUnixSeconds(*collected) - ToUnixSeconds(received_at);
     int64_t row_id = 0;
     {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO reports (report_id, device_id, "
-                                          "received_at, collected_at, status, body) "
-                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-      CG_RETURN_IF_ERROR(
-          s.Bind(report.report_id, report.device_id, received_at, *collected, status, body_json)
-              .Run());
+                                          "received_at, collected_at, status, body, clock_skew) "
+                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+      CG_RETURN_IF_ERROR(s.Bind(report.report_id, report.device_id, received_at, *collected, status,
+                                body_json, clock_skew)
+                             .Run());
       row_id = sqlite3_last_insert_rowid(db_.get());
     }
     for (const auto& check : report.checks) {
@@ -964,12 +1019,13 @@ class SqliteStorage final : public Storage {
       CG_RETURN_IF_ERROR(s.Bind(report.device_id, received_at).Run());
     }
     if (newest) {
+      // The enrolled host name stays: the report's is recorded beside it.
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET status = ?2, policy_version = ?3, "
-                                          "hostname = CASE WHEN ?4 = '' THEN hostname ELSE ?4 "
-                                          "END, latest_report = ?5, policy_hash = ?6 "
+                                          "reported_hostname = ?4, latest_report = ?5, "
+                                          "policy_hash = ?6, clock_skew = ?7 "
                                           "WHERE device_id = ?1"));
       CG_RETURN_IF_ERROR(s.Bind(report.device_id, status, report.policy_version, report.hostname,
-                                row_id, report.policy_hash)
+                                row_id, report.policy_hash, clock_skew)
                              .Run());
     }
     for (const auto& task_id : report.task_ids) {
@@ -994,7 +1050,7 @@ class SqliteStorage final : public Storage {
       return std::optional<StoredReport>();
     }
     CG_ASSIGN_OR_RETURN(auto report, ReadReport(s, 1));
-    report.body = s.Text(6);
+    report.body = s.Text(7);
     return std::optional<StoredReport>(std::move(report));
   }
 
@@ -1004,7 +1060,7 @@ class SqliteStorage final : public Storage {
     CG_RETURN_IF_ERROR(CheckDeviceExists(device_id));
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_REPORT_COLUMNS " FROM reports r "
                                         "WHERE r.device_id = ?1 "
-                                        "ORDER BY r.collected_at DESC, r.id DESC LIMIT ?2"));
+                                        "ORDER BY r.received_at DESC, r.id DESC LIMIT ?2"));
     s.Bind(device_id, SqlLimit(limit));
     return AllRows<StoredReport>(s, [](const Stmt& row) { return ReadReport(row, 0); });
   }
@@ -1174,12 +1230,6 @@ class SqliteStorage final : public Storage {
       return MakeError(ErrorCode::kNotFound, "unknown enrollment token");
     }
     return ReadEnrollmentToken(s);
-  }
-
-  Status ResolveConflictsLocked(std::string_view device_id, SysTime now) {
-    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE enrollment_conflicts SET resolved_at = ?2 "
-                                        "WHERE device_id = ?1 AND resolved_at IS NULL"));
-    return s.Bind(device_id, now).Run();
   }
 
   Status CheckDeviceExists(std::string_view device_id) {

@@ -27,6 +27,8 @@ struct OperatorToken {
   SysTime created_at;
   std::optional<SysTime> expires_at;  // nullopt: no expiry
   bool revoked = false;
+  // The last authenticated request made with it (kept to the minute); nullopt: never used.
+  std::optional<SysTime> last_used_at;
 };
 
 // A token that lets agents enroll into one group, `uses_allowed` times, until `expires_at`.
@@ -44,7 +46,11 @@ struct EnrollmentToken {
 
 struct Device {
   std::string device_id;  // UUID, the certificate's CN
+  // The host name the device enrolled with: its identity for analysts. Reports never change it.
   std::string hostname;
+  // The host name the latest report gave ("" before the first): an observation, shown next to
+  // `hostname` when they differ.
+  std::string reported_hostname;
   std::string machine_id;
   std::string group;        // the certificate's OU
   std::string cert_serial;  // lower-case hex, as protocol::CertificateInfo::serial_hex
@@ -56,6 +62,9 @@ struct Device {
   protocol::DeviceStatus status = protocol::DeviceStatus::kUnknown;
   int64_t policy_version = 0;
   std::string policy_hash;  // of the policy the latest report says is in force ("" before)
+  // How far the latest report's collected_at was ahead of the SOC's clock when it arrived
+  // (negative: behind, e.g. a report that waited in the spool). The service judges it.
+  std::chrono::seconds clock_skew{0};
   bool revoked = false;
   // An admin allowed the next enrollment from this machine to become a new certificate of this
   // device (`cgctl device allow-reenroll`); cleared when that enrollment happens.
@@ -84,7 +93,10 @@ struct EnrollmentConflict {
   std::string machine_id;
   std::string group;  // the refused token's group
   std::string source;
-  std::optional<SysTime> resolved_at;  // set by allow-reenroll or a later re-enrollment
+  // Set only by an admin (`cgctl conflicts resolve`): an attempt to take a device over stays
+  // open, whatever happens to the device afterwards.
+  std::optional<SysTime> resolved_at;
+  std::string resolved_by;  // the admin's operator token name
 };
 
 struct StoredReport {
@@ -92,6 +104,7 @@ struct StoredReport {
   std::string device_id;
   SysTime received_at;
   SysTime collected_at;
+  std::chrono::seconds clock_skew{0};                                // collected_at - received_at
   protocol::DeviceStatus status = protocol::DeviceStatus::kUnknown;  // OverallStatus(checks)
   std::string body;  // the report as JSON text (ReportHistory leaves it empty)
 };
@@ -227,9 +240,10 @@ class Storage {
 
   // Stores a report that the caller has parsed and authorised, in one transaction with one
   // check_results row per check and the device's update: last_seen becomes received_at (it
-  // never moves back), and when the report is the device's newest by collected_at (ties go to
-  // the later arrival) the device's status, policy_version, policy_hash and hostname follow it,
-  // so a late retry of an old report does not roll the device back. The tasks the report
+  // never moves back), and the device's status, policy_version, policy_hash, reported_hostname
+  // and clock_skew follow the report received last (by received_at; ties go to the later
+  // arrival). The agent's collected_at is evidence, not authority: a report dated in the future
+  // does not hide the reports that arrive after it. The tasks the report
   // answers (report.task_ids) become done for this device. `body_json` is kept as is.
   // Returns true when stored, false when a report with this report_id from this device is
   // already stored (nothing changes: retries are idempotent). Errors: kNotFound for an unknown
@@ -249,10 +263,10 @@ class Storage {
     }
     return results;
   }
-  // The device's newest report by collected_at, nullopt if it never reported; kNotFound for an
+  // The device's report received last, nullopt if it never reported; kNotFound for an
   // unknown device.
   virtual Result<std::optional<StoredReport>> LatestReport(std::string_view device_id) = 0;
-  // Up to `limit` reports of the device, newest collected_at first, bodies left empty;
+  // Up to `limit` reports of the device, received last first, bodies left empty;
   // kNotFound for an unknown device.
   virtual Result<std::vector<StoredReport>> ReportHistory(std::string_view device_id,
                                                           size_t limit) = 0;
@@ -278,6 +292,8 @@ class Storage {
   virtual Result<std::vector<OperatorToken>> ListOperatorTokens() = 0;
   // kNotFound if unknown; revoking twice is not an error.
   virtual Status RevokeOperatorToken(std::string_view id) = 0;
+  // Records a use of the token at `now`; writes at most once a minute per token.
+  virtual Status TouchOperatorToken(std::string_view id, SysTime now) = 0;
   // Every enrollment token, newest first.
   virtual Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() = 0;
   // kNotFound if unknown; revoking twice is not an error.
@@ -290,7 +306,7 @@ class Storage {
   // `expected_serial`, else kConflict) goes to the revoked certificates as "superseded" (with a
   // pending renewed certificate other than the new one), the pending one is cleared, the
   // device takes the new serial, expiry and group, un-revokes when `reenroll` is set (an
-  // admin allowed it), and reenroll_allowed and open conflicts of the device are cleared.
+  // admin allowed it), and reenroll_allowed is cleared. Open conflicts stay open.
   virtual Status ReplaceDeviceCertificate(std::string_view device_id,
                                           std::string_view expected_serial,
                                           std::string_view new_serial, SysTime new_not_after,
@@ -302,8 +318,11 @@ class Storage {
                                          std::string_view current_serial,
                                          std::string_view new_serial, SysTime new_not_after,
                                          SysTime now) = 0;
-  // Sets reenroll_allowed and resolves the device's open conflicts; kNotFound if unknown.
+  // Sets reenroll_allowed; kNotFound if unknown. Conflicts stay open (ResolveEnrollmentConflict).
   virtual Status AllowReenroll(std::string_view device_id, SysTime now) = 0;
+  // An admin closes a conflict after looking at it; kNotFound if unknown, kConflict if closed.
+  virtual Status ResolveEnrollmentConflict(int64_t id, std::string_view resolved_by,
+                                           SysTime now) = 0;
   virtual Status AddEnrollmentConflict(const EnrollmentConflict& conflict) = 0;
   // Unresolved conflicts (all of them with include_resolved), newest first.
   virtual Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(

@@ -71,6 +71,9 @@ class ForwardingStorage : public soc::Storage {
     return real_.ListOperatorTokens();
   }
   Status RevokeOperatorToken(std::string_view id) override { return real_.RevokeOperatorToken(id); }
+  Status TouchOperatorToken(std::string_view id, SysTime now) override {
+    return real_.TouchOperatorToken(id, now);
+  }
   Result<std::vector<soc::EnrollmentToken>> ListEnrollmentTokens() override {
     return real_.ListEnrollmentTokens();
   }
@@ -94,6 +97,9 @@ class ForwardingStorage : public soc::Storage {
   }
   Status AllowReenroll(std::string_view device_id, SysTime now) override {
     return real_.AllowReenroll(device_id, now);
+  }
+  Status ResolveEnrollmentConflict(int64_t id, std::string_view by, SysTime now) override {
+    return real_.ResolveEnrollmentConflict(id, by, now);
   }
   Status AddEnrollmentConflict(const soc::EnrollmentConflict& c) override {
     return real_.AddEnrollmentConflict(c);
