@@ -1,7 +1,6 @@
 // Enrollment, report collection, spool delivery and the service loop of cg-agent.
 #include "agent/agent.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,9 +19,10 @@
 #include "agent/sender.h"
 #include "agent/soc_client.h"
 #include "collectors/yara.h"
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
+#include "platform/os/stop_source.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"
@@ -228,48 +228,21 @@ std::chrono::milliseconds Jittered(std::chrono::seconds interval, double jitter,
       static_cast<int64_t>(static_cast<double>(interval.count()) * 1000.0 * dist(rng)));
 }
 
-// Takes SIGTERM/SIGINT synchronously in a thread of its own and turns them into a stop request.
-class StopSignals {
- public:
-  explicit StopSignals(Inbox& inbox) : inbox_(inbox) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  bool started() const { return thread_.joinable(); }
-  void Start() {
-    thread_ = std::thread([this] {
-      while (!inbox_.stopping()) {
-        timespec ts{0, 200 * 1000 * 1000};
-        siginfo_t info{};
-        const int sig = sigtimedwait(&set_, &info, &ts);
-        if (sig == SIGTERM || sig == SIGINT) {
-          spdlog::info("signal {} received, stopping", sig);
-          inbox_.RequestStop();
-        }
-      }
-    });
-  }
-  ~StopSignals() {
-    inbox_.RequestStop();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
- private:
-  Inbox& inbox_;
-  sigset_t set_;
-  std::thread thread_;
-};
-
 }  // namespace
 
-int Run(const RunOptions& options) {
+int Run(const RunOptions& options, platform::Platform& platform) {
   Inbox inbox;
-  // Blocked in every thread (set before any is started); taken by StopSignals' thread only.
-  StopSignals signals(inbox);
+  // Made before any thread starts (on Linux the stop signals are blocked in every thread and
+  // taken by the source's own); destroyed after them, before the inbox it reports to.
+  auto stop_source = os::StopSource::Create();
+  if (!stop_source.ok()) {
+    spdlog::error("{}", stop_source.error().ToString());
+    return 2;
+  }
+  (*stop_source)->Start([&inbox](const std::string& why) {
+    spdlog::info("{} received, stopping", why);
+    inbox.RequestStop();
+  });
 
   StateDir state(options.state_dir);
   // The identity (enrollment record, key, certificate) cannot be rebuilt here. Without it the
@@ -295,21 +268,13 @@ int Run(const RunOptions& options) {
       return 2;
     }
     spdlog::error("{}; trying again in {} s", problem, kIdentityRetry.count());
-    if (!signals.started()) {
-      signals.Start();
-    }
     if (inbox.SleepFor(kIdentityRetry)) {
       return 0;  // stopped
     }
   }
   const Enrollment& me = *enrolled;
-  auto platform = platform::CreateNativePlatform("/");
-  if (!platform.ok()) {
-    spdlog::error("{}", platform.error().ToString());
-    return 2;
-  }
 #if CG_TEST_HOOKS
-  ApplyClockOffset(*platform, options.clock_offset);
+  ApplyClockOffset(platform, options.clock_offset);
 #endif
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
@@ -323,7 +288,7 @@ int Run(const RunOptions& options) {
   std::string floor_fault;
   auto load_store = [&] {
     std::lock_guard lock(shared.mu);
-    const Status s = store.Load(platform->clock->Now());
+    const Status s = store.Load(platform.clock->Now());
     for (auto& event : store.TakeEvents()) {
       inbox.AddEvent(std::move(event));
     }
@@ -338,7 +303,7 @@ int Run(const RunOptions& options) {
       floor_fault = s.error().message;
       spdlog::error("{}", floor_fault);
       inbox.AddEvent({"state_fault",
-                      FormatRfc3339(platform->clock->Now()),
+                      FormatRfc3339(platform.clock->Now()),
                       {{"file", "policy_floor.json"}, {"fatal", true}, {"reason", floor_fault}}});
     }
   };
@@ -372,7 +337,7 @@ int Run(const RunOptions& options) {
     {
       // A layer that expired while in force stops applying now, and the SOC hears of it.
       std::lock_guard lock(shared.mu);
-      for (auto& event : store.DropExpired(platform->clock->Now())) {
+      for (auto& event : store.DropExpired(platform.clock->Now())) {
         inbox.AddEvent(std::move(event));
       }
     }
@@ -380,37 +345,34 @@ int Run(const RunOptions& options) {
     if (policy.version != rules_checked_for) {
       rules_checked_for = policy.version;
       if (auto event =
-              CheckPolicyRules(policy.Check("yara"), options.state_dir, platform->clock->Now())) {
+              CheckPolicyRules(policy.Check("yara"), options.state_dir, platform.clock->Now())) {
         inbox.AddEvent(std::move(*event));
       }
     }
     CycleExtras extras{inbox.TakeEvents(), std::move(task_ids)};
-    const Status s = Cycle(state, me, registry, *platform, policy, hash, std::move(extras));
+    const Status s = Cycle(state, me, registry, platform, policy, hash, std::move(extras));
     if (!s.ok()) {
       spdlog::error("cycle failed: {}", s.error().ToString());
     }
     return s;
   };
 
+  // Back-off waits of the report sender end as soon as a stop is requested.
+  DeliveryOptions delivery = DefaultDeliveryOptions();
+  delivery.sleep = [&inbox](std::chrono::milliseconds wait) { inbox.SleepFor(wait); };
+  SetDefaultDeliveryOptions(delivery);
+
   if (options.once) {
     const bool sent = cycle({}).ok();
     return sent && floor_fault.empty() ? 0 : 1;
   }
 
-  // Back-off waits of the report sender end as soon as a stop is requested (the signal thread
-  // owns SIGTERM/SIGINT from here on).
-  DeliveryOptions delivery = DefaultDeliveryOptions();
-  delivery.sleep = [&inbox](std::chrono::milliseconds wait) { inbox.SleepFor(wait); };
-  SetDefaultDeliveryOptions(delivery);
-  if (!signals.started()) {
-    signals.Start();
-  }
   std::optional<PolicyPoller> poller;
   if (!fixed_policy) {
-    poller.emplace(state, me, shared, inbox, *platform->clock);
+    poller.emplace(state, me, shared, inbox, *platform.clock);
     poller->Start();
   }
-  BackgroundScan scans(*platform, options.state_dir, inbox);
+  BackgroundScan scans(platform, options.state_dir, inbox);
   std::vector<AgentTask> awaiting_scan;  // inspections with --yara, answered after the scan
 
   std::mt19937_64 rng(std::random_device{}());
@@ -462,9 +424,9 @@ int Run(const RunOptions& options) {
                                .rules.empty()) {
       next_scan = kNoScan;  // a running scan asks for a cycle when it ends, then we plan again
     } else if (next_scan == kNoScan) {
-      const SysTime now = platform->clock->Now();
+      const SysTime now = platform.clock->Now();
       auto at = collectors::NextScheduledScan(policy.Check("yara"), scans.LastScanTime(), now,
-                                              platform->clock->UtcOffset(), unit(rng));
+                                              platform.clock->UtcOffset(), unit(rng));
       if (at.ok()) {
         next_scan = now_steady + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      std::max(*at - now, SysTime::duration(0)));

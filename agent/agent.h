@@ -58,8 +58,10 @@ struct RunOptions {
   std::chrono::seconds clock_offset{0};
 };
 
-// One cycle: collect, spool, deliver. With once=false repeats on schedule until SIGTERM or
-// SIGINT. Returns the process exit code (0: the last cycle's report was committed).
-int Run(const RunOptions& options);
+// One cycle: collect, spool, deliver. With once=false repeats on schedule until the OS asks
+// the process to stop (platform/os/stop_source.h). Returns the process exit code (0: the last
+// cycle's report was committed). `platform` is the live machine's; its clock is shifted by
+// options.clock_offset.
+int Run(const RunOptions& options, platform::Platform& platform);
 
 }  // namespace cg::agent

@@ -8,7 +8,7 @@
 #include <system_error>
 
 #include "agent/state.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 namespace {

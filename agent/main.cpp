@@ -1,6 +1,5 @@
 // cg-agent: the posture service on every counter PC, and its command line.
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -15,9 +14,9 @@
 #include "agent/renewal.h"
 #include "agent/scan_command.h"
 #include "common/cli.h"
-#include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/pki.h"
 
 namespace {
@@ -290,6 +289,17 @@ int main(int argc, char** argv) {
     return Fail(s.error());
   }
 
+  // The one Platform of this process, wired here and passed down: the live machine, or the
+  // tree under `check --root`. `scan` and `status` read only their own files.
+  std::optional<cg::platform::Platform> platform;
+  if (*enroll_cmd || *run_cmd || *check_cmd || *enforce_cmd) {
+    auto made = cg::platform::CreateNativePlatform(*check_cmd ? check.root : "/");
+    if (!made.ok()) {
+      return Fail(made.error());
+    }
+    platform = std::move(made).value();
+  }
+
   if (*enroll_cmd) {
     if (!token_file.empty()) {
       auto token = cg::agent::ReadTokenFile(token_file);
@@ -300,10 +310,6 @@ int main(int argc, char** argv) {
     } else if (enroll.token.empty()) {
       return Fail(cg::MakeError(cg::ErrorCode::kInvalidArgument,
                                 "enroll needs --token-file FILE (or --token TOKEN)"));
-    }
-    auto platform = cg::platform::CreateNativePlatform("/");
-    if (!platform.ok()) {
-      return Fail(platform.error());
     }
     auto e = cg::agent::Enroll(enroll, *platform);
     if (!e.ok()) {
@@ -323,10 +329,6 @@ int main(int argc, char** argv) {
     run.interval = std::chrono::seconds(interval_s);
     run.interval_explicit = interval_opt->count() > 0;
     if (run_config) {
-      auto platform = cg::platform::CreateNativePlatform("/");
-      if (!platform.ok()) {
-        return Fail(platform.error());
-      }
       if (auto s =
               cg::agent::EnrollFromTokenFile(*run_config, config_file, run.state_dir, *platform);
           !s.ok()) {
@@ -334,7 +336,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    return cg::agent::Run(run);
+    return cg::agent::Run(run, *platform);
   }
   if (*check_cmd) {
     for (size_t start = 0; start < only.size();) {
@@ -346,7 +348,7 @@ int main(int argc, char** argv) {
       }
       start = comma == std::string::npos ? only.size() : comma + 1;
     }
-    return cg::agent::RunCheckCommand(check);
+    return cg::agent::RunCheckCommand(check, *platform);
   }
   if (*scan_cmd) {
     return cg::agent::RunScanCommand(scan);
@@ -355,7 +357,9 @@ int main(int argc, char** argv) {
     if (undo.state_dir.empty()) {
       undo.state_dir = cg::agent::kDefaultStateDir;
     }
-    return cg::agent::RunUndoCommand(undo);
+    return cg::agent::RunUndoCommand(undo, *platform, [](const std::string& root) {
+      return cg::platform::CreateNativePlatform(root);
+    });
   }
   if (*status_cmd) {
     return Status(status_dir, status_json);

@@ -3,7 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 namespace {

@@ -10,7 +10,7 @@
 #include <system_error>
 
 #include "agent/soc_client.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"

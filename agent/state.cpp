@@ -2,8 +2,6 @@
 #include "agent/state.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,8 +9,8 @@
 #include <filesystem>
 
 #include "agent/spool.h"
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 namespace {

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli.h"
-#include "common/files.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "policy/signing.h"
 #include "protocol/https_client.h"
 #include "soc/escape.h"

@@ -1,7 +1,6 @@
 // Data dir initialisation and the server's wiring.
 #include "soc/data_dir.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,7 +8,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "common/files.h"
+#include "platform/os/files.h"
+#include "platform/os/stop_source.h"
 #include "policy/signing.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
@@ -200,12 +200,9 @@ Status Serve(const ServeOptions& options) {
   }
   const size_t agent_per_address = std::min(options.max_connections_per_address, agent_max);
 
-  // Stop signals are taken synchronously by this thread; the I/O threads never see them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Stop requests are taken by this thread (made before the I/O threads, which never see
+  // SIGTERM/SIGINT on Linux).
+  CG_ASSIGN_OR_RETURN(auto stop_source, os::StopSource::Create());
 
   CG_ASSIGN_OR_RETURN(auto policy_keys, LoadPolicyKeys(layout));
   PolicyHub hub(*loaded.storage, Now, options.poll_hold);
@@ -294,9 +291,7 @@ Status Serve(const ServeOptions& options) {
       return s;
     }
   }
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  spdlog::info("signal {} received, shutting down", sig);
+  spdlog::info("{} received, shutting down", stop_source->Wait());
   runtime.Stop();
   runtime.Wait();
   // Reports already queued are stored; their connections are gone, so the agents resend them

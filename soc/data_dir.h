@@ -76,7 +76,8 @@ inline constexpr size_t kOperatorMaxConnectionsPerAddress = 32;
 // Descriptors kept for the database, logs, the CRL file and the listening sockets.
 inline constexpr size_t kReservedDescriptors = 64;
 
-// Runs both listeners until SIGTERM/SIGINT.
+// Runs both listeners until the OS asks the process to stop (platform/os/stop_source.h:
+// SIGTERM/SIGINT on Linux).
 Status Serve(const ServeOptions& options);
 
 }  // namespace cg::soc

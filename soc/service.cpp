@@ -13,8 +13,8 @@
 #include <utility>
 #include <variant>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 #include "policy/policy.h"
 #include "protocol/json.h"
 #include "soc/escape.h"

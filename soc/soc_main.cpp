@@ -1,6 +1,5 @@
 // cg-soc: the SOC collector — init (CA, server certificate, database, first admin token),
 // serve (agent and operator listeners), and operator token management on the server.
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -8,9 +7,9 @@
 #include <tuple>
 
 #include "common/cli.h"
-#include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "soc/data_dir.h"
 
 namespace {

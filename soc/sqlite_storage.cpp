@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 
 namespace cg::soc {
 namespace {

@@ -11,9 +11,9 @@
 #include <set>
 #include <thread>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "tests/integration/harness.h"
 
 namespace cg::testing {

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "tests/integration/harness.h"

@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "tests/integration/harness.h"
 
 namespace cg::testing {

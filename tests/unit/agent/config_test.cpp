@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::agent {

@@ -7,8 +7,8 @@
 
 #include <fstream>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::agent {

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "tests/unit/testing/test_pki.h"

@@ -23,9 +23,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "policy/signing.h"
 #include "protocol/http.h"
 #include "protocol/pki.h"

@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/report.h"
 #include "tests/unit/testing/test_pki.h"
 
