@@ -35,9 +35,17 @@ int Status(const std::string& state_dir, bool as_json) {
   if (!enrollment.ok()) {
     return Fail(enrollment.error());
   }
-  auto status = state.LoadStatus();
-  if (!status.ok()) {
-    return Fail(status.error());
+  // status.json is bookkeeping: a damaged one is shown as the last error, and the rest of the
+  // state is still shown (the service sets it aside and rebuilds it at its next cycle).
+  auto loaded_status = state.LoadStatus();
+  std::optional<cg::agent::RunStatus> status;
+  if (loaded_status.ok()) {
+    status = std::move(loaded_status).value();
+  } else {
+    status.emplace();
+    status->last_error = loaded_status.error().ToString() +
+                         " (the service sets the damaged file aside and rebuilds it at its next "
+                         "cycle)";
   }
   auto revocation = state.LoadRevocation();
   if (!revocation.ok()) {

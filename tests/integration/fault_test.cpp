@@ -529,6 +529,13 @@ TEST_F(FaultTest, DamagedBookkeepingFilesAreSetAsideRebuiltAndReported) {
   std::ofstream(state + "/status.json", std::ios::trunc) << "{\"last_report_at\": \"2026-";
   std::ofstream(state + "/trusted_keys.json", std::ios::trunc) << "\x7f"
                                                                   "garbage";
+  // `status` still shows the device, with the damaged file as its last error (before: exit 2).
+  auto shown = RunCmd({AgentBin(), "status", "--state-dir", state, "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const json before = json::parse(shown.out);
+  EXPECT_EQ(before.value("device_id", ""), device);
+  EXPECT_NE(before.value("last_error", json()).dump().find("status.json"), std::string::npos)
+      << shown.out;
   auto run = RunOnce(state);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto damaged = LatestEvents(*soc_, device, "state_file_damaged");
