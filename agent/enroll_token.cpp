@@ -8,22 +8,11 @@
 #include <system_error>
 
 #include "agent/state.h"
+#include "common/text.h"
 #include "platform/os/files.h"
 
 namespace cg::agent {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsSpace(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 Status RemoveFile(const std::string& path) {
   std::error_code ec;
@@ -64,7 +53,7 @@ Result<std::string> ReadTokenFile(const std::string& path) {
                      where + " has more than one line; it should hold the token alone");
   }
   for (char c : token) {
-    if (IsSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+    if (c == ' ' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return MakeError(ErrorCode::kInvalidArgument,
                        where + " does not hold a token (white space or control characters)");
     }
