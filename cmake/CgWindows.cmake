@@ -4,7 +4,7 @@
 # CMakeLists.txt files are shared, and builds only what a counter PC needs: no soc/, no cgctl.
 #
 # Cross-build inputs:
-#   CG_MINGW_DEPS   prefix with the static mingw OpenSSL and libyara
+#   CG_MINGW_DEPS   prefix with the static mingw OpenSSL, libyara and SQLite
 #                   (printed by scripts/build-mingw-deps.sh)
 #   CG_WITH_YARA    build the yara check against libyara (ON by default)
 option(CG_WITH_YARA "Link libyara (the yara check) into the Windows agent" ON)
@@ -26,6 +26,7 @@ if(MSVC)
   find_package(nlohmann_json 3 REQUIRED)
   find_package(spdlog REQUIRED)
   find_package(CLI11 REQUIRED CONFIG)
+  find_package(SQLite3 REQUIRED)
   find_package(GTest REQUIRED)
   if(CG_WITH_YARA)
     # vcpkg's yara port exports a CMake package (static, with OpenSSL for the hash module).
@@ -87,6 +88,13 @@ else()
   set_target_properties(OpenSSL::SSL PROPERTIES
     IMPORTED_LOCATION "${CG_MINGW_DEPS}/lib/libssl.a"
     INTERFACE_LINK_LIBRARIES OpenSSL::Crypto)
+
+  # SQLite (the yara check's scan cache), static, from the same script.
+  add_library(SQLite::SQLite3 STATIC IMPORTED GLOBAL)
+  set_target_properties(SQLite::SQLite3 PROPERTIES
+    IMPORTED_LOCATION "${CG_MINGW_DEPS}/lib/libsqlite3.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include"
+    INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include")
 
   if(CG_WITH_YARA)
     if(NOT EXISTS "${CG_MINGW_DEPS}/lib/libyara.a")

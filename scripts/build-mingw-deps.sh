@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the two compiled libraries the Windows cross-build needs, static, for
+# Builds the compiled libraries the Windows cross-build needs, static, for
 # x86_64-w64-mingw32, from Debian's own source packages (no other downloads):
 #   OpenSSL 3  - the bookworm source package (the release this tree builds on),
-#   libyara    - 4.5.2 from trixie (Debian 12's yara source tarball is no longer served).
+#   libyara    - 4.5.2 from trixie (Debian 12's yara source tarball is no longer served),
+#   SQLite 3   - the bookworm source package (the yara check's scan cache).
 # The result is cached OUTSIDE the clone, keyed by the source versions, the recipe and the
 # compiler, and reused when present. Prints the prefix (include/ and lib/) on stdout.
 #
@@ -57,11 +58,12 @@ EOF
   apt-get update -q >&2
 }
 
-# The bookworm (~deb12) OpenSSL source versions apt knows, newest first.
-openssl_candidates() {
-  apt-cache showsrc openssl 2>/dev/null | sed -n 's/^Version: //p' | grep '~deb12' |
+# The bookworm (deb12) source versions of package $1 that apt knows, newest first.
+bookworm_candidates() {
+  apt-cache showsrc "$1" 2>/dev/null | sed -n 's/^Version: //p' | grep -E '[~+]deb12' |
     sort -u | sort -r -V
 }
+openssl_candidates() { bookworm_candidates openssl; }
 
 compiler_id() { "$HOST-gcc-posix" --version | head -1; }
 
@@ -120,6 +122,44 @@ build_yara() {
   )
 }
 
+# SQLite (the yara check's scan cache) from the bookworm source: its build makes the
+# amalgamation with the build machine's tclsh, which is then compiled with the cross compiler.
+# Added to an existing prefix, with its own marker, so adding it needed no OpenSSL rebuild.
+build_sqlite() {
+  local prefix="$1" version="" candidate
+  if ls "$prefix"/.sqlite-* >/dev/null 2>&1; then
+    return 0
+  fi
+  for candidate in $(bookworm_candidates sqlite3); do
+    if fetch_source "sqlite3=$candidate" "$WORK/sqlite"; then
+      version="$candidate"
+      break
+    fi
+  done
+  [ -n "$version" ] || die "no bookworm SQLite source package could be fetched (apt-get source sqlite3)"
+  log "SQLite $version for $HOST (static) -> $prefix"
+  local t0
+  t0=$(date +%s)
+  (
+    cd "$WORK/sqlite"
+    mkdir -p build
+    cd build
+    # lemon and mkkeywordhash run on the build machine (Debian's CROSS_BUILDING rules).
+    ../configure --host="$HOST" --disable-shared --disable-tcl --disable-readline \
+      CC="$HOST-gcc-posix" BUILD_CC=gcc >&2
+    make sqlite3.c CROSS_BUILDING=yes BCC="gcc -O2" BEXE= >&2
+    "$HOST-gcc-posix" -O2 -DSQLITE_THREADSAFE=1 -DSQLITE_OMIT_LOAD_EXTENSION \
+      -DSQLITE_DEFAULT_FOREIGN_KEYS=1 -c sqlite3.c -o sqlite3.o
+    "$HOST-ar" rcs libsqlite3.a sqlite3.o
+    mkdir -p "$prefix/lib" "$prefix/include"
+    cp libsqlite3.a "$prefix/lib/"
+    cp sqlite3.h "$prefix/include/"
+    [ ! -f sqlite3ext.h ] || cp sqlite3ext.h "$prefix/include/"
+  )
+  echo "sqlite3 $version ($(($(date +%s) - t0)) s)" >>"$prefix/VERSIONS"
+  touch "$prefix/.sqlite-$version"
+}
+
 main() {
   command -v "$HOST-gcc-posix" >/dev/null || die "$HOST-gcc-posix missing (apt-get install g++-mingw-w64-x86-64)"
   ensure_deb_src
@@ -138,6 +178,7 @@ main() {
       sha256sum | cut -c1-16)"
     if [ -f "$CACHE_ROOT/$key/.complete" ]; then
       log "cached: $CACHE_ROOT/$key (OpenSSL $candidate, yara $YARA_VERSION)"
+      build_sqlite "$CACHE_ROOT/$key"
       echo "$CACHE_ROOT/$key"
       return 0
     fi
@@ -170,6 +211,7 @@ compiler $compiler
 recipe $RECIPE
 EOF
   touch "$prefix/.complete"
+  build_sqlite "$prefix"
   log "built in $((t2 - t0)) s: OpenSSL $((t1 - t0)) s, libyara $((t2 - t1)) s"
   echo "$prefix"
 }
