@@ -1,9 +1,9 @@
 // Enrollment, report collection, spool delivery and the service loop of cg-agent.
 #include "agent/agent.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <optional>
@@ -16,11 +16,13 @@
 #include "agent/policy_store.h"
 #include "agent/poller.h"
 #include "agent/renewal.h"
+#include "agent/sender.h"
 #include "agent/soc_client.h"
 #include "collectors/yara.h"
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
+#include "platform/os/stop_source.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"
@@ -41,10 +43,11 @@ Error HttpError(const protocol::HttpResponse& r, std::string_view what) {
   if (message.empty()) {
     message = r.body.substr(0, 200);
   }
-  const ErrorCode code = r.status == 401   ? ErrorCode::kUnauthenticated
-                         : r.status == 403 ? ErrorCode::kPermissionDenied
-                         : r.status >= 500 ? ErrorCode::kUnavailable
-                                           : ErrorCode::kInvalidArgument;
+  const ErrorCode code = r.status == 401                      ? ErrorCode::kUnauthenticated
+                         : r.status == 403                    ? ErrorCode::kPermissionDenied
+                         : r.status == 409                    ? ErrorCode::kConflict
+                         : r.status == 429 || r.status >= 500 ? ErrorCode::kUnavailable
+                                                              : ErrorCode::kInvalidArgument;
   return MakeError(code, std::string(what) + ": SOC answered " + std::to_string(r.status) +
                              (message.empty() ? "" : ": " + message));
 }
@@ -77,13 +80,29 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
 
   CG_ASSIGN_OR_RETURN(auto key, protocol::GenerateP256Key());
   CG_ASSIGN_OR_RETURN(auto csr, protocol::MakeCsrPem(*key, identity.hostname));
-  CG_ASSIGN_OR_RETURN(auto client,
-                      ConnectToSoc(options.server, options.ca_file, "", "", options.timeout));
   const json body = {{"token", options.token},
                      {"csr_pem", csr},
                      {"hostname", identity.hostname},
                      {"machine_id", identity.machine_id}};
-  CG_ASSIGN_OR_RETURN(auto response, client->Request("POST", "/v1/enroll", body.dump()));
+  protocol::HttpResponse response;
+  for (int attempt = 1;; ++attempt) {
+    CG_ASSIGN_OR_RETURN(auto client,
+                        ConnectToSoc(options.server, options.ca_file, "", "", options.timeout));
+    CG_ASSIGN_OR_RETURN(response, client->Request("POST", "/v1/enroll", body.dump()));
+    if (response.status != 429 || attempt >= options.max_attempts) {
+      break;
+    }
+    // Many PCs behind one NAT address enrolling at once: the SOC says when to come back.
+    auto wait = ParseRetryAfter(response.Header("Retry-After")).value_or(std::chrono::seconds(10));
+    wait = std::clamp(wait, std::chrono::seconds(1), options.max_retry_wait);
+    spdlog::warn("enrollment: the SOC is rate-limiting this address; attempt {} of {} in {} s",
+                 attempt + 1, options.max_attempts, wait.count());
+    if (options.sleep) {
+      options.sleep(wait);
+    } else {
+      std::this_thread::sleep_for(wait);
+    }
+  }
   if (response.status != 200) {
     Error refused = HttpError(response, "enrollment refused");
     if (response.status == 401 || response.status == 403) {
@@ -112,6 +131,7 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
     CG_RETURN_IF_ERROR(PolicyStore(state, e.group).InstallTrustedKeys({policy_key}));
   }
   CG_RETURN_IF_ERROR(state.SaveEnrollment(e));
+  CG_RETURN_IF_ERROR(state.ClearRevocation());  // a new certificate, not refused (yet)
   spdlog::info("enrolled as device {} in group {}", e.device_id, e.group);
   return e;
 }
@@ -135,6 +155,9 @@ Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry
 
 namespace {
 
+// How often the service looks again for an identity it could not read.
+constexpr std::chrono::seconds kIdentityRetry{60};
+
 // What a cycle reports besides the checks.
 struct CycleExtras {
   std::vector<protocol::Event> events;
@@ -147,7 +170,14 @@ struct CycleExtras {
 Status Cycle(const StateDir& state, const Enrollment& enrollment,
              const collectors::CheckRegistry& registry, platform::Platform& platform,
              const policy::Policy& policy, const std::string& policy_hash, CycleExtras extras) {
-  CG_ASSIGN_OR_RETURN(auto status, state.LoadStatus());
+  auto loaded_status = state.LoadStatus();
+  if (!loaded_status.ok()) {
+    // Bookkeeping only: set aside, rebuilt from this cycle on, and reported with it.
+    extras.events.push_back(
+        SetAsideDamaged(state.StatusPath(), loaded_status.error().message, platform.clock->Now()));
+    loaded_status = RunStatus{};
+  }
+  RunStatus status = std::move(loaded_status).value();
   status.last_attempt_at = FormatRfc3339(platform.clock->Now());
   status.policy_version = policy.version;
   auto report = CollectReport(registry, platform, policy, enrollment.device_id);
@@ -198,82 +228,88 @@ std::chrono::milliseconds Jittered(std::chrono::seconds interval, double jitter,
       static_cast<int64_t>(static_cast<double>(interval.count()) * 1000.0 * dist(rng)));
 }
 
-// Takes SIGTERM/SIGINT synchronously in a thread of its own and turns them into a stop request.
-class StopSignals {
- public:
-  explicit StopSignals(Inbox& inbox) : inbox_(inbox) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  void Start() {
-    thread_ = std::thread([this] {
-      while (!inbox_.stopping()) {
-        timespec ts{0, 200 * 1000 * 1000};
-        siginfo_t info{};
-        const int sig = sigtimedwait(&set_, &info, &ts);
-        if (sig == SIGTERM || sig == SIGINT) {
-          spdlog::info("signal {} received, stopping", sig);
-          inbox_.RequestStop();
-        }
-      }
-    });
-  }
-  ~StopSignals() {
-    inbox_.RequestStop();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
- private:
-  Inbox& inbox_;
-  sigset_t set_;
-  std::thread thread_;
-};
-
 }  // namespace
 
-int Run(const RunOptions& options) {
+int Run(const RunOptions& options, platform::Platform& platform) {
   Inbox inbox;
-  // Blocked in every thread (set before any is started); taken by StopSignals' thread only.
-  StopSignals signals(inbox);
+  // Made before any thread starts (on Linux the stop signals are blocked in every thread and
+  // taken by the source's own); destroyed after them, before the inbox it reports to.
+  auto stop_source = os::StopSource::Create();
+  if (!stop_source.ok()) {
+    spdlog::error("{}", stop_source.error().ToString());
+    return 2;
+  }
+  (*stop_source)->Start([&inbox](const std::string& why) {
+    spdlog::info("{} received, stopping", why);
+    inbox.RequestStop();
+  });
 
   StateDir state(options.state_dir);
-  auto enrollment = state.LoadEnrollment();
-  if (!enrollment.ok()) {
-    spdlog::error("{}", enrollment.error().ToString());
-    return 2;
+  // The identity (enrollment record, key, certificate) cannot be rebuilt here. Without it the
+  // service cannot report, so it says why in its log and tries again, rather than exiting into
+  // a restart loop; --once fails at once.
+  std::optional<Enrollment> enrolled;
+  while (true) {
+    auto enrollment = state.LoadEnrollment();
+    std::string problem;
+    if (!enrollment.ok()) {
+      problem = enrollment.error().ToString();
+    } else if (!enrollment->has_value()) {
+      problem =
+          "not enrolled: run `cg-agent enroll --server HOST:PORT --token-file FILE --ca "
+          "CA.pem --state-dir " +
+          options.state_dir + "` first, or drop the token in /etc/counterguard/enroll.token";
+    } else {
+      enrolled = **enrollment;
+      break;
+    }
+    if (options.once) {
+      spdlog::error("{}", problem);
+      return 2;
+    }
+    spdlog::error("{}; trying again in {} s", problem, kIdentityRetry.count());
+    if (inbox.SleepFor(kIdentityRetry)) {
+      return 0;  // stopped
+    }
   }
-  if (!enrollment->has_value()) {
-    spdlog::error(
-        "not enrolled: run `cg-agent enroll --server HOST:PORT --token TOKEN --ca CA.pem"
-        " --state-dir {}` first",
-        options.state_dir);
-    return 2;
-  }
-  const Enrollment& me = **enrollment;
-  auto platform = platform::CreateNativePlatform("/");
-  if (!platform.ok()) {
-    spdlog::error("{}", platform.error().ToString());
-    return 2;
-  }
-  ApplyClockOffset(*platform, options.clock_offset);
+  const Enrollment& me = *enrolled;
+#if CG_TEST_HOOKS
+  ApplyClockOffset(platform, options.clock_offset);
+#endif
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
 
-  // The policy in force: the last good signed policy (verified again now), or an unsigned
-  // file given for testing, which turns the SOC's policy distribution off.
+  // The policy in force: the signed layers of the last good set (verified again now).
   PolicyStore store(state, me.group);
-  if (auto s = store.Load(platform->clock->Now()); !s.ok()) {
-    spdlog::error("{}", s.error().ToString());
-    return 2;
-  }
-  for (auto& event : store.TakeEvents()) {
-    inbox.AddEvent(std::move(event));
-  }
+  SharedPolicy shared;
+  shared.store = &store;
+  // Set while the policy floor cannot be read: reported once per distinct problem, tried again
+  // at every cycle (an admin may restore the file), the built-in policy meanwhile.
+  std::string floor_fault;
+  auto load_store = [&] {
+    std::lock_guard lock(shared.mu);
+    const Status s = store.Load(platform.clock->Now());
+    for (auto& event : store.TakeEvents()) {
+      inbox.AddEvent(std::move(event));
+    }
+    if (s.ok()) {
+      if (!floor_fault.empty()) {
+        spdlog::info("the policy floor is readable again");
+      }
+      floor_fault.clear();
+      return;
+    }
+    if (s.error().message != floor_fault) {
+      floor_fault = s.error().message;
+      spdlog::error("{}", floor_fault);
+      inbox.AddEvent({"state_fault",
+                      FormatRfc3339(platform.clock->Now()),
+                      {{"file", "policy_floor.json"}, {"fatal", true}, {"reason", floor_fault}}});
+    }
+  };
+  load_store();
   std::optional<policy::Policy> fixed_policy;
+#if CG_TEST_HOOKS
   if (!options.policy_file.empty()) {
     auto loaded = policy::LoadPolicyFile(options.policy_file);
     if (!loaded.ok()) {
@@ -281,11 +317,10 @@ int Run(const RunOptions& options) {
       return 2;
     }
     fixed_policy = std::move(loaded).value();
-    spdlog::warn("running on the unsigned policy {} (testing): SOC policies are not fetched",
+    spdlog::warn("running on the unsigned policy {} (test build): SOC policies are not fetched",
                  options.policy_file);
   }
-  SharedPolicy shared;
-  shared.store = &store;
+#endif
   auto snapshot = [&]() -> std::pair<policy::Policy, std::string> {
     if (fixed_policy) {
       return {*fixed_policy, policy::PolicyHash(*fixed_policy)};
@@ -296,38 +331,48 @@ int Run(const RunOptions& options) {
 
   int64_t rules_checked_for = -1;  // policy version whose YARA rules were compiled and reported
   auto cycle = [&](std::vector<std::string> task_ids) {
+    if (!floor_fault.empty()) {
+      load_store();
+    }
+    {
+      // A layer that expired while in force stops applying now, and the SOC hears of it.
+      std::lock_guard lock(shared.mu);
+      for (auto& event : store.DropExpired(platform.clock->Now())) {
+        inbox.AddEvent(std::move(event));
+      }
+    }
     auto [policy, hash] = snapshot();
     if (policy.version != rules_checked_for) {
       rules_checked_for = policy.version;
       if (auto event =
-              CheckPolicyRules(policy.Check("yara"), options.state_dir, platform->clock->Now())) {
+              CheckPolicyRules(policy.Check("yara"), options.state_dir, platform.clock->Now())) {
         inbox.AddEvent(std::move(*event));
       }
     }
     CycleExtras extras{inbox.TakeEvents(), std::move(task_ids)};
-    const Status s = Cycle(state, me, registry, *platform, policy, hash, std::move(extras));
+    const Status s = Cycle(state, me, registry, platform, policy, hash, std::move(extras));
     if (!s.ok()) {
       spdlog::error("cycle failed: {}", s.error().ToString());
     }
     return s;
   };
 
-  if (options.once) {
-    return cycle({}).ok() ? 0 : 1;
-  }
-
-  // Back-off waits of the report sender end as soon as a stop is requested (the signal thread
-  // owns SIGTERM/SIGINT from here on).
+  // Back-off waits of the report sender end as soon as a stop is requested.
   DeliveryOptions delivery = DefaultDeliveryOptions();
   delivery.sleep = [&inbox](std::chrono::milliseconds wait) { inbox.SleepFor(wait); };
   SetDefaultDeliveryOptions(delivery);
-  signals.Start();
+
+  if (options.once) {
+    const bool sent = cycle({}).ok();
+    return sent && floor_fault.empty() ? 0 : 1;
+  }
+
   std::optional<PolicyPoller> poller;
   if (!fixed_policy) {
-    poller.emplace(state, me, shared, inbox, *platform->clock);
+    poller.emplace(state, me, shared, inbox, *platform.clock);
     poller->Start();
   }
-  BackgroundScan scans(*platform, options.state_dir, inbox);
+  BackgroundScan scans(platform, options.state_dir, inbox);
   std::vector<AgentTask> awaiting_scan;  // inspections with --yara, answered after the scan
 
   std::mt19937_64 rng(std::random_device{}());
@@ -379,9 +424,9 @@ int Run(const RunOptions& options) {
                                .rules.empty()) {
       next_scan = kNoScan;  // a running scan asks for a cycle when it ends, then we plan again
     } else if (next_scan == kNoScan) {
-      const SysTime now = platform->clock->Now();
+      const SysTime now = platform.clock->Now();
       auto at = collectors::NextScheduledScan(policy.Check("yara"), scans.LastScanTime(), now,
-                                              platform->clock->UtcOffset(), unit(rng));
+                                              platform.clock->UtcOffset(), unit(rng));
       if (at.ok()) {
         next_scan = now_steady + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      std::max(*at - now, SysTime::duration(0)));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "agent/state.h"
@@ -24,10 +25,18 @@ struct EnrollOptions {
   // Replaces the OS's machine id (cloned images sharing /etc/machine-id, test rigs enrolling
   // several agents on one host): the SOC recognises a re-enrolling machine by it.
   std::string machine_id;
+  // A 429 (too many enrollments from this address) is retried after the SOC's Retry-After,
+  // up to max_attempts attempts in all, each wait capped at max_retry_wait; other refusals
+  // and transport errors are not retried. `sleep` is how the waits are slept (tests).
+  int max_attempts = 5;
+  std::chrono::seconds max_retry_wait{300};
+  std::function<void(std::chrono::seconds)> sleep;
 };
 
 // Makes the device key here (0600, never sent), sends a CSR with the token over
-// server-authenticated TLS pinned to ca_file, and stores the certificate it gets back.
+// server-authenticated TLS pinned to ca_file, and stores the certificate it gets back. A
+// refusal of the SOC keeps its HTTP status in the Error's code: kUnauthenticated (401),
+// kPermissionDenied (403), kConflict (409), kUnavailable (429 after the retries, 5xx).
 Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& platform);
 
 // Runs the checks and wraps them in a report for this device.
@@ -42,13 +51,17 @@ struct RunOptions {
   // Set on the command line: then it wins over the signed policy's reporting.interval_seconds
   // (which otherwise wins over the configuration file).
   bool interval_explicit = false;
-  double jitter = 0.10;     // ± fraction of the interval
-  std::string policy_file;  // optional: unsigned policy for testing; default policy otherwise
-  std::chrono::seconds clock_offset{0};  // test-only: shifts the agent's clock (renewal tests)
+  double jitter = 0.10;  // ± fraction of the interval
+  // Honoured only in a build with CG_TEST_HOOKS (the test suite's): an unsigned policy file
+  // that turns the SOC's policy distribution off, and a shift of the agent's clock.
+  std::string policy_file;
+  std::chrono::seconds clock_offset{0};
 };
 
-// One cycle: collect, spool, deliver. With once=false repeats on schedule until SIGTERM or
-// SIGINT. Returns the process exit code (0: the last cycle's report was committed).
-int Run(const RunOptions& options);
+// One cycle: collect, spool, deliver. With once=false repeats on schedule until the OS asks
+// the process to stop (platform/os/stop_source.h). Returns the process exit code (0: the last
+// cycle's report was committed). `platform` is the live machine's; its clock is shifted by
+// options.clock_offset.
+int Run(const RunOptions& options, platform::Platform& platform);
 
 }  // namespace cg::agent

@@ -7,7 +7,7 @@
 
 #include "collectors/yara.h"
 #include "collectors/yara_engine.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 

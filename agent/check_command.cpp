@@ -7,12 +7,11 @@
 
 #include "agent/enforcement.h"
 #include "collectors/check.h"
-#include "platform/platform.h"
 #include "policy/policy.h"
 
 namespace cg::agent {
 
-int RunCheckCommand(const CheckCommandOptions& options) {
+int RunCheckCommand(const CheckCommandOptions& options, platform::Platform& platform) {
   auto fail = [](const Error& e) {
     std::fprintf(stderr, "cg-agent: %s\n", e.ToString().c_str());
     return 2;
@@ -25,10 +24,6 @@ int RunCheckCommand(const CheckCommandOptions& options) {
     }
     policy = std::move(loaded).value();
   }
-  auto platform = platform::CreateNativePlatform(options.root);
-  if (!platform.ok()) {
-    return fail(platform.error());
-  }
   collectors::CheckRegistry registry;
   collectors::RegisterBuiltinChecks(registry, options.state_dir);
   collectors::RunOptions run;
@@ -36,14 +31,14 @@ int RunCheckCommand(const CheckCommandOptions& options) {
   run.enforce = options.enforce   ? collectors::EnforceMode::kForce
                 : options.dry_run ? collectors::EnforceMode::kDryRun
                                   : collectors::EnforceMode::kPolicy;
-  auto results = collectors::RunChecks(registry, *platform, policy, run);
+  auto results = collectors::RunChecks(registry, platform, policy, run);
   if (!results.ok()) {
     return fail(results.error());
   }
   if (options.enforce || !options.dry_run) {
     // Whatever was changed must be recorded for undo; a change we cannot record is an error.
     if (auto s =
-            RecordEnforcement(options.state_dir, options.root, *results, platform->clock->Now());
+            RecordEnforcement(options.state_dir, options.root, *results, platform.clock->Now());
         !s.ok()) {
       std::fprintf(stderr, "cg-agent: changes were made but could not be journaled: %s\n",
                    s.error().ToString().c_str());

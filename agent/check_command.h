@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "platform/platform.h"
+
 namespace cg::agent {
 
 struct CheckCommandOptions {
@@ -17,7 +19,7 @@ struct CheckCommandOptions {
 };
 
 // Exit code: 0 every check passed (or is not applicable), 1 any failed, 2 any check could not
-// decide or the command itself failed.
-int RunCheckCommand(const CheckCommandOptions& options);
+// decide or the command itself failed. `platform` reads the machine under options.root.
+int RunCheckCommand(const CheckCommandOptions& options, platform::Platform& platform);
 
 }  // namespace cg::agent

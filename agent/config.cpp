@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 
@@ -19,13 +19,19 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     auto bad = [&](const char* what) {
       return MakeError(ErrorCode::kInvalidArgument, path + ": '" + key + "' " + what);
     };
-    if (key == "state_dir" || key == "log_format" || key == "log_level") {
+    if (auto* field = key == "state_dir"           ? &c.state_dir
+                      : key == "log_format"        ? &c.log_format
+                      : key == "log_level"         ? &c.log_level
+                      : key == "server"            ? &c.server
+                      : key == "ca_file"           ? &c.ca_file
+                      : key == "policy_key_file"   ? &c.policy_key_file
+                      : key == "group"             ? &c.group
+                      : key == "enroll_token_file" ? &c.enroll_token_file
+                                                   : nullptr) {
       if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
         return bad("must be a non-empty string");
       }
-      (key == "state_dir"    ? c.state_dir
-       : key == "log_format" ? c.log_format
-                             : c.log_level) = it->get<std::string>();
+      *field = it->get<std::string>();
     } else if (key == "interval_seconds") {
       if (!it->is_number_integer() || it->get<int64_t>() < 10 || it->get<int64_t>() > 7 * 86400) {
         return bad("must be an integer between 10 and 604800");
@@ -50,7 +56,8 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     } else {
       return bad(
           "is not a known setting (state_dir, interval_seconds, log_format, log_level, "
-          "spool_max_bytes, reconnect_window_seconds, delivery_attempts)");
+          "spool_max_bytes, reconnect_window_seconds, delivery_attempts, server, ca_file, "
+          "policy_key_file, group, enroll_token_file)");
     }
   }
   return c;

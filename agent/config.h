@@ -21,6 +21,15 @@ struct AgentConfig {
   std::optional<int64_t> reconnect_window_seconds;
   // Attempts per delivery before the rest waits for the next cycle.
   std::optional<int64_t> delivery_attempts;
+  // Enrollment through a token file (agent/enroll_token.h): the SOC's agent listener
+  // (HOST:PORT), the CA to pin, the public key trusted for signed policy, the group the
+  // device is expected to land in (the token decides it; a different answer is reported), and
+  // where the token file is dropped (default: enroll.token beside the configuration file).
+  std::optional<std::string> server;
+  std::optional<std::string> ca_file;
+  std::optional<std::string> policy_key_file;
+  std::optional<std::string> group;
+  std::optional<std::string> enroll_token_file;
 };
 
 // Unknown keys and wrong types are errors naming the key (a typo must not be ignored).

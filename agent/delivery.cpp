@@ -2,11 +2,9 @@
 // sender (persistent connection), interruptible backoff sleeps, and legacy spool entries.
 #include "agent/delivery.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -14,8 +12,8 @@
 #include <thread>
 
 #include "agent/soc_client.h"
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 #include "protocol/https_client.h"
 
 namespace cg::agent {
@@ -38,27 +36,9 @@ class HttpsTransport final : public Transport {
   std::string stamp_;
 };
 
-// A backoff sleep that a stop request (SIGTERM/SIGINT, blocked by the service loop and taken
-// with sigtimedwait) ends at once; the signal is raised again so the loop still sees it.
-void InterruptibleSleep(std::chrono::milliseconds wait) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  sigset_t blocked;
-  pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
-  if (sigismember(&blocked, SIGTERM) != 1) {
-    std::this_thread::sleep_for(wait);  // not the service loop (a one-shot command)
-    return;
-  }
-  timespec ts{static_cast<time_t>(wait.count() / 1000),
-              static_cast<long>((wait.count() % 1000) * 1000000)};
-  siginfo_t info{};
-  const int sig = sigtimedwait(&stop, &info, &ts);
-  if (sig == SIGTERM || sig == SIGINT) {
-    raise(sig);  // pending again (blocked): the service loop stops after this cycle
-  }
-}
+// Without a stop-aware sleep (one-shot commands; the service loop sets one that its stop
+// request ends).
+void PlainSleep(std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); }
 
 Result<std::unique_ptr<Transport>> Connect(const StateDir& state, const std::string& server,
                                            std::chrono::seconds timeout) {
@@ -135,10 +115,19 @@ Result<int> SendSpool(const StateDir& state, const Enrollment& enrollment,
     const auto timeout = options.timeout;
     slot.second = std::make_unique<Sender>(
         *slot.first, [state, server, timeout] { return Connect(state, server, timeout); },
-        options.sender, options.sleep ? options.sleep : Sleeper(InterruptibleSleep),
+        options.sender, options.sleep ? options.sleep : Sleeper(PlainSleep),
         std::random_device{}());
   }
-  CG_ASSIGN_OR_RETURN(auto result, slot.second->Deliver());
+  auto delivered = slot.second->Deliver();
+  if (!delivered.ok()) {
+    if (protocol::IsCertificateRevoked(delivered.error())) {
+      // Kept apart from status.json, which the cycle rewrites: `cg-agent status` shows it.
+      (void)state.RecordRevoked(delivered.error().ToString(),
+                                FormatRfc3339(std::chrono::system_clock::now()));
+    }
+    return std::move(delivered).error();
+  }
+  const DeliveryResult& result = *delivered;
   if (result.committed > 0 || result.rejected > 0 || result.corrupt > 0) {
     spdlog::info("spool delivered: {} committed, {} rejected for good, {} corrupt moved aside",
                  result.committed, result.rejected, result.corrupt);

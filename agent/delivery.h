@@ -20,8 +20,8 @@ struct DeliveryOptions {
   uint64_t spool_max_bytes = Spool::kDefaultMaxBytes;  // policy may set it later
   std::chrono::seconds timeout{30};
   SenderOptions sender;
-  // How back-off waits are slept; empty: a sleep that SIGTERM/SIGINT ends (one-shot commands).
-  // The service loop, whose signal thread takes those signals, passes its own stop-aware wait.
+  // How back-off waits are slept; empty: a plain sleep. The service loop passes its own wait,
+  // which a stop request (platform/os/stop_source.h) ends at once.
   Sleeper sleep;
 };
 

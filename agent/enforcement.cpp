@@ -6,10 +6,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "collectors/check.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "platform/platform.h"
 
 namespace cg::agent {
@@ -53,7 +54,8 @@ Status RecordEnforcement(const std::string& state_dir, const std::string& root,
   return OkStatus();
 }
 
-int RunUndoCommand(const UndoOptions& options) {
+int RunUndoCommand(const UndoOptions& options, platform::Platform& machine,
+                   const PlatformForRoot& platform_for_root) {
   auto fail = [](const std::string& m) {
     std::fprintf(stderr, "cg-agent: %s\n", m.c_str());
     return 2;
@@ -78,6 +80,7 @@ int RunUndoCommand(const UndoOptions& options) {
   if (!options.all) {
     records.resize(1);
   }
+  std::map<std::string, platform::Platform> other_roots;
   for (const auto& path : records) {
     auto text = ReadFileToString(path, 16u << 20);
     if (!text.ok()) {
@@ -87,9 +90,18 @@ int RunUndoCommand(const UndoOptions& options) {
     if (record.is_discarded() || !record.is_object() || !record.contains("changes")) {
       return fail(path + ": not an enforcement record");
     }
-    auto platform = platform::CreateNativePlatform(record.value("root", "/"));
-    if (!platform.ok()) {
-      return fail(platform.error().ToString());
+    const std::string root = record.value("root", "/");
+    platform::Platform* platform = &machine;
+    if (root != "/") {
+      auto it = other_roots.find(root);
+      if (it == other_roots.end()) {
+        auto made = platform_for_root(root);
+        if (!made.ok()) {
+          return fail(made.error().ToString());
+        }
+        it = other_roots.emplace(root, std::move(made).value()).first;
+      }
+      platform = &it->second;
     }
     auto done = collectors::UndoChanges(*platform, record["changes"], options.dry_run);
     if (!done.ok()) {

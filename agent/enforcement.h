@@ -2,11 +2,13 @@
 // the state dir, so an admin can take it back with `cg-agent enforce --undo`.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "common/timeutil.h"
+#include "platform/platform.h"
 #include "protocol/report.h"
 
 namespace cg::agent {
@@ -23,7 +25,13 @@ struct UndoOptions {
   bool dry_run = false;  // print what would be restored
 };
 
-// Exit code: 0 undone (or nothing to undo), 2 error.
-int RunUndoCommand(const UndoOptions& options);
+// The platform of a machine root other than the live machine's (a record made by
+// `cg-agent check --root DIR`); main wires platform::CreateNativePlatform.
+using PlatformForRoot = std::function<Result<platform::Platform>(const std::string& root)>;
+
+// Exit code: 0 undone (or nothing to undo), 2 error. Records made on the live machine (root
+// "/") are undone through `machine`; others through a platform for their root.
+int RunUndoCommand(const UndoOptions& options, platform::Platform& machine,
+                   const PlatformForRoot& platform_for_root);
 
 }  // namespace cg::agent

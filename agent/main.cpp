@@ -1,21 +1,22 @@
 // cg-agent: the posture service on every counter PC, and its command line.
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "agent/agent.h"
 #include "agent/check_command.h"
 #include "agent/config.h"
 #include "agent/delivery.h"
 #include "agent/enforcement.h"
+#include "agent/enroll_token.h"
 #include "agent/renewal.h"
 #include "agent/scan_command.h"
 #include "common/cli.h"
-#include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/pki.h"
 
 namespace {
@@ -37,6 +38,14 @@ int Status(const std::string& state_dir, bool as_json) {
   auto status = state.LoadStatus();
   if (!status.ok()) {
     return Fail(status.error());
+  }
+  auto revocation = state.LoadRevocation();
+  if (!revocation.ok()) {
+    return Fail(revocation.error());
+  }
+  const auto& revoked = *revocation;
+  if (revoked && !revoked->error.empty()) {
+    status->last_error = revoked->error;  // newer than the last cycle's, and what matters
   }
   size_t spooled = 0;
   json spool = json::object();
@@ -61,7 +70,10 @@ int Status(const std::string& state_dir, bool as_json) {
             {"last_attempt_at",
              status->last_attempt_at.empty() ? json(nullptr) : json(status->last_attempt_at)},
             {"last_error", status->last_error.empty() ? json(nullptr) : json(status->last_error)},
-            {"spool_reports", spooled}};
+            {"spool_reports", spooled},
+            // The SOC refused the device certificate as revoked: since when the agent knows.
+            {"revoked", e.has_value() && revoked.has_value()},
+            {"revoked_at", e && revoked ? json(revoked->first_refused_at) : json(nullptr)}};
   // The device certificate's validity and when the agent renews it (null when unreadable).
   j["certificate_not_after"] = nullptr;
   j["certificate_renewal_due"] = nullptr;
@@ -82,10 +94,20 @@ int Status(const std::string& state_dir, bool as_json) {
   }
   if (!e) {
     std::cout << "enrolled:        no (state dir " << state_dir << ")\n";
+    if (!status->last_error.empty()) {  // e.g. the SOC refused the token file's token
+      std::cout << "last error:      " << status->last_error << "\n";
+    }
     return 0;
   }
-  std::cout << "enrolled:        yes\n"
-            << "device id:       " << e->device_id << "\n"
+  if (revoked) {
+    std::cout << "enrolled:        yes, but revoked: the SOC refused the device certificate as "
+                 "revoked (first at "
+              << revoked->first_refused_at << ", last at " << revoked->last_refused_at
+              << "); enroll again with a new token\n";
+  } else {
+    std::cout << "enrolled:        yes\n";
+  }
+  std::cout << "device id:       " << e->device_id << "\n"
             << "group:           " << e->group << "\n"
             << "server:          " << e->server << "\n"
             << "policy version:  " << status->policy_version << "\n"
@@ -126,7 +148,14 @@ int main(int argc, char** argv) {
   cg::agent::EnrollOptions enroll;
   auto* enroll_cmd = app.add_subcommand("enroll", "Enroll this device with the SOC");
   enroll_cmd->add_option("--server", enroll.server, "SOC agent listener HOST:PORT")->required();
-  enroll_cmd->add_option("--token", enroll.token, "one-time enrollment token")->required();
+  std::string token_file;
+  auto* token_opt = enroll_cmd->add_option(
+      "--token", enroll.token,
+      "one-time enrollment token (visible in ps and the shell history: prefer --token-file)");
+  enroll_cmd
+      ->add_option("--token-file", token_file,
+                   "file holding the enrollment token (- for standard input)")
+      ->excludes(token_opt);
   enroll_cmd->add_option("--ca", enroll.ca_file, "SOC CA certificate to pin (PEM)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -134,6 +163,11 @@ int main(int argc, char** argv) {
       ->add_option("--policy-key", enroll.policy_key_file, "public key trusted for signed policy")
       ->check(CLI::ExistingFile);
   enroll_cmd->add_option("--state-dir", enroll.state_dir, "agent state directory");
+  enroll_cmd
+      ->add_option("--attempts", enroll.max_attempts,
+                   "attempts in all when the SOC answers 429 (each after its Retry-After; "
+                   "default 5)")
+      ->check(CLI::Range(1, 20));
   enroll_cmd->add_option("--machine-id", enroll.machine_id,
                          "machine id to report instead of the OS's (cloned images, test rigs)");
 
@@ -149,11 +183,15 @@ int main(int argc, char** argv) {
   auto* interval_opt =
       run_cmd->add_option("--interval", interval_s, "seconds between cycles (default 900)")
           ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
-  run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (testing)")
-      ->check(CLI::ExistingFile);
   std::string clock_offset;
+#if CG_TEST_HOOKS
+  // Test builds only (CMake CG_TEST_HOOKS): a service that took them could be made to report
+  // an unsigned policy or a shifted clock.
+  run_cmd->add_option("--policy", run.policy_file, "unsigned policy file (test build only)")
+      ->check(CLI::ExistingFile);
   run_cmd->add_option("--clock-offset", clock_offset,
-                      "testing only: run with the clock shifted by this duration (e.g. 21d)");
+                      "test build only: run with the clock shifted by this duration (e.g. 21d)");
+#endif
 
   cg::agent::CheckCommandOptions check;
   std::string only;
@@ -200,6 +238,7 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
 
+  std::optional<cg::agent::AgentConfig> run_config;
   if (*run_cmd) {
     // The config file sets defaults; flags given on the command line win.
     const bool explicit_config = !config_file.empty();
@@ -234,6 +273,11 @@ int main(int argc, char** argv) {
         delivery.sender.max_attempts = static_cast<int>(*config->delivery_attempts);
       }
       cg::agent::SetDefaultDeliveryOptions(delivery);
+      // Only the service (the unit names its configuration) uses a token file: a `run` that
+      // picked up the default configuration by itself leaves it alone.
+      if (explicit_config) {
+        run_config = std::move(config).value();
+      }
     }
   }
 
@@ -245,10 +289,27 @@ int main(int argc, char** argv) {
     return Fail(s.error());
   }
 
+  // The one Platform of this process, wired here and passed down: the live machine, or the
+  // tree under `check --root`. `scan` and `status` read only their own files.
+  std::optional<cg::platform::Platform> platform;
+  if (*enroll_cmd || *run_cmd || *check_cmd || *enforce_cmd) {
+    auto made = cg::platform::CreateNativePlatform(*check_cmd ? check.root : "/");
+    if (!made.ok()) {
+      return Fail(made.error());
+    }
+    platform = std::move(made).value();
+  }
+
   if (*enroll_cmd) {
-    auto platform = cg::platform::CreateNativePlatform("/");
-    if (!platform.ok()) {
-      return Fail(platform.error());
+    if (!token_file.empty()) {
+      auto token = cg::agent::ReadTokenFile(token_file);
+      if (!token.ok()) {
+        return Fail(token.error());
+      }
+      enroll.token = std::move(token).value();
+    } else if (enroll.token.empty()) {
+      return Fail(cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                                "enroll needs --token-file FILE (or --token TOKEN)"));
     }
     auto e = cg::agent::Enroll(enroll, *platform);
     if (!e.ok()) {
@@ -267,7 +328,15 @@ int main(int argc, char** argv) {
     }
     run.interval = std::chrono::seconds(interval_s);
     run.interval_explicit = interval_opt->count() > 0;
-    return cg::agent::Run(run);
+    if (run_config) {
+      if (auto s =
+              cg::agent::EnrollFromTokenFile(*run_config, config_file, run.state_dir, *platform);
+          !s.ok()) {
+        spdlog::error("{}", s.error().ToString());
+        return 2;
+      }
+    }
+    return cg::agent::Run(run, *platform);
   }
   if (*check_cmd) {
     for (size_t start = 0; start < only.size();) {
@@ -279,7 +348,7 @@ int main(int argc, char** argv) {
       }
       start = comma == std::string::npos ? only.size() : comma + 1;
     }
-    return cg::agent::RunCheckCommand(check);
+    return cg::agent::RunCheckCommand(check, *platform);
   }
   if (*scan_cmd) {
     return cg::agent::RunScanCommand(scan);
@@ -288,7 +357,9 @@ int main(int argc, char** argv) {
     if (undo.state_dir.empty()) {
       undo.state_dir = cg::agent::kDefaultStateDir;
     }
-    return cg::agent::RunUndoCommand(undo);
+    return cg::agent::RunUndoCommand(undo, *platform, [](const std::string& root) {
+      return cg::platform::CreateNativePlatform(root);
+    });
   }
   if (*status_cmd) {
     return Status(status_dir, status_json);

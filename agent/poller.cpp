@@ -8,6 +8,7 @@
 #include <random>
 
 #include "agent/soc_client.h"
+#include "common/timeutil.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"
@@ -105,11 +106,14 @@ void PolicyPoller::Loop() {
 
 milliseconds PolicyPoller::PollOnce(protocol::HttpsClient& client) {
   int64_t version = 0;
+  std::string hash;
   {
     std::lock_guard lock(policy_.mu);
     version = policy_.store->version();
+    hash = policy_.store->hash();
   }
-  std::string target = "/v1/poll?policy_version=" + std::to_string(version);
+  std::string target = "/v1/poll?policy_version=" + std::to_string(version) +
+                       "&policy_hash=" + protocol::UrlEncode(hash);
   if (!refused_hash_.empty()) {
     target += "&refused=" + protocol::UrlEncode(refused_hash_);
   }
@@ -123,6 +127,10 @@ milliseconds PolicyPoller::PollOnce(protocol::HttpsClient& client) {
       return milliseconds(0);
     }
     spdlog::warn("long-poll: {}", response.error().ToString());
+    if (protocol::IsCertificateRevoked(response.error())) {
+      (void)state_.RecordRevoked(response.error().ToString(), FormatRfc3339(clock_.Now()));
+      return failed(milliseconds(60000));  // revoked stays revoked: no point in knocking often
+    }
     return failed(kMinBackoff);
   }
   if (response->status != 200) {
@@ -148,22 +156,38 @@ milliseconds PolicyPoller::PollOnce(protocol::HttpsClient& client) {
   if (answer.value("status", "") != "update") {
     return milliseconds(0);  // no change: ask again at once
   }
-  if (auto p = answer.find("policy"); p != answer.end() && p->is_object()) {
-    const json envelope = p->value("envelope", json(nullptr));
-    const std::string offered_hash = p->value("hash", "");
-    protocol::Event event;
-    bool applied = false;
+  // The set of layers the device's group is served; each layer is judged on its own. A SOC
+  // from before layers sends one policy only.
+  json set = answer.value("policy_set", json(nullptr));
+  if (!set.is_object()) {
+    if (const json single = answer.value("policy", json(nullptr)); single.is_object()) {
+      json layer = {{"envelope", single.value("envelope", json(nullptr))}};
+      set = {{"hash", single.value("hash", "")}, {"layers", json::array({std::move(layer)})}};
+    }
+  }
+  if (set.is_object()) {
+    std::vector<json> envelopes;
+    for (const auto& layer : set.value("layers", json::array())) {
+      envelopes.push_back(layer.is_object() ? layer.value("envelope", json(nullptr)) : json());
+    }
+    const std::string offered_hash = set.value("hash", "");
+    std::vector<protocol::Event> events;
+    std::string running;
     {
       std::lock_guard lock(policy_.mu);
-      event = policy_.store->Offer(envelope, clock_.Now());
-      applied = policy_.store->hash() == offered_hash;
+      events = policy_.store->OfferLayers(envelopes, clock_.Now());
+      running = policy_.store->hash();
     }
+    const bool applied = running == offered_hash;
+    // Not asked for again unless the SOC's set changes (the refusals are in the next report).
     refused_hash_ = applied ? std::string() : offered_hash;
     if (!applied) {
-      spdlog::warn("policy version {} from the SOC refused: {}", p->value("version", json()).dump(),
-                   event.details.value("message", ""));
+      spdlog::warn("policy set {} from the SOC not (wholly) applied; running {}", offered_hash,
+                   running);
     }
-    inbox_.AddEvent(std::move(event));
+    for (auto& event : events) {
+      inbox_.AddEvent(std::move(event));
+    }
     inbox_.RequestCycle();
   }
   std::vector<AgentTask> tasks;

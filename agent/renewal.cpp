@@ -10,7 +10,7 @@
 #include <system_error>
 
 #include "agent/soc_client.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"
@@ -131,7 +131,7 @@ Status RenewCertificateIfDue(const StateDir& state, const Enrollment& enrollment
               " and the SOC no longer accepts it: ask the SOC admin for a new enrollment token "
               "(`cgctl enroll-token create --group " +
               enrollment.group + "`) and run `cg-agent enroll --server " + enrollment.server +
-              " --token TOKEN --ca CA.pem --state-dir " + state.path() + "` again");
+              " --token-file FILE --ca CA.pem --state-dir " + state.path() + "` again");
       if (auto status = state.LoadStatus(); status.ok()) {
         status->last_error = expired.ToString();
         (void)state.SaveStatus(*status);

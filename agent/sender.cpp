@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "protocol/https_client.h"
 #include "protocol/json.h"
 
 namespace cg::agent {
@@ -262,7 +263,9 @@ Result<DeliveryResult> Sender::Deliver() {
         transport_.reset();
       }
     }
-    if (++attempt >= options_.max_attempts) {
+    // A revoked certificate stays revoked: no point in knocking again now.
+    if (++attempt >= options_.max_attempts ||
+        (failure && protocol::IsCertificateRevoked(*failure))) {
       ++failures_;
       return last_error->Wrap("delivery stopped after " + std::to_string(attempt) + " attempts; " +
                               std::to_string(entries.size() - next) + " report(s) stay spooled");

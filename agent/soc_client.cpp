@@ -3,7 +3,7 @@
 
 #include <utility>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 namespace {

@@ -1,8 +1,7 @@
 // State directory layout and its durable files.
 #include "agent/state.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,8 +9,8 @@
 #include <filesystem>
 
 #include "agent/spool.h"
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 
 namespace cg::agent {
 namespace {
@@ -82,6 +81,55 @@ Status StateDir::SaveStatus(const RunStatus& s) const {
                   {"last_error", s.last_error},
                   {"policy_version", s.policy_version}};
   return WriteFileAtomic(StatusPath(), j.dump(2) + "\n", 0600);
+}
+
+Status StateDir::RecordRevoked(const std::string& error, const std::string& now) const {
+  std::string first = now;
+  if (auto previous = LoadRevocation(); previous.ok() && previous->has_value()) {
+    first = (*previous)->first_refused_at;
+  }
+  const json j = {{"first_refused_at", first}, {"last_refused_at", now}, {"error", error}};
+  return WriteFileAtomic(RevokedPath(), j.dump(2) + "\n", 0600);
+}
+
+Result<std::optional<Revocation>> StateDir::LoadRevocation() const {
+  if (!FileExists(RevokedPath())) {
+    return std::optional<Revocation>();
+  }
+  CG_ASSIGN_OR_RETURN(auto j, LoadJson(RevokedPath()));
+  Revocation r{Str(j, "first_refused_at"), Str(j, "last_refused_at"), Str(j, "error")};
+  return std::optional<Revocation>(std::move(r));
+}
+
+Status StateDir::ClearRevocation() const {
+  std::error_code ec;
+  std::filesystem::remove(RevokedPath(), ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, "deleting " + RevokedPath() + ": " + ec.message());
+  }
+  return OkStatus();
+}
+
+protocol::Event SetAsideDamaged(const std::string& path, const std::string& reason, SysTime now) {
+  std::string stamp = FormatRfc3339(now);
+  std::replace(stamp.begin(), stamp.end(), ':', '-');
+  const std::string moved = path + ".damaged-" + stamp;
+  std::error_code ec;
+  std::filesystem::rename(path, moved, ec);
+  const std::string file = std::filesystem::path(path).filename().string();
+  if (ec) {
+    // Left in place: the next attempt finds it damaged again and says so again.
+    spdlog::error("{} is damaged ({}) and could not be moved aside: {}", path, reason,
+                  ec.message());
+  } else {
+    spdlog::error("{} is damaged ({}): moved to {}; it is rebuilt", path, reason, moved);
+  }
+  return {
+      "state_file_damaged",
+      FormatRfc3339(now),
+      {{"file", file},
+       {"reason", reason.substr(0, 300)},
+       {"moved_to", ec ? json(nullptr) : json(std::filesystem::path(moved).filename().string())}}};
 }
 
 // The report-id API below predates agent/spool.h and now goes through it (checksummed

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/timeutil.h"
+#include "protocol/report.h"
 
 namespace cg::agent {
 
@@ -18,6 +20,14 @@ struct Enrollment {
   std::string device_id;
   std::string group;
   std::string enrolled_at;
+};
+
+// The SOC refused the device certificate as revoked (revoked.json in the state dir): written
+// by whoever met the refusal (report sender, long-poll), removed by a new enrollment.
+struct Revocation {
+  std::string first_refused_at;  // RFC 3339: when the agent first met the refusal
+  std::string last_refused_at;
+  std::string error;  // the refusal as the agent saw it
 };
 
 struct RunStatus {
@@ -39,6 +49,7 @@ class StateDir {
   std::string EnrollmentPath() const { return path_ + "/enrollment.json"; }
   std::string StatusPath() const { return path_ + "/status.json"; }
   std::string SpoolDir() const { return path_ + "/spool"; }
+  std::string RevokedPath() const { return path_ + "/revoked.json"; }
 
   // Creates the directory tree with root-only permissions.
   Status Prepare() const;
@@ -48,6 +59,11 @@ class StateDir {
   // A missing status file is an empty status (never ran).
   Result<RunStatus> LoadStatus() const;
   Status SaveStatus(const RunStatus& s) const;
+
+  // Records a refusal as revoked at `now` (keeps the first time); nullopt when none recorded.
+  Status RecordRevoked(const std::string& error, const std::string& now) const;
+  Result<std::optional<Revocation>> LoadRevocation() const;
+  Status ClearRevocation() const;
 
   // The spool by report id, through agent/spool.h (prefer agent/delivery.h: SpoolReport and
   // SendSpool). Reports wait here (atomic write + fsync) until the SOC committed them.
@@ -60,5 +76,9 @@ class StateDir {
  private:
   std::string path_;
 };
+
+// Moves a damaged bookkeeping file aside (PATH.damaged-<UTC time>) so that it is rebuilt, and
+// returns the `state_file_damaged` event that tells the SOC (file, reason, moved_to).
+protocol::Event SetAsideDamaged(const std::string& path, const std::string& reason, SysTime now);
 
 }  // namespace cg::agent

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <fstream>
 #include <optional>
 #include <span>
 
@@ -256,43 +255,15 @@ std::string_view ServiceStateName(platform::ServiceState s) {
   return "unknown";
 }
 
-// The first `size` bytes of a file. FileSystem::ReadFile reads whole files and refuses larger
-// ones, but a signature database is 60-250 MB of which only the header matters. A small file
-// goes through ReadFile; a large one is opened at its host path, which is only done after
-// lstat-ing every component through the platform: with no symlink on the way, the lexical host
-// path is exactly the file the rooted FileSystem would open. A path with a link falls back to
-// a bounded whole-file read.
+// The first `size` bytes of a file: a signature database is 60-250 MB of which only the
+// header matters.
 Result<std::string> ReadHeader(const platform::FileSystem& fs, const std::string& path,
                                size_t size) {
-  constexpr size_t kSmall = 64u << 10;
-  constexpr size_t kWholeFileBound = 1u << 30;
   CG_ASSIGN_OR_RETURN(const auto info, fs.Stat(path));
-  bool linked = info.type == platform::FileType::kSymlink;
-  if (!linked && info.type != platform::FileType::kRegular) {
+  if (info.type != platform::FileType::kSymlink && info.type != platform::FileType::kRegular) {
     return MakeError(ErrorCode::kInvalidArgument, path + ": not a regular file");
   }
-  if (!linked && info.size > kSmall) {
-    for (size_t slash = path.find('/', 1); slash != std::string::npos && !linked;
-         slash = path.find('/', slash + 1)) {
-      auto dir = fs.Stat(path.substr(0, slash));
-      linked = !dir.ok() || dir->type != platform::FileType::kDirectory;
-    }
-    if (!linked) {
-      std::ifstream in(fs.HostPath(path), std::ios::binary);
-      std::string head(size, '\0');
-      in.read(head.data(), static_cast<std::streamsize>(size));
-      if (in.bad() || (in.fail() && !in.eof())) {
-        return MakeError(ErrorCode::kIo, "cannot read " + path);
-      }
-      head.resize(static_cast<size_t>(in.gcount()));
-      return head;
-    }
-  }
-  CG_ASSIGN_OR_RETURN(std::string data, fs.ReadFile(path, linked ? kWholeFileBound : kSmall));
-  if (data.size() > size) {
-    data.resize(size);
-  }
-  return data;
+  return fs.ReadFileRange(path, 0, size);
 }
 
 void AgeJudgement(EngineReport& e, const SysTime now, int64_t max_age_hours) {

@@ -252,7 +252,8 @@ Result<SysTime> Asn1ToTime(const ASN1_TIME* t) {
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
     return ParseError("certificate has an unreadable validity time");
   }
-  return ClampedFromUnix(static_cast<int64_t>(timegm(&tm)));
+  return ClampedFromUnix(UnixSecondsFromUtc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                            tm.tm_hour, tm.tm_min, tm.tm_sec));
 }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {

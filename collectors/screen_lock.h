@@ -1,12 +1,10 @@
 // screen_lock: for every desktop user, the effective idle and lock settings of each installed
-// desktop (GNOME through dconf, KDE through kscreenlockerrc, Xfce through xfconf), judged
-// against the policy; enforcement writes CounterGuard-owned, locked system settings for GNOME
-// (dconf keyfile + locks + profile, then `dconf update`) and KDE (kscreenlockerrc [$i]).
+// desktop (GNOME through dconf, KDE through kscreenlockerrc, Xfce through xfconf: one source
+// file each, see screen_lock_source.h), judged against the policy; enforcement writes
+// CounterGuard-owned, locked system settings for GNOME (dconf keyfile + locks + profile, then
+// `dconf update`) and KDE (kscreenlockerrc [$i]).
 #pragma once
 
-#include <map>
-#include <set>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,16 +12,6 @@
 #include "common/result.h"
 
 namespace cg::collectors {
-
-// A dconf keyfile (GKeyFile syntax, as `dconf update` reads /etc/dconf/db/<db>.d/*): full key
-// path ("/org/gnome/desktop/session/idle-delay") -> the raw GVariant text of its value. Later
-// entries of the same key win. A line that is neither a comment, a group nor key=value, or a
-// key before any group, is kParse (dconf update refuses such a file too).
-Result<std::map<std::string, std::string>> ParseDconfKeyfile(std::string_view text);
-
-// A dconf locks file (/etc/dconf/db/<db>.d/locks/*): the keys it locks. As `dconf update`
-// reads it: trailing whitespace is dropped and only lines starting with '/' count.
-std::set<std::string> ParseDconfLocks(std::string_view text);
 
 class ScreenLockCheck final : public Check {
  public:

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "collectors/yara_cache.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "platform/path.h"
 
 namespace cg::collectors {

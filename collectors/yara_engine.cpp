@@ -5,12 +5,11 @@
 
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
-#include <stdio.h>
-#include <sys/stat.h>
 #include <yara.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -18,8 +17,8 @@
 #include <tuple>
 
 #include "collectors/yara_cache.h"
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 
 namespace cg::collectors {
 
@@ -126,11 +125,6 @@ struct ScannerDeleter {
 };
 using ScannerPtr = std::unique_ptr<YR_SCANNER, ScannerDeleter>;
 
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
-using FilePtr = std::unique_ptr<FILE, FileCloser>;
-
 struct DigestDeleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
@@ -160,11 +154,20 @@ bool IsSlowWarning(std::string_view message) {
          message.find("consider using") != std::string_view::npos;
 }
 
+// What the compiler callbacks see: rule texts are handed to libyara as strings, so the name
+// of the source being compiled (what messages call it, what its includes are resolved next
+// to) comes from here.
+struct CompileContext {
+  CompileReport* report = nullptr;
+  std::string current;  // the name of the source being compiled
+};
+
 void OnCompilerMessage(int level, const char* file_name, int line, const YR_RULE* rule,
                        const char* message, void* user_data) {
-  auto* report = static_cast<CompileReport*>(user_data);
+  auto* context = static_cast<CompileContext*>(user_data);
+  CompileReport* report = context->report;
   CompileMessage m;
-  m.file = file_name != nullptr ? file_name : "";
+  m.file = file_name != nullptr ? file_name : context->current;
   m.line = line;
   m.rule = rule != nullptr ? rule->identifier : "";
   m.message = message != nullptr ? message : "";
@@ -176,6 +179,28 @@ void OnCompilerMessage(int level, const char* file_name, int line, const YR_RULE
     report->slow_warnings.push_back(m);
   }
   report->warnings.push_back(std::move(m));
+}
+
+// `include "x"` of a rule file on disk: x is read next to the including file, as `yara` does.
+const char* OnInclude(const char* include_name, const char* calling_rule_filename,
+                      const char* /*calling_rule_namespace*/, void* user_data) {
+  const auto* context = static_cast<const CompileContext*>(user_data);
+  const std::filesystem::path including(calling_rule_filename != nullptr ? calling_rule_filename
+                                                                         : context->current);
+  const std::filesystem::path path = including.parent_path() / include_name;
+  auto text = ReadFileToString(path.string());
+  if (!text.ok()) {
+    return nullptr;  // libyara reports "can't open include file"
+  }
+  char* copy = static_cast<char*>(std::malloc(text->size() + 1));
+  if (copy != nullptr) {
+    std::memcpy(copy, text->c_str(), text->size() + 1);
+  }
+  return copy;
+}
+
+void FreeInclude(const char* included, void* /*user_data*/) {
+  std::free(const_cast<char*>(included));
 }
 
 json MessagesToJson(const std::vector<CompileMessage>& messages) {
@@ -410,22 +435,28 @@ Result<std::shared_ptr<const YaraRules>> CompileRules(const std::vector<RuleSour
     return MakeError(ErrorCode::kInternal, "yr_compiler_create: " + YaraErrorText(rc));
   }
   CompilerPtr compiler(raw_compiler);
-  yr_compiler_set_callback(compiler.get(), OnCompilerMessage, &report);
-  if (!options.allow_includes) {
+  CompileContext context{&report, {}};
+  yr_compiler_set_callback(compiler.get(), OnCompilerMessage, &context);
+  if (options.allow_includes) {
+    yr_compiler_set_include_callback(compiler.get(), OnInclude, FreeInclude, &context);
+  } else {
     // A null include callback makes libyara refuse `include` ("includes are disabled").
     yr_compiler_set_include_callback(compiler.get(), nullptr, nullptr, nullptr);
   }
   for (size_t i = 0; i < sources.size(); ++i) {
     const RuleSource& s = sources[i];
-    const std::string name = s.name.empty() ? "rules[" + std::to_string(i) + "]" : s.name;
+    context.current = s.name.empty() ? "rules[" + std::to_string(i) + "]" : s.name;
     const std::string ns = s.ns.empty() ? "default" : s.ns;
-    // Through a FILE so that messages (and includes) carry the source's name; the bytes
-    // compiled are the bytes hashed.
-    FilePtr f(::fmemopen(const_cast<char*>(s.text.data()), s.text.size(), "r"));
-    if (!f) {
-      return ErrnoError("fmemopen");
+    // libyara takes a string up to its first NUL: a text with a NUL in it would compile only
+    // in part while its hash covers all of it. Rule files are text; refuse it.
+    if (const size_t nul = s.text.find('\0'); nul != std::string::npos) {
+      report.errors.push_back(
+          {context.current,
+           static_cast<int>(std::count(s.text.begin(), s.text.begin() + nul, '\n')) + 1, "",
+           "NUL byte in the rules (not a text file)"});
+      break;
     }
-    if (yr_compiler_add_file(compiler.get(), f.get(), ns.c_str(), name.c_str()) > 0) {
+    if (yr_compiler_add_string(compiler.get(), s.text.c_str(), ns.c_str()) > 0) {
       // libyara's compiler cannot take more input after an error.
       break;
     }

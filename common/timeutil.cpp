@@ -1,8 +1,9 @@
-// RFC 3339 formatting/parsing with no locale or TZ dependence (timegm, gmtime_r).
+// RFC 3339 formatting/parsing with no locale or TZ dependence: civil-date arithmetic of
+// <chrono> (the same on every OS; timegm and gmtime_r are not on Windows).
 #include "common/timeutil.h"
 
 #include <charconv>
-#include <ctime>
+#include <cstdio>
 
 namespace cg {
 namespace {
@@ -18,12 +19,30 @@ bool ParseInt(std::string_view s, int& out) {
 }  // namespace
 
 std::string FormatRfc3339(SysTime t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  using namespace std::chrono;
+  // Whole seconds truncated toward zero, as system_clock::to_time_t does.
+  const sys_seconds secs(duration_cast<seconds>(t.time_since_epoch()));
+  const sys_days day = floor<days>(secs);
+  const year_month_day ymd(day);
+  const hh_mm_ss hms(secs - day);
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
   return buf;
+}
+
+int64_t UnixSecondsFromUtc(int year, int month, int day, int hour, int minute, int second) {
+  using namespace std::chrono;
+  // Months carry into years here; days beyond the month's length carry over by adding them
+  // to its first day (sys_days of an invalid year_month_day would be unspecified).
+  const int month0 = month - 1;
+  const int carry = month0 >= 0 ? month0 / 12 : -((11 - month0) / 12);
+  const int month_in_year = month0 - carry * 12 + 1;
+  const sys_days first = std::chrono::year(year + carry) / month_in_year / 1;
+  const int64_t days_since_epoch = (first + days(day - 1)).time_since_epoch().count();
+  return days_since_epoch * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second;
 }
 
 Result<SysTime> ParseRfc3339(std::string_view s) {
@@ -34,7 +53,6 @@ Result<SysTime> ParseRfc3339(std::string_view s) {
       s[13] != ':' || s[16] != ':') {
     return bad();
   }
-  std::tm tm{};
   int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
   if (!ParseInt(s.substr(0, 4), year) || !ParseInt(s.substr(5, 2), mon) ||
       !ParseInt(s.substr(8, 2), day) || !ParseInt(s.substr(11, 2), hour) ||
@@ -71,14 +89,7 @@ Result<SysTime> ParseRfc3339(std::string_view s) {
   } else {
     return bad();
   }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  const std::time_t t = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(t - offset);
+  return FromUnixSeconds(UnixSecondsFromUtc(year, mon, day, hour, min, sec) - offset);
 }
 
 int64_t ToUnixSeconds(SysTime t) {

@@ -20,6 +20,10 @@ inline constexpr int kMaxRfc3339Year = 2200;
 Result<SysTime> ParseRfc3339(std::string_view text);
 // Seconds since the Unix epoch.
 int64_t ToUnixSeconds(SysTime t);
+// Seconds since the Unix epoch of a UTC civil time (timegm without the C library): fields
+// out of range carry over (month 13 is January of the next year, 31 February is 3 March,
+// second 60 is the next minute's 0).
+int64_t UnixSecondsFromUtc(int year, int month, int day, int hour, int minute, int second);
 SysTime FromUnixSeconds(int64_t s);
 // "15m", "24h", "30d", "90s" -> seconds.
 Result<std::chrono::seconds> ParseDuration(std::string_view text);

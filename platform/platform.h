@@ -41,6 +41,10 @@ class FileSystem {
   virtual ~FileSystem() = default;
   virtual Result<std::string> ReadFile(std::string_view path,
                                        size_t max_bytes = 16u << 20) const = 0;
+  // Up to `length` bytes of a regular file from `offset` (fewer at its end), whatever the
+  // file's size: the header of a 250 MB signature database.
+  virtual Result<std::string> ReadFileRange(std::string_view path, uint64_t offset,
+                                            size_t length) const = 0;
   // Entries sorted by name, without "." and "..".
   virtual Result<std::vector<DirEntry>> ListDir(std::string_view path) const = 0;
   // Stat without following a final symlink (lstat).

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 
 namespace cg::policy {
 namespace {

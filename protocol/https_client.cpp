@@ -91,9 +91,10 @@ std::string DescribeTlsFailure(const error_code& ec) {
     switch (ERR_GET_REASON(code)) {
       case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
         return "the server requires a client certificate (is this device enrolled?)";
+      case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+        return std::string(kCertificateRevokedText) + " (" + ec.message() + ")";
       case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
       case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
-      case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
       case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
       case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
       case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
@@ -443,6 +444,10 @@ void HttpsClient::Interrupt() {
       beast::get_lowest_layer(*impl->stream).cancel();
     }
   });
+}
+
+bool IsCertificateRevoked(const Error& e) {
+  return e.code == ErrorCode::kTls && e.message.find(kCertificateRevokedText) != std::string::npos;
 }
 
 Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text) {

@@ -57,6 +57,13 @@ class HttpsClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// Every Error of a request whose client certificate the server refused as revoked (TLS alert
+// certificate_revoked, which is how the SOC refuses a revoked device) carries this phrase;
+// IsCertificateRevoked() tells that refusal from other failures, also once wrapped.
+inline constexpr std::string_view kCertificateRevokedText =
+    "the server refused the client certificate as revoked";
+bool IsCertificateRevoked(const Error& e);
+
 // "host:port", "[::1]:8443", "https://host:port[/]" (port 443 if omitted after https://) ->
 // host (IPv6 without brackets) and port; kInvalidArgument with the reason otherwise.
 Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text);

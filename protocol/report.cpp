@@ -74,6 +74,8 @@ std::string_view ToString(DeviceStatus s) {
       return "stale";
     case DeviceStatus::kRevoked:
       return "revoked";
+    case DeviceStatus::kUnverified:
+      return "unverified";
     case DeviceStatus::kUnknown:
       return "unknown";
   }
@@ -102,7 +104,8 @@ Result<Severity> ParseSeverity(std::string_view s) {
 
 Result<DeviceStatus> ParseDeviceStatus(std::string_view s) {
   for (auto v : {DeviceStatus::kCompliant, DeviceStatus::kNoncompliant, DeviceStatus::kError,
-                 DeviceStatus::kStale, DeviceStatus::kRevoked, DeviceStatus::kUnknown}) {
+                 DeviceStatus::kStale, DeviceStatus::kRevoked, DeviceStatus::kUnknown,
+                 DeviceStatus::kUnverified}) {
     if (ToString(v) == s) {
       return v;
     }

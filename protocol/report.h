@@ -21,7 +21,17 @@ Result<CheckStatus> ParseCheckStatus(std::string_view s);
 Result<Severity> ParseSeverity(std::string_view s);
 
 // A device's overall state from its latest report.
-enum class DeviceStatus { kCompliant, kNoncompliant, kError, kStale, kRevoked, kUnknown };
+// kUnverified: the latest report names a policy the SOC never served to the device (SOC-side,
+// never an overall status of checks).
+enum class DeviceStatus {
+  kCompliant,
+  kNoncompliant,
+  kError,
+  kStale,
+  kRevoked,
+  kUnknown,
+  kUnverified
+};
 std::string_view ToString(DeviceStatus s);
 Result<DeviceStatus> ParseDeviceStatus(std::string_view s);
 

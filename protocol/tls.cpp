@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "protocol/pki.h"
 
 namespace cg::protocol {

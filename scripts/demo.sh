@@ -53,9 +53,10 @@ cgctl=("$bin/soc/cgctl" --server "https://localhost:$operator_port" \
 cg_log "cgctl enroll-token create --group laocai/bac-ha"
 token=$("${cgctl[@]}" enroll-token create --group laocai/bac-ha | tail -n 1)
 
-cg_log "cg-agent enroll"
-"$bin/agent/cg-agent" enroll --server "localhost:$agent_port" --token "$token" \
-  --ca "$work/soc/ca.pem" --policy-key "$work/policy-signing.pub" --state-dir "$work/agent"
+cg_log "cg-agent enroll --token-file - (the token on standard input, never in argv)"
+printf '%s\n' "$token" | "$bin/agent/cg-agent" enroll --server "localhost:$agent_port" \
+  --token-file - --ca "$work/soc/ca.pem" --policy-key "$work/policy-signing.pub" \
+  --state-dir "$work/agent"
 
 cg_log "cg-agent run --once (checks, report over mutual TLS)"
 "$bin/agent/cg-agent" run --once --state-dir "$work/agent"

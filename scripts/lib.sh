@@ -9,8 +9,10 @@ CG_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache make
   libboost1.81-dev libssl-dev openssl nlohmann-json3-dev libyara-dev yara
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev sqlite3 libcli11-dev
+  libargon2-dev libqrencode-dev libicu-dev zbar-tools
   clang-format-14 dconf-cli passwd procps iproute2 time clang-14
-  sslscan testssl.sh
+  sslscan testssl.sh python3 util-linux
+  dpkg-dev lintian systemd bubblewrap strace
 )
 
 # What the Windows job (scripts/windows-test.sh) adds: the mingw-w64 cross compiler, Wine to

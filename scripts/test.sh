@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cg_install_deps
-cg_build -DCG_WERROR=ON -DCG_BUILD_TESTS=ON
+cg_build -DCG_WERROR=ON -DCG_BUILD_TESTS=ON -DCG_TEST_HOOKS=ON
 
 cg_log "checking formatting (clang-format 14, .clang-format)"
 cd "$CG_ROOT"

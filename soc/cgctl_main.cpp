@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli.h"
-#include "common/files.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "policy/signing.h"
 #include "protocol/https_client.h"
+#include "soc/escape.h"
+#include "soc/file_security.h"
 
 namespace {
 
@@ -22,7 +24,7 @@ struct Globals {
 };
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "cgctl: %s\n", message.c_str());
+  std::fprintf(stderr, "cgctl: %s\n", cg::soc::EscapeControlCharacters(message).c_str());
   return 2;
 }
 
@@ -42,6 +44,8 @@ class Api {
       return cg::MakeError(cg::ErrorCode::kInvalidArgument,
                            "no SOC CA: pass --ca CA.pem or set CGCTL_CA");
     }
+    // Refused like ssh refuses a readable private key: a token others can read is no secret.
+    CG_RETURN_IF_ERROR(cg::soc::CheckPrivateFile(g.token_file, "the operator token file"));
     CG_ASSIGN_OR_RETURN(auto token, cg::ReadFileToString(g.token_file, 4096));
     while (!token.empty() &&
            (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
@@ -90,20 +94,37 @@ class Api {
   std::string token_;
 };
 
+// Every text cgctl prints comes from here or from E(): what the SOC stores came from agents,
+// so control characters are shown as escapes and can never drive the terminal.
+std::string E(std::string_view text) { return cg::soc::EscapeControlCharacters(text); }
+
 std::string S(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     return "-";
   }
-  return it->is_string() ? it->get<std::string>() : it->dump();
+  return E(it->is_string() ? it->get<std::string>()
+                           : it->dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// The enrolled host name, and the one the latest report gave when it differs.
+std::string Hostname(const json& d) {
+  const std::string reported = S(d, "reported_hostname");
+  const std::string enrolled = S(d, "hostname");
+  if (reported == "-" || reported.empty() || reported == enrolled) {
+    return enrolled;
+  }
+  return enrolled + " (reports " + reported + ")";
 }
 
 void PrintDevices(const json& devices) {
   std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP", "STATUS",
               "LAST SEEN", "POLICY");
   for (const auto& d : devices) {
+    const std::string status =
+        S(d, "status") + (d.value("clock_skew", false) ? " (clock)" : std::string());
     std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
-                S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "status").c_str(),
+                Hostname(d).c_str(), S(d, "group").c_str(), status.c_str(),
                 S(d, "last_seen").c_str(), S(d, "policy_version").c_str());
   }
 }
@@ -116,6 +137,19 @@ void PrintDevice(const json& j) {
       S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
       S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
       S(d, "policy_version").c_str());
+  if (Hostname(d) != S(d, "hostname")) {
+    std::printf("reported:   %s (the latest report's host name differs from the enrolled one)\n",
+                S(d, "reported_hostname").c_str());
+  }
+  if (d.value("clock_skew", false)) {
+    std::printf(
+        "clock:      WRONG - the latest report was dated %s s ahead of the SOC's clock "
+        "(reports are ordered by arrival)\n",
+        S(d, "clock_skew_seconds").c_str());
+  }
+  if (d.contains("policy_state")) {
+    std::printf("policy set: %s (%s)\n", S(d, "policy_hash").c_str(), S(d, "policy_state").c_str());
+  }
   std::printf("cert:       %s until %s\n", S(d, "cert_serial").c_str(),
               S(d, "cert_not_after").c_str());
   if (d.contains("renewed_cert_serial")) {
@@ -158,8 +192,9 @@ int main(int argc, char** argv) {
 
   std::string status, group, check_id;
   auto* devices = app.add_subcommand("devices", "List devices");
-  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked")
-      ->check(CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked"}));
+  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked|unverified")
+      ->check(
+          CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked", "unverified"}));
   devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
   devices->add_option("--check", check_id, "only devices failing this check");
 
@@ -178,6 +213,11 @@ int main(int argc, char** argv) {
   auto* conflicts =
       app.add_subcommand("conflicts", "Refused re-enrollments of already enrolled machines");
   conflicts->add_flag("--all", conflicts_all, "resolved ones too");
+  std::string conflict_id;
+  auto* conflict_resolve = conflicts->add_subcommand(
+      "resolve", "Close a conflict after looking into it (admin; it stays in --all)");
+  conflict_resolve->add_option("id", conflict_id, "conflict id (from `cgctl conflicts`)")
+      ->required();
 
   std::string history_id;
   int history_limit = 20;
@@ -211,7 +251,7 @@ int main(int argc, char** argv) {
   op_create->add_option("--role", op_role, "analyst or admin")
       ->required()
       ->check(CLI::IsMember({"analyst", "admin"}));
-  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 90d (default: no expiry)");
+  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
   auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
   op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
 
@@ -244,6 +284,13 @@ int main(int argc, char** argv) {
       policy_cmd->add_subcommand("status", "Which policy versions devices confirm, who lags");
   policy_status->add_option("--group", status_group, "only this group and the groups below it");
   auto* policy_list = policy_cmd->add_subcommand("list", "Policies stored on the SOC");
+  std::string effective_device, effective_group;
+  auto* policy_effective = policy_cmd->add_subcommand(
+      "effective", "The merged policy of a device or group and the layer of each value");
+  auto* effective_device_opt =
+      policy_effective->add_option("--device", effective_device, "one device id");
+  auto* effective_group_opt = policy_effective->add_option("--group", effective_group, "a group");
+  effective_device_opt->excludes(effective_group_opt);
 
   std::string inspect_device, inspect_group, inspect_task;
   bool inspect_yara = false;
@@ -269,7 +316,15 @@ int main(int argc, char** argv) {
   // Offline commands: the signing key never touches the SOC.
   if (*keygen || *sign) {
     std::string passphrase;
+    if (*sign) {
+      if (auto s = cg::soc::CheckPrivateFile(sign_key, "the policy signing key"); !s.ok()) {
+        return Fail(s.error().message);
+      }
+    }
     if (!passphrase_file.empty()) {
+      if (auto s = cg::soc::CheckPrivateFile(passphrase_file, "the passphrase file"); !s.ok()) {
+        return Fail(s.error().message);
+      }
       auto p = cg::ReadFileToString(passphrase_file, 4096);
       if (!p.ok()) {
         return Fail(p.error().message);
@@ -297,7 +352,7 @@ int main(int argc, char** argv) {
         std::cout << json{{"key_id", pair->key_id},
                           {"private_key", keygen_prefix + ".key"},
                           {"public_key", keygen_prefix + ".pub"}}
-                         .dump(2)
+                         .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
                   << "\n";
       } else {
         std::cout << "key id " << pair->key_id << ": private key " << keygen_prefix
@@ -331,7 +386,7 @@ int main(int argc, char** argv) {
       return Fail(r.error().message);
     }
     if (g.json) {
-      std::cout << r->dump(2) << "\n";
+      std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
     } else {
       human(*r);
     }
@@ -351,7 +406,9 @@ int main(int argc, char** argv) {
     auto r = api->Call("GET", "/api/v1/devices" + q);
     if (r.ok() && g.json) {
       // The stable contract: an array of device objects.
-      std::cout << r->value("devices", json::array()).dump(2) << "\n";
+      std::cout << r->value("devices", json::array())
+                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
+                << "\n";
       return 0;
     }
     return out(r, [](const json& j) { PrintDevices(j.value("devices", json::array())); });
@@ -359,14 +416,16 @@ int main(int argc, char** argv) {
   if (*revoke) {
     return out(
         api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(revoke_id) + "/revoke"),
-        [&](const json&) { std::printf("device %s revoked\n", revoke_id.c_str()); });
+        [&](const json&) { std::printf("device %s revoked\n", E(revoke_id).c_str()); });
   }
   if (*allow_reenroll) {
     return out(api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(reenroll_id) +
                                      "/allow-reenroll"),
                [&](const json&) {
-                 std::printf("device %s: its machine may enroll again (with a valid token)\n",
-                             reenroll_id.c_str());
+                 std::printf(
+                     "device %s: its machine may enroll again, with a token for the device's "
+                     "group\n",
+                     E(reenroll_id).c_str());
                });
   }
   if (*device) {
@@ -377,17 +436,19 @@ int main(int argc, char** argv) {
                PrintDevice);
   }
   if (*history) {
-    return out(api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(history_id) +
-                                    "/history?limit=" + std::to_string(history_limit)),
-               [](const json& j) {
-                 std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED",
-                             "STATUS");
-                 for (const auto& r : j.value("reports", json::array())) {
-                   std::printf("%-36s  %-20s  %-20s  %s\n", S(r, "report_id").c_str(),
-                               S(r, "collected_at").c_str(), S(r, "received_at").c_str(),
-                               S(r, "status").c_str());
-                 }
-               });
+    return out(
+        api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(history_id) +
+                             "/history?limit=" + std::to_string(history_limit)),
+        [](const json& j) {
+          // Newest arrival first; "!" marks a report dated ahead of the SOC's clock.
+          std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED", "STATUS");
+          for (const auto& r : j.value("reports", json::array())) {
+            const std::string collected =
+                S(r, "collected_at") + (r.value("clock_skew", false) ? " !" : "");
+            std::printf("%-36s  %-20s  %-20s  %s\n", S(r, "report_id").c_str(), collected.c_str(),
+                        S(r, "received_at").c_str(), S(r, "status").c_str());
+          }
+        });
   }
   if (*token_create) {
     auto ttl = cg::ParseDuration(token_ttl);
@@ -406,12 +467,12 @@ int main(int argc, char** argv) {
                         {"group", r->value("group", "")},
                         {"expires_at", r->value("expires_at", "")},
                         {"uses", r->value("uses", 0)}}
-                       .dump(2)
+                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
                 << "\n";
     } else {
-      std::printf("enrollment token %s for group %s, %d use(s), expires %s:\n%s\n",
-                  r->value("id", "").c_str(), r->value("group", "").c_str(), r->value("uses", 0),
-                  r->value("expires_at", "").c_str(), r->value("token", "").c_str());
+      std::printf("enrollment token %s for group %s, %s use(s), expires %s:\n%s\n",
+                  S(*r, "id").c_str(), S(*r, "group").c_str(), S(*r, "uses").c_str(),
+                  S(*r, "expires_at").c_str(), S(*r, "token").c_str());
     }
     return 0;
   }
@@ -462,15 +523,80 @@ int main(int argc, char** argv) {
                     S(d, "expected_version").c_str(), S(d, "status").c_str(),
                     S(d, "last_seen").c_str());
       }
+      const json unverified = j.value("unverified", json::array());
+      std::printf(
+          "\n%zu device(s) unverified (their last report names a policy the SOC never "
+          "served them)\n",
+          unverified.size());
+      if (!unverified.empty()) {
+        std::printf("%-36s  %-20s  %-22s  %-7s  %-16s  %-8s  %s\n", "DEVICE ID", "HOSTNAME",
+                    "GROUP", "CLAIMS", "CLAIMED HASH", "EXPECTED", "LAST SEEN");
+      }
+      for (const auto& d : unverified) {
+        std::printf("%-36s  %-20s  %-22s  %-7s  %-16.16s  %-8s  %s\n", S(d, "device_id").c_str(),
+                    S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "policy_version").c_str(),
+                    S(d, "policy_hash").c_str(), S(d, "expected_version").c_str(),
+                    S(d, "last_seen").c_str());
+      }
+    });
+  }
+  if (*policy_effective) {
+    if (effective_device.empty() == effective_group.empty()) {
+      return Fail("policy effective: give --device ID or --group G");
+    }
+    const std::string q = effective_device.empty()
+                              ? "?group=" + cg::protocol::UrlEncode(effective_group)
+                              : "?device=" + cg::protocol::UrlEncode(effective_device);
+    return out(api->Call("GET", "/api/v1/policies/effective" + q), [](const json& j) {
+      std::printf("group:    %s\nversion:  %s\nhash:     %s\n", S(j, "group").c_str(),
+                  S(j, "version").c_str(), S(j, "hash").c_str());
+      if (j.contains("device")) {
+        std::printf("device:   %s runs version %s hash %s (%s)\n",
+                    S(j["device"], "device_id").c_str(), S(j["device"], "policy_version").c_str(),
+                    S(j["device"], "policy_hash").c_str(),
+                    S(j["device"], "policy_state") == "" ? "not judged"
+                                                         : S(j["device"], "policy_state").c_str());
+      }
+      std::printf("layers (broadest first):\n");
+      for (const auto& l : j.value("layers", json::array())) {
+        std::printf("  %-24s  version %-6s  %s  %s\n",
+                    S(l, "target") == "" ? "(every group)" : S(l, "target").c_str(),
+                    S(l, "version").c_str(), S(l, "hash").c_str(), S(l, "name").c_str());
+      }
+      std::printf("%-52s  %-28s  %s\n", "SETTING", "VALUE", "FROM");
+      const json& policy = j.at("policy");
+      const json origins = j.value("origin", json::object());
+      for (const auto& [path, from] : origins.items()) {
+        // path is "checks.<id>.<key>", "reporting.<key>" or "name".
+        json value = nullptr;
+        const auto first = path.find('.');
+        const auto second = path.find('.', first == std::string::npos ? first : first + 1);
+        if (path.starts_with("checks.") && second != std::string::npos) {
+          value =
+              policy["checks"][path.substr(first + 1, second - first - 1)][path.substr(second + 1)];
+        } else if (path.starts_with("reporting.")) {
+          value = policy["reporting"][path.substr(first + 1)];
+        } else {
+          value = policy.value(path, json(nullptr));
+        }
+        std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+        if (text.size() > 28) {
+          text = text.substr(0, 25) + "...";
+        }
+        const std::string origin = E(from.get<std::string>());
+        std::printf("%-52s  %-28s  %s\n", E(path).c_str(), E(text).c_str(),
+                    origin.empty() ? "(every group)" : origin.c_str());
+      }
     });
   }
   if (*policy_list) {
     return out(api->Call("GET", "/api/v1/policies"), [](const json& j) {
-      std::printf("%-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "VERSION", "NAME", "KEY", "SCOPE",
-                  "PUSHED BY", "PUSHED AT");
+      std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "TARGET", "VERSION", "NAME",
+                  "KEY", "SCOPE", "PUSHED BY", "PUSHED AT");
       for (const auto& p : j.value("policies", json::array())) {
-        std::printf("%-8s  %-24s  %-16s  %-20s  %-16s  %s\n", S(p, "version").c_str(),
-                    S(p, "name").c_str(), S(p, "key_id").c_str(),
+        std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n",
+                    S(p, "target") == "" ? "(every group)" : S(p, "target").c_str(),
+                    S(p, "version").c_str(), S(p, "name").c_str(), S(p, "key_id").c_str(),
                     S(p, "scope") == "" ? "(signed target)" : S(p, "scope").c_str(),
                     S(p, "pushed_by").c_str(), S(p, "pushed_at").c_str());
       }
@@ -538,17 +664,18 @@ int main(int argc, char** argv) {
     return out(api->Call("POST", "/api/v1/enroll-tokens/" +
                                      cg::protocol::UrlEncode(token_revoke_id) + "/revoke"),
                [&](const json&) {
-                 std::printf("enrollment token %s revoked\n", token_revoke_id.c_str());
+                 std::printf("enrollment token %s revoked\n", E(token_revoke_id).c_str());
                });
   }
   if (*op_list) {
     return out(api->Call("GET", "/api/v1/operator-tokens"), [](const json& j) {
-      std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE", "EXPIRES",
-                  "CREATED");
+      std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE",
+                  "EXPIRES", "LAST USED", "CREATED");
       for (const auto& t : j.value("operator_tokens", json::array())) {
-        std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %s\n", S(t, "id").c_str(),
+        std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", S(t, "id").c_str(),
                     S(t, "name").c_str(), S(t, "role").c_str(), S(t, "state").c_str(),
-                    S(t, "expires_at").c_str(), S(t, "created_at").c_str());
+                    S(t, "expires_at").c_str(), S(t, "last_used_at").c_str(),
+                    S(t, "created_at").c_str());
       }
     });
   }
@@ -571,13 +698,12 @@ int main(int argc, char** argv) {
                         {"name", r->value("name", "")},
                         {"role", r->value("role", "")},
                         {"expires_at", r->value("expires_at", json(nullptr))}}
-                       .dump(2)
+                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
                 << "\n";
     } else {
       std::printf("operator token %s for %s (%s), expires %s, shown once:\n%s\n",
-                  r->value("id", "").c_str(), r->value("name", "").c_str(),
-                  r->value("role", "").c_str(), S(*r, "expires_at").c_str(),
-                  r->value("token", "").c_str());
+                  S(*r, "id").c_str(), S(*r, "name").c_str(), S(*r, "role").c_str(),
+                  S(*r, "expires_at").c_str(), S(*r, "token").c_str());
     }
     return 0;
   }
@@ -585,18 +711,27 @@ int main(int argc, char** argv) {
     return out(
         api->Call("POST",
                   "/api/v1/operator-tokens/" + cg::protocol::UrlEncode(op_revoke_id) + "/revoke"),
-        [&](const json&) { std::printf("operator token %s revoked\n", op_revoke_id.c_str()); });
+        [&](const json&) { std::printf("operator token %s revoked\n", E(op_revoke_id).c_str()); });
+  }
+  if (*conflict_resolve) {
+    return out(
+        api->Call("POST", "/api/v1/conflicts/" + cg::protocol::UrlEncode(conflict_id) + "/resolve"),
+        [&](const json&) { std::printf("conflict %s resolved\n", E(conflict_id).c_str()); });
   }
   if (*conflicts) {
     return out(api->Call("GET", std::string("/api/v1/conflicts") + (conflicts_all ? "?all=1" : "")),
                [](const json& j) {
-                 std::printf("%-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "TIME", "DEVICE ID",
-                             "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
+                 std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "ID", "TIME",
+                             "DEVICE ID", "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
                  for (const auto& c : j.value("conflicts", json::array())) {
-                   std::printf("%-20s  %-36s  %-20s  %-22s  %-22s  %s\n", S(c, "time").c_str(),
-                               S(c, "device_id").c_str(), S(c, "hostname").c_str(),
-                               S(c, "group").c_str(), S(c, "source").c_str(),
-                               S(c, "resolved_at").c_str());
+                   std::string resolved = S(c, "resolved_at");
+                   if (resolved != "-" && !c.value("resolved_by", "").empty()) {
+                     resolved += " by " + S(c, "resolved_by");
+                   }
+                   std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", S(c, "id").c_str(),
+                               S(c, "time").c_str(), S(c, "device_id").c_str(),
+                               S(c, "hostname").c_str(), S(c, "group").c_str(),
+                               S(c, "source").c_str(), resolved.c_str());
                  }
                });
   }

@@ -1,7 +1,6 @@
 // Data dir initialisation and the server's wiring.
 #include "soc/data_dir.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,10 +8,12 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "common/files.h"
+#include "platform/os/files.h"
+#include "platform/os/stop_source.h"
 #include "policy/signing.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
+#include "soc/file_security.h"
 #include "soc/https_server.h"
 #include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
@@ -31,7 +32,22 @@ struct Loaded {
   protocol::CertificateAuthority ca;
 };
 
+// Like ssh with ~/.ssh: the data dir and its secrets must be this user's alone, or the SOC does
+// not start (the message says how to fix it).
+Status CheckDataDirPermissions(const DataDirLayout& layout) {
+  CG_RETURN_IF_ERROR(CheckPrivateDirectory(layout.dir));
+  CG_RETURN_IF_ERROR(CheckPrivateFile(layout.CaKey(), "the CA key"));
+  if (FileExists(layout.ServerKey())) {
+    CG_RETURN_IF_ERROR(CheckPrivateFile(layout.ServerKey(), "the server key"));
+  }
+  if (FileExists(layout.AdminToken())) {
+    CG_RETURN_IF_ERROR(CheckPrivateFile(layout.AdminToken(), "the admin token"));
+  }
+  return OkStatus();
+}
+
 Result<Loaded> Load(const DataDirLayout& layout) {
+  CG_RETURN_IF_ERROR(CheckDataDirPermissions(layout));
   CG_ASSIGN_OR_RETURN(auto ca_pem, ReadFileToString(layout.CaCert(), 1u << 20));
   CG_ASSIGN_OR_RETURN(auto ca_key, ReadFileToString(layout.CaKey(), 1u << 20));
   CG_ASSIGN_OR_RETURN(auto ca, protocol::CertificateAuthority::Load(ca_pem, ca_key));
@@ -40,6 +56,34 @@ Result<Loaded> Load(const DataDirLayout& layout) {
 }
 
 SysTime Now() { return std::chrono::system_clock::now(); }
+
+// DIR itself, 0700, but never its parents: a mistyped path must not quietly become a new tree
+// (with whatever modes the umask gives its directories).
+Status MakePrivateDirectory(const std::string& dir) {
+  std::string path = dir;
+  while (path.size() > 1 && path.back() == '/') {
+    path.pop_back();
+  }
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) {
+    parent = ".";
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec)) {
+    return MakeError(ErrorCode::kNotFound,
+                     "the parent directory " + parent.string() + " of " + dir +
+                         " does not exist; cg-soc init creates only the data dir itself (create "
+                         "the parent first: mkdir -p " +
+                         parent.string() + ")");
+  }
+  if (!std::filesystem::exists(path, ec)) {
+    std::filesystem::create_directory(path, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kIo, "create directory " + path + ": " + ec.message());
+    }
+  }
+  return EnsureDirectory(path, 0700);  // exists now: only sets the mode
+}
 
 // A listen address: like a client's HOST:PORT, but port 0 (the kernel picks) is allowed.
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
@@ -101,7 +145,7 @@ Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::s
     return MakeError(ErrorCode::kAlreadyExists,
                      dir + " already holds a CounterGuard SOC (refusing to overwrite its CA)");
   }
-  CG_RETURN_IF_ERROR(EnsureDirectory(dir, 0700));
+  CG_RETURN_IF_ERROR(MakePrivateDirectory(dir));
   CG_ASSIGN_OR_RETURN(auto ca, protocol::CertificateAuthority::Create(
                                    "CounterGuard SOC CA " + hostnames.front(), kCaValidity, Now()));
   CG_ASSIGN_OR_RETURN(auto ca_key, ca.key_pem());
@@ -136,12 +180,29 @@ Status Serve(const ServeOptions& options) {
   CG_ASSIGN_OR_RETURN(auto agent_addr, ParseListenAddress(options.agent_listen));
   CG_ASSIGN_OR_RETURN(auto operator_addr, ParseListenAddress(options.operator_listen));
 
-  // Stop signals are taken synchronously by this thread; the I/O threads never see them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Every connection is a descriptor: the caps of both ports and a reserve must fit under the
+  // limit, or a flood on the agent port would leave none for the operator port (accept fails
+  // with EMFILE). The soft limit is raised to the hard one first (the unit sets LimitNOFILE).
+  CG_ASSIGN_OR_RETURN(const size_t fd_limit, RaiseFileDescriptorLimit());
+  size_t agent_max = options.max_connections;
+  const size_t fixed = kOperatorMaxConnections + kReservedDescriptors;
+  if (fd_limit < fixed + 16) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the open-file limit (" + std::to_string(fd_limit) +
+                         ") is too low for the SOC; raise it (LimitNOFILE= in cg-soc.service)");
+  }
+  if (agent_max > fd_limit - fixed) {
+    spdlog::warn(
+        "the open-file limit is {}: the agent port takes at most {} connections instead of {} "
+        "(raise LimitNOFILE= to allow more)",
+        fd_limit, fd_limit - fixed, agent_max);
+    agent_max = fd_limit - fixed;
+  }
+  const size_t agent_per_address = std::min(options.max_connections_per_address, agent_max);
+
+  // Stop requests are taken by this thread (made before the I/O threads, which never see
+  // SIGTERM/SIGINT on Linux).
+  CG_ASSIGN_OR_RETURN(auto stop_source, os::StopSource::Create());
 
   CG_ASSIGN_OR_RETURN(auto policy_keys, LoadPolicyKeys(layout));
   PolicyHub hub(*loaded.storage, Now, options.poll_hold);
@@ -151,6 +212,9 @@ Status Serve(const ServeOptions& options) {
   config.crl_file = layout.Crl();
   config.enroll_burst = options.enroll_burst;
   config.enroll_refill = std::chrono::milliseconds(60000 / std::max(options.enroll_per_minute, 1));
+  config.clock_skew_tolerance = options.clock_skew_tolerance;
+  config.renew_burst = std::max(options.renewals_per_day, 1);
+  config.renew_refill = std::chrono::milliseconds(24LL * 3600 * 1000 / config.renew_burst);
   SocService service(*loaded.storage, loaded.ca, Now, config);
   // Written at start so that it exists (and is fresh) before the first revocation.
   CG_RETURN_IF_ERROR(service.PublishCrl());
@@ -171,6 +235,9 @@ Status Serve(const ServeOptions& options) {
   agent.cert_file = layout.ServerCert();
   agent.key_file = layout.ServerKey();
   agent.ca_file = layout.CaCert();
+  agent.read_timeout = options.request_timeout;
+  agent.max_connections = agent_max;
+  agent.max_connections_per_address = agent_per_address;
   // A presented certificate must chain to our CA; only POST /v1/enroll may come without one
   // (the service answers 401 to every other route without a verified certificate).
   agent.verify_client_certs = true;
@@ -193,15 +260,17 @@ Status Serve(const ServeOptions& options) {
   op.port = operator_addr.second;
   op.cert_file = layout.ServerCert();
   op.key_file = layout.ServerKey();
+  op.read_timeout = options.request_timeout;
+  op.max_connections = kOperatorMaxConnections;
+  op.max_connections_per_address = kOperatorMaxConnectionsPerAddress;
   CG_ASSIGN_OR_RETURN(auto operator_port,
                       runtime.AddListener(op, [&service](protocol::HttpRequest r, Responder w) {
                         service.HandleOperator(std::move(r), std::move(w));
                       }));
 
   runtime.Start();
-  // Each CRL says it is valid for 7 days: rewrite the file daily even when nothing is revoked,
-  // so that consumers reading DATA_DIR/crl.pem never hold an outdated one (GET /v1/crl.pem is
-  // built fresh for every request anyway).
+  // Each CRL says it is valid for 7 days and is re-signed halfway (or at once after a change):
+  // look daily, so that consumers reading DATA_DIR/crl.pem never hold an outdated one.
   std::function<void()> refresh_crl = [&] {
     if (auto s = service.PublishCrl(); !s.ok()) {
       spdlog::error("rewriting the CRL failed: {}", s.error().ToString());
@@ -209,8 +278,11 @@ Status Serve(const ServeOptions& options) {
     runtime.After(kCrlRefresh, refresh_crl);
   };
   runtime.After(kCrlRefresh, refresh_crl);
-  spdlog::info("agent listener on {}:{}, operator listener on {}:{}", agent.address, agent_port,
-               op.address, operator_port);
+  spdlog::info(
+      "agent listener on {}:{} (at most {} connections, {} per address), operator listener on "
+      "{}:{} (at most {}, {} per address); open-file limit {}",
+      agent.address, agent_port, agent_max, agent_per_address, op.address, operator_port,
+      kOperatorMaxConnections, kOperatorMaxConnectionsPerAddress, fd_limit);
   if (!options.ready_file.empty()) {
     const nlohmann::json ready = {{"agent_port", agent_port}, {"operator_port", operator_port}};
     if (auto s = WriteFileAtomic(options.ready_file, ready.dump() + "\n", 0644); !s.ok()) {
@@ -219,9 +291,7 @@ Status Serve(const ServeOptions& options) {
       return s;
     }
   }
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  spdlog::info("signal {} received, shutting down", sig);
+  spdlog::info("{} received, shutting down", stop_source->Wait());
   runtime.Stop();
   runtime.Wait();
   // Reports already queued are stored; their connections are gone, so the agents resend them

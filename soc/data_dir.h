@@ -27,10 +27,10 @@ struct DataDirLayout {
   std::string Crl() const { return dir + "/crl.pem"; }
 };
 
-// Creates DIR (0700) with a P-256 CA, a server certificate for `hostnames`, the SQLite
-// database and the first admin token (hash stored; the secret written 0600 to
-// DIR/admin.token). Refuses a directory that already holds a CounterGuard SOC.
-// Returns the admin token.
+// Creates DIR (0700; its parent must exist, nothing above DIR is created) with a P-256 CA, a server
+// certificate for `hostnames`, the SQLite database and the first admin token (hash stored; the
+// secret written 0600 to DIR/admin.token). Refuses a directory that already holds a CounterGuard
+// SOC. Returns the admin token.
 Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames);
 
 Result<std::string> CreateOperatorToken(const std::string& dir, const std::string& name,
@@ -57,9 +57,27 @@ struct ServeOptions {
   size_t ingest_queue = 4096;
   // Reports per group-commit transaction (1: one transaction per report, for comparison).
   size_t ingest_batch = 512;
+  // Connections the agent port holds at once, in all and per source address (offices behind
+  // one NAT address share the second). Lowered at start when the descriptor limit is too small
+  // for them and the operator port's own budget (docs/performance.md has the measurement).
+  size_t max_connections = 8192;
+  size_t max_connections_per_address = 256;
+  // One deadline for a whole request (see ListenerOptions::read_timeout).
+  std::chrono::seconds request_timeout{30};
+  // Reports dated further ahead of the SOC's clock than this flag their device's clock.
+  std::chrono::seconds clock_skew_tolerance{300};
+  // Certificate renewals per device and day.
+  int renewals_per_day = 5;
 };
 
-// Runs both listeners until SIGTERM/SIGINT.
+// The operator port's own connection budget (analysts' cgctl and browsers).
+inline constexpr size_t kOperatorMaxConnections = 64;
+inline constexpr size_t kOperatorMaxConnectionsPerAddress = 32;
+// Descriptors kept for the database, logs, the CRL file and the listening sockets.
+inline constexpr size_t kReservedDescriptors = 64;
+
+// Runs both listeners until the OS asks the process to stop (platform/os/stop_source.h:
+// SIGTERM/SIGINT on Linux).
 Status Serve(const ServeOptions& options);
 
 }  // namespace cg::soc

@@ -40,6 +40,7 @@
 #include <sstream>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "protocol/pki.h"
@@ -199,6 +200,53 @@ struct Listener {
   asio::io_context::executor_type io_executor;
   tcp::acceptor acceptor;  // on its own strand: Stop() posts the close there
   std::string name;        // "127.0.0.1:8443", for logs
+
+  // Takes a connection slot for `address`, or says which cap refuses it.
+  const char* TryAcquire(const std::string& address) {
+    std::lock_guard lock(slots_mu);
+    if (options.max_connections != 0 && open_total >= options.max_connections) {
+      return "listener";
+    }
+    size_t& from_address = open_per_address[address];
+    if (options.max_connections_per_address != 0 &&
+        from_address >= options.max_connections_per_address) {
+      if (from_address == 0) {
+        open_per_address.erase(address);
+      }
+      return "address";
+    }
+    ++from_address;
+    ++open_total;
+    return nullptr;
+  }
+
+  void Release(const std::string& address) {
+    std::lock_guard lock(slots_mu);
+    --open_total;
+    if (auto it = open_per_address.find(address);
+        it != open_per_address.end() && --it->second == 0) {
+      open_per_address.erase(it);
+    }
+  }
+
+  // One warning per 10 s at most: a flood must not flood the log as well. Returns the number of
+  // refusals not logged since the last warning, or nullopt when this one is not to be logged.
+  std::optional<size_t> ShouldLogRefusal(std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(slots_mu);
+    if (last_refusal_log.time_since_epoch().count() != 0 &&
+        now - last_refusal_log < std::chrono::seconds(10)) {
+      ++refused_since_log;
+      return std::nullopt;
+    }
+    last_refusal_log = now;
+    return std::exchange(refused_since_log, 0);
+  }
+
+  std::mutex slots_mu;
+  size_t open_total = 0;
+  std::unordered_map<std::string, size_t> open_per_address;
+  std::chrono::steady_clock::time_point last_refusal_log{};
+  size_t refused_since_log = 0;
 };
 
 // The listener's is_revoked hook; a hook that throws refuses (fail closed).
@@ -339,13 +387,16 @@ class Registry {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // `slot_address`: the connection slot taken for it (Listener::TryAcquire), released with it.
   Session(tcp::socket socket, std::shared_ptr<Listener> listener,
-          std::shared_ptr<Registry> registry)
+          std::shared_ptr<Registry> registry, std::string slot_address)
       : listener_(std::move(listener)),
         registry_(std::move(registry)),
         executor_(socket.get_executor()),
         stream_(std::move(socket), listener_->ssl_ctx),
-        response_timer_(executor_) {
+        response_timer_(executor_),
+        slot_address_(std::move(slot_address)),
+        started_(std::chrono::steady_clock::now()) {
     error_code ec;
     const tcp::endpoint peer = stream_.lowest().socket().remote_endpoint(ec);
     peer_address_ =
@@ -353,6 +404,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    listener_->Release(slot_address_);
     if (id_ != 0) {
       registry_->Remove(id_);
     }
@@ -425,7 +477,10 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& tcp_layer = stream_.lowest();
     spdlog::debug("{}: connection from {}", listener_->name, peer_address_);
 
-    tcp_layer.expires_after(options.handshake_timeout);
+    // The first request must be complete within read_timeout of the accept; the handshake has
+    // its own, shorter bound within that.
+    auto request_deadline = started_ + options.read_timeout;
+    tcp_layer.expires_at(std::min(started_ + options.handshake_timeout, request_deadline));
     auto [handshake_ec] =
         co_await stream_.tls().async_handshake(ssl::stream_base::server, kNoThrow);
     if (handshake_ec) {
@@ -448,7 +503,11 @@ class Session : public std::enable_shared_from_this<Session> {
     while (!closing_) {
       if (buffer_.size() == 0) {
         // Between requests the connection is idle; the first request should come promptly.
-        tcp_layer.expires_after(first ? options.read_timeout : options.idle_timeout);
+        if (first) {
+          tcp_layer.expires_at(request_deadline);
+        } else {
+          tcp_layer.expires_after(options.idle_timeout);
+        }
         auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kNoThrow);
         if (ec) {
           close_notify = Fail(ec, "waiting for a request");
@@ -456,11 +515,15 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         buffer_.commit(n);
       }
+      // A later request's deadline runs from its first byte; none restarts with progress.
+      if (!first) {
+        request_deadline = std::chrono::steady_clock::now() + options.read_timeout;
+      }
       first = false;
 
       codec::RequestParser parser;
       codec::ApplyLimits(parser, Limits(options));
-      tcp_layer.expires_after(options.read_timeout);
+      tcp_layer.expires_at(request_deadline);
       auto [header_ec, header_n] =
           co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
       error_code ec = header_ec;
@@ -476,7 +539,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
       }
       if (!ec) {
-        tcp_layer.expires_after(options.read_timeout);
+        tcp_layer.expires_at(request_deadline);
         auto [body_ec, body_n] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
         ec = body_ec;
       }
@@ -664,6 +727,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<HttpResponse> response_;
   uint64_t seq_ = 0;
   bool closing_ = false;
+  std::string slot_address_;
+  std::chrono::steady_clock::time_point started_;  // accepted
 };
 
 asio::awaitable<void> AcceptLoop(std::shared_ptr<Listener> listener,
@@ -684,9 +749,31 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<Listener> listener,
     // Without TCP_NODELAY the handshake's last flight and the first answer wait for the
     // client's delayed ACK (Nagle): ~40 ms per new connection, measured by
     // tests/bench/ingest_bench.sh (21 full handshakes/s against 192 for openssl s_server).
+    // The caps are checked before any TLS work: a refused connection costs one accept and one
+    // close, and its descriptor is back at once.
+    error_code peer_ec;
+    const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    const std::string address = peer_ec ? std::string("unknown") : peer.address().to_string();
+    if (const char* cap = listener->TryAcquire(address)) {
+      if (auto unlogged = listener->ShouldLogRefusal(std::chrono::steady_clock::now())) {
+        spdlog::warn(
+            "{}: connection from {} refused: {} (at most {} connections{}); {} more "
+            "refused since the last such warning",
+            listener->name, address,
+            std::string_view(cap) == "listener" ? "the listener is full"
+                                                : "too many from this address",
+            std::string_view(cap) == "listener" ? listener->options.max_connections
+                                                : listener->options.max_connections_per_address,
+            std::string_view(cap) == "listener" ? "" : " per address", *unlogged);
+      }
+      error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
     error_code nodelay_ec;
     socket.set_option(tcp::no_delay(true), nodelay_ec);
-    auto session = std::make_shared<Session>(tcp::socket(std::move(socket)), listener, registry);
+    auto session =
+        std::make_shared<Session>(tcp::socket(std::move(socket)), listener, registry, address);
     if (!session->Register()) {
       continue;  // stopping
     }

@@ -37,7 +37,16 @@ struct ListenerOptions {
   std::function<bool(const protocol::PeerCertificate&)> is_revoked;
   size_t max_body_bytes = 1 << 20;
   size_t max_header_bytes = 16 << 10;
+  // handshake_timeout bounds the TLS handshake. read_timeout is ONE deadline for a whole
+  // request, never restarted by progress: for the first request of a connection it runs from
+  // the accept (handshake included), for a later one from its first byte, which must come
+  // within idle_timeout of the previous answer. A client trickling bytes is cut off at it.
   std::chrono::seconds handshake_timeout{10}, read_timeout{30}, write_timeout{30}, idle_timeout{60};
+  // Connections open at once, in all and from one source address (0: no cap). Beyond them a new
+  // connection is closed at once, before any TLS work, so that a flood cannot use up the
+  // process's descriptors (which the other listener needs too).
+  size_t max_connections = 0;
+  size_t max_connections_per_address = 0;
 };
 
 class ServerRuntime {

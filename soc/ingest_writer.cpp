@@ -66,7 +66,8 @@ void IngestWriter::Loop() {
     std::vector<ReportToStore> rows;
     rows.reserve(batch.size());
     for (const auto& item : batch) {
-      rows.push_back(ReportToStore{&item.report, item.body_json, item.received_at});
+      rows.push_back(
+          ReportToStore{&item.report, item.body_json, item.received_at, item.policy_state});
     }
     std::vector<Result<bool>> results = storage_.StoreReports(rows);
     if (results.size() != batch.size()) {

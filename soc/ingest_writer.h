@@ -26,6 +26,8 @@ struct IngestItem {
   SysTime received_at;
   // Called once, on the writer thread, with StoreReport's result for this report.
   std::function<void(Result<bool>)> done;
+  // The SOC's verdict on the report's policy (ReportToStore::policy_state).
+  std::string policy_state = {};
 };
 
 class IngestWriter {

@@ -15,6 +15,20 @@ using nlohmann::json;
 using protocol::HttpResponse;
 using SteadyClock = std::chrono::steady_clock;
 
+namespace {
+
+// A layer's expiry (validated when it was pushed).
+std::optional<SysTime> ExpiresAt(const json& document) {
+  if (auto it = document.find("expires_at"); it != document.end() && it->is_string()) {
+    if (auto t = ParseRfc3339(it->get<std::string>()); t.ok()) {
+      return *t;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 bool GroupInScope(std::string_view group, std::string_view scope) {
   while (!scope.empty() && scope.back() == '/') {
     scope.remove_suffix(1);
@@ -48,6 +62,7 @@ Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
   CG_ASSIGN_OR_RETURN(auto stored, storage_.ListPolicies());
   std::vector<json> documents;
   std::vector<policy::Reporting> reporting;
+  std::vector<std::optional<SysTime>> expires;
   policy::TrustedKeys trusted = std::move(initial_keys);
   // Oldest first, so that each rotation is applied in the order it was accepted.
   for (auto it = stored.rbegin(); it != stored.rend(); ++it) {
@@ -57,6 +72,9 @@ Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
                        "stored policy version " + std::to_string(it->version) + " is damaged");
     }
     documents.insert(documents.begin(), envelope["policy"]);
+    expires.insert(expires.begin(), ExpiresAt(envelope["policy"]));
+    // The target is the signed document's, whatever the row says.
+    it->target = policy::LayerTarget(envelope["policy"]);
     auto parsed_policy = policy::ParsePolicy(envelope["policy"]);
     if (!parsed_policy.ok()) {
       return parsed_policy.error().Wrap("stored policy version " + std::to_string(it->version));
@@ -81,6 +99,7 @@ Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
   policies_ = std::move(stored);
   documents_ = std::move(documents);
   reporting_ = std::move(reporting);
+  expires_ = std::move(expires);
   return OkStatus();
 }
 
@@ -110,6 +129,7 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
                        "other_group: the policy's signed target does not include group " + scope};
   }
   StoredPolicy stored;
+  stored.target = policy::LayerTarget(document);
   stored.version = verified.policy.version;
   stored.hash = verified.hash;
   stored.key_id = verified.key_id;
@@ -118,21 +138,27 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
   stored.envelope = envelope.dump();
   stored.pushed_by = pushed_by;
   stored.pushed_at = now;
-  if (!policies_.empty()) {
-    const StoredPolicy& newest = policies_.front();
-    auto same = std::find_if(policies_.begin(), policies_.end(),
-                             [&](const StoredPolicy& p) { return p.version == stored.version; });
-    if (same != policies_.end() && same->hash == stored.hash && same->scope == stored.scope) {
-      return PushOutcome{*same, /*already_stored=*/true, 0};
+  // Versions count per target: a layer replaces the older versions of its own target only.
+  const StoredPolicy* newest = nullptr;
+  for (const auto& p : policies_) {
+    if (p.target != stored.target) {
+      continue;
     }
-    if (stored.version <= newest.version) {
-      return PushRefusal{409, "not_newer",
-                         "policy version " + std::to_string(stored.version) +
-                             " is not newer than the stored version " +
-                             std::to_string(newest.version) +
-                             " (versions count across the province: sign it with version " +
-                             std::to_string(newest.version + 1) + " or higher)"};
+    if (p.version == stored.version && p.hash == stored.hash && p.scope == stored.scope) {
+      return PushOutcome{p, /*already_stored=*/true, 0};
     }
+    if (newest == nullptr || p.version > newest->version) {
+      newest = &p;
+    }
+  }
+  if (newest != nullptr && stored.version <= newest->version) {
+    const std::string target = stored.target.empty() ? "every group" : "'" + stored.target + "'";
+    return PushRefusal{409, "not_newer",
+                       "policy version " + std::to_string(stored.version) +
+                           " is not newer than the stored version " +
+                           std::to_string(newest->version) + " for target " + target +
+                           " (versions count per target: sign it with version " +
+                           std::to_string(newest->version + 1) + " or higher)"};
   }
   auto added = storage_.AddPolicy(stored);
   if (!added.ok()) {
@@ -150,9 +176,11 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
   policies_.insert(policies_.begin(), stored);
   documents_.insert(documents_.begin(), document);
   reporting_.insert(reporting_.begin(), verified.policy.reporting);
+  expires_.insert(expires_.begin(), ExpiresAt(document));
   lock.unlock();
 
-  spdlog::info("policy version {} ({}) pushed by {} for {}", stored.version, stored.hash, pushed_by,
+  spdlog::info("policy version {} of target '{}' ({}) pushed by {} for {}", stored.version,
+               stored.target, stored.hash, pushed_by,
                scope.empty() ? std::string("its signed target") : "group " + scope);
   PushOutcome outcome{stored, false, 0};
   const size_t before = Waiting();
@@ -164,36 +192,83 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
   return outcome;
 }
 
-int PolicyHub::NewestIndexLocked(std::string_view group) const {
+std::vector<size_t> PolicyHub::LayerIndexesLocked(std::string_view group, SysTime at) const {
+  // The newest version per target among the policies served to the group; an expired one
+  // leaves its target out (the agents' floors refuse the older versions it replaced).
+  std::map<std::string, size_t> newest;
   for (size_t i = 0; i < policies_.size(); ++i) {
-    if (GroupInScope(group, policies_[i].scope) && policy::TargetMatches(documents_[i], group)) {
-      return static_cast<int>(i);
+    if (!GroupInScope(group, policies_[i].scope) || !policy::TargetMatches(documents_[i], group)) {
+      continue;
+    }
+    auto [it, inserted] = newest.emplace(policies_[i].target, i);
+    if (!inserted && policies_[i].version > policies_[it->second].version) {
+      it->second = i;
     }
   }
-  return -1;
+  std::vector<policy::Layer> layers;
+  for (const auto& [target, i] : newest) {
+    if (!expires_[i] || at < *expires_[i]) {
+      layers.push_back({target, policies_[i].version, policies_[i].hash, documents_[i]});
+    }
+  }
+  policy::OrderLayers(layers, group);
+  std::vector<size_t> indexes;
+  for (const auto& l : layers) {
+    indexes.push_back(newest.at(l.target));  // one layer per target
+  }
+  return indexes;
 }
 
-std::optional<StoredPolicy> PolicyHub::NewestForLocked(std::string_view group) const {
-  const int i = NewestIndexLocked(group);
-  return i < 0 ? std::nullopt : std::optional<StoredPolicy>(policies_[static_cast<size_t>(i)]);
+std::optional<ExpectedPolicy> PolicyHub::ExpectedForLocked(std::string_view group,
+                                                           SysTime at) const {
+  const std::vector<size_t> indexes = LayerIndexesLocked(group, at);
+  if (indexes.empty()) {
+    return std::nullopt;
+  }
+  ExpectedPolicy expected;
+  std::vector<policy::Layer> layers;
+  for (size_t i : indexes) {
+    expected.layers.push_back(policies_[i]);
+    layers.push_back({policies_[i].target, policies_[i].version, policies_[i].hash, documents_[i]});
+  }
+  expected.version = policy::LayerSetVersion(layers);
+  expected.hash = policy::LayerSetHash(layers);
+  return expected;
+}
+
+std::optional<ExpectedPolicy> PolicyHub::ExpectedFor(std::string_view group, SysTime at) const {
+  std::lock_guard lock(mu_);
+  return ExpectedForLocked(group, at);
+}
+
+Result<policy::MergedPolicy> PolicyHub::EffectiveFor(std::string_view group, SysTime at) const {
+  std::vector<policy::Layer> layers;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i : LayerIndexesLocked(group, at)) {
+      layers.push_back(
+          {policies_[i].target, policies_[i].version, policies_[i].hash, documents_[i]});
+    }
+  }
+  return policy::MergeLayers(layers);
 }
 
 std::optional<std::chrono::seconds> PolicyHub::StaleAfterFor(std::string_view group) const {
+  const SysTime now = now_();
   std::lock_guard lock(mu_);
-  const int i = NewestIndexLocked(group);
-  if (i < 0) {
+  // The merged reporting section: the narrowest layer that sets a key wins.
+  std::optional<int64_t> intervals;
+  std::optional<int64_t> interval;
+  const std::vector<size_t> indexes = LayerIndexesLocked(group, now);
+  for (auto it = indexes.rbegin(); it != indexes.rend(); ++it) {
+    const policy::Reporting& r = reporting_[*it];
+    intervals = intervals ? intervals : r.stale_after_intervals;
+    interval = interval ? interval : r.interval_seconds;
+  }
+  if (!intervals) {
     return std::nullopt;
   }
-  const policy::Reporting& r = reporting_[static_cast<size_t>(i)];
-  if (!r.stale_after_intervals) {
-    return std::nullopt;
-  }
-  return std::chrono::seconds(*r.stale_after_intervals * r.interval_seconds.value_or(900));
-}
-
-std::optional<StoredPolicy> PolicyHub::NewestFor(std::string_view group) const {
-  std::lock_guard lock(mu_);
-  return NewestForLocked(group);
+  return std::chrono::seconds(*intervals * interval.value_or(900));
 }
 
 std::vector<StoredPolicy> PolicyHub::Policies() const {
@@ -208,27 +283,56 @@ size_t PolicyHub::Waiting() const {
 
 Result<std::optional<HttpResponse>> PolicyHub::NewsLocked(const PollRequest& request) {
   json policy_json = nullptr;
-  if (auto newest = NewestForLocked(request.group);
-      newest && newest->version > request.policy_version && newest->hash != request.refused_hash) {
-    json envelope = json::parse(newest->envelope, nullptr, false);
-    if (envelope.is_discarded()) {
-      return MakeError(ErrorCode::kDatabase,
-                       "stored policy version " + std::to_string(newest->version) + " is damaged");
+  json layers_json = nullptr;
+  const SysTime now = now_();
+  if (auto expected = ExpectedForLocked(request.group, now)) {
+    // Agents with layers say which set they run; older ones only a version.
+    const bool differs = request.policy_hash.empty() ? expected->version > request.policy_version
+                                                     : expected->hash != request.policy_hash;
+    if (differs && expected->hash != request.refused_hash) {
+      layers_json = json::array();
+      for (const auto& layer : expected->layers) {
+        json envelope = json::parse(layer.envelope, nullptr, false);
+        if (envelope.is_discarded()) {
+          return MakeError(ErrorCode::kDatabase, "stored policy version " +
+                                                     std::to_string(layer.version) + " of '" +
+                                                     layer.target + "' is damaged");
+        }
+        layers_json.push_back({{"target", layer.target},
+                               {"version", layer.version},
+                               {"hash", layer.hash},
+                               {"envelope", std::move(envelope)}});
+      }
+      // One layer: also the single-policy form agents before layers read.
+      policy_json = expected->layers.size() == 1 ? json{{"version", expected->version},
+                                                        {"hash", expected->hash},
+                                                        {"envelope", layers_json[0]["envelope"]}}
+                                                 : json(nullptr);
+      if (!request.device_id.empty()) {
+        if (auto s =
+                storage_.RecordPolicyServed(request.device_id, expected->version, expected->hash);
+            !s.ok() && s.error().code != ErrorCode::kNotFound) {
+          return s.error();
+        }
+      }
+      layers_json = json{{"version", expected->version},
+                         {"hash", expected->hash},
+                         {"layers", std::move(layers_json)}};
     }
-    policy_json = {
-        {"version", newest->version}, {"hash", newest->hash}, {"envelope", std::move(envelope)}};
   }
   CG_ASSIGN_OR_RETURN(auto tasks, storage_.TakeTasks(request.device_id, now_()));
-  if (policy_json.is_null() && tasks.empty()) {
+  if (layers_json.is_null() && tasks.empty()) {
     return std::optional<HttpResponse>();
   }
   json task_list = json::array();
   for (const auto& task : tasks) {
     task_list.push_back({{"id", task.id}, {"kind", task.kind}, {"yara", task.yara}});
   }
-  return std::optional<HttpResponse>(HttpResponse::Json(
-      200,
-      {{"status", "update"}, {"policy", std::move(policy_json)}, {"tasks", std::move(task_list)}}));
+  return std::optional<HttpResponse>(
+      HttpResponse::Json(200, {{"status", "update"},
+                               {"policy", std::move(policy_json)},
+                               {"policy_set", std::move(layers_json)},
+                               {"tasks", std::move(task_list)}}));
 }
 
 void PolicyHub::Poll(PollRequest request, Responder respond) {

@@ -18,6 +18,7 @@
 
 #include "common/result.h"
 #include "common/timeutil.h"
+#include "policy/layers.h"
 #include "policy/signing.h"
 #include "protocol/http.h"
 #include "soc/https_server.h"
@@ -30,6 +31,9 @@ struct PollRequest {
   std::string device_id;
   std::string group;
   int64_t policy_version = 0;
+  // The hash of the policy set the agent runs (agents with layers send it; "" from older
+  // agents, which are then compared by version).
+  std::string policy_hash;
   // The hash of a policy the agent refused: not offered again (the agent reports the refusal
   // itself; offering it again at once would make the long-poll spin).
   std::string refused_hash;
@@ -40,6 +44,14 @@ struct PushRefusal {
   int status;  // HTTP status
   std::string code;
   std::string message;
+};
+
+// What a device of a group should run: the newest layer of every target on the group's path
+// that has not expired, broadest first, and the set's version and hash (policy/layers.h).
+struct ExpectedPolicy {
+  int64_t version = 0;
+  std::string hash;
+  std::vector<StoredPolicy> layers;  // broadest first
 };
 
 struct PushOutcome {
@@ -65,23 +77,29 @@ class PolicyHub {
 
   // Verifies an envelope with the same rules as the agents (signature from a trusted key, a
   // valid policy, validity window; the group test is per device), checks that its version is
-  // newer than every stored one, stores it and wakes the long-polls of the devices it is for.
+  // newer than every stored one of its target (policy::LayerTarget), stores it and wakes the
+  // long-polls of the devices it is for.
   // `scope` (may be empty) limits it to a group and the groups below it; the policy's signed
   // target must include that group.
   std::variant<PushOutcome, PushRefusal> Push(const nlohmann::json& envelope,
                                               const std::string& scope,
                                               const std::string& pushed_by);
 
-  // Answers at once with the newest policy for the device's group when it is newer than what
-  // the agent runs, and/or the device's open tasks; otherwise keeps `respond` until one of
-  // those appears or the hold time ends ({"status": "no_change"}).
+  // Answers at once with the expected policy set of the device's group when the agent runs
+  // another one (and it is not the set the agent refused), and/or the device's open tasks;
+  // otherwise keeps `respond` until one of those appears or the hold time ends
+  // ({"status": "no_change"}). A set handed out is recorded as served to the device.
   void Poll(PollRequest request, Responder respond);
 
   // Wakes the long-polls of these devices (a task was created for them).
   void WakeDevices(const std::vector<std::string>& device_ids);
 
-  // The newest stored policy served to `group`, or nullopt.
-  std::optional<StoredPolicy> NewestFor(std::string_view group) const;
+  // The policy set a device of `group` should run at time `at`, or nullopt when no stored
+  // policy applies (the agents' built-in policy then).
+  std::optional<ExpectedPolicy> ExpectedFor(std::string_view group, SysTime at) const;
+  // The merged policy of ExpectedFor (the built-in one without layers), with the layer each
+  // value comes from.
+  Result<policy::MergedPolicy> EffectiveFor(std::string_view group, SysTime at) const;
   // How long a device of `group` may stay silent before it counts as stale, from the
   // `reporting` section of the newest policy for the group (stale_after_intervals times
   // interval_seconds, 900 s when unset); nullopt when that policy does not say.
@@ -97,9 +115,9 @@ class PolicyHub {
     std::chrono::steady_clock::time_point deadline;
   };
 
-  // Index into policies_ of the newest policy for `group`, or -1.
-  int NewestIndexLocked(std::string_view group) const;
-  std::optional<StoredPolicy> NewestForLocked(std::string_view group) const;
+  // Indexes into policies_ of the layers for `group` at `at`, broadest first.
+  std::vector<size_t> LayerIndexesLocked(std::string_view group, SysTime at) const;
+  std::optional<ExpectedPolicy> ExpectedForLocked(std::string_view group, SysTime at) const;
   // The answer for `request` now, or nullopt when there is nothing new. Holds mu_.
   Result<std::optional<protocol::HttpResponse>> NewsLocked(const PollRequest& request);
   // Answers or parks; `respond` is consumed either way.
@@ -116,9 +134,10 @@ class PolicyHub {
   std::condition_variable cv_;
   bool stopping_ = false;
   policy::TrustedKeys trusted_;
-  std::vector<StoredPolicy> policies_;        // newest first
-  std::vector<nlohmann::json> documents_;     // policies_[i]'s policy document (target matching)
-  std::vector<policy::Reporting> reporting_;  // policies_[i]'s reporting section
+  std::vector<StoredPolicy> policies_;           // newest push first
+  std::vector<nlohmann::json> documents_;        // policies_[i]'s policy document (target matching)
+  std::vector<std::optional<SysTime>> expires_;  // policies_[i]'s expires_at
+  std::vector<policy::Reporting> reporting_;     // policies_[i]'s reporting section
   std::multimap<std::chrono::steady_clock::time_point, uint64_t> deadlines_;
   std::map<uint64_t, Waiter> waiters_;
   uint64_t next_waiter_ = 0;

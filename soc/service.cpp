@@ -13,10 +13,11 @@
 #include <utility>
 #include <variant>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 #include "policy/policy.h"
 #include "protocol/json.h"
+#include "soc/escape.h"
 #include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
 
@@ -56,14 +57,17 @@ constexpr size_t kMaxTokenBytes = 256;
 constexpr size_t kMaxGroupBytes = 128;
 constexpr size_t kMaxOperatorNameBytes = 128;
 constexpr int64_t kDefaultEnrollTtlSeconds = 24 * 3600;
+// How far ahead of the SOC an agent's clock may be when it drops an expiring policy layer.
+constexpr std::chrono::minutes kPolicyClockTolerance{10};
 constexpr int64_t kMaxEnrollTtlSeconds = 30 * 24 * 3600;
 constexpr int64_t kMaxEnrollUses = 10000;
 constexpr int64_t kDefaultHistoryLimit = 50;
 constexpr int64_t kMaxHistoryLimit = 1000;
 constexpr int64_t kDefaultAuditLimit = 100;
 constexpr int64_t kMaxAuditLimit = 10000;
-constexpr int64_t kDefaultOperatorTtlSeconds = 0;  // no expiry
-constexpr int64_t kMaxOperatorTtlSeconds = 5LL * 365 * 86400;
+// The directive wants secrets changed at least every 90 days: no operator token lives longer.
+constexpr int64_t kMaxOperatorTtlSeconds = 90LL * 86400;
+constexpr int64_t kDefaultOperatorTtlSeconds = kMaxOperatorTtlSeconds;
 // Reports per POST /v1/reports/batch (the body limit applies as well).
 constexpr size_t kMaxBatchReports = 100;
 // What a 503 for a full ingest queue asks the agent to wait.
@@ -89,12 +93,8 @@ std::string Clip(std::string_view text, size_t max = kMaxAuditField) {
   return std::string(text.substr(0, max));
 }
 
-bool IsPrintable(std::string_view text) {
-  return std::none_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
-}
+// No C0, DEL, C1 or text-reordering control, and valid UTF-8 (escape.h).
+bool IsPrintable(std::string_view text) { return !HasControlCharacters(text); }
 
 // A request body as a JSON object (kParse with the reason otherwise).
 Result<json> ParseJsonBody(std::string_view body) {
@@ -315,15 +315,28 @@ json OptionalTime(const std::optional<SysTime>& t) {
   return t ? json(FormatRfc3339(*t)) : json(nullptr);
 }
 
-json DeviceJson(const Device& device, SysTime stale_before, bool detail) {
+json DeviceJson(const Device& device, SysTime stale_before, bool detail,
+                std::chrono::seconds skew_tolerance) {
   json j = {{"device_id", device.device_id},
             {"hostname", device.hostname},
+            {"reported_hostname", device.reported_hostname},
             {"group", device.group},
             {"status", protocol::ToString(EffectiveStatus(device, stale_before))},
             {"last_seen", OptionalTime(device.last_seen)},
             {"policy_version", device.policy_version},
-            {"enrolled_at", FormatRfc3339(device.enrolled_at)}};
+            {"enrolled_at", FormatRfc3339(device.enrolled_at)},
+            // The latest report was dated further ahead of the SOC's clock than the tolerance.
+            {"clock_skew", device.clock_skew > skew_tolerance},
+            {"clock_skew_seconds", device.clock_skew.count()}};
+  if (!device.policy_state.empty()) {
+    j["policy_state"] = device.policy_state;
+  }
   if (detail) {
+    j["policy_hash"] = device.policy_hash;
+    j["verified_policy"] = {{"version", device.verified_policy_version},
+                            {"hash", device.verified_policy_hash}};
+    j["served_policy"] = {{"version", device.served_policy_version},
+                          {"hash", device.served_policy_hash}};
     j["machine_id"] = device.machine_id;
     j["cert_serial"] = device.cert_serial;
     j["cert_not_after"] = FormatRfc3339(device.cert_not_after);
@@ -370,6 +383,7 @@ SocService::SocService(Storage& storage, const protocol::CertificateAuthority& c
       now_(std::move(now)),
       config_(std::move(config)),
       enroll_limiter_(config_.enroll_burst, config_.enroll_refill),
+      renew_limiter_(config_.renew_burst, config_.renew_refill),
       auth_throttle_(config_.auth_delay_base, config_.auth_delay_max, config_.auth_forget_after) {}
 
 const std::vector<SocService::Route>& SocService::AgentRoutes() {
@@ -395,6 +409,7 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", "/api/v1/policies", Access::kAdmin, &SocService::PushPolicy},
       {"GET", "/api/v1/policies", Access::kAnalyst, &SocService::ListPolicies},
       {"GET", "/api/v1/policies/status", Access::kAnalyst, &SocService::PolicyStatus},
+      {"GET", "/api/v1/policies/effective", Access::kAnalyst, &SocService::EffectivePolicy},
       {"POST", "/api/v1/inspections", Access::kAdmin, &SocService::CreateInspection},
       {"GET", "/api/v1/inspections", Access::kAnalyst, &SocService::ListInspections},
       {"GET", "/api/v1/inspections/{id}", Access::kAnalyst, &SocService::GetInspection},
@@ -406,6 +421,7 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
        &SocService::RevokeOperatorToken},
       {"POST", "/api/v1/devices/{id}/allow-reenroll", Access::kAdmin, &SocService::AllowReenroll},
       {"GET", "/api/v1/conflicts", Access::kAnalyst, &SocService::ListConflicts},
+      {"POST", "/api/v1/conflicts/{id}/resolve", Access::kAdmin, &SocService::ResolveConflict},
   };
   return routes;
 }
@@ -553,6 +569,11 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
   if (RoleRank(token->role) < RoleRank(needed)) {
     return Fail(403, "forbidden", "this needs the " + std::string(needed) + " role");
   }
+  // Last use, for `cgctl operator list` (a token nobody uses any more is one to revoke).
+  if (auto touched = storage_.TouchOperatorToken(token->id, now); !touched.ok()) {
+    spdlog::warn("recording the use of operator token {} failed: {}", token->id,
+                 touched.error().ToString());
+  }
   Call call(request, now, std::move(lookup.params), &*token);
   HttpResponse response = (this->*lookup.route->handler)(call);
   audit.target = Clip(call.audit_target);
@@ -619,28 +640,43 @@ HttpResponse SocService::Enroll(Call& call) {
     return refuse(403, "forbidden", *refusal);
   }
 
-  // The same machine enrolling again becomes a new certificate of its device when an admin
-  // allowed it, or when the device's certificate has expired (the fresh token is then the
-  // admin's consent); otherwise it is a conflict for an admin to resolve, never a duplicate.
+  // The same machine enrolling again becomes a new certificate of its device only when an admin
+  // allowed it (`cgctl device allow-reenroll`) and the token is for the device's own group: the
+  // machine id is no secret (world-readable on the PC, shown to analysts), so neither a token
+  // alone nor an expired certificate is consent. Every other attempt is refused and stays an
+  // open conflict until an admin closes it (`cgctl conflicts resolve`).
   auto same_machine = storage_.FindDevicesByMachine(*machine_id, *hostname);
   if (!same_machine.ok()) {
     return StorageFailure("looking up devices of a machine", same_machine.error());
   }
   std::optional<Device> previous;
-  for (const Device& d : *same_machine) {
-    if (d.reenroll_allowed) {
-      previous = d;
-      break;
+  if (!same_machine->empty()) {
+    const Device* target = &same_machine->front();
+    for (const Device& d : *same_machine) {
+      if (d.reenroll_allowed) {
+        target = &d;
+        break;
+      }
     }
-  }
-  if (!previous && !same_machine->empty()) {
-    const Device& newest = same_machine->front();
-    if (!newest.revoked && call.now >= newest.cert_not_after) {
-      previous = newest;
+    std::string refusal;
+    if (!target->reenroll_allowed) {
+      const std::string state = target->revoked                      ? " (revoked)"
+                                : call.now >= target->cert_not_after ? " (certificate expired)"
+                                                                     : "";
+      refusal = "this machine is already enrolled as device " + target->device_id + state +
+                "; an admin must allow it to enroll again (`cgctl device allow-reenroll " +
+                target->device_id + "`, see `cgctl conflicts`), with a token for its group " +
+                target->group;
+    } else if (token->group != target->group) {
+      refusal = "device " + target->device_id + " belongs to group " + target->group +
+                "; enrolling it again needs a token for that group, not " + token->group;
+    }
+    if (refusal.empty()) {
+      previous = *target;
     } else {
       EnrollmentConflict conflict;
       conflict.time = call.now;
-      conflict.device_id = newest.device_id;
+      conflict.device_id = target->device_id;
       conflict.hostname = *hostname;
       conflict.machine_id = *machine_id;
       conflict.group = token->group;
@@ -648,12 +684,8 @@ HttpResponse SocService::Enroll(Call& call) {
       if (auto added = storage_.AddEnrollmentConflict(conflict); !added.ok()) {
         return StorageFailure("recording an enrollment conflict", added.error());
       }
-      call.audit_target = "conflict with device " + newest.device_id;
-      return refuse(409, "conflict",
-                    "this machine is already enrolled as device " + newest.device_id +
-                        (newest.revoked ? " (revoked)" : "") +
-                        "; an admin must allow it to enroll again (`cgctl device allow-reenroll " +
-                        newest.device_id + "`, see `cgctl conflicts`)");
+      call.audit_target = "conflict with device " + target->device_id;
+      return refuse(409, "conflict", refusal);
     }
   }
 
@@ -730,6 +762,17 @@ HttpResponse SocService::Renew(Call& call) {
   const protocol::PeerCertificate& peer = *request.peer_cert;  // Access::kDevice
   call.audit_actor = "device " + Clip(peer.subject_cn, 64);
   call.audit_target = "certificate " + Clip(peer.serial_hex, 64);
+  // Every renewal signs a certificate and may supersede one (a CRL entry): a device gets a few
+  // a day, not a flood.
+  if (const auto wait = renew_limiter_.Take(peer.subject_cn, call.now); wait.count() > 0) {
+    spdlog::warn("certificate renewal from {} (device {}) rate-limited (retry in {} s)",
+                 request.peer_address, peer.subject_cn, wait.count());
+    HttpResponse response = Fail(429, "rate_limited",
+                                 "too many certificate renewals for this device; retry in " +
+                                     std::to_string(wait.count()) + " s");
+    response.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+    return response;
+  }
   if (request.body.size() > kMaxEnrollBodyBytes) {
     return Fail(413, "too_large",
                 "renewal request larger than " + std::to_string(kMaxEnrollBodyBytes) + " bytes");
@@ -801,7 +844,18 @@ HttpResponse SocService::GetCrl(Call&) {
 }
 
 Result<std::string> SocService::CrlPem() {
+  std::lock_guard lock(crl_mu_);
+  return CrlPemLocked();
+}
+
+Result<std::string> SocService::CrlPemLocked() {
   const SysTime now = now_();
+  // Re-signed when something changed (RepublishCrl drops the cache) or halfway to nextUpdate,
+  // never per request: GET /v1/crl.pem needs no authentication.
+  if (crl_cache_ && now >= crl_cache_->issued_at &&
+      now < crl_cache_->issued_at + config_.crl_validity / 2) {
+    return crl_cache_->pem;
+  }
   CG_ASSIGN_OR_RETURN(auto revoked, storage_.ListRevokedCertificates(now));
   std::vector<protocol::CertificateAuthority::CrlEntry> entries;
   entries.reserve(revoked.size());
@@ -811,19 +865,25 @@ Result<std::string> SocService::CrlPem() {
   // The CRL number must grow with every new CRL: the time in milliseconds does, across restarts.
   const int64_t number =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  return ca_.IssueCrl(entries, number, config_.crl_validity, now);
+  CG_ASSIGN_OR_RETURN(auto pem, ca_.IssueCrl(entries, number, config_.crl_validity, now));
+  crl_cache_ = CachedCrl{pem, now};
+  return pem;
 }
 
 Status SocService::PublishCrl() {
+  std::lock_guard lock(crl_mu_);
+  CG_ASSIGN_OR_RETURN(auto pem, CrlPemLocked());
   if (config_.crl_file.empty()) {
     return OkStatus();
   }
-  std::lock_guard lock(crl_mu_);
-  CG_ASSIGN_OR_RETURN(auto pem, CrlPem());
   return WriteFileAtomic(config_.crl_file, pem, 0644);
 }
 
 void SocService::RepublishCrl() {
+  {
+    std::lock_guard lock(crl_mu_);
+    crl_cache_.reset();
+  }
   if (auto s = PublishCrl(); !s.ok()) {
     spdlog::error("rewriting the CRL {} failed (revocation itself is in effect): {}",
                   config_.crl_file, s.error().ToString());
@@ -895,7 +955,133 @@ std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json&
     return Fail(422, "wrong_device",
                 "the report's device_id is not the client certificate's device");
   }
+  // Names and identifiers never hold control characters: such a report is refused. Free text
+  // (summaries, facts, OS strings, event details) may quote what the machine holds, so it is
+  // kept with its control characters escaped, and cgctl escapes again on output.
+  std::vector<std::pair<std::string, const std::string*>> names = {
+      {"hostname", &report->hostname},
+      {"agent_version", &report->agent_version},
+      {"policy_hash", &report->policy_hash}};
+  for (const auto& check : report->checks) {
+    names.emplace_back("check id", &check.id);
+  }
+  for (const auto& event : report->events) {
+    names.emplace_back("event type", &event.type);
+  }
+  for (const auto& [what, value] : names) {
+    if (HasControlCharacters(*value)) {
+      spdlog::warn("report {} from {} (device {}) refused: control characters in its {}",
+                   report->report_id, request.peer_address, peer.subject_cn, what);
+      return Fail(400, "invalid_report", "the report's " + what + " contains control characters");
+    }
+  }
+  size_t escaped = 0;
+  for (std::string* text :
+       {&report->os.name, &report->os.version, &report->os.kernel, &report->os.arch}) {
+    if (HasControlCharacters(*text)) {
+      *text = EscapeControlCharacters(*text);
+      ++escaped;
+    }
+  }
+  for (auto& check : report->checks) {
+    if (HasControlCharacters(check.summary)) {
+      check.summary = EscapeControlCharacters(check.summary);
+      ++escaped;
+    }
+    escaped += EscapeControlCharactersInJson(check.facts);
+    escaped += EscapeControlCharactersInJson(check.expected);
+    escaped += EscapeControlCharactersInJson(check.observed);
+    escaped += EscapeControlCharactersInJson(check.remediation);
+  }
+  for (auto& event : report->events) {
+    escaped += EscapeControlCharactersInJson(event.details);
+  }
+  if (escaped > 0) {
+    spdlog::warn("report {} from {} (device {}): control characters escaped in {} field(s)",
+                 report->report_id, request.peer_address, peer.subject_cn, escaped);
+  }
+  // The agent's clock is evidence: a report dated ahead of ours is stored (ordered by arrival)
+  // and the device is flagged.
+  if (auto collected = ParseRfc3339(report->collected_at);
+      collected.ok() && *collected > call.now + config_.clock_skew_tolerance) {
+    spdlog::warn(
+        "report {} from {} (device {}) is dated {}, {} s ahead of the SOC's clock: the device's "
+        "clock is wrong",
+        report->report_id, request.peer_address, peer.subject_cn, report->collected_at,
+        std::chrono::duration_cast<std::chrono::seconds>(*collected - call.now).count());
+  }
   return std::move(report).value();
+}
+
+std::string SocService::JudgeReportPolicy(const protocol::Report& report, Call& call) {
+  if (hub_ == nullptr || !call.device) {
+    return "";
+  }
+  const Device& device = *call.device;
+  auto same = [&](int64_t version, std::string_view hash) {
+    return !hash.empty() && report.policy_version == version && report.policy_hash == hash;
+  };
+  // What the device should run now, or a little later: an agent whose clock is ahead drops an
+  // expiring layer first.
+  static const std::string kBuiltinHash = policy::PolicyHash(policy::DefaultPolicy());
+  std::string expected_text = "the built-in policy";
+  bool expected = false;
+  bool part_of_expected = false;
+  for (const SysTime at : {call.now, call.now + kPolicyClockTolerance}) {
+    auto e = hub_->ExpectedFor(device.group, at);
+    if (!e) {
+      expected = expected || same(0, kBuiltinHash);
+      continue;
+    }
+    expected = expected || same(e->version, e->hash);
+    if (at == call.now) {
+      expected_text = "version " + std::to_string(e->version) + " hash " + e->hash.substr(0, 16);
+    }
+    // Some of the expected layers only: the agent refused one (it says why in its events), lost
+    // it with a damaged cache, or has not applied a new one yet. Each of those is a policy the
+    // SOC serves; `policy status` lists the device as lagging.
+    const size_t n = e->layers.size();
+    for (uint32_t mask = 1; n > 1 && n <= 6 && mask + 1 < (1u << n) && !part_of_expected; ++mask) {
+      std::vector<policy::Layer> subset;
+      for (size_t i = 0; i < n; ++i) {
+        if ((mask & (1u << i)) != 0) {
+          subset.push_back({e->layers[i].target, e->layers[i].version, e->layers[i].hash, {}});
+        }
+      }
+      part_of_expected = same(policy::LayerSetVersion(subset), policy::LayerSetHash(subset));
+    }
+  }
+  if (expected) {
+    return kPolicyExpected;
+  }
+  // Still accepted while a roll-out reaches the device: the set it last confirmed, the set the
+  // SOC last handed it, part of the expected set, and the agent's built-in policy (what it
+  // falls back to when its cache is lost or a policy expires; it is the directive's baseline,
+  // never a relaxation).
+  if (same(device.verified_policy_version, device.verified_policy_hash) ||
+      same(device.served_policy_version, device.served_policy_hash) || part_of_expected ||
+      same(0, kBuiltinHash)) {
+    return kPolicyRollout;
+  }
+  const std::string what = "report " + report.report_id + " claims policy version " +
+                           std::to_string(report.policy_version) + " hash " +
+                           Clip(report.policy_hash, 16) + ", which the SOC never served to it (" +
+                           expected_text + " expected)";
+  spdlog::warn("security event policy_unverified: device {} ({}): {}", device.device_id,
+               call.request.peer_address, what);
+  AuditEntry entry;
+  entry.time = call.now;
+  entry.actor = "device " + device.device_id;
+  entry.role = "agent";
+  entry.method = call.request.method;
+  entry.path = "policy_unverified";
+  entry.target = Clip(what, 400);
+  entry.result = 200;
+  entry.source = call.request.peer_address;
+  if (auto s = storage_.AppendAudit(entry); !s.ok()) {
+    spdlog::error("audit of an unverified policy report failed: {}", s.error().ToString());
+  }
+  return kPolicyUnverified;
 }
 
 HttpResponse SocService::SubmitReport(Call& call) {
@@ -914,20 +1100,22 @@ HttpResponse SocService::SubmitReport(Call& call) {
     return std::move(*refused);
   }
   protocol::Report& report = std::get<protocol::Report>(admitted);
+  std::string policy_state = JudgeReportPolicy(report, call);
   // What is stored is the report as validated, re-serialised: fields the parser does not know
   // are not kept.
   std::string body_json = DumpJson(protocol::ToJson(report));
   const std::string report_id = report.report_id;
   if (writer_ == nullptr) {
     return StoredAnswer(report_id, request.peer_address,
-                        storage_.StoreReport(report, body_json, call.now));
+                        storage_.StoreReport(report, body_json, call.now, policy_state));
   }
   std::vector<IngestItem> items;
   items.push_back(IngestItem{
       std::move(report), std::move(body_json), call.now,
       [respond = *call.respond, report_id, peer = request.peer_address](Result<bool> stored) {
         respond(StoredAnswer(report_id, peer, stored));
-      }});
+      },
+      std::move(policy_state)});
   if (!writer_->TrySubmit(std::move(items))) {
     return Overloaded();
   }
@@ -962,6 +1150,7 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
   auto pending = std::make_shared<Pending>();
   std::vector<protocol::Report> admitted;
   std::vector<std::string> bodies;
+  std::vector<std::string> policy_states;
   for (const auto& entry : *reports) {
     std::string id =
         entry.is_object() && entry.contains("report_id") && entry["report_id"].is_string()
@@ -976,6 +1165,7 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
     pending->slots.push_back(pending->results.size() - 1);
     admitted.push_back(std::move(std::get<protocol::Report>(verdict)));
     bodies.push_back(DumpJson(protocol::ToJson(admitted.back())));
+    policy_states.push_back(JudgeReportPolicy(admitted.back(), call));
   }
   if (admitted.empty()) {
     return HttpResponse::Json(200, {{"results", std::move(pending->results)}});
@@ -983,7 +1173,7 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
   if (writer_ == nullptr) {
     std::vector<ReportToStore> rows;
     for (size_t i = 0; i < admitted.size(); ++i) {
-      rows.push_back(ReportToStore{&admitted[i], bodies[i], call.now});
+      rows.push_back(ReportToStore{&admitted[i], bodies[i], call.now, policy_states[i]});
     }
     auto stored = storage_.StoreReports(rows);
     for (size_t i = 0; i < admitted.size(); ++i) {
@@ -1006,7 +1196,8 @@ HttpResponse SocService::SubmitReportBatch(Call& call) {
           if (--pending->remaining == 0) {
             respond(HttpResponse::Json(200, {{"results", std::move(pending->results)}}));
           }
-        }});
+        },
+        std::move(policy_states[i])});
   }
   if (!writer_->TrySubmit(std::move(items))) {
     return Overloaded();
@@ -1024,7 +1215,8 @@ HttpResponse SocService::ListDevices(Call& call) {
   if (auto status = NonEmptyQuery(request, "status")) {
     auto parsed = protocol::ParseDeviceStatus(*status);
     if (!parsed.ok() || *parsed == protocol::DeviceStatus::kUnknown) {
-      return InvalidRequest("status must be compliant, noncompliant, error, stale or revoked");
+      return InvalidRequest(
+          "status must be compliant, noncompliant, error, stale, revoked or unverified");
     }
     wanted = *parsed;
   }
@@ -1058,7 +1250,8 @@ HttpResponse SocService::ListDevices(Call& call) {
     if (wanted && EffectiveStatus(device, stale_before) != *wanted) {
       continue;
     }
-    list.push_back(DeviceJson(device, stale_before, /*detail=*/false));
+    list.push_back(
+        DeviceJson(device, stale_before, /*detail=*/false, config_.clock_skew_tolerance));
   }
   return HttpResponse::Json(200, {{"devices", std::move(list)}});
 }
@@ -1089,7 +1282,8 @@ HttpResponse SocService::GetDevice(Call& call) {
     }
   }
   return HttpResponse::Json(
-      200, {{"device", DeviceJson(*device, StaleBefore(device->group, call.now), /*detail=*/true)},
+      200, {{"device", DeviceJson(*device, StaleBefore(device->group, call.now), /*detail=*/true,
+                                  config_.clock_skew_tolerance)},
             {"latest_report", std::move(latest_json)}});
 }
 
@@ -1185,6 +1379,8 @@ HttpResponse SocService::DeviceHistory(Call& call) {
     list.push_back({{"report_id", report.report_id},
                     {"collected_at", FormatRfc3339(report.collected_at)},
                     {"received_at", FormatRfc3339(report.received_at)},
+                    {"clock_skew", report.clock_skew > config_.clock_skew_tolerance},
+                    {"clock_skew_seconds", report.clock_skew.count()},
                     {"status", protocol::ToString(report.status)}});
   }
   return HttpResponse::Json(200, {{"reports", std::move(list)}});
@@ -1302,6 +1498,12 @@ HttpResponse SocService::Poll(Call& call) {
     }
     poll.refused_hash = *refused;
   }
+  if (auto hash = NonEmptyQuery(call.request, "policy_hash")) {
+    if (hash->size() > 128 || !IsPrintable(*hash)) {
+      return InvalidRequest("policy_hash must be a policy hash");
+    }
+    poll.policy_hash = *hash;
+  }
   // The group is the SOC's record, not anything the agent says.
   poll.group = call.device->group;  // Access::kDevice: live, and this is its certificate
   call.deferred = true;
@@ -1359,7 +1561,8 @@ HttpResponse SocService::ListPolicies(Call&) {
   }
   json list = json::array();
   for (const auto& p : hub_->Policies()) {
-    list.push_back({{"version", p.version},
+    list.push_back({{"target", p.target},
+                    {"version", p.version},
                     {"hash", p.hash},
                     {"key_id", p.key_id},
                     {"name", p.name},
@@ -1388,35 +1591,148 @@ HttpResponse SocService::PolicyStatus(Call& call) {
   if (!devices.ok()) {
     return StorageFailure("listing devices", devices.error());
   }
-  // Per (version, hash) the devices whose latest report confirms it; lagging: devices whose
-  // group is served a newer policy than the one they confirmed.
+  // Per (version, hash) the devices whose latest report confirms it; lagging: devices that do
+  // not run the set their group is served; unverified: devices whose latest report names a
+  // policy the SOC never served them (not counted under that version).
   std::map<std::pair<int64_t, std::string>, int64_t> confirmed;
+  std::map<std::string, std::optional<ExpectedPolicy>> expected_of;  // by group
   json lagging = json::array();
+  json unverified = json::array();
   for (const auto& d : *devices) {
     if (d.revoked) {
       continue;
     }
     const SysTime stale_before = StaleBefore(d.group, call.now);
+    auto [slot, fresh] = expected_of.try_emplace(d.group);
+    if (fresh) {
+      slot->second = hub_->ExpectedFor(d.group, call.now);
+    }
+    const auto& expected = slot->second;
+    const json expected_version = expected ? json(expected->version) : json(0);
+    if (d.policy_state == kPolicyUnverified) {
+      unverified.push_back({{"device_id", d.device_id},
+                            {"hostname", d.hostname},
+                            {"group", d.group},
+                            {"policy_version", d.policy_version},
+                            {"policy_hash", d.policy_hash},
+                            {"expected_version", expected_version},
+                            {"last_seen", OptionalTime(d.last_seen)}});
+      continue;
+    }
     ++confirmed[{d.policy_version, d.policy_hash}];
-    const auto expected = hub_->NewestFor(d.group);
-    if (expected && (d.policy_version < expected->version ||
-                     (d.policy_version == expected->version && d.policy_hash != expected->hash))) {
+    if (expected && (d.policy_version != expected->version || d.policy_hash != expected->hash)) {
       lagging.push_back({{"device_id", d.device_id},
                          {"hostname", d.hostname},
                          {"group", d.group},
                          {"policy_version", d.policy_version},
                          {"expected_version", expected->version},
+                         {"expected_hash", expected->hash},
                          {"status", protocol::ToString(EffectiveStatus(d, stale_before))},
                          {"last_seen", OptionalTime(d.last_seen)}});
     }
   }
+  // The layers of every set some group is served, so a set's hash can be read.
+  std::map<std::string, json> layers_of;
+  for (const auto& [group, expected] : expected_of) {
+    if (expected) {
+      json layers = json::array();
+      for (const auto& l : expected->layers) {
+        layers.push_back({{"target", l.target}, {"version", l.version}, {"hash", l.hash}});
+      }
+      layers_of[expected->hash] = std::move(layers);
+    }
+  }
   json versions = json::array();
   for (auto it = confirmed.rbegin(); it != confirmed.rend(); ++it) {
-    versions.push_back(
-        {{"version", it->first.first}, {"hash", it->first.second}, {"devices", it->second}});
+    json v = {{"version", it->first.first}, {"hash", it->first.second}, {"devices", it->second}};
+    if (auto l = layers_of.find(it->first.second); l != layers_of.end()) {
+      v["layers"] = l->second;
+    }
+    versions.push_back(std::move(v));
   }
-  return HttpResponse::Json(200,
-                            {{"versions", std::move(versions)}, {"lagging", std::move(lagging)}});
+  return HttpResponse::Json(200, {{"versions", std::move(versions)},
+                                  {"lagging", std::move(lagging)},
+                                  {"unverified", std::move(unverified)}});
+}
+
+// The merged policy a device or a group runs, with the layer each value comes from.
+HttpResponse SocService::EffectivePolicy(Call& call) {
+  if (hub_ == nullptr) {
+    return NoHub();
+  }
+  auto device_id = NonEmptyQuery(call.request, "device");
+  auto group = NonEmptyQuery(call.request, "group");
+  if (device_id.has_value() == group.has_value()) {
+    return InvalidRequest("give either device=ID or group=G");
+  }
+  json answer = json::object();
+  if (device_id) {
+    call.audit_target = Clip(*device_id, 64);
+    if (!IsUuid(*device_id)) {
+      return Fail(404, "not_found", "no such device");
+    }
+    auto device = storage_.GetDevice(*device_id);
+    if (!device.ok()) {
+      if (device.error().code == ErrorCode::kNotFound) {
+        return Fail(404, "not_found", "no such device");
+      }
+      return StorageFailure("reading a device", device.error());
+    }
+    group = device->group;
+    answer["device"] = {{"device_id", device->device_id},
+                        {"hostname", device->hostname},
+                        {"policy_version", device->policy_version},
+                        {"policy_hash", device->policy_hash},
+                        {"policy_state", device->policy_state}};
+  } else {
+    if (group->back() == '/') {
+      group->pop_back();
+    }
+    if (!IsValidGroupName(*group)) {
+      return InvalidRequest("group must be segments of a-z 0-9 - _ separated by '/'");
+    }
+    call.audit_target = "group " + *group;
+  }
+  auto merged = hub_->EffectiveFor(*group, call.now);
+  if (!merged.ok()) {
+    return StorageFailure("merging policy layers", merged.error());
+  }
+  json layers = json::array();
+  if (auto expected = hub_->ExpectedFor(*group, call.now)) {
+    for (const auto& l : expected->layers) {
+      layers.push_back({{"target", l.target},
+                        {"version", l.version},
+                        {"hash", l.hash},
+                        {"name", l.name},
+                        {"key_id", l.key_id}});
+    }
+  }
+  // Every value of the merged document (defaults included) and where it comes from.
+  json origin = json::object();
+  const json& doc = merged->policy.document;
+  auto from = [&](const std::string& path) {
+    auto it = merged->origin.find(path);
+    return it == merged->origin.end() ? std::string("built-in") : it->second;
+  };
+  for (auto check = doc["checks"].begin(); check != doc["checks"].end(); ++check) {
+    for (auto v = check->begin(); v != check->end(); ++v) {
+      const std::string path = "checks." + check.key() + "." + v.key();
+      origin[path] = from(path);
+    }
+  }
+  if (auto r = doc.find("reporting"); r != doc.end()) {
+    for (auto v = r->begin(); v != r->end(); ++v) {
+      origin["reporting." + v.key()] = from("reporting." + v.key());
+    }
+  }
+  origin["name"] = from("name");
+  answer["group"] = *group;
+  answer["version"] = merged->policy.version;
+  answer["hash"] = merged->hash;
+  answer["layers"] = std::move(layers);
+  answer["policy"] = doc;
+  answer["origin"] = std::move(origin);
+  return HttpResponse::Json(200, answer);
 }
 
 HttpResponse SocService::CreateInspection(Call& call) {
@@ -1580,8 +1896,16 @@ Result<std::pair<std::string, OperatorToken>> SocService::CreateOperatorTokenRec
     return MakeError(ErrorCode::kInvalidArgument,
                      "token name must be 1 to 128 printable characters");
   }
-  if (expires_at && *expires_at <= now) {
+  const SysTime latest = now + std::chrono::seconds(kMaxOperatorTtlSeconds);
+  if (!expires_at) {
+    expires_at = latest;
+  }
+  if (*expires_at <= now) {
     return MakeError(ErrorCode::kInvalidArgument, "the expiry time is not in the future");
+  }
+  if (*expires_at > latest) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "operator tokens live at most 90 days (the directive's password rule)");
   }
   std::string secret = RandomToken();
   OperatorToken token;
@@ -1622,6 +1946,7 @@ json OperatorTokenJson(const OperatorToken& t, SysTime now) {
           {"role", t.role},
           {"created_at", FormatRfc3339(t.created_at)},
           {"expires_at", OptionalTime(t.expires_at)},
+          {"last_used_at", OptionalTime(t.last_used_at)},
           {"revoked", t.revoked},
           {"state", t.revoked ? "revoked"
                     : expired ? "expired"
@@ -1680,14 +2005,11 @@ HttpResponse SocService::CreateOperatorTokenRoute(Call& call) {
   if (!name.ok() || !role.ok()) {
     return InvalidRequest((name.ok() ? role : name).error().message);
   }
-  auto ttl = IntField(*body, "ttl_seconds", kDefaultOperatorTtlSeconds, 0, kMaxOperatorTtlSeconds);
+  auto ttl = IntField(*body, "ttl_seconds", kDefaultOperatorTtlSeconds, 1, kMaxOperatorTtlSeconds);
   if (!ttl.ok()) {
-    return InvalidRequest(ttl.error().message);
+    return InvalidRequest(ttl.error().message + " (90 days at most)");
   }
-  std::optional<SysTime> expires;
-  if (*ttl > 0) {
-    expires = call.now + std::chrono::seconds(*ttl);
-  }
+  const std::optional<SysTime> expires = call.now + std::chrono::seconds(*ttl);
   call.audit_target = "operator-token " + Clip(*name, 128) + " role " + Clip(*role, 16);
   auto created = CreateOperatorTokenRecord(*name, *role, expires, call.now);
   if (!created.ok()) {
@@ -1750,9 +2072,33 @@ HttpResponse SocService::ListConflicts(Call& call) {
                     {"machine_id", c.machine_id},
                     {"group", c.group},
                     {"source", c.source},
-                    {"resolved_at", OptionalTime(c.resolved_at)}});
+                    {"resolved_at", OptionalTime(c.resolved_at)},
+                    {"resolved_by", c.resolved_by}});
   }
   return HttpResponse::Json(200, {{"conflicts", std::move(list)}});
+}
+
+HttpResponse SocService::ResolveConflict(Call& call) {
+  const std::string& text = call.params.at(0);
+  call.audit_target = "conflict " + Clip(text, 32);
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id < 1) {
+    return Fail(404, "not_found", "no such conflict");
+  }
+  if (auto s = storage_.ResolveEnrollmentConflict(id, call.operator_token->name, call.now);
+      !s.ok()) {
+    switch (s.error().code) {
+      case ErrorCode::kNotFound:
+        return Fail(404, "not_found", "no such conflict");
+      case ErrorCode::kConflict:
+        return Fail(409, "conflict", s.error().message);
+      default:
+        return StorageFailure("resolving a conflict", s.error());
+    }
+  }
+  spdlog::info("enrollment conflict {} resolved by {}", id, call.operator_token->name);
+  return HttpResponse::Json(200, {{"id", id}, {"resolved_by", call.operator_token->name}});
 }
 
 }  // namespace cg::soc

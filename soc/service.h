@@ -42,6 +42,13 @@ struct SocConfig {
   // still served at GET /v1/crl.pem), and how long each one says it is valid.
   std::string crl_file{};
   std::chrono::seconds crl_validity{7 * 24 * 3600};
+  // A report dated more than this ahead of the SOC's clock when it arrives is flagged: the
+  // device's clock is wrong (or set wrong), which analysts see as a finding of its own.
+  std::chrono::seconds clock_skew_tolerance{300};
+  // Certificate renewals one device may ask for: a burst, then one per refill interval (an
+  // agent renews once per certificate lifetime; a few more cover answers lost on the way).
+  int renew_burst = 5;
+  std::chrono::milliseconds renew_refill{24LL * 3600 * 1000 / 5};
   // Enrollment attempts per source address: a burst, then one per refill interval.
   int enroll_burst = 10;
   std::chrono::milliseconds enroll_refill{6000};
@@ -145,6 +152,10 @@ class SocService {
   // answer refusing it.
   std::variant<protocol::Report, protocol::HttpResponse> AdmitReport(const nlohmann::json& body,
                                                                      const Call& call);
+  // Whether the report's policy (version, hash) is the set the SOC serves the device now, one
+  // still accepted during a roll-out, or neither (Device::policy_state); an unverified one is
+  // audited and logged as a security event. "" without policy distribution.
+  std::string JudgeReportPolicy(const protocol::Report& report, Call& call);
   // The device of a verified client certificate, for the device routes: kPermissionDenied
   // (with the reason) when the device is unknown or revoked or the certificate is neither its
   // current nor its pending renewed one. The first use of a pending certificate makes it the
@@ -172,6 +183,7 @@ class SocService {
   protocol::HttpResponse PushPolicy(Call& call);
   protocol::HttpResponse ListPolicies(Call& call);
   protocol::HttpResponse PolicyStatus(Call& call);
+  protocol::HttpResponse EffectivePolicy(Call& call);
   protocol::HttpResponse CreateInspection(Call& call);
   protocol::HttpResponse ListInspections(Call& call);
   protocol::HttpResponse GetInspection(Call& call);
@@ -182,10 +194,14 @@ class SocService {
   protocol::HttpResponse RevokeOperatorToken(Call& call);
   protocol::HttpResponse AllowReenroll(Call& call);
   protocol::HttpResponse ListConflicts(Call& call);
+  protocol::HttpResponse ResolveConflict(Call& call);
 
   // CRL file after a change of revocation state; failures are logged (the database is the
-  // primary record, and the next change rewrites the file).
+  // primary record, and the next change rewrites the file). Also drops the cached CRL.
   void RepublishCrl();
+  // CrlPem with crl_mu_ held: the cached CRL while nothing changed and it is younger than half
+  // its validity, else a newly signed one.
+  Result<std::string> CrlPemLocked();
 
   Storage& storage_;
   const protocol::CertificateAuthority& ca_;
@@ -195,8 +211,15 @@ class SocService {
   PolicyHub* hub_ = nullptr;
   Deferrer defer_;
   RateLimiter enroll_limiter_;
+  RateLimiter renew_limiter_;  // per device id
   AuthFailureThrottle auth_throttle_;
-  std::mutex crl_mu_;  // one CRL file writer at a time
+  std::mutex crl_mu_;  // one CRL file writer at a time; guards the cache below
+  // The last CRL signed, so that the unauthenticated GET /v1/crl.pem costs no signature.
+  struct CachedCrl {
+    std::string pem;
+    SysTime issued_at;
+  };
+  std::optional<CachedCrl> crl_cache_;
   IngestWriter* writer_ = nullptr;
 };
 

@@ -1,15 +1,15 @@
 // cg-soc: the SOC collector — init (CA, server certificate, database, first admin token),
 // serve (agent and operator listeners), and operator token management on the server.
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <iostream>
+#include <tuple>
 
 #include "common/cli.h"
-#include "common/files.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "soc/data_dir.h"
 
 namespace {
@@ -73,6 +73,27 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "write {\"agent_port\",\"operator_port\"} here once listening");
 
+  serve_cmd
+      ->add_option("--max-connections", serve.max_connections,
+                   "connections the agent port holds at once (default 8192; lowered to fit the "
+                   "open-file limit)")
+      ->check(CLI::Range(1, 1000000));
+  serve_cmd
+      ->add_option("--max-connections-per-address", serve.max_connections_per_address,
+                   "connections one source address may hold on the agent port (default 256)")
+      ->check(CLI::Range(1, 1000000));
+  std::string request_timeout, clock_skew_tolerance;
+  serve_cmd->add_option("--request-timeout", request_timeout,
+                        "one deadline for a whole request, from its first byte (from the accept "
+                        "for a connection's first request; default 30s)");
+  serve_cmd->add_option("--clock-skew-tolerance", clock_skew_tolerance,
+                        "reports dated further ahead of the SOC's clock flag the device's clock "
+                        "(default 5m)");
+  serve_cmd
+      ->add_option("--renewals-per-day", serve.renewals_per_day,
+                   "certificate renewals one device may ask for per day (default 5)")
+      ->check(CLI::Range(1, 1000));
+
   std::string poll_hold;
   serve_cmd->add_option("--poll-hold", poll_hold,
                         "how long an agent's long-poll waits for news (default 55s, at most 110s)");
@@ -106,7 +127,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"analyst", "admin"}));
   token_create->add_option("--name", token_name, "who the token is for")->required();
-  token_create->add_option("--ttl", token_ttl, "lifetime, e.g. 90d (default: no expiry)");
+  token_create->add_option("--ttl", token_ttl, "lifetime, e.g. 30d (default and most: 90d)");
   token_create->add_flag("--json", token_json, "print {\"token\": ...}");
 
   if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cg-soc")) {
@@ -145,6 +166,28 @@ int main(int argc, char** argv) {
                                 "--cert-lifetime must be from 1s to 397d"));
     }
     serve.cert_lifetime = std::chrono::duration_cast<std::chrono::seconds>(*lifetime);
+    // Durations given as text: "30s", "5m".
+    for (auto [text, target, name, min, max] :
+         {std::tuple{&request_timeout, &serve.request_timeout, "--request-timeout",
+                     std::chrono::seconds(1), std::chrono::seconds(600)},
+          std::tuple{&clock_skew_tolerance, &serve.clock_skew_tolerance, "--clock-skew-tolerance",
+                     std::chrono::seconds(0), std::chrono::seconds(7 * 86400)}}) {
+      if (text->empty()) {
+        continue;
+      }
+      auto d = cg::ParseDuration(*text);
+      if (!d.ok()) {
+        return Fail(d.error().Wrap(name));
+      }
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(*d);
+      if (secs < min || secs > max) {
+        return Fail(cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                                  std::string(name) + " must be from " +
+                                      std::to_string(min.count()) + "s to " +
+                                      std::to_string(max.count()) + "s"));
+      }
+      *target = secs;
+    }
     if (!poll_hold.empty()) {
       auto hold = cg::ParseDuration(poll_hold);
       if (!hold.ok()) {

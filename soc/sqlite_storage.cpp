@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 
 namespace cg::soc {
 namespace {
@@ -190,6 +190,58 @@ CREATE TABLE enrollment_conflicts (
 ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN pending_cert_not_after INTEGER NOT NULL DEFAULT 0;
 )sql"},
+      // Issue 13, SOC side. Reports are ordered by arrival (received_at), and the agent's clock
+      // is kept as evidence: clock_skew = collected_at - received_at, of every report and of the
+      // device's latest. The host name a report gives is an observation next to the enrolled
+      // one. Operator tokens record their last use; conflicts are closed by an admin only.
+      {5, R"sql(
+ALTER TABLE reports ADD COLUMN clock_skew INTEGER NOT NULL DEFAULT 0;
+UPDATE reports SET clock_skew = collected_at - received_at;
+CREATE INDEX reports_by_device_arrival ON reports(device_id, received_at, id);
+ALTER TABLE devices ADD COLUMN clock_skew INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN reported_hostname TEXT NOT NULL DEFAULT '';
+UPDATE devices SET reported_hostname = hostname WHERE latest_report IS NOT NULL;
+UPDATE devices SET clock_skew = COALESCE(
+  (SELECT r.clock_skew FROM reports r WHERE r.id = devices.latest_report), 0);
+ALTER TABLE operator_tokens ADD COLUMN last_used_at INTEGER;
+ALTER TABLE enrollment_conflicts ADD COLUMN resolved_by TEXT NOT NULL DEFAULT '';
+)sql"},
+      // Expected policy per device and policy layers (issue 13): how the SOC judged each report's
+      // policy, what it last served to and accepted from each device, and versions counted per
+      // target (policy::LayerTarget, filled here from the stored envelopes) instead of across
+      // the province.
+      {6, R"sql(
+ALTER TABLE devices ADD COLUMN policy_state TEXT NOT NULL DEFAULT ''
+  CHECK (policy_state IN ('', 'expected', 'rollout', 'unverified'));
+ALTER TABLE devices ADD COLUMN verified_policy_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN verified_policy_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN served_policy_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN served_policy_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE reports ADD COLUMN policy_state TEXT NOT NULL DEFAULT ''
+  CHECK (policy_state IN ('', 'expected', 'rollout', 'unverified'));
+
+CREATE TABLE policy_layers (
+  id         INTEGER PRIMARY KEY,
+  target     TEXT NOT NULL,
+  version    INTEGER NOT NULL CHECK (version >= 1),
+  hash       TEXT NOT NULL,
+  key_id     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  scope      TEXT NOT NULL,
+  envelope   TEXT NOT NULL,
+  pushed_by  TEXT NOT NULL,
+  pushed_at  INTEGER NOT NULL,
+  UNIQUE (target, version)
+);
+INSERT INTO policy_layers (target, version, hash, key_id, name, scope, envelope, pushed_by,
+                           pushed_at)
+  SELECT COALESCE((SELECT group_concat(g, ',') FROM
+                     (SELECT DISTINCT rtrim(value, '/') AS g
+                      FROM json_each(p.envelope, '$.policy.target.groups') ORDER BY g)), ''),
+         version, hash, key_id, name, scope, envelope, pushed_by, pushed_at
+  FROM policies p ORDER BY version;
+DROP TABLE policies;
+)sql"},
   };
   return migrations;
 }
@@ -296,8 +348,9 @@ class Stmt {
   void BindOne(int index, SysTime value) { BindOne(index, ToUnixSeconds(value)); }
   void BindOne(int index, std::string_view value) {
     // SQLITE_TRANSIENT: SQLite copies the text, so a temporary argument may die before Step.
-    Record(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8));
+    // An empty view may have no data pointer, which SQLite would bind as NULL: bind ''.
+    Record(sqlite3_bind_text64(stmt_, index, value.data() == nullptr ? "" : value.data(),
+                               value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
   void BindOne(int index, std::nullopt_t) { Record(sqlite3_bind_null(stmt_, index)); }
   template <typename T>
@@ -376,6 +429,7 @@ OperatorToken ReadOperatorToken(const Stmt& s) {
   t.created_at = s.Time(4);
   t.expires_at = s.OptionalTime(5);
   t.revoked = s.Bool(6);
+  t.last_used_at = s.OptionalTime(7);
   return t;
 }
 
@@ -394,10 +448,12 @@ EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
 }
 
 // Column list of ReadDevice, for "SELECT <this> FROM devices d".
-#define CG_DEVICE_COLUMNS                                                                  \
-  "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, " \
-  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "     \
-  "d.reenroll_allowed, d.pending_cert_serial, d.pending_cert_not_after"
+#define CG_DEVICE_COLUMNS                                                                      \
+  "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, "     \
+  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "         \
+  "d.reenroll_allowed, d.pending_cert_serial, d.pending_cert_not_after, d.reported_hostname, " \
+  "d.clock_skew, d.policy_state, d.verified_policy_version, d.verified_policy_hash, "          \
+  "d.served_policy_version, d.served_policy_hash"
 
 Result<Device> ReadDevice(const Stmt& s) {
   Device d;
@@ -416,11 +472,19 @@ Result<Device> ReadDevice(const Stmt& s) {
   d.reenroll_allowed = s.Bool(12);
   d.pending_cert_serial = s.Text(13);
   d.pending_cert_not_after = s.Time(14);
+  d.reported_hostname = s.Text(15);
+  d.clock_skew = std::chrono::seconds(s.Int(16));
+  d.policy_state = s.Text(17);
+  d.verified_policy_version = s.Int(18);
+  d.verified_policy_hash = s.Text(19);
+  d.served_policy_version = s.Int(20);
+  d.served_policy_hash = s.Text(21);
   return d;
 }
 
 // Column list of ReadReport, for "SELECT <this> FROM reports r".
-#define CG_REPORT_COLUMNS "r.report_id, r.device_id, r.received_at, r.collected_at, r.status"
+#define CG_REPORT_COLUMNS \
+  "r.report_id, r.device_id, r.received_at, r.collected_at, r.status, r.clock_skew"
 
 Result<StoredReport> ReadReport(const Stmt& s, int first_column) {
   StoredReport r;
@@ -429,6 +493,7 @@ Result<StoredReport> ReadReport(const Stmt& s, int first_column) {
   r.received_at = s.Time(first_column + 2);
   r.collected_at = s.Time(first_column + 3);
   CG_ASSIGN_OR_RETURN(r.status, StatusColumn(s.Text(first_column + 4)));
+  r.clock_skew = std::chrono::seconds(s.Int(first_column + 5));
   return r;
 }
 
@@ -560,7 +625,7 @@ class SqliteStorage final : public Storage {
   Result<OperatorToken> FindOperatorTokenByHash(std::string_view token_hash) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
-                                        "expires_at, revoked FROM operator_tokens "
+                                        "expires_at, revoked, last_used_at FROM operator_tokens "
                                         "WHERE token_hash = ?1"));
     CG_ASSIGN_OR_RETURN(bool row, s.Bind(token_hash).Step());
     if (!row) {
@@ -662,7 +727,7 @@ class SqliteStorage final : public Storage {
   Result<std::vector<OperatorToken>> ListOperatorTokens() override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, name, role, token_hash, created_at, "
-                                        "expires_at, revoked FROM operator_tokens "
+                                        "expires_at, revoked, last_used_at FROM operator_tokens "
                                         "ORDER BY created_at DESC, rowid DESC"));
     return AllRows<OperatorToken>(s, ReadOperatorToken);
   }
@@ -675,6 +740,14 @@ class SqliteStorage final : public Storage {
       return MakeError(ErrorCode::kNotFound, "unknown operator token " + std::string(id));
     }
     return OkStatus();
+  }
+
+  Status TouchOperatorToken(std::string_view id, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE operator_tokens SET last_used_at = ?2 "
+                                        "WHERE id = ?1 AND (last_used_at IS NULL OR "
+                                        "last_used_at < ?2 - 60 OR last_used_at > ?2)"));
+    return s.Bind(id, now).Run();
   }
 
   Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() override {
@@ -742,7 +815,6 @@ class SqliteStorage final : public Storage {
                              " is unknown or its certificate changed meanwhile");
       }
     }
-    CG_RETURN_IF_ERROR(ResolveConflictsLocked(device_id, now));
     return tx.Commit();
   }
 
@@ -775,7 +847,7 @@ class SqliteStorage final : public Storage {
     return tx.Commit();
   }
 
-  Status AllowReenroll(std::string_view device_id, SysTime now) override {
+  Status AllowReenroll(std::string_view device_id, SysTime /*now*/) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
     {
@@ -786,7 +858,29 @@ class SqliteStorage final : public Storage {
         return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
       }
     }
-    CG_RETURN_IF_ERROR(ResolveConflictsLocked(device_id, now));
+    return tx.Commit();
+  }
+
+  Status ResolveEnrollmentConflict(int64_t id, std::string_view resolved_by, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT resolved_at FROM enrollment_conflicts "
+                                          "WHERE id = ?1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(id).Step());
+      if (!row) {
+        return MakeError(ErrorCode::kNotFound, "unknown conflict " + std::to_string(id));
+      }
+      if (!s.IsNull(0)) {
+        return MakeError(ErrorCode::kConflict,
+                         "conflict " + std::to_string(id) + " is already resolved");
+      }
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE enrollment_conflicts SET resolved_at = ?2, "
+                                          "resolved_by = ?3 WHERE id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(id, now, resolved_by).Run());
+    }
     return tx.Commit();
   }
 
@@ -801,7 +895,7 @@ class SqliteStorage final : public Storage {
   Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(bool include_resolved) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, time, device_id, hostname, machine_id, "
-                                        "group_name, source, resolved_at FROM "
+                                        "group_name, source, resolved_at, resolved_by FROM "
                                         "enrollment_conflicts WHERE ?1 = 1 OR resolved_at IS "
                                         "NULL ORDER BY id DESC LIMIT 1000"));
     s.Bind(int64_t{include_resolved});
@@ -815,6 +909,7 @@ class SqliteStorage final : public Storage {
       c.group = row.Text(5);
       c.source = row.Text(6);
       c.resolved_at = row.OptionalTime(7);
+      c.resolved_by = row.Text(8);
       return c;
     });
   }
@@ -846,6 +941,7 @@ class SqliteStorage final : public Storage {
         Prepare("SELECT " CG_DEVICE_COLUMNS " FROM devices d WHERE "
                 "(?1 IS NULL OR ?1 = CASE WHEN d.revoked = 1 THEN 'revoked' "
                 "  WHEN ?2 IS NOT NULL AND COALESCE(d.last_seen, d.enrolled_at) < ?2 THEN 'stale' "
+                "  WHEN d.policy_state = 'unverified' THEN 'unverified' "
                 "  ELSE d.status END) "
                 "AND (?3 IS NULL OR d.group_name = ?3 "
                 "  OR substr(d.group_name, 1, length(?3) + 1) = ?3 || '/') "
@@ -858,10 +954,11 @@ class SqliteStorage final : public Storage {
   }
 
   Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
-                           SysTime received_at) override {
+                           SysTime received_at, std::string_view policy_state) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
-    CG_ASSIGN_OR_RETURN(bool stored, StoreReportLocked(report, body_json, received_at));
+    CG_ASSIGN_OR_RETURN(bool stored,
+                        StoreReportLocked(report, body_json, received_at, policy_state));
     if (stored) {
       CG_RETURN_IF_ERROR(tx.Commit());
     }
@@ -887,7 +984,8 @@ class SqliteStorage final : public Storage {
       if (auto s = Exec(db, "SAVEPOINT report", "starting a savepoint"); !s.ok()) {
         return fail_all(s.error());
       }
-      auto stored = StoreReportLocked(*item.report, item.body_json, item.received_at);
+      auto stored =
+          StoreReportLocked(*item.report, item.body_json, item.received_at, item.policy_state);
       if (!stored.ok()) {
         if (auto s = Exec(db, "ROLLBACK TO report", "rolling back a savepoint"); !s.ok()) {
           return fail_all(s.error());
@@ -906,7 +1004,7 @@ class SqliteStorage final : public Storage {
 
   // StoreReport's work inside a transaction the caller holds (with mu_ locked).
   Result<bool> StoreReportLocked(const protocol::Report& report, std::string_view body_json,
-                                 SysTime received_at) {
+                                 SysTime received_at, std::string_view policy_state) {
     auto collected = ParseRfc3339(report.collected_at);
     if (!collected.ok()) {
       return MakeError(ErrorCode::kInvalidArgument, "collected_at: " + collected.error().message);
@@ -930,25 +1028,28 @@ class SqliteStorage final : public Storage {
         return false;
       }
     }
+    // Arrival order decides which report the device shows; a report arriving in the same second
+    // as the latest one is the later arrival. Only the SOC's clock can be trusted for that.
     bool newest = true;
     {
-      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT r.collected_at FROM devices d LEFT JOIN "
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT r.received_at FROM devices d LEFT JOIN "
                                           "reports r ON r.id = d.latest_report "
                                           "WHERE d.device_id = ?1"));
       CG_ASSIGN_OR_RETURN(bool row, s.Bind(report.device_id).Step());
       if (!row) {
         return MakeError(ErrorCode::kNotFound, "unknown device " + report.device_id);
       }
-      newest = s.IsNull(0) || *collected >= s.Time(0);
+      newest = s.IsNull(0) || received_at >= s.Time(0);
     }
+    const int64_t clock_skew = ToUnixSeconds(*collected) - ToUnixSeconds(received_at);
     int64_t row_id = 0;
     {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO reports (report_id, device_id, "
-                                          "received_at, collected_at, status, body) "
-                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-      CG_RETURN_IF_ERROR(
-          s.Bind(report.report_id, report.device_id, received_at, *collected, status, body_json)
-              .Run());
+                                          "received_at, collected_at, status, body, clock_skew, "
+                                          "policy_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+      CG_RETURN_IF_ERROR(s.Bind(report.report_id, report.device_id, received_at, *collected, status,
+                                body_json, clock_skew, policy_state)
+                             .Run());
       row_id = sqlite3_last_insert_rowid(db_.get());
     }
     for (const auto& check : report.checks) {
@@ -964,13 +1065,24 @@ class SqliteStorage final : public Storage {
       CG_RETURN_IF_ERROR(s.Bind(report.device_id, received_at).Run());
     }
     if (newest) {
+      // The enrolled host name stays: the report's is recorded beside it.
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET status = ?2, policy_version = ?3, "
-                                          "hostname = CASE WHEN ?4 = '' THEN hostname ELSE ?4 "
-                                          "END, latest_report = ?5, policy_hash = ?6 "
+                                          "reported_hostname = ?4, latest_report = ?5, "
+                                          "policy_hash = ?6, clock_skew = ?7 "
                                           "WHERE device_id = ?1"));
       CG_RETURN_IF_ERROR(s.Bind(report.device_id, status, report.policy_version, report.hostname,
-                                row_id, report.policy_hash)
+                                row_id, report.policy_hash, clock_skew)
                              .Run());
+      // An accepted policy becomes the device's confirmed one (the roll-out baseline).
+      CG_ASSIGN_OR_RETURN(auto v, Prepare("UPDATE devices SET policy_state = ?2, "
+                                          "verified_policy_version = CASE WHEN ?2 IN "
+                                          "('expected', 'rollout') THEN ?3 ELSE "
+                                          "verified_policy_version END, "
+                                          "verified_policy_hash = CASE WHEN ?2 IN "
+                                          "('expected', 'rollout') THEN ?4 ELSE "
+                                          "verified_policy_hash END WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(
+          v.Bind(report.device_id, policy_state, report.policy_version, report.policy_hash).Run());
     }
     for (const auto& task_id : report.task_ids) {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE task_devices SET state = 'done', done_at = ?3, "
@@ -994,7 +1106,7 @@ class SqliteStorage final : public Storage {
       return std::optional<StoredReport>();
     }
     CG_ASSIGN_OR_RETURN(auto report, ReadReport(s, 1));
-    report.body = s.Text(6);
+    report.body = s.Text(7);
     return std::optional<StoredReport>(std::move(report));
   }
 
@@ -1004,7 +1116,7 @@ class SqliteStorage final : public Storage {
     CG_RETURN_IF_ERROR(CheckDeviceExists(device_id));
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT " CG_REPORT_COLUMNS " FROM reports r "
                                         "WHERE r.device_id = ?1 "
-                                        "ORDER BY r.collected_at DESC, r.id DESC LIMIT ?2"));
+                                        "ORDER BY r.received_at DESC, r.id DESC LIMIT ?2"));
     s.Bind(device_id, SqlLimit(limit));
     return AllRows<StoredReport>(s, [](const Stmt& row) { return ReadReport(row, 0); });
   }
@@ -1013,22 +1125,24 @@ class SqliteStorage final : public Storage {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
     {
-      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT hash FROM policies WHERE version = ?1"));
-      CG_ASSIGN_OR_RETURN(bool row, s.Bind(p.version).Step());
+      CG_ASSIGN_OR_RETURN(
+          auto s, Prepare("SELECT hash FROM policy_layers WHERE target = ?1 AND version = ?2"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(p.target, p.version).Step());
       if (row) {
         if (s.Text(0) == p.hash) {
           return false;
         }
         return MakeError(ErrorCode::kAlreadyExists, "policy version " + std::to_string(p.version) +
-                                                        " is already stored with other content");
+                                                        " of target '" + p.target +
+                                                        "' is already stored with other content");
       }
     }
-    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO policies (version, hash, key_id, name, "
-                                        "scope, envelope, pushed_by, pushed_at) "
-                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
-    CG_RETURN_IF_ERROR(
-        s.Bind(p.version, p.hash, p.key_id, p.name, p.scope, p.envelope, p.pushed_by, p.pushed_at)
-            .Run());
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO policy_layers (target, version, hash, "
+                                        "key_id, name, scope, envelope, pushed_by, pushed_at) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    CG_RETURN_IF_ERROR(s.Bind(p.target, p.version, p.hash, p.key_id, p.name, p.scope, p.envelope,
+                              p.pushed_by, p.pushed_at)
+                           .Run());
     CG_RETURN_IF_ERROR(tx.Commit());
     return true;
   }
@@ -1036,10 +1150,11 @@ class SqliteStorage final : public Storage {
   Result<std::vector<StoredPolicy>> ListPolicies() override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT version, hash, key_id, name, scope, envelope, "
-                                        "pushed_by, pushed_at FROM policies "
-                                        "ORDER BY version DESC"));
+                                        "pushed_by, pushed_at, target FROM policy_layers "
+                                        "ORDER BY id DESC"));
     return AllRows<StoredPolicy>(s, [](const Stmt& row) {
       StoredPolicy p;
+      p.target = row.Text(8);
       p.version = row.Int(0);
       p.hash = row.Text(1);
       p.key_id = row.Text(2);
@@ -1050,6 +1165,18 @@ class SqliteStorage final : public Storage {
       p.pushed_at = row.Time(7);
       return p;
     });
+  }
+
+  Status RecordPolicyServed(std::string_view device_id, int64_t version,
+                            std::string_view hash) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET served_policy_version = ?2, "
+                                        "served_policy_hash = ?3 WHERE device_id = ?1"));
+    CG_RETURN_IF_ERROR(s.Bind(device_id, version, hash).Run());
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+    }
+    return OkStatus();
   }
 
   Status CreateTask(const Task& task, const std::vector<std::string>& device_ids) override {
@@ -1174,12 +1301,6 @@ class SqliteStorage final : public Storage {
       return MakeError(ErrorCode::kNotFound, "unknown enrollment token");
     }
     return ReadEnrollmentToken(s);
-  }
-
-  Status ResolveConflictsLocked(std::string_view device_id, SysTime now) {
-    CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE enrollment_conflicts SET resolved_at = ?2 "
-                                        "WHERE device_id = ?1 AND resolved_at IS NULL"));
-    return s.Bind(device_id, now).Run();
   }
 
   Status CheckDeviceExists(std::string_view device_id) {

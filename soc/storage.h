@@ -27,6 +27,8 @@ struct OperatorToken {
   SysTime created_at;
   std::optional<SysTime> expires_at;  // nullopt: no expiry
   bool revoked = false;
+  // The last authenticated request made with it (kept to the minute); nullopt: never used.
+  std::optional<SysTime> last_used_at;
 };
 
 // A token that lets agents enroll into one group, `uses_allowed` times, until `expires_at`.
@@ -44,7 +46,11 @@ struct EnrollmentToken {
 
 struct Device {
   std::string device_id;  // UUID, the certificate's CN
+  // The host name the device enrolled with: its identity for analysts. Reports never change it.
   std::string hostname;
+  // The host name the latest report gave ("" before the first): an observation, shown next to
+  // `hostname` when they differ.
+  std::string reported_hostname;
   std::string machine_id;
   std::string group;        // the certificate's OU
   std::string cert_serial;  // lower-case hex, as protocol::CertificateInfo::serial_hex
@@ -56,6 +62,19 @@ struct Device {
   protocol::DeviceStatus status = protocol::DeviceStatus::kUnknown;
   int64_t policy_version = 0;
   std::string policy_hash;  // of the policy the latest report says is in force ("" before)
+  // How far the latest report's collected_at was ahead of the SOC's clock when it arrived
+  // (negative: behind, e.g. a report that waited in the spool). The service judges it.
+  std::chrono::seconds clock_skew{0};
+  // How the SOC judged the latest report's policy (version, hash): "expected" (what the SOC
+  // serves the device now), "rollout" (still accepted: the set last served to it or last
+  // confirmed by it, or the built-in policy), "unverified" (neither), "" (not judged).
+  std::string policy_state;
+  // The policy set the device last confirmed with an accepted report, and the one the SOC last
+  // handed it over the long-poll (0 and "" before any).
+  int64_t verified_policy_version = 0;
+  std::string verified_policy_hash;
+  int64_t served_policy_version = 0;
+  std::string served_policy_hash;
   bool revoked = false;
   // An admin allowed the next enrollment from this machine to become a new certificate of this
   // device (`cgctl device allow-reenroll`); cleared when that enrollment happens.
@@ -84,7 +103,10 @@ struct EnrollmentConflict {
   std::string machine_id;
   std::string group;  // the refused token's group
   std::string source;
-  std::optional<SysTime> resolved_at;  // set by allow-reenroll or a later re-enrollment
+  // Set only by an admin (`cgctl conflicts resolve`): an attempt to take a device over stays
+  // open, whatever happens to the device afterwards.
+  std::optional<SysTime> resolved_at;
+  std::string resolved_by;  // the admin's operator token name
 };
 
 struct StoredReport {
@@ -92,6 +114,7 @@ struct StoredReport {
   std::string device_id;
   SysTime received_at;
   SysTime collected_at;
+  std::chrono::seconds clock_skew{0};                                // collected_at - received_at
   protocol::DeviceStatus status = protocol::DeviceStatus::kUnknown;  // OverallStatus(checks)
   std::string body;  // the report as JSON text (ReportHistory leaves it empty)
 };
@@ -119,8 +142,10 @@ struct AuditEntry {
   std::string source;  // peer address
 };
 
-// A signed policy as pushed by an admin. Versions are province-wide: one policy per version.
+// A signed policy (one layer) as pushed by an admin. Versions count per target
+// (policy::LayerTarget): one policy per (target, version).
 struct StoredPolicy {
+  std::string target;  // policy::LayerTarget of the signed document ("" for every group)
   int64_t version = 0;
   std::string hash;    // SHA-256 of the canonical policy (policy::PolicyHash)
   std::string key_id;  // the signing key
@@ -155,9 +180,15 @@ struct TaskAssignment {
   std::string report_id;  // the report that answered it
 };
 
+// Device::policy_state values.
+inline constexpr const char* kPolicyExpected = "expected";
+inline constexpr const char* kPolicyRollout = "rollout";
+inline constexpr const char* kPolicyUnverified = "unverified";
+
 // The status the operator API shows: a revoked device is revoked; one not heard from since
 // `stale_before` (counted from its enrollment if it never reported) is stale; otherwise the
-// status of its latest report. ListDevices' status filter applies the same rule.
+// status of its latest report, unless that report's policy is unverified. ListDevices' status
+// filter applies the same rule.
 inline protocol::DeviceStatus EffectiveStatus(const Device& device,
                                               std::optional<SysTime> stale_before) {
   if (device.revoked) {
@@ -165,6 +196,10 @@ inline protocol::DeviceStatus EffectiveStatus(const Device& device,
   }
   if (stale_before && device.last_seen.value_or(device.enrolled_at) < *stale_before) {
     return protocol::DeviceStatus::kStale;
+  }
+  // A report under a policy the SOC never served proves nothing about the device's posture.
+  if (device.policy_state == kPolicyUnverified) {
+    return protocol::DeviceStatus::kUnverified;
   }
   return device.status;
 }
@@ -191,6 +226,8 @@ struct ReportToStore {
   const protocol::Report* report = nullptr;
   std::string_view body_json;
   SysTime received_at;
+  // The SOC's verdict on the report's policy (Device::policy_state), "" when not judged.
+  std::string_view policy_state = {};
 };
 
 // Every method is safe to call from several threads. Errors are kDatabase unless stated.
@@ -227,16 +264,20 @@ class Storage {
 
   // Stores a report that the caller has parsed and authorised, in one transaction with one
   // check_results row per check and the device's update: last_seen becomes received_at (it
-  // never moves back), and when the report is the device's newest by collected_at (ties go to
-  // the later arrival) the device's status, policy_version, policy_hash and hostname follow it,
-  // so a late retry of an old report does not roll the device back. The tasks the report
+  // never moves back), and the device's status, policy_version, policy_hash, reported_hostname
+  // and clock_skew follow the report received last (by received_at; ties go to the later
+  // arrival). The agent's collected_at is evidence, not authority: a report dated in the future
+  // does not hide the reports that arrive after it. The tasks the report
   // answers (report.task_ids) become done for this device. `body_json` is kept as is.
   // Returns true when stored, false when a report with this report_id from this device is
   // already stored (nothing changes: retries are idempotent). Errors: kNotFound for an unknown
   // device_id, kConflict when the report_id belongs to another device, kInvalidArgument for a
   // bad collected_at or a check id given twice; nothing is stored on error.
+  // `policy_state` (Device::policy_state) is stored with the report and, for the device's newest
+  // report, on the device; an accepted one ("expected", "rollout") also becomes the device's
+  // verified policy.
   virtual Result<bool> StoreReport(const protocol::Report& report, std::string_view body_json,
-                                   SysTime received_at) = 0;
+                                   SysTime received_at, std::string_view policy_state = {}) = 0;
   // Group commit: every report judged as StoreReport judges it, in order, all in one
   // transaction (one durable commit for the batch). A report refused for its own reasons does
   // not undo the others; a failure of the transaction itself is every report's result (then
@@ -245,24 +286,27 @@ class Storage {
     std::vector<Result<bool>> results;
     results.reserve(reports.size());
     for (const ReportToStore& r : reports) {
-      results.push_back(StoreReport(*r.report, r.body_json, r.received_at));
+      results.push_back(StoreReport(*r.report, r.body_json, r.received_at, r.policy_state));
     }
     return results;
   }
-  // The device's newest report by collected_at, nullopt if it never reported; kNotFound for an
+  // The device's report received last, nullopt if it never reported; kNotFound for an
   // unknown device.
   virtual Result<std::optional<StoredReport>> LatestReport(std::string_view device_id) = 0;
-  // Up to `limit` reports of the device, newest collected_at first, bodies left empty;
+  // Up to `limit` reports of the device, received last first, bodies left empty;
   // kNotFound for an unknown device.
   virtual Result<std::vector<StoredReport>> ReportHistory(std::string_view device_id,
                                                           size_t limit) = 0;
 
   // Stores a pushed policy. Returns true when stored, false when this exact policy (same
-  // version and hash) is already stored; kAlreadyExists when the version is taken by another
-  // policy.
+  // target, version and hash) is already stored; kAlreadyExists when the target's version is
+  // taken by another policy.
   virtual Result<bool> AddPolicy(const StoredPolicy& policy) = 0;
-  // Every stored policy, highest version first.
+  // Every stored policy, newest push first.
   virtual Result<std::vector<StoredPolicy>> ListPolicies() = 0;
+  // Records the policy set the long-poll handed to a device (kNotFound if unknown).
+  virtual Status RecordPolicyServed(std::string_view device_id, int64_t version,
+                                    std::string_view hash) = 0;
 
   // Stores a task with one pending assignment per device (kNotFound for an unknown device;
   // nothing is stored then).
@@ -278,6 +322,8 @@ class Storage {
   virtual Result<std::vector<OperatorToken>> ListOperatorTokens() = 0;
   // kNotFound if unknown; revoking twice is not an error.
   virtual Status RevokeOperatorToken(std::string_view id) = 0;
+  // Records a use of the token at `now`; writes at most once a minute per token.
+  virtual Status TouchOperatorToken(std::string_view id, SysTime now) = 0;
   // Every enrollment token, newest first.
   virtual Result<std::vector<EnrollmentToken>> ListEnrollmentTokens() = 0;
   // kNotFound if unknown; revoking twice is not an error.
@@ -290,7 +336,7 @@ class Storage {
   // `expected_serial`, else kConflict) goes to the revoked certificates as "superseded" (with a
   // pending renewed certificate other than the new one), the pending one is cleared, the
   // device takes the new serial, expiry and group, un-revokes when `reenroll` is set (an
-  // admin allowed it), and reenroll_allowed and open conflicts of the device are cleared.
+  // admin allowed it), and reenroll_allowed is cleared. Open conflicts stay open.
   virtual Status ReplaceDeviceCertificate(std::string_view device_id,
                                           std::string_view expected_serial,
                                           std::string_view new_serial, SysTime new_not_after,
@@ -302,8 +348,11 @@ class Storage {
                                          std::string_view current_serial,
                                          std::string_view new_serial, SysTime new_not_after,
                                          SysTime now) = 0;
-  // Sets reenroll_allowed and resolves the device's open conflicts; kNotFound if unknown.
+  // Sets reenroll_allowed; kNotFound if unknown. Conflicts stay open (ResolveEnrollmentConflict).
   virtual Status AllowReenroll(std::string_view device_id, SysTime now) = 0;
+  // An admin closes a conflict after looking at it; kNotFound if unknown, kConflict if closed.
+  virtual Status ResolveEnrollmentConflict(int64_t id, std::string_view resolved_by,
+                                           SysTime now) = 0;
   virtual Status AddEnrollmentConflict(const EnrollmentConflict& conflict) = 0;
   // Unresolved conflicts (all of them with include_resolved), newest first.
   virtual Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "platform/linux/accounts.h"
 #include "platform/path.h"
 
 namespace cg::platform::fake {
@@ -114,6 +113,20 @@ Result<std::string> FakeFileSystem::ReadFile(std::string_view path, size_t max_b
                      what + ": larger than " + std::to_string(max_bytes) + " bytes");
   }
   return n.content;
+}
+
+Result<std::string> FakeFileSystem::ReadFileRange(std::string_view path, uint64_t offset,
+                                                  size_t length) const {
+  CG_ASSIGN_OR_RETURN(const std::string p, Resolve(path, true, false, "read"));
+  const Node& n = nodes_.at(p);
+  const std::string what = "read " + std::string(path);
+  if (n.type == FileType::kDirectory) {
+    return ErrnoError(what, EISDIR);
+  }
+  if (offset >= n.content.size()) {
+    return std::string();
+  }
+  return n.content.substr(static_cast<size_t>(offset), length);
 }
 
 Result<std::vector<DirEntry>> FakeFileSystem::ListDir(std::string_view path) const {
@@ -298,6 +311,15 @@ Result<HostIdentity> FakeHost::Identity() const {
   return identity_;
 }
 
+// ---- FakeAccounts ----
+
+Result<AccountDatabase> FakeAccounts::Read() const {
+  if (error_) {
+    return *error_;
+  }
+  return db_;
+}
+
 // ---- FakePlatform ----
 
 FakePlatform::FakePlatform(std::string root) {
@@ -308,6 +330,7 @@ FakePlatform::FakePlatform(std::string root) {
   auto services = std::make_unique<FakeServiceManager>();
   auto sockets = std::make_unique<FakeLocalSocket>();
   auto host = std::make_unique<FakeHost>();
+  auto accounts = std::make_unique<FakeAccounts>();
   fs_ = fs.get();
   clock_ = clock.get();
   commands_ = commands.get();
@@ -315,7 +338,8 @@ FakePlatform::FakePlatform(std::string root) {
   services_ = services.get();
   sockets_ = sockets.get();
   host_ = host.get();
-  platform_.accounts = std::make_unique<linux_::LinuxAccounts>(*fs);
+  accounts_ = accounts.get();
+  platform_.accounts = std::move(accounts);
   platform_.fs = std::move(fs);
   platform_.clock = std::move(clock);
   platform_.commands = std::move(commands);

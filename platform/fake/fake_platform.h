@@ -7,11 +7,13 @@
 //   fake.fs().AddFile("/etc/shadow", "alice:$6$salt$hash:20700:0:90:7:::\n", 0640);
 //   fake.clock().SetDay(20783);  // 2026-11-26
 //   fake.commands().SetResult({"chage", "-M", "90", "alice"}, {.exit_code = 0});
+//   fake.accounts().Set(database);  // the OS-neutral view, whatever the OS's files say
 //   CheckContext ctx{fake.platform(), policy.Check("password_age")};
 //
-// fake.platform().accounts is the real Linux parser (platform/linux/accounts.h) reading the
-// FakeFileSystem, so account tests use real /etc file syntax. The accessors stay valid as
-// long as the FakePlatform lives and its Platform members are not replaced.
+// Nothing here depends on one OS's implementation: the accounts are scripted, not parsed from
+// the fake tree (a test of the Linux parser wires platform/linux/accounts.h over the
+// FakeFileSystem itself). The accessors stay valid as long as the FakePlatform lives and its
+// Platform members are not replaced.
 #pragma once
 
 #include <chrono>
@@ -57,6 +59,8 @@ class FakeFileSystem final : public FileSystem {
   const std::vector<std::string>& removals() const { return removals_; }
 
   Result<std::string> ReadFile(std::string_view path, size_t max_bytes = 16u << 20) const override;
+  Result<std::string> ReadFileRange(std::string_view path, uint64_t offset,
+                                    size_t length) const override;
   Result<std::vector<DirEntry>> ListDir(std::string_view path) const override;
   Result<FileInfo> Stat(std::string_view path) const override;
   Status WriteFileAtomic(std::string_view path, std::string_view data, uint32_t mode) override;
@@ -194,6 +198,19 @@ class FakeHost final : public Host {
   std::optional<Error> error_;
 };
 
+// Scripted local accounts: an empty database until Set.
+class FakeAccounts final : public Accounts {
+ public:
+  void Set(AccountDatabase db) { db_ = std::move(db); }
+  // Read() fails with `error` until cleared with std::nullopt.
+  void SetError(std::optional<Error> error) { error_ = std::move(error); }
+  Result<AccountDatabase> Read() const override;
+
+ private:
+  AccountDatabase db_;
+  std::optional<Error> error_;
+};
+
 // A Platform made of the fakes above, with accessors to script them.
 class FakePlatform {
  public:
@@ -207,6 +224,7 @@ class FakePlatform {
   FakeServiceManager& services() { return *services_; }
   FakeLocalSocket& sockets() { return *sockets_; }
   FakeHost& host() { return *host_; }
+  FakeAccounts& accounts() { return *accounts_; }
 
  private:
   Platform platform_;
@@ -217,10 +235,11 @@ class FakePlatform {
   FakeServiceManager* services_ = nullptr;
   FakeLocalSocket* sockets_ = nullptr;
   FakeHost* host_ = nullptr;
+  FakeAccounts* accounts_ = nullptr;
 };
 
-// An empty tree ("/" only), the clock at the epoch, no commands, processes, services or
-// sockets; platform().accounts reads the tree with the real Linux account parser.
+// An empty tree ("/" only), the clock at the epoch, no commands, processes, services,
+// sockets or accounts.
 FakePlatform MakeFakePlatform(std::string root = "/");
 
 }  // namespace cg::platform::fake

@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "common/files.h"
 #include "platform/linux/fd.h"
+#include "platform/os/files.h"
 #include "platform/path.h"
 
 namespace cg::platform::linux_ {
@@ -113,15 +113,23 @@ Result<std::unique_ptr<RootedFileSystem>> RootedFileSystem::Create(const std::st
   return std::unique_ptr<RootedFileSystem>(new RootedFileSystem(canonical.string()));
 }
 
-Result<std::string> RootedFileSystem::ReadFile(std::string_view path, size_t max_bytes) const {
-  const std::string what = "read " + std::string(path);
-  const auto r = ResolveUnder(root_, path, FinalLink::kFollow, MissingTail::kError);
+namespace {
+
+// A regular file of the tree opened for reading, with its size.
+struct OpenedFile {
+  Fd fd;
+  uint64_t size = 0;
+};
+
+Result<OpenedFile> OpenRegular(const std::string& root, std::string_view path,
+                               const std::string& what) {
+  const auto r = ResolveUnder(root, path, FinalLink::kFollow, MissingTail::kError);
   if (r.err != 0) {
     return ErrnoError(what, r.err);
   }
   // O_NONBLOCK: opening a FIFO planted in a tree must not hang the agent. O_NOFOLLOW: the
   // final component was resolved above; a link appearing since then is refused.
-  Fd fd(::open(JoinRoot(root_, r.path).c_str(),
+  Fd fd(::open(JoinRoot(root, r.path).c_str(),
                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) {
     return ErrnoError(what);
@@ -136,18 +144,26 @@ Result<std::string> RootedFileSystem::ReadFile(std::string_view path, size_t max
   if (!S_ISREG(st.st_mode)) {
     return MakeError(ErrorCode::kInvalidArgument, what + ": not a regular file");
   }
+  return OpenedFile{std::move(fd), static_cast<uint64_t>(st.st_size)};
+}
+
+}  // namespace
+
+Result<std::string> RootedFileSystem::ReadFile(std::string_view path, size_t max_bytes) const {
+  const std::string what = "read " + std::string(path);
+  CG_ASSIGN_OR_RETURN(OpenedFile file, OpenRegular(root_, path, what));
   auto too_large = [&] {
     return MakeError(ErrorCode::kTooLarge,
                      what + ": larger than " + std::to_string(max_bytes) + " bytes");
   };
-  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+  if (file.size > max_bytes) {
     return too_large();
   }
   // /proc and /sys files report size 0, so read to EOF rather than trusting st_size.
   std::string out;
   char buf[16384];
   for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    const ssize_t n = ::read(file.fd.get(), buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -162,6 +178,30 @@ Result<std::string> RootedFileSystem::ReadFile(std::string_view path, size_t max
     }
     out.append(buf, static_cast<size_t>(n));
   }
+}
+
+Result<std::string> RootedFileSystem::ReadFileRange(std::string_view path, uint64_t offset,
+                                                    size_t length) const {
+  const std::string what = "read " + std::string(path);
+  CG_ASSIGN_OR_RETURN(OpenedFile file, OpenRegular(root_, path, what));
+  std::string out(length, '\0');
+  size_t got = 0;
+  while (got < length) {
+    const ssize_t n =
+        ::pread(file.fd.get(), out.data() + got, length - got, static_cast<off_t>(offset + got));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return ErrnoError(what);
+    }
+    if (n == 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return out;
 }
 
 Result<std::vector<DirEntry>> RootedFileSystem::ListDir(std::string_view path) const {

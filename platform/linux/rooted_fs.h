@@ -18,6 +18,8 @@ class RootedFileSystem final : public FileSystem {
   static Result<std::unique_ptr<RootedFileSystem>> Create(const std::string& root);
 
   Result<std::string> ReadFile(std::string_view path, size_t max_bytes = 16u << 20) const override;
+  Result<std::string> ReadFileRange(std::string_view path, uint64_t offset,
+                                    size_t length) const override;
   Result<std::vector<DirEntry>> ListDir(std::string_view path) const override;
   Result<FileInfo> Stat(std::string_view path) const override;
   // Parent directories are created (0755); the file gets `mode` whatever the umask. A final

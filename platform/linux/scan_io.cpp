@@ -25,8 +25,8 @@
 #include <unordered_set>
 #include <utility>
 
-#include "common/files.h"
 #include "platform/linux/fd.h"
+#include "platform/os/files.h"
 
 namespace cg::platform {
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <utility>
 
-#include "common/files.h"
 #include "common/result.h"
+#include "platform/os/files.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 

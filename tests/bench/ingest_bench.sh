@@ -59,7 +59,7 @@ start_soc() {  # DATA_DIR [serve options...]: starts cg-soc, sets soc_pid agent_
   rm -f "$dir/ready.json"
   "$soc" --log-level warn serve --data-dir "$dir" --agent-listen 127.0.0.1:0 \
     --operator-listen 127.0.0.1:0 --ready-file "$dir/ready.json" --enroll-burst 100000 \
-    "$@" 2>"$dir/soc.log" &
+    --max-connections-per-address 100000 "$@" 2>"$dir/soc.log" &
   soc_pid=$!
   for _ in $(seq 100); do [ -s "$dir/ready.json" ] && break; sleep 0.1; done
   [ -s "$dir/ready.json" ] || { cat "$dir/soc.log" >&2; exit 1; }

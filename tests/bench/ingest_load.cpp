@@ -28,9 +28,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "protocol/report.h"

@@ -35,7 +35,8 @@ trap cleanup EXIT
 "$soc" policy-key add --data-dir "$work/soc" "$work/signing.pub" >/dev/null
 "$soc" --log-level warn serve --data-dir "$work/soc" --agent-listen 127.0.0.1:0 \
   --operator-listen 127.0.0.1:0 --ready-file "$work/ports.json" \
-  --enroll-burst "$((agents + 10))" 2>"$work/soc.log" &
+  --enroll-burst "$((agents + 10))" --max-connections-per-address "$((2 * agents + 10))" \
+  2>"$work/soc.log" &
 soc_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/ports.json" ] && break; sleep 0.1; done
 agent_port=$(sed -n 's/.*"agent_port": *\([0-9]*\).*/\1/p' "$work/ports.json")

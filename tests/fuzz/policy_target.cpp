@@ -2,8 +2,8 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 #include "policy/policy.h"
 #include "policy/signing.h"
 #include "protocol/json.h"

@@ -386,6 +386,9 @@ TEST_P(FullSpoolTest, AFullSpoolDropsOldPostureFirstCountsItAndTellsTheSoc) {
         {"reconnect_window_seconds",
          0}}.dump();
   }
+  if (from_policy && !CG_TEST_HOOKS) {
+    GTEST_SKIP() << "cg-agent run --policy exists in CG_TEST_HOOKS builds only (scripts/test.sh)";
+  }
   const std::string policy = tmp_.path() + "/policy.json";
   {
     std::ofstream(policy)
@@ -498,6 +501,96 @@ TEST_F(FaultTest, FullStateDiskIsAClearErrorAndRecoversWhenSpaceReturns) {
   EXPECT_EQ(Status(state).value("spool_reports", -1), 0);
   // The report of the failed cycle was never spooled; the two others arrived once each.
   ExpectAllStoredOnceInOrder(device, 2);
+}
+
+// --- damaged agent state (issue 13, finding 6) --------------------------------------------
+
+// The events of the device's latest report at the SOC of `type`.
+std::vector<json> LatestEvents(SocServer& soc, const std::string& device, const std::string& type) {
+  std::vector<json> out;
+  auto shown = RunCmd(soc.Ctl({"--json", "device", device}));
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  const json latest = json::parse(shown.out, nullptr, false).value("latest_report", json());
+  if (latest.is_object()) {
+    for (const auto& e : latest.value("events", json::array())) {
+      if (e.value("type", "") == type) {
+        out.push_back(e);
+      }
+    }
+  }
+  return out;
+}
+
+TEST_F(FaultTest, DamagedBookkeepingFilesAreSetAsideRebuiltAndReported) {
+  const std::string state = tmp_.path() + "/agent";
+  const std::string device = Enroll(state);
+  ASSERT_EQ(RunOnce(state).exit_code, 0);
+  // Before: "corrupt state file" at every cycle (status.json) and exit 2 (trusted_keys.json).
+  std::ofstream(state + "/status.json", std::ios::trunc) << "{\"last_report_at\": \"2026-";
+  std::ofstream(state + "/trusted_keys.json", std::ios::trunc) << "\x7f"
+                                                                  "garbage";
+  auto run = RunOnce(state);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto damaged = LatestEvents(*soc_, device, "state_file_damaged");
+  std::set<std::string> files;
+  for (const auto& e : damaged) {
+    files.insert(e["details"].value("file", ""));
+    const std::string moved = e["details"].value("moved_to", "");
+    EXPECT_TRUE(std::filesystem::exists(state + "/" + moved)) << moved;
+  }
+  EXPECT_EQ(files, (std::set<std::string>{"status.json", "trusted_keys.json"}));
+  // Rebuilt: the status file is readable again and says the report went through.
+  const json status = Status(state);
+  EXPECT_TRUE(status.value("last_report_at", json()).is_string()) << status.dump();
+  EXPECT_FALSE(std::filesystem::exists(state + "/trusted_keys.json"));
+  auto again = RunOnce(state);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(LatestEvents(*soc_, device, "state_file_damaged").empty());
+}
+
+TEST_F(FaultTest, ADamagedPolicyFloorIsReportedAndTheServiceKeepsRunning) {
+  const std::string state = tmp_.path() + "/agent";
+  const std::string device = Enroll(state);
+  std::ofstream(state + "/policy_floor.json", std::ios::trunc) << "{\"version\": \"seven\"}";
+  // One cycle: the report goes out with the fault, and the exit code says something is wrong
+  // (before: exit 2 and nothing sent).
+  auto once = RunOnce(state);
+  EXPECT_EQ(once.exit_code, 1) << once.err;
+  auto faults = LatestEvents(*soc_, device, "state_fault");
+  ASSERT_EQ(faults.size(), 1u) << once.err;
+  EXPECT_EQ(faults[0]["details"].value("file", ""), "policy_floor.json");
+  EXPECT_TRUE(faults[0]["details"].value("fatal", false));
+  // The service does not exit (no restart loop under systemd): it keeps reporting.
+  const size_t before = StoredReports(soc_->data_dir() + "/soc.db", device).ids.size();
+  Child service({AgentBin(), "run", "--state-dir", state, "--interval", "10"},
+                tmp_.path() + "/service.log");
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (StoredReports(soc_->data_dir() + "/soc.db", device).ids.size() <= before &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_GT(StoredReports(soc_->data_dir() + "/soc.db", device).ids.size(), before);
+  EXPECT_TRUE(service.Running());
+  service.Signal(SIGTERM);
+  EXPECT_EQ(service.Wait(30s), 0);
+}
+
+TEST_F(FaultTest, AnUnreadableEnrollmentKeepsTheServiceWaitingNotCrashLooping) {
+  const std::string state = tmp_.path() + "/agent";
+  Enroll(state);
+  std::ofstream(state + "/enrollment.json", std::ios::trunc) << "garbage";
+  EXPECT_EQ(RunOnce(state).exit_code, 2);  // one cycle cannot run without an identity
+  const std::string log = tmp_.path() + "/service.log";
+  Child service({AgentBin(), "run", "--state-dir", state}, log);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (ReadFile(log).find("trying again") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(ReadFile(log).find("trying again"), std::string::npos) << ReadFile(log);
+  EXPECT_TRUE(service.Running());
+  service.Signal(SIGTERM);
+  EXPECT_EQ(service.Wait(30s), 0);
 }
 
 }  // namespace

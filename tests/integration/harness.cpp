@@ -214,6 +214,7 @@ SocServer::SocServer(const std::string& dir, const SocOptions& options) : dir_(d
     }
   }
   serve_args_ = options.serve_args;
+  nofile_limit_ = options.nofile_limit;
   Serve();
 }
 
@@ -227,6 +228,10 @@ bool SocServer::Serve() {
                                    "--agent-listen", "127.0.0.1:0",  "--operator-listen",
                                    "127.0.0.1:0",    "--ready-file", ready};
   argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
+  if (nofile_limit_ != 0) {
+    const std::string n = std::to_string(nofile_limit_);
+    argv.insert(argv.begin(), {"/usr/bin/prlimit", "--nofile=" + n + ":" + n, "--"});
+  }
   child_ = Child(argv, dir_ + "/soc.log");
   // Bounded wait for the listeners to be bound (the ready file is written after binding).
   for (int i = 0; i < 300 && child_.Running(); ++i) {

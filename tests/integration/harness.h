@@ -66,6 +66,8 @@ class Child {
 struct SocOptions {
   std::vector<std::string> policy_keys;  // `cg-soc policy-key add` before serving
   std::vector<std::string> serve_args;   // extra `cg-soc serve` arguments
+  // Soft and hard RLIMIT_NOFILE of `cg-soc serve` (0: inherited), as a small machine has it.
+  unsigned nofile_limit = 0;
 };
 
 // `cg-soc init` + `cg-soc serve` on 127.0.0.1 with kernel-chosen ports.
@@ -102,6 +104,7 @@ class SocServer {
 
   std::string dir_;
   std::vector<std::string> serve_args_;
+  unsigned nofile_limit_ = 0;
   std::string error_;
   Child child_;
   uint16_t agent_port_ = 0;

@@ -8,10 +8,12 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "tests/integration/harness.h"
 
 namespace cg::testing {
@@ -91,8 +93,10 @@ class PolicyTest : public ::testing::Test {
     return envelope;
   }
 
+  // The device's latest report ({} before the first).
   json LatestReport(const std::string& device_id) {
-    return CtlJson({"device", device_id}).value("latest_report", json());
+    const json report = CtlJson({"device", device_id}).value("latest_report", json());
+    return report.is_object() ? report : json::object();
   }
 
   static bool HasEvent(const json& report, const std::string& type, const std::string& reason) {
@@ -310,6 +314,192 @@ TEST_F(PolicyTest, YaraRulesComeInTheSignedPolicyAndAnInspectionScansNow) {
   }
   agent.Signal(SIGTERM);
   EXPECT_EQ(agent.Wait(seconds(10)), 0);
+}
+
+// --- expected policy, layers, expiry (issue 13) -------------------------------------------
+
+// Every check off: a report under such a policy is compliant whatever this machine has, so
+// that the SOC's verdict on the policy alone decides the device's status.
+json AllChecksOff() {
+  json checks = json::object();
+  for (const char* id :
+       {"antivirus", "yara", "os_license", "office_license", "screen_lock", "password_age"}) {
+    checks[id] = {{"enabled", false}};
+  }
+  return checks;
+}
+
+std::set<std::string> DeviceIds(const json& devices) {
+  std::set<std::string> ids;
+  for (const auto& d : devices) {
+    ids.insert(d.value("device_id", ""));
+  }
+  return ids;
+}
+
+TEST_F(PolicyTest, AnUnsignedLaxPolicyMakesTheDeviceUnverifiedAndAGenuineReportIsCompliant) {
+  if (!CG_TEST_HOOKS) {
+    GTEST_SKIP() << "cg-agent run --policy exists in CG_TEST_HOOKS builds only (scripts/test.sh)";
+  }
+  const std::string key = tmp_.path() + "/province.pub";
+  const std::string liar = Enroll("liar", "laocai/sa-pa", key);
+  const std::string honest = Enroll("honest", "laocai/sa-pa", key);
+  const std::string liar_id = AgentStatus(liar).value("device_id", "");
+  const std::string honest_id = AgentStatus(honest).value("device_id", "");
+  json doc = {{"version", 1}, {"name", "laocai"}, {"target", {{"groups", {"laocai/"}}}}};
+  doc["checks"] = AllChecksOff();
+  ASSERT_EQ(
+      RunCmd(soc_->Ctl({"policy", "push", SignPolicy(doc, tmp_.path() + "/province")})).exit_code,
+      0);
+  {
+    Child agent = StartAgent(honest);
+    ASSERT_TRUE(WaitFor([&] { return LatestReport(honest_id).value("policy_version", 0) == 1; }))
+        << ReadFile(honest + ".log");
+    agent.Signal(SIGTERM);
+    EXPECT_EQ(agent.Wait(seconds(10)), 0);
+  }
+  // The issue's scenario: an unsigned file, version 99, the checks that would fail turned off.
+  json lax = {{"version", 99}, {"name", "lax"}};
+  lax["checks"] = AllChecksOff();
+  ASSERT_TRUE(WriteFileAtomic(tmp_.path() + "/lax.json", lax.dump(), 0644).ok());
+  auto run = RunCmd(
+      {AgentBin(), "run", "--once", "--state-dir", liar, "--policy", tmp_.path() + "/lax.json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(LatestReport(liar_id).value("policy_version", 0), 99);
+
+  EXPECT_EQ(CtlJson({"device", liar_id})["device"]["status"], "unverified");
+  EXPECT_EQ(CtlJson({"device", honest_id})["device"]["status"], "compliant");
+  EXPECT_EQ(DeviceIds(CtlJson({"devices", "--status", "unverified"})),
+            std::set<std::string>{liar_id});
+  EXPECT_EQ(DeviceIds(CtlJson({"devices", "--status", "compliant"})),
+            std::set<std::string>{honest_id});
+  const json status = CtlJson({"policy", "status"});
+  ASSERT_EQ(status["versions"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["versions"][0]["version"], 1);
+  EXPECT_EQ(status["versions"][0]["devices"], 1);
+  ASSERT_EQ(status["unverified"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["unverified"][0]["device_id"], liar_id);
+  EXPECT_EQ(status["unverified"][0]["policy_version"], 99);
+  // The text output names it too, and the SOC's log has the security event.
+  auto text = RunCmd(soc_->Ctl({"policy", "status"}));
+  EXPECT_NE(text.out.find("1 device(s) unverified"), std::string::npos) << text.out;
+  EXPECT_NE(soc_->log().find("security event policy_unverified"), std::string::npos);
+}
+
+TEST_F(PolicyTest, ALayerForADistrictOverridesTheBaselineThereOnlyAndATamperedLayerIsRefusedAlone) {
+  const std::string key = tmp_.path() + "/province.pub";
+  const std::string sa_pa = Enroll("sa-pa", "laocai/sa-pa", key);
+  const std::string bac_ha = Enroll("bac-ha", "laocai/bac-ha", key);
+  const std::string sa_pa_id = AgentStatus(sa_pa).value("device_id", "");
+  const std::string bac_ha_id = AgentStatus(bac_ha).value("device_id", "");
+  std::vector<Child> agents;
+  agents.push_back(StartAgent(sa_pa));
+  agents.push_back(StartAgent(bac_ha));
+
+  json baseline = {
+      {"version", 4}, {"name", "laocai-baseline"}, {"target", {{"groups", {"laocai/"}}}}};
+  baseline["checks"] = AllChecksOff();
+  baseline["checks"]["screen_lock"]["max_idle_seconds"] = 600;
+  ASSERT_EQ(RunCmd(soc_->Ctl({"policy", "push", SignPolicy(baseline, tmp_.path() + "/province")}))
+                .exit_code,
+            0);
+  const std::string baseline_hash = CtlJson({"policy", "list"})["policies"][0]["hash"];
+  auto confirms = [&](const std::string& id, const std::string& hash) {
+    const json device = CtlJson({"device", id});
+    return device["latest_report"].is_object() &&
+           device["latest_report"].value("policy_hash", "") == hash;
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    return confirms(sa_pa_id, baseline_hash) && confirms(bac_ha_id, baseline_hash);
+  })) << ReadFile(sa_pa + ".log");
+
+  // The district's own layer: version 1 of its target.
+  const json district = {{"version", 1},
+                         {"name", "sa-pa"},
+                         {"target", {{"groups", {"laocai/sa-pa"}}}},
+                         {"checks", {{"screen_lock", {{"max_idle_seconds", 120}}}}}};
+  auto pushed =
+      RunCmd(soc_->Ctl({"policy", "push", SignPolicy(district, tmp_.path() + "/province")}));
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  const json effective = CtlJson({"policy", "effective", "--device", sa_pa_id});
+  const std::string set_hash = effective.value("hash", "");
+  EXPECT_NE(set_hash, baseline_hash);
+  ASSERT_EQ(effective["layers"].size(), 2u) << effective.dump();
+  EXPECT_EQ(effective["policy"]["checks"]["screen_lock"]["max_idle_seconds"], 120);
+  EXPECT_EQ(effective["origin"]["checks.screen_lock.max_idle_seconds"], "laocai/sa-pa");
+  EXPECT_EQ(effective["origin"]["checks.password_age.enabled"], "laocai");
+  ASSERT_TRUE(WaitFor([&] { return confirms(sa_pa_id, set_hash); })) << ReadFile(sa_pa + ".log");
+  EXPECT_EQ(CtlJson({"device", sa_pa_id})["device"]["policy_state"], "expected");
+  // The other district keeps the baseline alone.
+  const json other = CtlJson({"policy", "effective", "--group", "laocai/bac-ha"});
+  EXPECT_EQ(other.value("hash", ""), baseline_hash);
+  EXPECT_EQ(other["policy"]["checks"]["screen_lock"]["max_idle_seconds"], 600);
+  EXPECT_TRUE(confirms(bac_ha_id, baseline_hash));
+  EXPECT_EQ(CtlJson({"device", bac_ha_id})["device"]["policy_state"], "expected");
+  const json status = CtlJson({"policy", "status"});
+  EXPECT_TRUE(status["lagging"].empty()) << status.dump();
+  EXPECT_TRUE(status["unverified"].empty()) << status.dump();
+
+  // A tampered district layer in the agent's cache: refused on its own at start, the baseline
+  // stays in force (the report confirms the baseline alone), and the SOC sends the layer again.
+  agents[0].Signal(SIGTERM);
+  ASSERT_EQ(agents[0].Wait(seconds(10)), 0);
+  json cache = json::parse(ReadFile(sa_pa + "/policy.json"));
+  ASSERT_EQ(cache["layers"].size(), 2u);
+  for (auto& layer : cache["layers"]) {
+    if (layer["policy"].contains("target") &&
+        layer["policy"]["target"]["groups"][0] == "laocai/sa-pa") {
+      layer["policy"]["checks"]["screen_lock"]["max_idle_seconds"] = 86400;
+    }
+  }
+  ASSERT_TRUE(WriteFileAtomic(sa_pa + "/policy.json", cache.dump(), 0600).ok());
+  auto once = RunCmd({AgentBin(), "run", "--once", "--state-dir", sa_pa});
+  EXPECT_EQ(once.exit_code, 0) << once.err;
+  const json report = LatestReport(sa_pa_id);
+  EXPECT_TRUE(HasEvent(report, "policy_cache_corrupt", "")) << report.dump();
+  EXPECT_EQ(report.value("policy_hash", ""), baseline_hash);
+  EXPECT_EQ(report.value("policy_version", 0), 4);
+  agents[0] = StartAgent(sa_pa);
+  ASSERT_TRUE(WaitFor([&] { return confirms(sa_pa_id, set_hash); })) << ReadFile(sa_pa + ".log");
+  for (auto& agent : agents) {
+    agent.Signal(SIGTERM);
+    EXPECT_EQ(agent.Wait(seconds(10)), 0);
+  }
+}
+
+TEST_F(PolicyTest, AnExpiredPolicyStopsApplyingWhileInForceAndAfterARestart) {
+  const std::string state = Enroll("a", "laocai/bac-ha", tmp_.path() + "/province.pub");
+  const std::string id = AgentStatus(state).value("device_id", "");
+  const std::string builtin_log = state + ".log";
+  // A short-lived policy: valid for 20 seconds from now.
+  const auto expires = std::chrono::system_clock::now() + seconds(20);
+  json doc = {{"version", 1},
+              {"name", "short-lived"},
+              {"expires_at", FormatRfc3339(std::chrono::time_point_cast<seconds>(expires))}};
+  doc["checks"] = AllChecksOff();
+  Child agent({AgentBin(), "--log-level", "debug", "run", "--state-dir", state, "--interval", "10"},
+              builtin_log);
+  ASSERT_EQ(
+      RunCmd(soc_->Ctl({"policy", "push", SignPolicy(doc, tmp_.path() + "/province")})).exit_code,
+      0);
+  ASSERT_TRUE(WaitFor([&] { return LatestReport(id).value("policy_version", 0) == 1; }))
+      << ReadFile(builtin_log);
+  // After expiry the agent says so and runs the built-in policy (before: version 1 for good).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json r = LatestReport(id);
+        return HasEvent(r, "policy_expired", "") && r.value("policy_version", -1) == 0;
+      },
+      seconds(60)))
+      << ReadFile(builtin_log);
+  EXPECT_EQ(CtlJson({"device", id})["device"]["policy_state"], "expected");
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(seconds(10)), 0);
+  // A restart does not bring it back.
+  auto once = RunCmd({AgentBin(), "run", "--once", "--state-dir", state});
+  EXPECT_EQ(once.exit_code, 0) << once.err;
+  EXPECT_EQ(LatestReport(id).value("policy_version", -1), 0);
+  EXPECT_EQ(AgentStatus(state).value("policy_version", -1), 0);
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "tests/integration/harness.h"
@@ -289,6 +289,19 @@ TEST_F(SkeletonTest, RevokedDeviceIsRefusedAtOnceWhileOthersKeepWorking) {
   auto refused = RunCmd({AgentBin(), "run", "--once", "--state-dir", a});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("revoked"), std::string::npos) << refused.err;
+  // Issue 14: `cg-agent status` said "enrolled: yes" with no error. The SOC refuses a revoked
+  // device in the TLS handshake (alert certificate_revoked), which the agent tells apart.
+  auto status = json::parse(RunCmd({AgentBin(), "status", "--state-dir", a, "--json"}).out);
+  EXPECT_TRUE(status.value("revoked", false)) << status.dump();
+  EXPECT_TRUE(ParseRfc3339(status.value("revoked_at", "")).ok()) << status.dump();
+  EXPECT_NE(status.value("last_error", "").find("refused the client certificate as revoked"),
+            std::string::npos)
+      << status.dump();
+  auto text = RunCmd({AgentBin(), "status", "--state-dir", a});
+  EXPECT_NE(text.out.find("enrolled:        yes, but revoked"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("last error:"), std::string::npos) << text.out;
+  EXPECT_FALSE(json::parse(RunCmd({AgentBin(), "status", "--state-dir", b, "--json"}).out)
+                   .value("revoked", true));
   auto after = (*kept)->Request("POST", "/v1/reports", "{");
   EXPECT_FALSE(after.ok() && after->status == 400) << "the kept-alive connection still served";
   EXPECT_EQ(RunCmd({AgentBin(), "run", "--once", "--state-dir", b}).exit_code, 0);

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::agent {
@@ -47,6 +47,23 @@ TEST_F(AgentConfigTest, BadDeliverySettingsNameTheKey) {
                 c.error().message.find("'reconnect_window_seconds'") != std::string::npos ||
                 c.error().message.find("'delivery_attempts'") != std::string::npos)
         << c.error().message;
+  }
+}
+
+TEST_F(AgentConfigTest, EnrollmentSettings) {
+  auto c = Load(R"({"server": "soc.laocai.gov.vn:8443", "ca_file": "/etc/counterguard/ca.pem",
+                    "group": "laocai/bac-ha", "policy_key_file": "/etc/counterguard/policy.pub",
+                    "enroll_token_file": "/etc/counterguard/enroll.token"})");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->server, "soc.laocai.gov.vn:8443");
+  EXPECT_EQ(c->ca_file, "/etc/counterguard/ca.pem");
+  EXPECT_EQ(c->group, "laocai/bac-ha");
+  EXPECT_EQ(c->policy_key_file, "/etc/counterguard/policy.pub");
+  EXPECT_EQ(c->enroll_token_file, "/etc/counterguard/enroll.token");
+  for (const char* text : {R"({"server": ""})", R"({"group": 7})", R"({"ca_file": null})"}) {
+    auto bad = Load(text);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(bad.error().message.find("must be a non-empty string"), std::string::npos);
   }
 }
 

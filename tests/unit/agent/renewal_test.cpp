@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <vector>
 
-#include "common/files.h"
 #include "platform/fake/fake_platform.h"
+#include "platform/os/files.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::agent {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "agent/state.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::agent {

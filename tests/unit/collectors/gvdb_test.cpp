@@ -9,7 +9,7 @@
 #include <random>
 #include <sstream>
 
-#include "collectors/screen_lock.h"
+#include "collectors/gkeyfile.h"
 
 namespace cg::collectors {
 namespace {

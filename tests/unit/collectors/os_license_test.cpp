@@ -9,6 +9,7 @@
 #include "platform/fake/fake_platform.h"
 #include "platform/platform.h"
 #include "policy/policy.h"
+#include "tests/unit/testing/fake_tree.h"
 
 namespace cg::collectors {
 namespace {
@@ -25,13 +26,13 @@ policy::CheckPolicy PolicyWith(const json& params) {
   return p->Check("os_license");
 }
 
+// The fixture tree through the fake platform (no commands, services or processes).
 protocol::CheckResult RunFixture(const std::string& fixture, const json& params) {
-  auto platform =
-      platform::CreateNativePlatform(std::string(CG_FIXTURES) + "/os_license/" + fixture);
-  EXPECT_TRUE(platform.ok()) << platform.error().ToString();
-  platform->clock = std::make_unique<platform::fake::FakeClock>(FromUnixSeconds(kNowUnix));
+  auto fake = platform::fake::MakeFakePlatform();
+  testing::LoadFakeTree(fake.fs(), std::string(CG_FIXTURES) + "/os_license/" + fixture);
+  fake.clock().Set(FromUnixSeconds(kNowUnix));
   const auto section = PolicyWith(params);
-  return OsLicenseCheck().Evaluate(CheckContext{*platform, section});
+  return OsLicenseCheck().Evaluate(CheckContext{fake.platform(), section});
 }
 
 struct Case {

@@ -8,8 +8,9 @@
 
 #include <algorithm>
 
-#include "common/files.h"
 #include "platform/fake/fake_platform.h"
+#include "platform/linux/accounts.h"
+#include "platform/os/files.h"
 #include "tests/unit/platform/linux/temp_tree.h"
 
 namespace cg::collectors {
@@ -295,9 +296,17 @@ TEST(PasswordAge, FactsDescribeEachAccount) {
   EXPECT_EQ(h.facts["accounts"][1]["max_days"], 99999);  // kept as the file says
 }
 
+// The fake platform with the Linux account parser over its tree: /etc file syntax, with
+// failures injected where the tests, running as root, could not make them.
+platform::fake::FakePlatform FakeWithLinuxAccounts() {
+  auto fake = platform::fake::MakeFakePlatform();
+  fake.platform().accounts = std::make_unique<platform::linux_::LinuxAccounts>(fake.fs());
+  return fake;
+}
+
 TEST(PasswordAge, UnreadableShadowIsAnErrorWithTheReason) {
   // The tests run as root, so the permission problem is injected in the fake tree.
-  auto fake = platform::fake::MakeFakePlatform();
+  auto fake = FakeWithLinuxAccounts();
   for (const char* f : {"passwd", "shadow", "login.defs", "shells"}) {
     auto text = ReadFileToString(kFixtures + "compliant/etc/" + f);
     ASSERT_TRUE(text.ok());
@@ -318,7 +327,7 @@ TEST(PasswordAge, UnreadableShadowIsAnErrorWithTheReason) {
 }
 
 TEST(PasswordAge, HostileFilesStayWithinReportLimits) {
-  auto fake = platform::fake::MakeFakePlatform();
+  auto fake = FakeWithLinuxAccounts();
   fake.clock().SetDay(kToday);
   // A name that is not UTF-8, and a shadow file of garbage lines.
   fake.fs().AddFile("/etc/passwd", "al\xffice:x:1000:1000::/home/a:/bin/bash\n");
@@ -514,7 +523,7 @@ TEST_F(RemediationTest, RunChecksEnforcesAndReportsTheNewState) {
 }
 
 TEST(PasswordAgeRemediation, LiveRootHasNoRootFlag) {
-  auto fake = platform::fake::MakeFakePlatform();
+  auto fake = FakeWithLinuxAccounts();
   fake.fs().AddFile("/etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
   fake.fs().AddFile("/etc/shadow", "alice:$6$s$h:20773:0::7:::\n", 0640);
   fake.fs().AddFile("/etc/login.defs", "PASS_MAX_DAYS 90\n");

@@ -1,6 +1,8 @@
-// screen_lock over fixture trees (tests/fixtures/screen_lock/<case>) through the real Linux
-// platform, and enforcement on throw-away copies of them: with a scripted command runner, and
-// once with the real `dconf update` whose output is read back with the GVDB reader.
+// screen_lock over fixture trees (tests/fixtures/screen_lock/<case>): judged through the fake
+// platform (the tree loaded in memory, the fixtures' accounts scripted), once through the real
+// Linux platform to show both read a tree alike; and enforcement on throw-away copies of the
+// trees through the real platform, with a scripted command runner, and once with the real
+// `dconf update` whose output is read back with the GVDB reader.
 #include "collectors/screen_lock.h"
 
 #include <gtest/gtest.h>
@@ -12,9 +14,11 @@
 #include <map>
 #include <sstream>
 
+#include "collectors/gkeyfile.h"
 #include "collectors/gvdb.h"
 #include "platform/fake/fake_platform.h"
 #include "policy/policy.h"
+#include "tests/unit/testing/fake_tree.h"
 
 namespace cg::collectors {
 namespace {
@@ -47,10 +51,35 @@ platform::Platform NativePlatform(const std::string& root) {
   return std::move(p).value();
 }
 
+// The accounts of every fixture tree (their etc/passwd, etc/shells and etc/login.defs are
+// the same): root and the system accounts are not desktop users, nor is svc (nologin).
+platform::AccountDatabase FixtureAccounts() {
+  platform::AccountDatabase db;
+  auto add = [&](std::string name, uint32_t uid, std::string home, std::string shell) {
+    platform::LocalAccount a;
+    a.name = std::move(name);
+    a.uid = uid;
+    a.home = std::move(home);
+    a.login_shell = shell == "/bin/bash";
+    a.shell = std::move(shell);
+    db.accounts.push_back(std::move(a));
+  };
+  add("root", 0, "/root", "/bin/bash");
+  add("daemon", 1, "/usr/sbin", "/usr/sbin/nologin");
+  add("alice", 1000, "/home/alice", "/bin/bash");
+  add("bob", 1001, "/home/bob", "/bin/bash");
+  add("svc", 1002, "/home/svc", "/usr/sbin/nologin");
+  db.defaults.uid_min = 1000;
+  db.defaults.uid_max = 60000;
+  return db;
+}
+
 CheckResult EvaluateTree(const std::string& root, const json& params) {
-  auto p = NativePlatform(root);
+  auto fake = platform::fake::MakeFakePlatform();
+  testing::LoadFakeTree(fake.fs(), root);
+  fake.accounts().Set(FixtureAccounts());
   const auto section = Section(params);
-  return ScreenLockCheck().Evaluate(CheckContext{p, section});
+  return ScreenLockCheck().Evaluate(CheckContext{fake.platform(), section});
 }
 
 const json* FindUser(const CheckResult& r, const std::string& user, const std::string& desktop) {
@@ -72,7 +101,7 @@ struct Case {
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture << " " << c.params.dump(); }
 
-class ScreenLockFixtureTest : public testing::TestWithParam<Case> {};
+class ScreenLockFixtureTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ScreenLockFixtureTest, Evaluates) {
   const Case& c = GetParam();
@@ -162,8 +191,8 @@ const Case kCases[] = {
     {"unsupported_desktop", json::object(), CheckStatus::kError, {"cinnamon.desktop"}, {}},
 };
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ScreenLockFixtureTest, testing::ValuesIn(kCases),
-                         [](const testing::TestParamInfo<Case>& param_info) {
+INSTANTIATE_TEST_SUITE_P(Fixtures, ScreenLockFixtureTest, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
                            return std::string(param_info.param.fixture) + "_" +
                                   std::to_string(param_info.index);
                          });
@@ -223,15 +252,16 @@ TEST(ScreenLockTest, XfceLockedChannelHidesTheUsersOwnValue) {
   EXPECT_EQ(delay.at("locked"), true);
 }
 
-TEST(ScreenLockTest, KeyfileParsersFollowDconfRules) {
-  auto kf = ParseDconfKeyfile("# c\n[org/a]\nx = uint32 1\n[/]\ntop=true\n[org/a]\nx=uint32 2\n");
-  ASSERT_TRUE(kf.ok()) << kf.error().ToString();
-  EXPECT_EQ(kf->at("/org/a/x"), "uint32 2");
-  EXPECT_EQ(kf->at("/top"), "true");
-  EXPECT_FALSE(ParseDconfKeyfile("x=1\n").ok());
-  EXPECT_FALSE(ParseDconfKeyfile("[g]\nnot a pair\n").ok());
-  const auto locks = ParseDconfLocks("# comment\n/a/b  \n  /c/d\n\n/e\n");
-  EXPECT_EQ(locks, (std::set<std::string>{"/a/b", "/e"}));
+// The real Linux platform reads a fixture tree (files, accounts from its /etc) as the fake
+// does: the judgement tests above stand for the production path.
+TEST(ScreenLockTest, TheLinuxPlatformReadsTheTreesAsTheFakeDoes) {
+  for (const char* fixture : {"gnome_locked", "kde_user_timeout", "xfce_user_delay", "headless"}) {
+    auto native = NativePlatform(kFixtures + fixture);
+    const auto section = Section(json::object());
+    const CheckResult real = ScreenLockCheck().Evaluate(CheckContext{native, section});
+    const CheckResult fake = EvaluateTree(kFixtures + fixture, json::object());
+    EXPECT_EQ(protocol::ToJson(real), protocol::ToJson(fake)) << fixture;
+  }
 }
 
 // --- enforcement ------------------------------------------------------------------------

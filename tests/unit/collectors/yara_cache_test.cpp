@@ -15,7 +15,7 @@
 #include <set>
 
 #include "collectors/yara_engine.h"
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "tests/unit/platform/linux/temp_tree.h"
 
 namespace cg::collectors {

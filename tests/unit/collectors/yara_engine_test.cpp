@@ -17,8 +17,8 @@
 #include <functional>
 #include <set>
 
-#include "common/files.h"
 #include "common/ids.h"
+#include "platform/os/files.h"
 #include "tests/unit/platform/linux/temp_tree.h"
 
 namespace cg::collectors {
@@ -132,6 +132,38 @@ TEST(YaraCompileTest, BadRulesAreClearErrors) {
     EXPECT_NE(r.error().message.find("rules[0]:"), std::string::npos) << r.error().message;
     EXPECT_FALSE(report.errors.empty());
   }
+}
+
+// Rule texts reach libyara as C strings: one with a NUL in it is refused, not compiled in part.
+TEST(YaraCompileTest, RulesWithANulByteAreRefused) {
+  CompileReport report;
+  const std::string text =
+      std::string("rule a { condition: true }\n") + '\0' + "rule b { condition: true }\n";
+  auto r = CompileRules(Sources(text, "policy.yar"), CompileOptions{}, &report);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("policy.yar:2:"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("NUL byte"), std::string::npos) << r.error().message;
+}
+
+// Rule files on disk may include others, read next to the including file (not the working
+// directory), as `yara` does.
+TEST(YaraCompileTest, IncludesOfRuleFilesAreReadNextToThem) {
+  testing::TempTree tree("cg-yara-include");
+  tree.Put("rules/common.yar", "rule included { condition: true }\n");
+  CompileOptions options;
+  options.allow_includes = true;
+  CompileReport report;
+  auto r = CompileRules(Sources("include \"common.yar\"\nrule main { condition: included }\n",
+                                tree.Host("rules/main.yar")),
+                        options, &report);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ((*r)->rule_count(), 2u);
+  auto missing = CompileRules(
+      Sources("include \"nope.yar\"\nrule main { condition: true }\n", tree.Host("rules/main.yar")),
+      options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("main.yar:1:"), std::string::npos)
+      << missing.error().message;
 }
 
 TEST(YaraCompileTest, SlowRulesCompileWithSeparateWarnings) {

@@ -8,8 +8,8 @@
 
 #include <filesystem>
 
-#include "common/files.h"
 #include "platform/fake/fake_platform.h"
+#include "platform/os/files.h"
 #include "policy/policy.h"
 #include "tests/unit/platform/linux/temp_tree.h"
 

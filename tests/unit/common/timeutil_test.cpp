@@ -53,6 +53,37 @@ TEST(Rfc3339, YearsOutsideWhatSysTimeHoldsAreRefused) {
   }
 }
 
+// The civil-date arithmetic that replaced timegm: the values timegm gives, carry-over included.
+TEST(UnixSecondsFromUtc, AgreesWithTimegm) {
+  struct Case {
+    int year, month, day, hour, minute, second;
+    int64_t unix_seconds;
+  };
+  for (const auto& c : std::vector<Case>{
+           {1970, 1, 1, 0, 0, 0, 0},
+           {2026, 11, 26, 21, 37, 40, 1795729060},
+           {2000, 2, 29, 0, 0, 0, 951782400},
+           {1900, 1, 1, 0, 0, 0, -2208988800},
+           {1969, 12, 31, 23, 59, 59, -1},
+           {9999, 12, 31, 23, 59, 59, 253402300799},  // X.509's "no expiry"
+           {2025, 13, 1, 0, 0, 0, 1767225600},        // month 13: January 2026
+           {2026, 0, 1, 0, 0, 0, 1764547200},         // month 0: December 2025
+           {2026, 2, 31, 0, 0, 0, 1772496000},        // 31 February: 3 March
+           {2026, 11, 26, 21, 37, 60, 1795729080},    // leap second: the next minute
+       }) {
+    EXPECT_EQ(UnixSecondsFromUtc(c.year, c.month, c.day, c.hour, c.minute, c.second),
+              c.unix_seconds)
+        << c.year << "-" << c.month << "-" << c.day;
+  }
+}
+
+TEST(Rfc3339, FormatsTimesBeforeTheEpochAndTruncatesFractions) {
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(-2208988800)), "1900-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(-1)), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(1795729060) + std::chrono::milliseconds(999)),
+            "2026-11-26T21:37:40Z");
+}
+
 TEST(Duration, ParsesUnitsAndRefusesNonsense) {
   EXPECT_EQ(ParseDuration("90s")->count(), 90);
   EXPECT_EQ(ParseDuration("15m")->count(), 900);

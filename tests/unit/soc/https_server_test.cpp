@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "tests/unit/testing/test_pki.h"
@@ -491,6 +491,42 @@ TEST_F(HttpsServerTest, ASlowClientTricklingHeadersIsCutOffAtTheRequestDeadline)
   EXPECT_LT(sent, kLines) << "the server kept the trickling connection open";
   EXPECT_EQ(slow.Read([](const std::string&) { return false; }), "");
   EXPECT_EQ(recorder_.count(), 0u);
+}
+
+// Issue 13, finding 3: a connection beyond a cap is closed before any TLS work, and its slot
+// comes back when a held connection goes.
+TEST_F(HttpsServerTest, ConnectionsBeyondTheCapsAreClosedAtOnce) {
+  struct Case {
+    std::string name;
+    size_t total;
+    size_t per_address;
+  };
+  for (const Case& c : {Case{"in all", 2, 0}, Case{"per address", 0, 2}}) {
+    SCOPED_TRACE(c.name);
+    ListenerOptions options = Options(false, false);
+    options.max_connections = c.total;
+    options.max_connections_per_address = c.per_address;
+    const uint16_t port = Listen(std::move(options));
+    const size_t before = runtime_.ConnectionCount();
+    auto held_a = std::make_unique<RawConnection>(port);  // TCP only: never starts TLS
+    RawConnection held_b(port);
+    for (int i = 0; i < 200 && runtime_.ConnectionCount() < before + 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(runtime_.ConnectionCount(), before + 2);
+    auto refused = Client(port, {})->Request("GET", "/full", "");
+    EXPECT_FALSE(refused.ok());
+    held_a.reset();
+    bool served = false;
+    for (int i = 0; i < 200 && !served; ++i) {
+      auto response = Client(port, {})->Request("GET", "/again", "");
+      served = response.ok() && response->status == 200;
+      if (!served) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    EXPECT_TRUE(served);
+  }
 }
 
 TEST_F(HttpsServerTest, KeepAliveReusesOneConnection) {

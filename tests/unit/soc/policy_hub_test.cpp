@@ -99,6 +99,11 @@ class PolicyHubTest : public ::testing::Test {
     return doc;
   }
 
+  static json Renamed(json doc) {
+    doc["name"] = "other";
+    return doc;
+  }
+
   json Sign(const json& doc, const policy::KeyPair* key = nullptr) {
     auto env = policy::SignPolicy(doc, (key != nullptr ? *key : key_).private_pem);
     EXPECT_TRUE(env.ok()) << env.error().ToString();
@@ -175,8 +180,8 @@ TEST_F(PolicyHubTest, APushIsRefusedWithItsOwnReasonAndNothingIsStored) {
       {"truncated envelope", truncated, "", 400, "malformed"},
       {"not an envelope", json{{"version", 6}}, "", 400, "malformed"},
       {"expired", Sign(expired_doc), "", 400, "expired"},
-      {"older version", Sign(Doc(4)), "", 409, "not newer"},
-      {"equal version, other content", Sign(Doc(5)), "", 409, "not newer"},
+      {"older version", Sign(Doc(4, {"laocai/"})), "", 409, "not newer"},
+      {"equal version, other content", Sign(Renamed(Doc(5, {"laocai/"}))), "", 409, "not newer"},
       {"group outside the signed target", Sign(Doc(6, {"laocai/"})), "hanoi", 400, "other_group"},
   };
   for (const auto& c : cases) {
@@ -203,24 +208,117 @@ TEST_F(PolicyHubTest, WithoutTrustedKeysNothingCanBePushed) {
   EXPECT_THAT(refused.message, HasSubstr("cg-soc policy-key add"));
 }
 
-TEST_F(PolicyHubTest, EachGroupIsServedTheNewestPolicyForIt) {
+TEST_F(PolicyHubTest, EachGroupIsServedTheNewestLayerOfEveryTargetOnItsPath) {
   MustPush(Sign(Doc(1)));                                     // every group
   MustPush(Sign(Doc(2, {"laocai/"})));                        // the province
   MustPush(Sign(Doc(3, {"laocai/"})), "laocai/bac-ha");       // one district, by scope
   MustPush(Sign(Doc(4, {"laocai/sa-pa", "hanoi/ba-dinh"})));  // two districts, by target
-  EXPECT_EQ(hub_->NewestFor("hanoi/dong-da")->version, 1);
-  EXPECT_EQ(hub_->NewestFor("laocai/bat-xat")->version, 2);
-  EXPECT_EQ(hub_->NewestFor("laocai/bac-ha")->version, 3);
-  EXPECT_EQ(hub_->NewestFor("laocai/bac-ha/xa-ta-chai")->version, 3);
-  EXPECT_EQ(hub_->NewestFor("laocai/sa-pa")->version, 4);
-  EXPECT_EQ(hub_->NewestFor("hanoi/ba-dinh")->version, 4);
-  EXPECT_EQ(hub_->NewestFor("laocai2")->version, 1);
+  auto targets = [&](const std::string& group) {
+    std::vector<std::string> out;
+    const auto expected = hub_->ExpectedFor(group, now_);
+    if (!expected) {
+      return out;
+    }
+    for (const auto& l : expected->layers) {
+      out.push_back(l.target + ":" + std::to_string(l.version));
+    }
+    return out;
+  };
+  using ::testing::ElementsAre;
+  EXPECT_THAT(targets("hanoi/dong-da"), ElementsAre(":1"));
+  EXPECT_THAT(targets("laocai/bat-xat"), ElementsAre(":1", "laocai:2"));
+  EXPECT_THAT(targets("laocai/bac-ha"), ElementsAre(":1", "laocai:3"));
+  EXPECT_THAT(targets("laocai/bac-ha/xa-ta-chai"), ElementsAre(":1", "laocai:3"));
+  EXPECT_THAT(targets("laocai/sa-pa"),
+              ElementsAre(":1", "laocai:2", "hanoi/ba-dinh,laocai/sa-pa:4"));
+  EXPECT_THAT(targets("hanoi/ba-dinh"), ElementsAre(":1", "hanoi/ba-dinh,laocai/sa-pa:4"));
+  EXPECT_THAT(targets("laocai2"), ElementsAre(":1"));
+  // The set's version is the narrowest layer's; its hash covers every layer.
+  const auto sa_pa = hub_->ExpectedFor("laocai/sa-pa", now_);
+  EXPECT_EQ(sa_pa->version, 4);
+  EXPECT_NE(sa_pa->hash, sa_pa->layers.back().hash);
+  EXPECT_EQ(hub_->ExpectedFor("laocai2", now_)->hash,
+            hub_->ExpectedFor("laocai2", now_)->layers[0].hash);
 
   // A restarted SOC serves the same.
   hub_ = MakeHub(milliseconds(1000));
-  EXPECT_EQ(hub_->NewestFor("laocai/bac-ha")->version, 3);
-  EXPECT_EQ(hub_->NewestFor("laocai/sa-pa")->version, 4);
+  EXPECT_THAT(targets("laocai/bac-ha"), ElementsAre(":1", "laocai:3"));
+  EXPECT_EQ(hub_->ExpectedFor("laocai/sa-pa", now_)->hash, sa_pa->hash);
   EXPECT_EQ(hub_->Policies().size(), 4u);
+}
+
+TEST_F(PolicyHubTest, VersionsCountPerTargetAndTheEffectivePolicySaysWhereEachValueComesFrom) {
+  json baseline = Doc(3, {"laocai/"});
+  baseline["checks"]["antivirus"] = {{"max_signature_age_hours", 48}};
+  MustPush(Sign(baseline));
+  json district = Doc(1, {"laocai/sa-pa"});  // version 1: its own target's first
+  district["checks"]["password_age"]["max_days"] = 30;
+  const StoredPolicy d = MustPush(Sign(district));
+  EXPECT_EQ(d.target, "laocai/sa-pa");
+  EXPECT_EQ(MustRefuse(Sign(Renamed(Doc(1, {"laocai/sa-pa"})))).code, "not_newer");
+  EXPECT_EQ(MustRefuse(Sign(Renamed(Doc(3, {"laocai/"})))).code, "not_newer");
+
+  auto merged = hub_->EffectiveFor("laocai/sa-pa", now_);
+  ASSERT_TRUE(merged.ok()) << merged.error().ToString();
+  EXPECT_EQ(merged->policy.Check("password_age").Int("max_days"), 30);
+  EXPECT_EQ(merged->origin.at("checks.password_age.max_days"), "laocai/sa-pa");
+  EXPECT_EQ(merged->policy.Check("antivirus").Int("max_signature_age_hours"), 48);
+  EXPECT_EQ(merged->origin.at("checks.antivirus.max_signature_age_hours"), "laocai");
+  EXPECT_EQ(merged->hash, hub_->ExpectedFor("laocai/sa-pa", now_)->hash);
+  auto bac_ha = hub_->EffectiveFor("laocai/bac-ha", now_);
+  ASSERT_TRUE(bac_ha.ok());
+  EXPECT_EQ(bac_ha->policy.Check("password_age").Int("max_days"), 60);
+  EXPECT_EQ(bac_ha->hash, hub_->ExpectedFor("laocai/bac-ha", now_)->layers[0].hash);
+}
+
+TEST_F(PolicyHubTest, AnExpiredLayerIsNoLongerExpected) {
+  json short_lived = Doc(2, {"laocai/"});
+  short_lived["expires_at"] = FormatRfc3339(kNow + hours(1));
+  MustPush(Sign(Doc(1)));
+  MustPush(Sign(short_lived));
+  EXPECT_EQ(hub_->ExpectedFor("laocai/sa-pa", kNow)->layers.size(), 2u);
+  const auto later = hub_->ExpectedFor("laocai/sa-pa", kNow + hours(1));
+  ASSERT_EQ(later->layers.size(), 1u);
+  EXPECT_EQ(later->version, 1);
+}
+
+TEST_F(PolicyHubTest, AnExpiredLayerIsNotReplacedByAnOlderVersionOfItsTarget) {
+  MustPush(Sign(Doc(1, {"laocai/"})));
+  json short_lived = Doc(2, {"laocai/"});
+  short_lived["expires_at"] = FormatRfc3339(kNow + hours(1));
+  MustPush(Sign(short_lived));
+  EXPECT_EQ(hub_->ExpectedFor("laocai/sa-pa", kNow)->version, 2);
+  // Version 1 is below the agents' floor for the target: the target is left out instead.
+  EXPECT_FALSE(hub_->ExpectedFor("laocai/sa-pa", kNow + hours(1)));
+}
+
+TEST_F(PolicyHubTest, APollWithTheExpectedSetIsHeldAndAnotherGetsTheLayersWhichAreRecordedServed) {
+  const std::string device = AddDevice("laocai/sa-pa");
+  MustPush(Sign(Doc(3, {"laocai/"})));
+  MustPush(Sign(Doc(1, {"laocai/sa-pa"})));
+  const auto expected = hub_->ExpectedFor("laocai/sa-pa", now_);
+  ASSERT_TRUE(expected);
+  PollRequest current = Poll(device, "laocai/sa-pa", 1);
+  current.policy_hash = expected->hash;
+  Answer held;
+  hub_->Poll(current, held.responder());
+  EXPECT_FALSE(held.Ready());
+
+  PollRequest behind = Poll(device, "laocai/sa-pa", 3);
+  behind.policy_hash = expected->layers[0].hash;  // only the baseline
+  Answer answered;
+  hub_->Poll(behind, answered.responder());
+  auto body = answered.Wait();
+  ASSERT_TRUE(body);
+  EXPECT_TRUE((*body)["policy"].is_null());  // two layers: no single-policy form
+  ASSERT_EQ((*body)["policy_set"]["layers"].size(), 2u);
+  EXPECT_EQ((*body)["policy_set"]["hash"], expected->hash);
+  EXPECT_EQ((*body)["policy_set"]["layers"][0]["target"], "laocai");
+  EXPECT_EQ((*body)["policy_set"]["layers"][1]["target"], "laocai/sa-pa");
+  auto d = storage_->GetDevice(device);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->served_policy_hash, expected->hash);
+  EXPECT_EQ(d->served_policy_version, 1);
 }
 
 TEST_F(PolicyHubTest, APollIsAnsweredAtOnceWhenTheGroupHasANewerPolicy) {

@@ -23,9 +23,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "policy/signing.h"
 #include "protocol/http.h"
 #include "protocol/pki.h"
@@ -829,10 +829,14 @@ TEST_F(DeviceViewsTest, TheListHasTheDocumentedShape) {
   ASSERT_EQ(devices.size(), 3u);
   // Ordered by group: hanoi/ba-dinh, laocai/bac-ha, laocai/sa-pa.
   const json& d = devices[1];
-  EXPECT_EQ(Keys(d), (std::set<std::string>{"device_id", "hostname", "group", "status", "last_seen",
-                                            "policy_version", "enrolled_at"}));
+  EXPECT_EQ(Keys(d), (std::set<std::string>{"device_id", "hostname", "reported_hostname", "group",
+                                            "status", "last_seen", "policy_version", "enrolled_at",
+                                            "clock_skew", "clock_skew_seconds"}));
   EXPECT_EQ(d["device_id"], failing_.device_id);
-  EXPECT_EQ(d["hostname"], "pc-01");  // from the latest report
+  EXPECT_EQ(d["hostname"], "pc-bac-ha");       // as enrolled
+  EXPECT_EQ(d["reported_hostname"], "pc-01");  // what the latest report says
+  EXPECT_EQ(d["clock_skew"], false);
+  EXPECT_EQ(d["clock_skew_seconds"], -1);  // collected a second before it arrived
   EXPECT_EQ(d["group"], "laocai/bac-ha");
   EXPECT_EQ(d["status"], "noncompliant");
   EXPECT_EQ(d["last_seen"], FormatRfc3339(kT0 + seconds(21)));
@@ -909,7 +913,8 @@ TEST_F(DeviceViewsTest, HistoryIsNewestFirst) {
   const json reports = BodyOf(response)["reports"];
   ASSERT_EQ(reports.size(), 2u);
   EXPECT_EQ(Keys(reports[0]),
-            (std::set<std::string>{"report_id", "collected_at", "received_at", "status"}));
+            (std::set<std::string>{"report_id", "collected_at", "received_at", "clock_skew",
+                                   "clock_skew_seconds", "status"}));
   EXPECT_EQ(reports[0]["report_id"], latest_.report_id);
   EXPECT_EQ(reports[0]["collected_at"], FormatRfc3339(kT0 + seconds(20)));
   EXPECT_EQ(reports[0]["received_at"], FormatRfc3339(kT0 + seconds(21)));
@@ -1172,12 +1177,48 @@ TEST_F(SocServiceTest, AdminsManageOperatorTokensOverTheApi) {
       {"no name", {{"role", "admin"}}},
       {"bad role", {{"name", "x"}, {"role", "root"}}},
       {"negative ttl", {{"name", "x"}, {"role", "admin"}, {"ttl_seconds", -1}}},
+      {"no expiry", {{"name", "x"}, {"role", "admin"}, {"ttl_seconds", 0}}},
+      {"longer than 90 days", {{"name", "x"}, {"role", "admin"}, {"ttl_seconds", 90 * 86400 + 1}}},
       {"control characters", {{"name", "x\ny"}, {"role", "admin"}}},
+      {"a C1 control",
+       {{"name",
+         "x\xc2\x9b"
+         "1m"},
+        {"role", "admin"}}},
   };
   for (const auto& c : bad) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(Operator(Op("POST", "/api/v1/operator-tokens", admin_, c.body.dump())).status, 400);
   }
+}
+
+// Issue 13, finding 10 (failed on the old code: tokens made without a lifetime never expired,
+// the first admin token included, and the list had no last use).
+TEST_F(SocServiceTest, OperatorTokensExpireAfter90DaysByDefaultAndRecordTheirLastUse) {
+  // The fixture's tokens were made like `cg-soc init` makes the first admin token: no lifetime.
+  const HttpResponse created = Operator(Op("POST", "/api/v1/operator-tokens", admin_,
+                                           json{{"name", "pham.d"}, {"role", "analyst"}}.dump()));
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(BodyOf(created)["expires_at"], FormatRfc3339(kT0 + hours(24 * 90)));
+  EXPECT_FALSE(service_->CreateOperatorToken("x", "admin", kT0 + hours(24 * 91)).ok());
+
+  now_ = kT0 + seconds(30);
+  ASSERT_EQ(Operator(Op("GET", "/api/v1/devices", analyst_)).status, 200);
+  const json tokens =
+      BodyOf(Operator(Op("GET", "/api/v1/operator-tokens", admin_)))["operator_tokens"];
+  std::map<std::string, json> by_name;
+  for (const auto& t : tokens) {
+    by_name[t["name"]] = t;
+  }
+  EXPECT_EQ(by_name["nguyen.van.a"]["last_used_at"], FormatRfc3339(kT0 + seconds(30)));
+  EXPECT_EQ(by_name["root"]["last_used_at"], FormatRfc3339(kT0));  // recorded once a minute
+  EXPECT_TRUE(by_name["pham.d"]["last_used_at"].is_null());
+  EXPECT_EQ(by_name["root"]["expires_at"], FormatRfc3339(kT0 + hours(24 * 90)));
+
+  now_ = kT0 + hours(24 * 90);
+  const HttpResponse expired = Operator(Op("GET", "/api/v1/devices", admin_));
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_THAT(ErrorMessageOf(expired), HasSubstr("expired"));
 }
 
 TEST_F(SocServiceTest, AFailedAuthenticationIsAnsweredLaterTheMoreItFails) {
@@ -1325,32 +1366,237 @@ TEST_F(SocServiceTest, TheSameMachineEnrollingAgainIsAConflictUntilAnAdminAllows
   ASSERT_EQ(
       Operator(Op("POST", "/api/v1/devices/" + first.device_id + "/allow-reenroll", admin_)).status,
       200);
-  EXPECT_TRUE(BodyOf(Operator(Op("GET", "/api/v1/conflicts", analyst_)))["conflicts"].empty());
-  const HttpResponse again = EnrollWith(NewEnrollToken("laocai/sa-pa"), "pc-07", "machine-07");
+  // Allowing is not closing: the refused attempt stays open until an admin resolves it.
+  EXPECT_EQ(BodyOf(Operator(Op("GET", "/api/v1/conflicts", analyst_)))["conflicts"].size(), 1u);
+  // Even allowed, the device stays in its group: a token for another group is refused.
+  const HttpResponse elsewhere = EnrollWith(NewEnrollToken("laocai/sa-pa"), "pc-07", "machine-07");
+  EXPECT_EQ(elsewhere.status, 409) << elsewhere.body;
+  EXPECT_THAT(ErrorMessageOf(elsewhere), HasSubstr("laocai/bac-ha"));
+  const HttpResponse again = EnrollWith(NewEnrollToken("laocai/bac-ha"), "pc-07", "machine-07");
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(BodyOf(again)["device_id"], first.device_id);
   EXPECT_EQ(BodyOf(again)["reenrolled"], true);
   EXPECT_FALSE(service_->CertificateAllowed(first.peer));
   auto stored = real_->GetDevice(first.device_id);
   ASSERT_TRUE(stored.ok());
-  EXPECT_EQ(stored->group, "laocai/sa-pa");
+  EXPECT_EQ(stored->group, "laocai/bac-ha");
   EXPECT_FALSE(stored->reenroll_allowed);  // one enrollment per allowance
-  EXPECT_EQ(EnrollWith(NewEnrollToken("laocai"), "pc-07", "machine-07").status, 409);
+  EXPECT_EQ(EnrollWith(NewEnrollToken("laocai/bac-ha"), "pc-07", "machine-07").status, 409);
   // Another machine with the same host name is another device.
   EXPECT_EQ(EnrollWith(NewEnrollToken("laocai"), "pc-07", "machine-08").status, 200);
+
+  // Every attempt is still open; an admin closes one after looking at it.
+  const json open = BodyOf(Operator(Op("GET", "/api/v1/conflicts", analyst_)))["conflicts"];
+  ASSERT_EQ(open.size(), 3u);
+  const std::string id = std::to_string(open[0]["id"].get<int64_t>());
+  EXPECT_EQ(Operator(Op("POST", "/api/v1/conflicts/" + id + "/resolve", analyst_)).status, 403);
+  EXPECT_EQ(Operator(Op("POST", "/api/v1/conflicts/" + id + "/resolve", admin_)).status, 200);
+  EXPECT_EQ(Operator(Op("POST", "/api/v1/conflicts/" + id + "/resolve", admin_)).status, 409);
+  EXPECT_EQ(Operator(Op("POST", "/api/v1/conflicts/999/resolve", admin_)).status, 404);
+  EXPECT_EQ(BodyOf(Operator(Op("GET", "/api/v1/conflicts", analyst_)))["conflicts"].size(), 2u);
+  const json all = BodyOf(Operator(Op("GET", "/api/v1/conflicts?all=1", analyst_)))["conflicts"];
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0]["resolved_by"], "root");
 }
 
-TEST_F(SocServiceTest, AMachineWhoseCertificateExpiredEnrollsAgainWithANewToken) {
+// Issue 13, finding 5 (failed on the old code: the expired device was re-enrolled into the
+// token's group and the earlier conflict was closed). The machine id is no secret, so an expired
+// certificate plus any token is no proof of anything.
+TEST_F(SocServiceTest, AnExpiredDeviceIsNotTakenOverWithoutAnAdminsAllowance) {
   const Enrolled first = Enroll("laocai", "pc-09", "machine-09");
+  const HttpResponse refused_before = EnrollWith(NewEnrollToken("laocai"), "pc-09", "machine-09");
+  EXPECT_EQ(refused_before.status, 409);
   now_ = kT0 + SocConfig{}.device_cert_validity + seconds(1);
+  for (const char* group : {"hanoi", "laocai"}) {
+    SCOPED_TRACE(group);
+    const HttpResponse takeover = EnrollWith(NewEnrollToken(group), "pc-09", "machine-09");
+    EXPECT_EQ(takeover.status, 409) << takeover.body;
+    EXPECT_THAT(ErrorMessageOf(takeover), HasSubstr("certificate expired"));
+  }
+  auto stored = real_->GetDevice(first.device_id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->group, "laocai");
+  EXPECT_EQ(stored->cert_serial, first.peer.serial_hex);
+  // Every attempt, the one before expiry included, is an open conflict.
+  EXPECT_EQ(BodyOf(Operator(Op("GET", "/api/v1/conflicts", analyst_)))["conflicts"].size(), 3u);
+
+  // With the admin's allowance and a token of its own group, the machine gets its device back;
+  // the conflicts stay open.
+  ASSERT_EQ(
+      Operator(Op("POST", "/api/v1/devices/" + first.device_id + "/allow-reenroll", admin_)).status,
+      200);
+  EXPECT_EQ(EnrollWith(NewEnrollToken("hanoi"), "pc-09", "machine-09").status, 409);
   const HttpResponse again = EnrollWith(NewEnrollToken("laocai"), "pc-09", "machine-09");
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(BodyOf(again)["device_id"], first.device_id);
-  // A revoked device does not come back that way: the admin decides.
+  EXPECT_EQ(BodyOf(Operator(Op("GET", "/api/v1/conflicts", analyst_)))["conflicts"].size(), 4u);
+
+  // A revoked device does not come back without the admin either.
   ASSERT_EQ(Operator(Op("POST", "/api/v1/devices/" + first.device_id + "/revoke", admin_)).status,
             200);
   now_ += SocConfig{}.device_cert_validity + seconds(1);
   EXPECT_EQ(EnrollWith(NewEnrollToken("laocai"), "pc-09", "machine-09").status, 409);
+}
+
+// Issue 13, finding 2 (failed on the old code: the device stayed compliant at policy 4 after
+// the report dated 2036, whatever arrived later).
+TEST_F(SocServiceTest, AReportDatedInTheFutureDoesNotFreezeItsDeviceAndIsFlagged) {
+  const Enrolled device = Enroll("laocai", "pc-10", "machine-10");
+  const auto get = [&] {
+    return BodyOf(Operator(Op("GET", "/api/v1/devices/" + device.device_id, analyst_)))["device"];
+  };
+  now_ = kT0 + seconds(10);
+  auto future = MakeReport(device.device_id, NewUuid(), SysTime(seconds(2'098'000'000)),  // 2036
+                           {{"antivirus", CheckStatus::kPass}});
+  ASSERT_EQ(SendReport(device, future).status, 200);
+  EXPECT_EQ(get()["status"], "compliant");
+  EXPECT_EQ(get()["clock_skew"], true);
+  EXPECT_GT(get()["clock_skew_seconds"].get<int64_t>(), 300);
+
+  now_ = kT0 + hours(1);
+  auto genuine = MakeReport(device.device_id, NewUuid(), now_ - seconds(2),
+                            {{"antivirus", CheckStatus::kFail}});
+  genuine.policy_version = 5;
+  ASSERT_EQ(SendReport(device, genuine).status, 200);
+  const json d = get();
+  EXPECT_EQ(d["status"], "noncompliant");
+  EXPECT_EQ(d["policy_version"], 5);
+  EXPECT_EQ(d["clock_skew"], false);
+  const json latest =
+      BodyOf(Operator(Op("GET", "/api/v1/devices/" + device.device_id, analyst_)))["latest_report"];
+  EXPECT_EQ(latest["report_id"], genuine.report_id);
+  // History is in arrival order, and the skewed report stays flagged there.
+  const json history = BodyOf(
+      Operator(Op("GET", "/api/v1/devices/" + device.device_id + "/history", analyst_)))["reports"];
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["report_id"], genuine.report_id);
+  EXPECT_EQ(history[1]["report_id"], future.report_id);
+  EXPECT_EQ(history[1]["clock_skew"], true);
+  EXPECT_EQ(history[0]["clock_skew"], false);
+
+  // Within the tolerance (5 minutes by default) a clock ahead is not flagged; beyond it, it is.
+  now_ += hours(1);
+  auto slightly = MakeReport(device.device_id, NewUuid(), now_ + seconds(299),
+                             {{"antivirus", CheckStatus::kPass}});
+  ASSERT_EQ(SendReport(device, slightly).status, 200);
+  EXPECT_EQ(get()["clock_skew"], false);
+  EXPECT_EQ(get()["status"], "compliant");
+  now_ += hours(1);
+  auto ahead = MakeReport(device.device_id, NewUuid(), now_ + seconds(301),
+                          {{"antivirus", CheckStatus::kPass}});
+  ASSERT_EQ(SendReport(device, ahead).status, 200);
+  EXPECT_EQ(get()["clock_skew"], true);
+  EXPECT_EQ(get()["clock_skew_seconds"], 301);
+}
+
+// Issue 13, finding 4 (failed on the old code: the ESC and CR reached the stored device and
+// report, and the report renamed the device).
+TEST_F(SocServiceTest, ControlCharactersInReportsAreRefusedOrEscapedAndNeverRenameTheDevice) {
+  const Enrolled device = Enroll("laocai", "pc-11", "machine-11");
+  struct Case {
+    std::string name;
+    std::function<void(protocol::Report&)> spoil;
+  };
+  const std::vector<Case> refused = {
+      {"ESC in the hostname", [](protocol::Report& r) { r.hostname = "pc\x1b[2Jx"; }},
+      {"CR in the hostname", [](protocol::Report& r) { r.hostname = "pc\rFAKE"; }},
+      {"NUL in the hostname", [](protocol::Report& r) { r.hostname = std::string("pc\0x", 4); }},
+      {"CSI (C1) in the hostname",
+       [](protocol::Report& r) {
+         r.hostname =
+             "pc\xc2\x9b"
+             "2J";
+       }},
+      {"RLO in the hostname",
+       [](protocol::Report& r) {
+         r.hostname =
+             "pc\xe2\x80\xae"
+             "x";
+       }},
+      {"DEL in a check id", [](protocol::Report& r) { r.checks[0].id = "antivirus\x7f"; }},
+      {"newline in a check id", [](protocol::Report& r) { r.checks[0].id = "antivirus\nyara"; }},
+  };
+  for (const auto& c : refused) {
+    SCOPED_TRACE(c.name);
+    auto report =
+        MakeReport(device.device_id, NewUuid(), now_, {{"antivirus", CheckStatus::kPass}});
+    c.spoil(report);
+    const HttpResponse response = SendReport(device, report);
+    EXPECT_EQ(response.status, 400) << response.body;
+    EXPECT_EQ(ErrorCodeOf(response), "invalid_report");
+  }
+  EXPECT_EQ(StoredReports(device.device_id), 0u);
+
+  // Free text keeps what it says, with the control characters made visible.
+  auto report = MakeReport(device.device_id, NewUuid(), now_, {{"antivirus", CheckStatus::kFail}});
+  report.hostname = "pc-11-renamed";
+  report.checks[0].summary = "engine \x1b[32mOK\x1b[0m\r\nstatus: pass\x7f";
+  report.checks[0].facts = {{"product\x1b",
+                             "clam\x07"
+                             "av"},
+                            {"list", {"a\x1b", 1}}};
+  report.os.name = "Debian\x1b]0;owned\x07";
+  ASSERT_EQ(SendReport(device, report).status, 200);
+  const json body = BodyOf(Operator(Op("GET", "/api/v1/devices/" + device.device_id, analyst_)));
+  const json& check = body["latest_report"]["checks"][0];
+  EXPECT_EQ(check["summary"], "engine \\x1b[32mOK\\x1b[0m\\x0d\\x0astatus: pass\\x7f");
+  EXPECT_EQ(check["facts"], (json{{"product\\x1b", "clam\\x07av"}, {"list", {"a\\x1b", 1}}}));
+  EXPECT_EQ(body["latest_report"]["os"]["name"], "Debian\\x1b]0;owned\\x07");
+  // The enrolled name stays the device's name; the report's is an observation beside it.
+  EXPECT_EQ(body["device"]["hostname"], "pc-11");
+  EXPECT_EQ(body["device"]["reported_hostname"], "pc-11-renamed");
+}
+
+// Issue 13, finding 7 (failed on the old code: every renewal was answered).
+TEST_F(SocServiceTest, RenewalsAreRateLimitedPerDevice) {
+  SocConfig config;
+  config.renew_burst = 3;
+  config.renew_refill = hours(8);
+  service_ = MakeService(config);
+  const Enrolled device = Enroll("laocai", "pc-12", "machine-12");
+  const Enrolled other = Enroll("laocai", "pc-13", "machine-13");
+  const std::string body = json{{"csr_pem", NewCsr()}}.dump();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Agent(AgentPost("/v1/renew", body, device.peer)).status, 200) << i;
+  }
+  const HttpResponse limited = Agent(AgentPost("/v1/renew", body, device.peer));
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_FALSE(HeaderOf(limited, "Retry-After").empty());
+  // Nothing was signed or superseded for the refused one: three renewals, two superseded.
+  auto revoked = real_->ListRevokedCertificates(now_);
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(revoked->size(), 2u);
+  // Another device is not affected, and the device gets one more after the refill interval.
+  EXPECT_EQ(Agent(AgentPost("/v1/renew", body, other.peer)).status, 200);
+  now_ += hours(8);
+  EXPECT_EQ(Agent(AgentPost("/v1/renew", body, device.peer)).status, 200);
+}
+
+// Issue 13, finding 7 (failed on the old code: each GET signed a new CRL).
+TEST_F(SocServiceTest, TheCrlIsSignedOnceAndAgainOnlyAfterAChangeOrHalfItsValidity) {
+  const Enrolled device = Enroll("laocai", "pc-14", "machine-14");
+  auto get = [&] {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = "/v1/crl.pem";
+    r.peer_address = kPeer;
+    const HttpResponse response = Agent(r);
+    EXPECT_EQ(response.status, 200);
+    return response.body;
+  };
+  const std::string first = get();
+  now_ += seconds(5);
+  EXPECT_EQ(get(), first);
+  now_ += hours(24);
+  EXPECT_EQ(get(), first);
+  ASSERT_EQ(Operator(Op("POST", "/api/v1/devices/" + device.device_id + "/revoke", admin_)).status,
+            200);
+  const std::string after_revocation = get();
+  EXPECT_NE(after_revocation, first);
+  auto info = protocol::InspectCrlPem(after_revocation, ca_->cert_pem());
+  ASSERT_TRUE(info.ok()) << info.error().ToString();
+  now_ += SocConfig{}.crl_validity / 2;
+  EXPECT_NE(get(), after_revocation);  // re-signed before its nextUpdate
 }
 
 TEST_F(SocServiceTest, TheCrlIsSignedByTheCaAndListsRevokedCertificates) {
@@ -1500,6 +1746,205 @@ TEST_F(SocServiceTest, MalformedBatchesAre400) {
   }
   EXPECT_EQ(Agent(AgentPost("/v1/reports/batch", many.dump(), device.peer)).status, 400);
   EXPECT_EQ(Agent(AgentPost("/v1/reports/batch", R"({"reports":[{}]})", std::nullopt)).status, 401);
+}
+
+// --- expected policy per device (issue 13, finding 1) -------------------------------------
+
+class ExpectedPolicyTest : public SocServiceTest {
+ protected:
+  void SetUp() override {
+    SocServiceTest::SetUp();
+    key_ = *policy::GenerateSigningKey();
+    hub_ = std::make_unique<PolicyHub>(
+        *storage_, [this] { return now_; }, std::chrono::milliseconds(1000));
+    ASSERT_TRUE(hub_->Load(*policy::ParseTrustedKeys({key_.public_pem})).ok());
+    service_->SetPolicyHub(hub_.get());
+  }
+  void TearDown() override { service_->SetPolicyHub(nullptr); }
+
+  // Pushes a signed policy through the operator API; returns its hash.
+  std::string Push(const json& doc) {
+    auto envelope = policy::SignPolicy(doc, key_.private_pem);
+    EXPECT_TRUE(envelope.ok());
+    const HttpResponse r =
+        Operator(Op("POST", "/api/v1/policies", admin_, json{{"envelope", *envelope}}.dump()));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return BodyOf(r).value("hash", "");
+  }
+
+  // A passing report claiming (version, hash).
+  HttpResponse Claim(const Enrolled& device, int64_t version, const std::string& hash) {
+    protocol::Report r =
+        MakeReport(device.device_id, NewUuid(), now_,
+                   {{"antivirus", CheckStatus::kPass}, {"password_age", CheckStatus::kPass}});
+    r.policy_version = version;
+    r.policy_hash = hash;
+    now_ += seconds(60);
+    return SendReport(device, r);
+  }
+
+  json DeviceView(const Enrolled& device) {
+    return BodyOf(Operator(Op("GET", "/api/v1/devices/" + device.device_id, analyst_)))["device"];
+  }
+
+  std::set<std::string> Listed(const std::string& status) {
+    std::set<std::string> ids;
+    const json body = BodyOf(Operator(Op("GET", "/api/v1/devices?status=" + status, analyst_)));
+    for (const auto& d : body["devices"]) {
+      ids.insert(d.value("device_id", ""));
+    }
+    return ids;
+  }
+
+  policy::KeyPair key_;
+  std::unique_ptr<PolicyHub> hub_;
+};
+
+TEST_F(ExpectedPolicyTest, AnUnsignedLaxPolicyMakesTheDeviceUnverifiedNotCompliant) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  const Enrolled other = Enroll("laocai/sa-pa", "pc-02");
+  const std::string served = Push({{"version", 3},
+                                   {"name", "laocai"},
+                                   {"target", {{"groups", {"laocai/"}}}},
+                                   {"checks", {{"password_age", {{"max_days", 60}}}}}});
+  // The issue's scenario: `cg-agent run --policy lax.json`, an unsigned file of version 99
+  // with antivirus and password_age disabled; its report says so and every check passes.
+  auto lax = policy::ParsePolicy(
+      {{"version", 99},
+       {"checks", {{"antivirus", {{"enabled", false}}}, {"password_age", {{"enabled", false}}}}}});
+  ASSERT_TRUE(lax.ok());
+  ASSERT_EQ(Claim(device, 99, policy::PolicyHash(*lax)).status, 200);
+  ASSERT_EQ(Claim(other, 3, served).status, 200);  // a genuine report under the served policy
+
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+  EXPECT_EQ(DeviceView(device)["policy_state"], "unverified");
+  EXPECT_EQ(DeviceView(other)["status"], "compliant");
+  EXPECT_EQ(DeviceView(other)["policy_state"], "expected");
+  EXPECT_EQ(Listed("unverified"), std::set<std::string>{device.device_id});
+  EXPECT_EQ(Listed("compliant"), std::set<std::string>{other.device_id});
+
+  // policy status: version 99 is not counted; the device is listed as unverified.
+  const json status = BodyOf(Operator(Op("GET", "/api/v1/policies/status", analyst_)));
+  for (const auto& v : status["versions"]) {
+    EXPECT_NE(v["version"], 99) << status.dump();
+  }
+  ASSERT_EQ(status["versions"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["versions"][0]["version"], 3);
+  EXPECT_EQ(status["versions"][0]["devices"], 1);
+  ASSERT_EQ(status["unverified"].size(), 1u);
+  EXPECT_EQ(status["unverified"][0]["device_id"], device.device_id);
+  EXPECT_EQ(status["unverified"][0]["policy_version"], 99);
+  EXPECT_EQ(status["unverified"][0]["expected_version"], 3);
+  EXPECT_TRUE(status["lagging"].empty()) << status.dump();
+
+  // Audited, with the device as the actor.
+  bool audited = false;
+  const json audit = BodyOf(Operator(Op("GET", "/api/v1/audit?limit=50", admin_)));
+  for (const auto& e : audit["entries"]) {
+    if (e.value("path", "") == "policy_unverified") {
+      audited = true;
+      EXPECT_EQ(e["actor"], "device " + device.device_id);
+      EXPECT_THAT(e.value("target", ""), HasSubstr("version 99"));
+    }
+  }
+  EXPECT_TRUE(audited);
+
+  // The next genuine report makes it compliant again.
+  ASSERT_EQ(Claim(device, 3, served).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  EXPECT_TRUE(Listed("unverified").empty());
+}
+
+TEST_F(ExpectedPolicyTest, AReportClaimingANeverServedVersionIsUnverifiedAlsoInABatch) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  const std::string served = Push({{"version", 3}, {"target", {{"groups", {"laocai/"}}}}});
+  // Signed by the device's own certificate, naming a version the SOC never had.
+  ASSERT_EQ(Claim(device, 4, std::string(64, 'b')).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+  // The right version with another hash is not it either.
+  ASSERT_EQ(Claim(device, 3, std::string(64, 'c')).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+
+  protocol::Report bad = MakeReport(device.device_id, NewUuid(), now_ + seconds(30),
+                                    {{"antivirus", CheckStatus::kPass}});
+  bad.policy_version = 7;
+  protocol::Report good = bad;
+  good.report_id = NewUuid();
+  good.policy_version = 3;
+  good.policy_hash = served;
+  good.collected_at = FormatRfc3339(now_);  // older than `bad`: `bad` is the newest
+  const HttpResponse batch = Agent(AgentPost(
+      "/v1/reports/batch",
+      json{{"reports", {protocol::ToJson(good), protocol::ToJson(bad)}}}.dump(), device.peer));
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+}
+
+TEST_F(ExpectedPolicyTest, DuringARollOutThePreviousPolicyAndTheBuiltInOneStayAccepted) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  // Nothing pushed yet: the built-in policy is what the SOC expects.
+  const std::string builtin = policy::PolicyHash(policy::DefaultPolicy());
+  ASSERT_EQ(Claim(device, 0, builtin).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  const std::string v1 = Push({{"version", 1}, {"target", {{"groups", {"laocai/"}}}}});
+  ASSERT_EQ(Claim(device, 0, builtin).status, 200);  // not applied yet
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  EXPECT_EQ(DeviceView(device)["policy_state"], "rollout");
+  ASSERT_EQ(Claim(device, 1, v1).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  const std::string v2 = Push({{"version", 2}, {"target", {{"groups", {"laocai/"}}}}});
+  ASSERT_EQ(Claim(device, 1, v1).status, 200);  // the version it confirmed before
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  EXPECT_EQ(DeviceView(device)["policy_state"], "rollout");
+  ASSERT_EQ(Claim(device, 2, v2).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  // Back to version 1 after confirming 2: not a roll-out any more.
+  ASSERT_EQ(Claim(device, 1, v1).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+}
+
+TEST_F(ExpectedPolicyTest, PartOfTheExpectedLayersIsAcceptedButAnotherSetIsNot) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  const std::string baseline = Push({{"version", 2}, {"target", {{"groups", {"laocai/"}}}}});
+  const std::string district = Push({{"version", 1}, {"target", {{"groups", {"laocai/sa-pa"}}}}});
+  const auto expected = hub_->ExpectedFor("laocai/sa-pa", now_);
+  ASSERT_TRUE(expected);
+  ASSERT_EQ(expected->layers.size(), 2u);
+  ASSERT_EQ(Claim(device, expected->version, expected->hash).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "expected");
+  // The baseline alone (the district layer refused or lost): served, so accepted.
+  ASSERT_EQ(Claim(device, 2, baseline).status, 200);
+  EXPECT_EQ(DeviceView(device)["policy_state"], "rollout");
+  EXPECT_EQ(DeviceView(device)["status"], "compliant");
+  // The district layer with a baseline the SOC never had: not a set it serves.
+  std::vector<policy::Layer> forged = {{"laocai", 9, std::string(64, 'f'), {}},
+                                       {"laocai/sa-pa", 1, district, {}}};
+  ASSERT_EQ(Claim(device, 1, policy::LayerSetHash(forged)).status, 200);
+  EXPECT_EQ(DeviceView(device)["status"], "unverified");
+}
+
+TEST_F(ExpectedPolicyTest, TheEffectivePolicyOfADeviceOrGroupShowsItsLayers) {
+  const Enrolled device = Enroll("laocai/sa-pa");
+  Push({{"version", 2},
+        {"target", {{"groups", {"laocai/"}}}},
+        {"checks", {{"password_age", {{"max_days", 60}}}}}});
+  Push({{"version", 1},
+        {"target", {{"groups", {"laocai/sa-pa"}}}},
+        {"checks", {{"password_age", {{"max_days", 30}}}}}});
+  const HttpResponse r =
+      Operator(Op("GET", "/api/v1/policies/effective?device=" + device.device_id, analyst_));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = BodyOf(r);
+  EXPECT_EQ(body["group"], "laocai/sa-pa");
+  ASSERT_EQ(body["layers"].size(), 2u);
+  EXPECT_EQ(body["policy"]["checks"]["password_age"]["max_days"], 30);
+  EXPECT_EQ(body["origin"]["checks.password_age.max_days"], "laocai/sa-pa");
+  EXPECT_EQ(body["origin"]["checks.antivirus.max_signature_age_hours"], "built-in");
+  const json group =
+      BodyOf(Operator(Op("GET", "/api/v1/policies/effective?group=laocai/bac-ha", analyst_)));
+  EXPECT_EQ(group["policy"]["checks"]["password_age"]["max_days"], 60);
+  EXPECT_EQ(group["origin"]["checks.password_age.max_days"], "laocai");
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/policies/effective", analyst_)).status, 400);
 }
 
 }  // namespace

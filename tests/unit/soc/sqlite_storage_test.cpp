@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/files.h"
 #include "common/ids.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/report.h"
 #include "tests/unit/testing/test_pki.h"
 
@@ -160,7 +160,10 @@ TEST_F(SqliteStorageTest, MigrationsCreateTheSchemaOnceAndReopeningChangesNothin
     ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
   }
   RawDb raw(DbPath());
-  EXPECT_EQ(raw.Int("SELECT count(*) FROM schema_migrations"), SqliteSchemaVersion());
+  // One row per migration (their numbers may have gaps between branches being merged).
+  const int64_t migrations = raw.Int("SELECT count(*) FROM schema_migrations");
+  EXPECT_EQ(raw.Int("SELECT count(DISTINCT version) FROM schema_migrations"), migrations);
+  EXPECT_GE(migrations, 5);
   EXPECT_EQ(raw.Int("SELECT max(version) FROM schema_migrations"), SqliteSchemaVersion());
   const std::string applied = raw.Text("SELECT group_concat(applied_at) FROM schema_migrations");
   for (const char* table : {"operator_tokens", "enrollment_tokens", "devices", "reports",
@@ -181,7 +184,7 @@ TEST_F(SqliteStorageTest, MigrationsCreateTheSchemaOnceAndReopeningChangesNothin
     ASSERT_TRUE(device.ok()) << device.error().ToString();
     EXPECT_EQ(device->hostname, "host-1");
   }
-  EXPECT_EQ(raw.Int("SELECT count(*) FROM schema_migrations"), SqliteSchemaVersion());
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM schema_migrations"), migrations);
   EXPECT_EQ(raw.Text("SELECT group_concat(applied_at) FROM schema_migrations"), applied);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_schema"), objects);
 }
@@ -253,6 +256,28 @@ TEST_F(SqliteStorageTest, AnEmptyFileIsOnlyInitialisedWhenCreateIsAllowed) {
   EXPECT_THAT(refused.error().message, HasSubstr("empty"));
   EXPECT_NE(Open(/*create=*/true), nullptr);
   EXPECT_NE(Open(/*create=*/false), nullptr);
+}
+
+TEST_F(SqliteStorageTest, ATokensLastUseIsRecordedAtMostOnceAMinute) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  OperatorToken t;
+  t.id = Uuid(1);
+  t.name = "nguyen.van.a";
+  t.role = "analyst";
+  t.token_hash = Sha256Hex("secret");
+  t.created_at = kT0;
+  t.expires_at = kT0 + hours(24);
+  ASSERT_TRUE(storage->CreateOperatorToken(t).ok());
+  auto last_use = [&] { return storage->FindOperatorTokenByHash(t.token_hash)->last_used_at; };
+  EXPECT_FALSE(last_use().has_value());
+  ASSERT_TRUE(storage->TouchOperatorToken(t.id, kT0 + seconds(5)).ok());
+  EXPECT_EQ(last_use(), kT0 + seconds(5));
+  ASSERT_TRUE(storage->TouchOperatorToken(t.id, kT0 + seconds(50)).ok());
+  EXPECT_EQ(last_use(), kT0 + seconds(5));  // no write per request
+  ASSERT_TRUE(storage->TouchOperatorToken(t.id, kT0 + seconds(66)).ok());
+  EXPECT_EQ(last_use(), kT0 + seconds(66));
+  EXPECT_EQ(storage->ListOperatorTokens()->at(0).last_used_at, kT0 + seconds(66));
 }
 
 TEST_F(SqliteStorageTest, OperatorTokensAreFoundByHashOnly) {
@@ -448,7 +473,10 @@ TEST_F(SqliteStorageTest, StoreReportIsIdempotentAndUpdatesTheDevice) {
   EXPECT_EQ(device->status, DeviceStatus::kNoncompliant);
   EXPECT_EQ(device->policy_version, 7);
   EXPECT_EQ(device->last_seen, kT0 + minutes(2));  // the duplicate changed nothing
-  EXPECT_EQ(device->hostname, report.hostname);
+  // The report's host name is recorded next to the enrolled one, which it never replaces.
+  EXPECT_EQ(device->hostname, MakeDevice(1, "laocai").hostname);
+  EXPECT_EQ(device->reported_hostname, report.hostname);
+  EXPECT_EQ(device->clock_skew, -minutes(1));
 
   auto latest = storage->LatestReport(Uuid(1));
   ASSERT_TRUE(latest.ok());
@@ -532,25 +560,34 @@ TEST_F(SqliteStorageTest, RefusedReportsStoreNothing) {
   EXPECT_EQ(device2->status, DeviceStatus::kUnknown);
 }
 
-TEST_F(SqliteStorageTest, ALateOlderReportDoesNotRollTheDeviceBack) {
+// Issue 13, finding 2 (failed on the old code, which kept the report dated later: a report from
+// a clock set years ahead froze its device).
+TEST_F(SqliteStorageTest, TheDeviceFollowsTheReportReceivedLastWhateverItsDate) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
-  const auto newer = MakeReport(Uuid(101), Uuid(1), kT0 + hours(2),
-                                {{"antivirus", CheckStatus::kFail}}, /*policy_version=*/3);
-  const auto older = MakeReport(Uuid(100), Uuid(1), kT0 + hours(1),
-                                {{"antivirus", CheckStatus::kPass}}, /*policy_version=*/2);
-  ASSERT_TRUE(storage->StoreReport(newer, Body(newer), kT0 + hours(3)).ok());
-  ASSERT_TRUE(storage->StoreReport(older, Body(older), kT0 + hours(4)).ok());
+  const auto future = MakeReport(Uuid(101), Uuid(1), kT0 + hours(24 * 365 * 10),
+                                 {{"antivirus", CheckStatus::kPass}}, /*policy_version=*/3);
+  const auto genuine = MakeReport(Uuid(100), Uuid(1), kT0 + hours(1),
+                                  {{"antivirus", CheckStatus::kFail}}, /*policy_version=*/4);
+  ASSERT_TRUE(storage->StoreReport(future, Body(future), kT0 + hours(1)).ok());
+  {
+    auto device = storage->GetDevice(Uuid(1));
+    ASSERT_TRUE(device.ok());
+    EXPECT_EQ(device->status, DeviceStatus::kCompliant);
+    EXPECT_EQ(device->clock_skew, hours(24 * 365 * 10) - hours(1));
+  }
+  ASSERT_TRUE(storage->StoreReport(genuine, Body(genuine), kT0 + hours(1) + seconds(30)).ok());
 
   auto device = storage->GetDevice(Uuid(1));
   ASSERT_TRUE(device.ok());
   EXPECT_EQ(device->status, DeviceStatus::kNoncompliant);
-  EXPECT_EQ(device->policy_version, 3);
-  EXPECT_EQ(device->last_seen, kT0 + hours(4));
+  EXPECT_EQ(device->policy_version, 4);
+  EXPECT_EQ(device->last_seen, kT0 + hours(1) + seconds(30));
+  EXPECT_EQ(device->clock_skew, -seconds(30));
   auto latest = storage->LatestReport(Uuid(1));
   ASSERT_TRUE(latest.ok() && latest->has_value());
-  EXPECT_EQ((*latest)->report_id, Uuid(101));
+  EXPECT_EQ((*latest)->report_id, Uuid(100));
   DeviceFilter failing;
   failing.check_id = "antivirus";
   auto listed = storage->ListDevices(failing);
@@ -701,11 +738,11 @@ TEST_F(DeviceFilterTest, FiltersCombineAndTheOrderIsGroupThenHostname) {
   f.check_id = "antivirus";
   EXPECT_THAT(List(f), ::testing::IsEmpty());
   // hanoi < laocai < laocai/bac-ha < laocai/sa-pa < laocai2/x ('/' sorts before '2'), then
-  // host names: host-8 never reported, the others took pc-NNN from their reports.
-  EXPECT_THAT(List(DeviceFilter{}), ElementsAre(7, 6, 8, 1, 2, 3, 4, 9, 5));
+  // the enrolled host names (reports never rename a device).
+  EXPECT_THAT(List(DeviceFilter{}), ElementsAre(7, 6, 1, 2, 8, 3, 4, 9, 5));
 }
 
-TEST_F(SqliteStorageTest, HistoryIsNewestCollectedFirst) {
+TEST_F(SqliteStorageTest, HistoryIsNewestArrivalFirst) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
@@ -724,8 +761,8 @@ TEST_F(SqliteStorageTest, HistoryIsNewestCollectedFirst) {
     EXPECT_TRUE(r.body.empty());
     EXPECT_EQ(r.status, DeviceStatus::kCompliant);
   }
-  // Equal collection times: the later arrival first, as LatestReport picks it.
-  EXPECT_THAT(ids, ElementsAre(Uuid(103), Uuid(101), Uuid(102), Uuid(100)));
+  // Arrival order, whatever the agent's clock said, as LatestReport picks it.
+  EXPECT_THAT(ids, ElementsAre(Uuid(103), Uuid(102), Uuid(101), Uuid(100)));
   auto latest = storage->LatestReport(Uuid(1));
   ASSERT_TRUE(latest.ok() && latest->has_value());
   EXPECT_EQ((*latest)->report_id, Uuid(103));
@@ -733,9 +770,10 @@ TEST_F(SqliteStorageTest, HistoryIsNewestCollectedFirst) {
   auto two = storage->ReportHistory(Uuid(1), 2);
   ASSERT_TRUE(two.ok());
   ASSERT_EQ(two->size(), 2u);
-  EXPECT_EQ((*two)[1].report_id, Uuid(101));
-  EXPECT_EQ((*two)[1].collected_at, kT0 + minutes(3));
-  EXPECT_EQ((*two)[1].received_at, kT0 + minutes(111));
+  EXPECT_EQ((*two)[1].report_id, Uuid(102));
+  EXPECT_EQ((*two)[1].collected_at, kT0 + minutes(2));
+  EXPECT_EQ((*two)[1].received_at, kT0 + minutes(112));
+  EXPECT_EQ((*two)[1].clock_skew, -minutes(110));
 
   auto none = storage->ReportHistory(Uuid(2), 10);
   ASSERT_TRUE(none.ok());
@@ -825,17 +863,17 @@ TEST_F(SqliteStorageTest, TasksAreHandedOutOnceAndDoneByTheReportThatAnswersThem
   auto detail = storage->GetTask(Uuid(500));
   ASSERT_TRUE(detail.ok()) << detail.error().ToString();
   EXPECT_EQ(detail->first.target, "group laocai");
-  // Ordered by hostname: "host-2", then "pc-001" (the report renamed device 1).
+  // Ordered by the enrolled host name: "host-1", then "host-2" (reports rename nothing).
   ASSERT_EQ(detail->second.size(), 2u);
-  const TaskAssignment& answered = detail->second[1];
+  const TaskAssignment& answered = detail->second[0];
   EXPECT_EQ(answered.device_id, Uuid(1));
-  EXPECT_EQ(answered.hostname, "pc-001");
+  EXPECT_EQ(answered.hostname, "host-1");
   EXPECT_EQ(answered.state, "done");
   EXPECT_EQ(answered.delivered_at, kT0 + minutes(1));
   EXPECT_EQ(answered.done_at, kT0 + minutes(4));
   EXPECT_EQ(answered.report_id, Uuid(101));
-  EXPECT_EQ(detail->second[0].device_id, Uuid(2));
-  EXPECT_EQ(detail->second[0].state, "pending");
+  EXPECT_EQ(detail->second[1].device_id, Uuid(2));
+  EXPECT_EQ(detail->second[1].state, "pending");
   EXPECT_EQ(storage->GetDevice(Uuid(1))->policy_hash, "feed");
 
   // An expired task is not handed out any more.
@@ -918,10 +956,29 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
   {
     RawDb raw(DbPath());
     ASSERT_EQ(raw.Exec("DROP TABLE revoked_certificates; DROP TABLE enrollment_conflicts; "
-                       "DROP INDEX devices_by_machine; "
+                       "DROP INDEX devices_by_machine; DROP INDEX reports_by_device_arrival; "
+                       "ALTER TABLE reports DROP COLUMN clock_skew; "
+                       "ALTER TABLE devices DROP COLUMN clock_skew; "
+                       "ALTER TABLE devices DROP COLUMN reported_hostname; "
+                       "ALTER TABLE operator_tokens DROP COLUMN last_used_at; "
                        "ALTER TABLE devices DROP COLUMN reenroll_allowed; "
                        "ALTER TABLE devices DROP COLUMN pending_cert_serial; "
                        "ALTER TABLE devices DROP COLUMN pending_cert_not_after; "
+                       // migration 6, undone
+                       "ALTER TABLE devices DROP COLUMN policy_state; "
+                       "ALTER TABLE devices DROP COLUMN verified_policy_version; "
+                       "ALTER TABLE devices DROP COLUMN verified_policy_hash; "
+                       "ALTER TABLE devices DROP COLUMN served_policy_version; "
+                       "ALTER TABLE devices DROP COLUMN served_policy_hash; "
+                       "ALTER TABLE reports DROP COLUMN policy_state; "
+                       "DROP TABLE policy_layers; "
+                       "CREATE TABLE policies (version INTEGER PRIMARY KEY, hash TEXT NOT NULL, "
+                       "key_id TEXT NOT NULL, name TEXT NOT NULL, scope TEXT NOT NULL, "
+                       "envelope TEXT NOT NULL, pushed_by TEXT NOT NULL, "
+                       "pushed_at INTEGER NOT NULL); "
+                       "INSERT INTO policies VALUES (7, 'h7', 'k', 'n', '', "
+                       "'{\"policy\": {\"target\": {\"groups\": [\"sonla/\", \"laocai/\"]}}}', "
+                       "'admin', 1); "
                        "DELETE FROM schema_migrations WHERE version >= 3; "
                        "UPDATE devices SET revoked = 1 WHERE device_id = '" +
                        Uuid(1) + "'"),
@@ -936,6 +993,12 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
   EXPECT_EQ((*listed)[0].device_id, Uuid(1));
   EXPECT_EQ((*listed)[0].reason, "revoked");
   EXPECT_FALSE(storage->GetDevice(Uuid(2))->reenroll_allowed);
+  // Migration 6 gave the stored policy its target (sorted groups without trailing slashes).
+  auto policies = storage->ListPolicies();
+  ASSERT_TRUE(policies.ok()) << policies.error().ToString();
+  ASSERT_EQ(policies->size(), 1u);
+  EXPECT_EQ((*policies)[0].target, "laocai,sonla");
+  EXPECT_EQ((*policies)[0].version, 7);
 }
 
 TEST_F(SqliteStorageTest, TokensAreListedNewestFirstAndRevoked) {
@@ -1039,11 +1102,19 @@ TEST_F(SqliteStorageTest, ReplacingACertificateSupersedesTheOldOneAtomically) {
   EXPECT_EQ((*revoked)[0].reason, "superseded");
   EXPECT_EQ((*revoked)[0].revoked_at, t1);
   EXPECT_EQ((*revoked)[0].not_after, device.cert_not_after);
-  // Conflicts of the device are resolved by its new certificate.
+  // A new certificate resolves nothing: only an admin closes a conflict.
+  ASSERT_EQ(storage->ListEnrollmentConflicts(false)->size(), 1u);
+  const int64_t conflict_id = (*storage->ListEnrollmentConflicts(false))[0].id;
+  ASSERT_TRUE(storage->ResolveEnrollmentConflict(conflict_id, "root", t1).ok());
+  EXPECT_EQ(storage->ResolveEnrollmentConflict(conflict_id, "root", t1).error().code,
+            ErrorCode::kConflict);
+  EXPECT_EQ(storage->ResolveEnrollmentConflict(conflict_id + 1, "root", t1).error().code,
+            ErrorCode::kNotFound);
   EXPECT_TRUE(storage->ListEnrollmentConflicts(false)->empty());
   auto all = storage->ListEnrollmentConflicts(true);
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].resolved_at, t1);
+  EXPECT_EQ((*all)[0].resolved_by, "root");
   // An expired certificate drops out of the CRL.
   EXPECT_TRUE(storage->ListRevokedCertificates(device.cert_not_after)->empty());
 }

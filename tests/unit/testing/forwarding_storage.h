@@ -41,9 +41,9 @@ class ForwardingStorage : public soc::Storage {
   Status RevokeDevice(std::string_view id, SysTime now) override {
     return real_.RevokeDevice(id, now);
   }
-  Result<bool> StoreReport(const protocol::Report& r, std::string_view body,
-                           SysTime received_at) override {
-    return real_.StoreReport(r, body, received_at);
+  Result<bool> StoreReport(const protocol::Report& r, std::string_view body, SysTime received_at,
+                           std::string_view policy_state) override {
+    return real_.StoreReport(r, body, received_at, policy_state);
   }
   std::vector<Result<bool>> StoreReports(std::span<const soc::ReportToStore> reports) override {
     return real_.StoreReports(reports);
@@ -56,6 +56,9 @@ class ForwardingStorage : public soc::Storage {
   }
   Result<bool> AddPolicy(const soc::StoredPolicy& p) override { return real_.AddPolicy(p); }
   Result<std::vector<soc::StoredPolicy>> ListPolicies() override { return real_.ListPolicies(); }
+  Status RecordPolicyServed(std::string_view id, int64_t version, std::string_view hash) override {
+    return real_.RecordPolicyServed(id, version, hash);
+  }
   Status CreateTask(const soc::Task& t, const std::vector<std::string>& ids) override {
     return real_.CreateTask(t, ids);
   }
@@ -71,6 +74,9 @@ class ForwardingStorage : public soc::Storage {
     return real_.ListOperatorTokens();
   }
   Status RevokeOperatorToken(std::string_view id) override { return real_.RevokeOperatorToken(id); }
+  Status TouchOperatorToken(std::string_view id, SysTime now) override {
+    return real_.TouchOperatorToken(id, now);
+  }
   Result<std::vector<soc::EnrollmentToken>> ListEnrollmentTokens() override {
     return real_.ListEnrollmentTokens();
   }
@@ -94,6 +100,9 @@ class ForwardingStorage : public soc::Storage {
   }
   Status AllowReenroll(std::string_view device_id, SysTime now) override {
     return real_.AllowReenroll(device_id, now);
+  }
+  Status ResolveEnrollmentConflict(int64_t id, std::string_view by, SysTime now) override {
+    return real_.ResolveEnrollmentConflict(id, by, now);
   }
   Status AddEnrollmentConflict(const soc::EnrollmentConflict& c) override {
     return real_.AddEnrollmentConflict(c);

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/files.h"
 #include "common/result.h"
 #include "common/timeutil.h"
+#include "platform/os/files.h"
 #include "protocol/pki.h"
 
 namespace cg::testing {

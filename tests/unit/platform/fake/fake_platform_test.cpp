@@ -26,6 +26,10 @@ TEST(FakeFileSystem, FilesDirectoriesAndLinks) {
   auto big = fs.ReadFile("/etc/os-release", 3);
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.error().code, ErrorCode::kTooLarge);
+  EXPECT_EQ(fs.ReadFileRange("/etc/alias", 3, 3).value_or(""), "deb");
+  EXPECT_EQ(fs.ReadFileRange("/etc/os-release", 6, 100).value_or(""), "ian\n");
+  EXPECT_EQ(fs.ReadFileRange("/etc/os-release", 100, 3).value_or("?"), "");
+  EXPECT_FALSE(fs.ReadFileRange("/etc", 0, 3).ok());
   auto list = fs.ListDir("/etc");
   ASSERT_TRUE(list.ok());
   std::vector<std::string> names;
@@ -123,27 +127,38 @@ TEST(FakeServicesSocketsHostProcesses, ScriptedAnswers) {
   EXPECT_EQ((*list)[0].pid, 1);
 }
 
-TEST(FakePlatform, AccountsUseTheRealParserOverTheFakeTree) {
+TEST(FakePlatform, AccountsAreScriptedNotParsed) {
   auto fake = MakeFakePlatform();
-  fake.fs().AddFile("/etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
-  fake.fs().AddFile("/etc/shadow", "alice:$6$s$h:20700:0:90:7:::\n+::::::::\n", 0640);
-  fake.fs().AddFile("/etc/login.defs", "PASS_MAX_DAYS 90\nUID_MIN 1000\n");
   Platform& p = fake.platform();
-  auto db = p.accounts->Read();
-  ASSERT_TRUE(db.ok()) << db.error().ToString();
-  ASSERT_EQ(db->accounts.size(), 1u);
-  EXPECT_EQ(db->accounts[0].max_days, 90);
-  EXPECT_EQ(db->defaults.pass_max_days, 90);
-  ASSERT_EQ(db->issues.size(), 1u);
-  EXPECT_EQ(db->issues[0].source, "/etc/shadow:2");
+  // /etc files in the fake tree mean nothing to the fake accounts.
+  fake.fs().AddFile("/etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
+  auto empty = p.accounts->Read();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->accounts.empty());
+
+  AccountDatabase db;
+  LocalAccount alice;
+  alice.name = "alice";
+  alice.uid = 1000;
+  alice.max_days = 90;
+  db.accounts.push_back(alice);
+  db.issues.push_back(AccountIssue{"/etc/shadow:2", "NIS compat entry"});
+  fake.accounts().Set(db);
+  auto read = p.accounts->Read();
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->accounts.size(), 1u);
+  EXPECT_EQ(read->accounts[0].max_days, 90);
+  EXPECT_EQ(read->issues[0].source, "/etc/shadow:2");
   EXPECT_EQ(p.fs.get(), &fake.fs());
   EXPECT_EQ(p.commands.get(), &fake.commands());
+  EXPECT_EQ(p.accounts.get(), &fake.accounts());
 
-  fake.fs().SetError("/etc/shadow", MakeError(ErrorCode::kPermissionDenied,
-                                              "read /etc/shadow: Permission denied"));
+  fake.accounts().SetError(MakeError(ErrorCode::kPermissionDenied, "read /etc/shadow: denied"));
   auto denied = p.accounts->Read();
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.error().code, ErrorCode::kPermissionDenied);
+  fake.accounts().SetError(std::nullopt);
+  EXPECT_TRUE(p.accounts->Read().ok());
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "tests/unit/platform/linux/temp_tree.h"
 
 namespace cg::platform::linux_ {

@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "common/files.h"
+#include "platform/os/files.h"
 #include "tests/unit/platform/linux/temp_tree.h"
 
 namespace cg::platform::linux_ {
@@ -44,6 +44,25 @@ TEST_F(RootedFsTest, ReadsMachinePathsUnderTheRoot) {
   EXPECT_EQ(fs_->HostPath("/etc/passwd"), root_ + "/etc/passwd");
   EXPECT_EQ(fs_->HostPath("/"), root_);
   EXPECT_EQ(fs_->HostPath("/../../etc/./shadow"), root_ + "/etc/shadow");
+}
+
+// A range of a file larger than any whole-file bound: the head of a signature database.
+TEST_F(RootedFsTest, ReadsARangeOfAFileWhateverItsSize) {
+  std::string big(3u << 20, 'x');
+  big.replace(0, 8, "ClamAV-V");
+  big.replace(big.size() - 4, 4, "tail");
+  Put("var/lib/clamav/daily.cvd", big);
+  Link("var/lib/clamav/daily.link", "/var/lib/clamav/daily.cvd");
+  EXPECT_EQ(fs_->ReadFile("/var/lib/clamav/daily.cvd", 1u << 20).error().code,
+            ErrorCode::kTooLarge);
+  EXPECT_EQ(fs_->ReadFileRange("/var/lib/clamav/daily.cvd", 0, 8).value_or(""), "ClamAV-V");
+  EXPECT_EQ(fs_->ReadFileRange("/var/lib/clamav/daily.link", 0, 8).value_or(""), "ClamAV-V");
+  EXPECT_EQ(fs_->ReadFileRange("/var/lib/clamav/daily.cvd", big.size() - 4, 100).value_or(""),
+            "tail");
+  EXPECT_EQ(fs_->ReadFileRange("/var/lib/clamav/daily.cvd", big.size() + 10, 8).value_or("?"), "");
+  EXPECT_FALSE(fs_->ReadFileRange("/var/lib/clamav", 0, 8).ok());  // a directory
+  EXPECT_EQ(fs_->ReadFileRange("/var/lib/clamav/nope.cvd", 0, 8).error().code,
+            ErrorCode::kNotFound);
 }
 
 TEST_F(RootedFsTest, RelativeSymlinkInsideRoot) {

@@ -1,5 +1,8 @@
-// Host file helpers for the programs' own state (keys, spool, config). Checks never use these:
-// they read the machine through platform::FileSystem so that --root works.
+// The programs' own files (keys, spool, config, the SOC's data dir), on the host: durable
+// writes and modes are the OS's business, so they live here (platform/linux/os/files.cpp;
+// Windows gets its own). Checks never use these: they read the machine through
+// platform::FileSystem so that --root works. The names stay in namespace cg, where every
+// program has always called them.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
-// The explicit list of built-in checks, in report order (no static self-registration).
+// RegisterBuiltinChecks: the explicit list of built-in checks, in report order (no static
+// self-registration).
 #include <memory>
 
 #include "collectors/antivirus.h"

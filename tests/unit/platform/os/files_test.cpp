@@ -1,5 +1,5 @@
 // Durable writes: content, mode regardless of umask, no temporary files left behind.
-#include "common/files.h"
+#include "platform/os/files.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

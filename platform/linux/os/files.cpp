@@ -1,5 +1,5 @@
-// Durable file writes: temp file + fsync + rename + fsync(dir).
-#include "common/files.h"
+// The programs' own files on Linux: temp file + fsync + rename + fsync(dir).
+#include "platform/os/files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,0 +1,145 @@
+// Token files for enrollment: reading one, and the service's one-time use of enroll.token.
+#include "agent/enroll_token.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+
+#include "agent/state.h"
+#include "platform/os/files.h"
+
+namespace cg::agent {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && IsSpace(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+Status RemoveFile(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, "deleting " + path + ": " + ec.message());
+  }
+  return OkStatus();
+}
+
+// The refusal or the group mismatch, for `cg-agent status`.
+void KeepAsLastError(const StateDir& state, const std::string& message) {
+  if (!state.Prepare().ok()) {
+    return;
+  }
+  auto status = state.LoadStatus();
+  if (!status.ok()) {
+    return;
+  }
+  status->last_error = message;
+  (void)state.SaveStatus(*status);
+}
+
+}  // namespace
+
+Result<std::string> ReadTokenFile(const std::string& path) {
+  const std::string source = path == "-" ? "/dev/stdin" : path;
+  CG_ASSIGN_OR_RETURN(auto text, ReadFileToString(source, 4096));
+  const std::string where = path == "-" ? "standard input" : path;
+  std::string_view rest = Trim(text);
+  const size_t newline = rest.find('\n');
+  const std::string_view token = Trim(rest.substr(0, newline));
+  if (token.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no enrollment token in " + where);
+  }
+  if (newline != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     where + " has more than one line; it should hold the token alone");
+  }
+  for (char c : token) {
+    if (IsSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       where + " does not hold a token (white space or control characters)");
+    }
+  }
+  return std::string(token);
+}
+
+std::string TokenFilePath(const AgentConfig& config, const std::string& config_file) {
+  if (config.enroll_token_file) {
+    return *config.enroll_token_file;
+  }
+  const size_t slash = config_file.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : config_file.substr(0, slash)) +
+         "/enroll.token";
+}
+
+Status EnrollFromTokenFile(const AgentConfig& config, const std::string& config_file,
+                           const std::string& state_dir, platform::Platform& platform) {
+  const std::string path = TokenFilePath(config, config_file);
+  if (!FileExists(path)) {
+    return OkStatus();
+  }
+  StateDir state(state_dir);
+  CG_ASSIGN_OR_RETURN(auto enrolled, state.LoadEnrollment());
+  if (enrolled) {
+    spdlog::warn(
+        "{}: this device is already enrolled as {}; the token file is deleted unused (to "
+        "enroll again, run `cg-agent enroll --token-file FILE`)",
+        path, enrolled->device_id);
+    return RemoveFile(path);
+  }
+  if (!config.server || !config.ca_file) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     path + " waits to be used, but " + config_file +
+                         " does not name the SOC to enroll with (\"server\" and \"ca_file\")");
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto perms = fs::status(path, ec).permissions();
+  if (!ec && (perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+    spdlog::warn("{} can be read by other users than root (mode {:o}); it is deleted once used",
+                 path, static_cast<unsigned>(perms) & 0777u);
+  }
+  CG_ASSIGN_OR_RETURN(auto token, ReadTokenFile(path));
+  EnrollOptions options;
+  options.server = *config.server;
+  options.token = std::move(token);
+  options.ca_file = *config.ca_file;
+  options.policy_key_file = config.policy_key_file.value_or("");
+  options.state_dir = state_dir;
+  spdlog::info("enrolling with the token file {} at {}", path, options.server);
+  auto enrollment = Enroll(options, platform);
+  if (!enrollment.ok()) {
+    const Error e = enrollment.error().Wrap("enrolling with " + path);
+    const ErrorCode code = enrollment.error().code;
+    if (code == ErrorCode::kUnauthenticated || code == ErrorCode::kPermissionDenied) {
+      // Unknown, expired, revoked or used up: it will never work, and a secret lies on disk.
+      KeepAsLastError(state, e.ToString() + " (token file deleted)");
+      CG_RETURN_IF_ERROR(RemoveFile(path));
+      return e;
+    }
+    KeepAsLastError(state, e.ToString() + " (the token file is kept for the next start)");
+    return e;
+  }
+  CG_RETURN_IF_ERROR(RemoveFile(path));
+  spdlog::info("enrolled as device {} in group {}; {} deleted", enrollment->device_id,
+               enrollment->group, path);
+  if (config.group && *config.group != enrollment->group) {
+    const std::string message = "enrolled as device " + enrollment->device_id + " in group " +
+                                enrollment->group + ", but " + config_file + " expects group " +
+                                *config.group + " (a token of the wrong group?)";
+    spdlog::error("{}", message);
+    KeepAsLastError(state, message);
+  }
+  return OkStatus();
+}
+
+}  // namespace cg::agent
