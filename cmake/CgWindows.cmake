@@ -124,33 +124,11 @@ else()
 endif()
 
 # Component libraries that build on Windows today. collectors/ and agent/ (and with them
-# cg-agent.exe) follow once the "make room" step of issue 12 moves their POSIX calls into
-# platform/.
+# cg-agent.exe) follow once a Windows CreateNativePlatform exists (docs/windows.md).
 add_subdirectory(common)
 add_subdirectory(platform)
-# Until the "make room" step of issue 12 takes the POSIX calls out of common/: the durable
-# file helpers of common/files.h come from their Windows implementation, and
-# common/timeutil.cpp gets gmtime_r/timegm from <chrono> (cmake/windows/posix_time.h). The
-# Windows file helpers need the UTF-16 and Win32-error helpers, so those three leaf files of
-# platform/windows are built into cg_common (which cg_platform links) instead of cg_platform.
-set(cg_windows_leaf_sources windows/common_files.cpp windows/utf16.cpp windows/win32_error.cpp)
-get_target_property(cg_common_sources cg_common SOURCES)
-list(REMOVE_ITEM cg_common_sources files.cpp)
-list(TRANSFORM cg_windows_leaf_sources PREPEND ${PROJECT_SOURCE_DIR}/platform/
-     OUTPUT_VARIABLE cg_windows_leaf_paths)
-set_property(TARGET cg_common PROPERTY SOURCES ${cg_common_sources} ${cg_windows_leaf_paths})
-set_property(SOURCE common/timeutil.cpp TARGET_DIRECTORY cg_common APPEND PROPERTY COMPILE_OPTIONS
-             -include ${PROJECT_SOURCE_DIR}/cmake/windows/posix_time.h)
-target_link_libraries(cg_common PRIVATE advapi32)
-get_target_property(cg_platform_sources cg_platform SOURCES)
-list(REMOVE_ITEM cg_platform_sources ${cg_windows_leaf_paths})
-set_property(TARGET cg_platform PROPERTY SOURCES ${cg_platform_sources})
 # The registry (advapi32), NetUser* (netapi32) and RtlGetVersion (ntdll).
 target_link_libraries(cg_platform PRIVATE advapi32 netapi32 ntdll)
-if(TARGET cg_platform_fake)
-  # The fake still includes platform/linux/accounts.h (the "make room" step removes that).
-  set_target_properties(cg_platform_fake PROPERTIES EXCLUDE_FROM_ALL ON)
-endif()
 add_subdirectory(policy)
 add_subdirectory(protocol)
 

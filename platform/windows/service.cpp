@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "platform/windows/os/stop_request.h"
 #include "platform/windows/utf16.h"
 #include "platform/windows/win32_error.h"
 
@@ -52,6 +53,9 @@ DWORD WINAPI Handler(DWORD control, DWORD, void*, void* context) {
     case SERVICE_CONTROL_SHUTDOWN:
       Report(s, SERVICE_STOP_PENDING, NO_ERROR, 0, static_cast<DWORD>(kStopWaitHint.count()));
       s.stop.request_stop();
+      // The same stop request a Ctrl+C or SIGTERM makes (platform/os/stop_source.h).
+      os::windows::RequestStop(control == SERVICE_CONTROL_STOP ? "service stop"
+                                                               : "service shutdown");
       return NO_ERROR;
     case SERVICE_CONTROL_INTERROGATE:
       return NO_ERROR;

@@ -1,5 +1,6 @@
 // The Windows service entry: the calling process becomes the SCM service `name`. Stop and
-// shutdown controls become a stop request on a std::stop_token, reported to the SCM as
+// shutdown controls become a stop request on a std::stop_token and on every
+// cg::os::StopSource (platform/os/stop_source.h), reported to the SCM as
 // STOP_PENDING with a wait hint, so the agent's own stop path (the same one SIGTERM drives on
 // Linux) ends the service within the SCM's patience.
 #pragma once

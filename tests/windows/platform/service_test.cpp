@@ -92,7 +92,9 @@ TEST(ServiceTest, ScmStartsAndStopsTheService) {
 
   std::stringstream text;
   text << std::ifstream(marker).rdbuf();
-  EXPECT_EQ(text.str(), "stopped");  // the body saw the stop request and finished its work
+  // The body saw the stop request and finished its work, and the process's StopSource (what
+  // the agent listens to) got the same SCM stop.
+  EXPECT_EQ(text.str(), "stopped; stop source: service stop");
 
   EXPECT_TRUE(DeleteService(service.get())) << GetLastError();
   fs::remove(marker);

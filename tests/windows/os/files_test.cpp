@@ -1,6 +1,6 @@
-// The Windows implementation of common/files.h (platform/windows/common_files.cpp): durable
+// The Windows implementation of platform/os/files.h (platform/windows/os/files.cpp): durable
 // replace, size limit, UTF-8 paths, and the private ACL for 0600/0700.
-#include "common/files.h"
+#include "platform/os/files.h"
 
 // clang-format off
 #include <windows.h>

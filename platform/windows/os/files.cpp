@@ -1,13 +1,12 @@
-// The Windows implementation of common/files.h (the programs' own state: keys, spool,
-// config), built into cg_common by cmake/CgWindows.cmake in place of the POSIX
-// common/files.cpp until issue 12's "make room" step moves durable writes into platform/.
+// The Windows implementation of platform/os/files.h (the programs' own state: keys, spool,
+// config); platform/linux/os/files.cpp is the POSIX one.
 //
 // Durability: write a temporary file in the same directory, FlushFileBuffers, then
 // MoveFileExW(MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH), which returns only once
 // the rename is on disk (NTFS has no directory fsync). Permissions: a `mode` without group
 // or other bits (0600 keys, 0700 state dir) becomes a protected DACL that grants SYSTEM and
 // Administrators only; other modes inherit the parent's ACL.
-#include "common/files.h"
+#include "platform/os/files.h"
 
 // clang-format off
 #include <windows.h>
