@@ -15,6 +15,14 @@ CG_PACKAGES=(
   dpkg-dev lintian systemd bubblewrap strace
 )
 
+# What the Windows job (scripts/windows-test.sh) adds: the mingw-w64 cross compiler, Wine to
+# run the tests, wixl for the MSI, Debian's GoogleTest sources (built with the cross
+# compiler), and the tools scripts/build-mingw-deps.sh builds OpenSSL, libyara and SQLite with.
+CG_WINDOWS_PACKAGES=(
+  g++-mingw-w64-x86-64 wine wine64 wixl googletest
+  dpkg-dev autoconf automake libtool perl make tcl
+)
+
 cg_log() { printf '==> %s\n' "$*" >&2; }
 
 # Installs what is missing (as root), or prints the exact apt-get line and stops (as non-root).

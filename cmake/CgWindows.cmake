@@ -1,0 +1,142 @@
+# The Windows build (cross-built with cmake/mingw-w64-x86_64.cmake, or natively with
+# vcpkg + MSVC: docs/windows.md). Included by the top-level CMakeLists.txt when WIN32; it
+# defines the same imported targets the Linux build gets from find_package, so the component
+# CMakeLists.txt files are shared, and builds only what a counter PC needs: no soc/, no cgctl.
+#
+# Cross-build inputs:
+#   CG_MINGW_DEPS   prefix with the static mingw OpenSSL, libyara and SQLite
+#                   (printed by scripts/build-mingw-deps.sh)
+#   CG_WITH_YARA    build the yara check against libyara (ON by default)
+option(CG_WITH_YARA "Link libyara (the yara check) into the Windows agent" ON)
+
+# Windows 10 is the oldest version the agent supports; Asio and the Win32 headers key their
+# API surface on it.
+add_compile_definitions(_WIN32_WINNT=0x0A00 WINVER=0x0A00 NOMINMAX WIN32_LEAN_AND_MEAN)
+
+if(MSVC)
+  # The sources (tests with Vietnamese names) are UTF-8. cg_settings carries GCC's warning
+  # flags; MSVC gets its own equivalents.
+  add_compile_options(/utf-8)
+  set_property(TARGET cg_settings PROPERTY INTERFACE_COMPILE_OPTIONS
+                                           /W4 /permissive- $<$<BOOL:${CG_WERROR}>:/WX>)
+  # Native build: vcpkg's manifest (vcpkg.json) provides every dependency as a CMake package.
+  find_package(Threads REQUIRED)
+  find_package(Boost REQUIRED)
+  find_package(OpenSSL 3 REQUIRED)
+  find_package(nlohmann_json 3 REQUIRED)
+  find_package(spdlog REQUIRED)
+  find_package(CLI11 REQUIRED CONFIG)
+  find_package(SQLite3 REQUIRED)
+  find_package(GTest REQUIRED)
+  if(CG_WITH_YARA)
+    # vcpkg's yara port exports a CMake package (static, with OpenSSL for the hash module).
+    find_package(unofficial-libyara CONFIG REQUIRED)
+    add_library(PkgConfig::YARA INTERFACE IMPORTED GLOBAL)
+    set_property(TARGET PkgConfig::YARA PROPERTY INTERFACE_LINK_LIBRARIES
+                                                 unofficial::libyara::libyara)
+  endif()
+else()
+  if(NOT CG_MINGW_DEPS AND DEFINED ENV{CG_MINGW_DEPS})
+    set(CG_MINGW_DEPS "$ENV{CG_MINGW_DEPS}")
+  endif()
+  if(NOT CG_MINGW_DEPS OR NOT EXISTS "${CG_MINGW_DEPS}/include/openssl/ssl.h")
+    message(FATAL_ERROR "CG_MINGW_DEPS must name the prefix printed by scripts/build-mingw-deps.sh "
+                        "(got '${CG_MINGW_DEPS}')")
+  endif()
+  set(CG_MINGW_DEPS "${CG_MINGW_DEPS}" CACHE PATH "mingw OpenSSL + libyara prefix" FORCE)
+
+  find_package(Threads REQUIRED)
+
+  # Debian's header-only libraries, reached through a directory of links to just those
+  # headers: -I/usr/include would put the build machine's Linux headers (sys/, netinet/,
+  # the glibc ones) in front of the mingw ones.
+  set(CG_HOST_HEADERS "${CMAKE_BINARY_DIR}/host-headers")
+  file(MAKE_DIRECTORY "${CG_HOST_HEADERS}")
+  foreach(dir boost nlohmann spdlog fmt CLI)
+    if(NOT EXISTS "/usr/include/${dir}")
+      message(FATAL_ERROR "/usr/include/${dir} missing: install the Debian -dev packages "
+                          "(scripts/lib.sh CG_PACKAGES)")
+    endif()
+    file(CREATE_LINK "/usr/include/${dir}" "${CG_HOST_HEADERS}/${dir}" SYMBOLIC)
+  endforeach()
+
+  function(cg_header_target name)
+    add_library(${name} INTERFACE IMPORTED GLOBAL)
+    set_target_properties(${name} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${CG_HOST_HEADERS}"
+                                             INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${CG_HOST_HEADERS}")
+  endfunction()
+
+  # Asio needs Winsock (ws2_32, mswsock for AcceptEx/ConnectEx).
+  cg_header_target(Boost::headers)
+  set_property(TARGET Boost::headers PROPERTY INTERFACE_LINK_LIBRARIES ws2_32 mswsock)
+  cg_header_target(nlohmann_json::nlohmann_json)
+  # Debian's spdlog is a compiled library against an external fmt; here both are header-only.
+  cg_header_target(spdlog::spdlog)
+  set_property(TARGET spdlog::spdlog PROPERTY INTERFACE_COMPILE_DEFINITIONS FMT_HEADER_ONLY)
+  cg_header_target(CLI11::CLI11)
+
+  # Static OpenSSL from scripts/build-mingw-deps.sh; on Windows it calls Winsock, the
+  # certificate store (crypt32) and a few user32/advapi32 functions (its entropy and the
+  # console password prompt).
+  add_library(OpenSSL::Crypto STATIC IMPORTED GLOBAL)
+  set_target_properties(OpenSSL::Crypto PROPERTIES
+    IMPORTED_LOCATION "${CG_MINGW_DEPS}/lib/libcrypto.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include"
+    INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include"
+    INTERFACE_LINK_LIBRARIES "ws2_32;crypt32;user32;advapi32")
+  add_library(OpenSSL::SSL STATIC IMPORTED GLOBAL)
+  set_target_properties(OpenSSL::SSL PROPERTIES
+    IMPORTED_LOCATION "${CG_MINGW_DEPS}/lib/libssl.a"
+    INTERFACE_LINK_LIBRARIES OpenSSL::Crypto)
+
+  # SQLite (the yara check's scan cache), static, from the same script.
+  add_library(SQLite::SQLite3 STATIC IMPORTED GLOBAL)
+  set_target_properties(SQLite::SQLite3 PROPERTIES
+    IMPORTED_LOCATION "${CG_MINGW_DEPS}/lib/libsqlite3.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include"
+    INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include")
+
+  if(CG_WITH_YARA)
+    if(NOT EXISTS "${CG_MINGW_DEPS}/lib/libyara.a")
+      message(FATAL_ERROR "${CG_MINGW_DEPS}/lib/libyara.a missing (scripts/build-mingw-deps.sh)")
+    endif()
+    # The name the Linux build gets from pkg_check_modules(YARA ... IMPORTED_TARGET yara).
+    add_library(PkgConfig::YARA STATIC IMPORTED GLOBAL)
+    set_target_properties(PkgConfig::YARA PROPERTIES
+      IMPORTED_LOCATION "${CG_MINGW_DEPS}/lib/libyara.a"
+      INTERFACE_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include"
+      INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${CG_MINGW_DEPS}/include"
+      INTERFACE_LINK_LIBRARIES OpenSSL::Crypto)
+  endif()
+
+  if(CG_BUILD_TESTS)
+    # Debian's googletest package ships the GoogleTest/GMock sources for exactly this: built
+    # with the cross compiler as part of this tree.
+    set(gtest_force_shared_crt OFF CACHE BOOL "" FORCE)
+    set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    add_subdirectory(/usr/src/googletest "${CMAKE_BINARY_DIR}/googletest" EXCLUDE_FROM_ALL)
+    foreach(lib gtest gtest_main gmock gmock_main)
+      if(NOT TARGET GTest::${lib})
+        add_library(GTest::${lib} ALIAS ${lib})
+      endif()
+    endforeach()
+  endif()
+endif()
+
+# The component libraries, all of which cross-compile since issue 12's "make room" step.
+add_subdirectory(common)
+add_subdirectory(platform)
+# The registry (advapi32), NetUser* (netapi32) and RtlGetVersion (ntdll).
+target_link_libraries(cg_platform PRIVATE advapi32 netapi32 ntdll)
+add_subdirectory(policy)
+add_subdirectory(protocol)
+add_subdirectory(collectors)
+add_subdirectory(agent)
+# cg-agent.exe does not link yet: there is no Windows CreateNativePlatform (docs/windows.md).
+# The libraries are built, so every source of the agent is compiled for Windows.
+set_target_properties(cg-agent PROPERTIES EXCLUDE_FROM_ALL ON)
+
+if(CG_BUILD_TESTS)
+  enable_testing()
+  add_subdirectory(tests/windows)
+endif()

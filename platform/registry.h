@@ -1,0 +1,89 @@
+// The Windows registry as the checks see it: typed values under a hive, subkeys, and the
+// writes enforcement makes. platform/windows implements it on the Win32 registry API (64-bit
+// view); a fake can implement it in memory for the checks' judgement tests. Key paths and
+// names are UTF-8 with '\' separators ("SOFTWARE\\Policies\\Microsoft\\Windows\\Control
+// Panel\\Desktop"); conversion to UTF-16 happens inside the implementation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace cg::platform {
+
+enum class RegistryHive {
+  kLocalMachine,  // HKEY_LOCAL_MACHINE
+  kUsers,         // HKEY_USERS: one subkey per loaded user hive (SIDs, ".DEFAULT")
+};
+
+enum class RegistryValueType {
+  kString,        // REG_SZ
+  kExpandString,  // REG_EXPAND_SZ, returned unexpanded
+  kMultiString,   // REG_MULTI_SZ
+  kDword,         // REG_DWORD
+  kQword,         // REG_QWORD
+  kBinary,        // REG_BINARY and every other type, as raw bytes
+};
+
+struct RegistryValue {
+  RegistryValueType type = RegistryValueType::kString;
+  std::string text;                  // kString, kExpandString
+  std::vector<std::string> strings;  // kMultiString
+  uint64_t number = 0;               // kDword, kQword
+  std::string bytes;                 // kBinary
+
+  static RegistryValue String(std::string s) {
+    RegistryValue v;
+    v.text = std::move(s);
+    return v;
+  }
+  static RegistryValue Dword(uint32_t n) {
+    RegistryValue v;
+    v.type = RegistryValueType::kDword;
+    v.number = n;
+    return v;
+  }
+  static RegistryValue Qword(uint64_t n) {
+    RegistryValue v;
+    v.type = RegistryValueType::kQword;
+    v.number = n;
+    return v;
+  }
+  static RegistryValue MultiString(std::vector<std::string> list) {
+    RegistryValue v;
+    v.type = RegistryValueType::kMultiString;
+    v.strings = std::move(list);
+    return v;
+  }
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+
+  // The value `name` ("" = the key's default value) of `key`. kNotFound when the key or the
+  // value does not exist; kInvalidArgument for a name that is not valid UTF-8 or a stored
+  // string that is not valid UTF-16.
+  virtual Result<RegistryValue> GetValue(RegistryHive hive, std::string_view key,
+                                         std::string_view name) const = 0;
+  // The names of the subkeys of `key` ("" = the hive itself), sorted.
+  virtual Result<std::vector<std::string>> ListSubkeys(RegistryHive hive,
+                                                       std::string_view key) const = 0;
+  // Creates `key` (and its parents) when missing and sets the value.
+  virtual Status SetValue(RegistryHive hive, std::string_view key, std::string_view name,
+                          const RegistryValue& value) = 0;
+  // Removes the value; ok when it was already absent (undo of a value enforcement created).
+  virtual Status DeleteValue(RegistryHive hive, std::string_view key, std::string_view name) = 0;
+
+  // REG_SZ or REG_EXPAND_SZ as text; kInvalidArgument for other types.
+  Result<std::string> GetString(RegistryHive hive, std::string_view key,
+                                std::string_view name) const;
+  // REG_DWORD or REG_QWORD; kInvalidArgument for other types (a REG_SZ "300" is the
+  // caller's to interpret: Control Panel\Desktop stores numbers as strings).
+  Result<uint64_t> GetNumber(RegistryHive hive, std::string_view key, std::string_view name) const;
+};
+
+}  // namespace cg::platform
