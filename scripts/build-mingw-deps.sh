@@ -26,35 +26,16 @@ die() {
   exit 1
 }
 
-# deb-src entries only: binary installs keep coming from the system's own sources (bookworm),
-# and trixie contributes nothing but source packages.
+# deb-src entries only (scripts/lib.sh cg_write_deb_src): binary installs keep coming from the
+# system's own sources (bookworm), and trixie contributes nothing but source packages.
 ensure_deb_src() {
   if [ -f "$SOURCES_FILE" ]; then
     return 0
   fi
   [ "$(id -u)" -eq 0 ] || die "missing $SOURCES_FILE (deb-src entries); run this script once as root"
-  log "adding deb-src entries (bookworm, bookworm-security, trixie) in $SOURCES_FILE"
-  cat >"$SOURCES_FILE" <<'EOF'
-# Source packages only (deb-src): scripts/build-mingw-deps.sh builds OpenSSL (bookworm) and
-# libyara 4.5.2 (trixie) for the mingw-w64 cross-build from Debian's own sources.
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+  # shellcheck source=scripts/lib.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+  cg_write_deb_src
   apt-get update -q >&2
 }
 

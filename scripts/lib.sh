@@ -25,6 +25,37 @@ CG_WINDOWS_PACKAGES=(
 
 cg_log() { printf '==> %s\n' "$*" >&2; }
 
+# The deb-src entries scripts/build-mingw-deps.sh fetches OpenSSL, libyara and SQLite sources
+# from. Written once; returns 0 when it wrote them (apt's lists then need the one update that
+# cg_install_deps makes when CG_APT_STALE=1), 1 when they were there already.
+CG_DEB_SRC_FILE=/etc/apt/sources.list.d/counterguard-src.sources
+cg_write_deb_src() {
+  [ ! -f "$CG_DEB_SRC_FILE" ] || return 1
+  [ "$(id -u)" -eq 0 ] || return 1
+  cg_log "adding deb-src entries (bookworm, bookworm-security, trixie) in $CG_DEB_SRC_FILE"
+  cat >"$CG_DEB_SRC_FILE" <<'EOF'
+# Source packages only (deb-src): scripts/build-mingw-deps.sh builds OpenSSL (bookworm) and
+# libyara 4.5.2 (trixie) for the mingw-w64 cross-build from Debian's own sources.
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+}
+
 # Installs what is missing (as root), or prints the exact apt-get line and stops (as non-root).
 cg_install_deps() {
   local missing=()
@@ -34,7 +65,7 @@ cg_install_deps() {
       missing+=("$p")
     fi
   done
-  if [ ${#missing[@]} -eq 0 ]; then
+  if [ ${#missing[@]} -eq 0 ] && [ "${CG_APT_STALE:-0}" != "1" ]; then
     return 0
   fi
   if [ "$(id -u)" -ne 0 ]; then
@@ -42,10 +73,13 @@ cg_install_deps() {
     echo "run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
-  cg_log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q "${missing[@]}"
+  CG_APT_STALE=0
+  if [ ${#missing[@]} -gt 0 ]; then
+    cg_log "installing: ${missing[*]}"
+    apt-get install -y -q "${missing[@]}"
+  fi
 }
 
 # Configures (Ninja when present) and builds with two jobs.

@@ -5,6 +5,14 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The Windows job's packages and the deb-src entries of its dependency build come in the same
+# single apt-get update and install; CG_WINDOWS=0 skips the Windows job.
+if [ "${CG_WINDOWS:-1}" != "0" ]; then
+  CG_PACKAGES+=("${CG_WINDOWS_PACKAGES[@]}")
+  if cg_write_deb_src; then
+    CG_APT_STALE=1
+  fi
+fi
 cg_install_deps
 cg_build -DCG_WERROR=ON -DCG_BUILD_TESTS=ON -DCG_TEST_HOOKS=ON
 
@@ -19,6 +27,12 @@ fi
 
 cg_log "running tests"
 ctest --test-dir "$CG_BUILD_DIR" --output-on-failure -j2 --timeout 600
+
+# The Windows agent: mingw-w64 cross-build and its tests under Wine (docs/windows.md).
+if [ "${CG_WINDOWS:-1}" != "0" ]; then
+  cg_log "Windows job (scripts/windows-test.sh)"
+  bash "$CG_ROOT/scripts/windows-test.sh"
+fi
 
 # libFuzzer targets (clang, own build dir), each for a bounded time from the committed seed
 # corpus; CG_FUZZ_SECONDS (default 60) per target, 0 skips the step.
