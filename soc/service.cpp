@@ -17,6 +17,7 @@
 #include "common/ids.h"
 #include "platform/os/files.h"
 #include "policy/policy.h"
+#include "protocol/api_paths.h"
 #include "protocol/json.h"
 #include "soc/escape.h"
 #include "soc/ingest_writer.h"
@@ -29,6 +30,7 @@ namespace cg::soc {
 using nlohmann::json;
 using protocol::HttpRequest;
 using protocol::HttpResponse;
+namespace api = protocol::api;
 
 // What a route handler gets: see service_internal.h.
 
@@ -220,40 +222,39 @@ SocService::SocService(Storage& storage, const protocol::CertificateAuthority& c
 
 const std::vector<SocService::Route>& SocService::AgentRoutes() {
   static const std::vector<Route> routes = {
-      {"POST", "/v1/enroll", Access::kPublic, &SocService::Enroll, /*audited=*/true},
-      {"POST", "/v1/renew", Access::kDevice, &SocService::Renew, /*audited=*/true},
-      {"GET", "/v1/crl.pem", Access::kPublic, &SocService::GetCrl},
-      {"POST", "/v1/reports", Access::kDevice, &SocService::SubmitReport},
-      {"GET", "/v1/poll", Access::kDevice, &SocService::Poll},
-      {"POST", "/v1/reports/batch", Access::kDevice, &SocService::SubmitReportBatch},
+      {"POST", api::kEnroll, Access::kPublic, &SocService::Enroll, /*audited=*/true},
+      {"POST", api::kRenew, Access::kDevice, &SocService::Renew, /*audited=*/true},
+      {"GET", api::kCrl, Access::kPublic, &SocService::GetCrl},
+      {"POST", api::kReports, Access::kDevice, &SocService::SubmitReport},
+      {"GET", api::kPoll, Access::kDevice, &SocService::Poll},
+      {"POST", api::kReportBatch, Access::kDevice, &SocService::SubmitReportBatch},
   };
   return routes;
 }
 
 const std::vector<SocService::Route>& SocService::OperatorRoutes() {
   static const std::vector<Route> routes = {
-      {"GET", "/api/v1/devices", Access::kAnalyst, &SocService::ListDevices},
-      {"GET", "/api/v1/devices/{id}", Access::kAnalyst, &SocService::GetDevice},
-      {"GET", "/api/v1/devices/{id}/history", Access::kAnalyst, &SocService::DeviceHistory},
-      {"POST", "/api/v1/devices/{id}/revoke", Access::kAdmin, &SocService::RevokeDevice},
-      {"POST", "/api/v1/enroll-tokens", Access::kAdmin, &SocService::CreateEnrollToken},
-      {"GET", "/api/v1/audit", Access::kAdmin, &SocService::ListAudit},
-      {"POST", "/api/v1/policies", Access::kAdmin, &SocService::PushPolicy},
-      {"GET", "/api/v1/policies", Access::kAnalyst, &SocService::ListPolicies},
-      {"GET", "/api/v1/policies/status", Access::kAnalyst, &SocService::PolicyStatus},
-      {"GET", "/api/v1/policies/effective", Access::kAnalyst, &SocService::EffectivePolicy},
-      {"POST", "/api/v1/inspections", Access::kAdmin, &SocService::CreateInspection},
-      {"GET", "/api/v1/inspections", Access::kAnalyst, &SocService::ListInspections},
-      {"GET", "/api/v1/inspections/{id}", Access::kAnalyst, &SocService::GetInspection},
-      {"GET", "/api/v1/enroll-tokens", Access::kAdmin, &SocService::ListEnrollTokens},
-      {"POST", "/api/v1/enroll-tokens/{id}/revoke", Access::kAdmin, &SocService::RevokeEnrollToken},
-      {"GET", "/api/v1/operator-tokens", Access::kAdmin, &SocService::ListOperatorTokens},
-      {"POST", "/api/v1/operator-tokens", Access::kAdmin, &SocService::CreateOperatorTokenRoute},
-      {"POST", "/api/v1/operator-tokens/{id}/revoke", Access::kAdmin,
-       &SocService::RevokeOperatorToken},
-      {"POST", "/api/v1/devices/{id}/allow-reenroll", Access::kAdmin, &SocService::AllowReenroll},
-      {"GET", "/api/v1/conflicts", Access::kAnalyst, &SocService::ListConflicts},
-      {"POST", "/api/v1/conflicts/{id}/resolve", Access::kAdmin, &SocService::ResolveConflict},
+      {"GET", api::kDevices, Access::kAnalyst, &SocService::ListDevices},
+      {"GET", api::kDevice, Access::kAnalyst, &SocService::GetDevice},
+      {"GET", api::kDeviceHistory, Access::kAnalyst, &SocService::DeviceHistory},
+      {"POST", api::kDeviceRevoke, Access::kAdmin, &SocService::RevokeDevice},
+      {"POST", api::kEnrollTokens, Access::kAdmin, &SocService::CreateEnrollToken},
+      {"GET", api::kAudit, Access::kAdmin, &SocService::ListAudit},
+      {"POST", api::kPolicies, Access::kAdmin, &SocService::PushPolicy},
+      {"GET", api::kPolicies, Access::kAnalyst, &SocService::ListPolicies},
+      {"GET", api::kPolicyStatus, Access::kAnalyst, &SocService::PolicyStatus},
+      {"GET", api::kPolicyEffective, Access::kAnalyst, &SocService::EffectivePolicy},
+      {"POST", api::kInspections, Access::kAdmin, &SocService::CreateInspection},
+      {"GET", api::kInspections, Access::kAnalyst, &SocService::ListInspections},
+      {"GET", api::kInspection, Access::kAnalyst, &SocService::GetInspection},
+      {"GET", api::kEnrollTokens, Access::kAdmin, &SocService::ListEnrollTokens},
+      {"POST", api::kEnrollTokenRevoke, Access::kAdmin, &SocService::RevokeEnrollToken},
+      {"GET", api::kOperatorTokens, Access::kAdmin, &SocService::ListOperatorTokens},
+      {"POST", api::kOperatorTokens, Access::kAdmin, &SocService::CreateOperatorTokenRoute},
+      {"POST", api::kOperatorTokenRevoke, Access::kAdmin, &SocService::RevokeOperatorToken},
+      {"POST", api::kDeviceAllowReenroll, Access::kAdmin, &SocService::AllowReenroll},
+      {"GET", api::kConflicts, Access::kAnalyst, &SocService::ListConflicts},
+      {"POST", api::kConflictResolve, Access::kAdmin, &SocService::ResolveConflict},
   };
   return routes;
 }

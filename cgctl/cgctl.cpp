@@ -1,4 +1,8 @@
 // cgctl: the operator CLI for SOC analysts and admins, over the operator API.
+#include "cgctl/cgctl.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -8,13 +12,17 @@
 #include "common/timeutil.h"
 #include "platform/os/files.h"
 #include "policy/signing.h"
+#include "protocol/api_paths.h"
 #include "protocol/https_client.h"
 #include "soc/escape.h"
 #include "soc/file_security.h"
 
-namespace {
+namespace cg::cgctl {
 
 using nlohmann::json;
+namespace api = cg::protocol::api;
+
+namespace {
 
 struct Globals {
   std::string server = "https://localhost:8444";
@@ -94,6 +102,25 @@ class Api {
   std::string token_;
 };
 
+// printf into `out`.
+__attribute__((format(printf, 2, 3))) void Appendf(std::string& out, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  va_list again;
+  va_copy(again, args);
+  const int n = std::vsnprintf(nullptr, 0, format, args);
+  va_end(args);
+  if (n > 0) {
+    const size_t at = out.size();
+    out.resize(at + static_cast<size_t>(n) + 1);
+    std::vsnprintf(out.data() + at, static_cast<size_t>(n) + 1, format, again);
+    out.resize(at + static_cast<size_t>(n));
+  }
+  va_end(again);
+}
+
+}  // namespace
+
 // Every text cgctl prints comes from here or from E(): what the SOC stores came from agents,
 // so control characters are shown as escapes and can never drive the terminal.
 std::string E(std::string_view text) { return cg::soc::EscapeControlCharacters(text); }
@@ -117,66 +144,69 @@ std::string Hostname(const json& d) {
   return enrolled + " (reports " + reported + ")";
 }
 
-void PrintDevices(const json& devices) {
-  std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP", "STATUS",
-              "LAST SEEN", "POLICY");
+std::string FormatDevices(const json& devices) {
+  std::string out;
+  Appendf(out, "%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP",
+          "STATUS", "LAST SEEN", "POLICY");
   for (const auto& d : devices) {
     const std::string status =
         S(d, "status") + (d.value("clock_skew", false) ? " (clock)" : std::string());
-    std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
-                Hostname(d).c_str(), S(d, "group").c_str(), status.c_str(),
-                S(d, "last_seen").c_str(), S(d, "policy_version").c_str());
+    Appendf(out, "%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
+            Hostname(d).c_str(), S(d, "group").c_str(), status.c_str(), S(d, "last_seen").c_str(),
+            S(d, "policy_version").c_str());
   }
+  return out;
 }
 
-void PrintDevice(const json& j) {
+std::string FormatDevice(const json& j) {
+  std::string out;
   const json& d = j.at("device");
-  std::printf(
-      "device:     %s\nhostname:   %s\ngroup:      %s\nstatus:     %s\n"
-      "last seen:  %s\nenrolled:   %s\npolicy:     %s\n",
-      S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
-      S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
-      S(d, "policy_version").c_str());
+  Appendf(out,
+          "device:     %s\nhostname:   %s\ngroup:      %s\nstatus:     %s\n"
+          "last seen:  %s\nenrolled:   %s\npolicy:     %s\n",
+          S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
+          S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
+          S(d, "policy_version").c_str());
   if (Hostname(d) != S(d, "hostname")) {
-    std::printf("reported:   %s (the latest report's host name differs from the enrolled one)\n",
-                S(d, "reported_hostname").c_str());
+    Appendf(out, "reported:   %s (the latest report's host name differs from the enrolled one)\n",
+            S(d, "reported_hostname").c_str());
   }
   if (d.value("clock_skew", false)) {
-    std::printf(
-        "clock:      WRONG - the latest report was dated %s s ahead of the SOC's clock "
-        "(reports are ordered by arrival)\n",
-        S(d, "clock_skew_seconds").c_str());
+    Appendf(out,
+            "clock:      WRONG - the latest report was dated %s s ahead of the SOC's clock "
+            "(reports are ordered by arrival)\n",
+            S(d, "clock_skew_seconds").c_str());
   }
   if (d.contains("policy_state")) {
-    std::printf("policy set: %s (%s)\n", S(d, "policy_hash").c_str(), S(d, "policy_state").c_str());
+    Appendf(out, "policy set: %s (%s)\n", S(d, "policy_hash").c_str(),
+            S(d, "policy_state").c_str());
   }
-  std::printf("cert:       %s until %s\n", S(d, "cert_serial").c_str(),
-              S(d, "cert_not_after").c_str());
+  Appendf(out, "cert:       %s until %s\n", S(d, "cert_serial").c_str(),
+          S(d, "cert_not_after").c_str());
   if (d.contains("renewed_cert_serial")) {
-    std::printf("renewed:    %s until %s (not used by the device yet)\n",
-                S(d, "renewed_cert_serial").c_str(), S(d, "renewed_cert_not_after").c_str());
+    Appendf(out, "renewed:    %s until %s (not used by the device yet)\n",
+            S(d, "renewed_cert_serial").c_str(), S(d, "renewed_cert_not_after").c_str());
   }
   if (d.value("reenroll_allowed", false)) {
-    std::printf("re-enroll:  allowed (its machine's next enrollment renews this device)\n");
+    Appendf(out, "re-enroll:  allowed (its machine's next enrollment renews this device)\n");
   }
   const json& r = j.value("latest_report", json(nullptr));
   if (r.is_null()) {
-    std::printf("\nno report yet\n");
-    return;
+    Appendf(out, "\nno report yet\n");
+    return out;
   }
-  std::printf("report:     %s collected %s\nos:         %s %s\n\n", S(r, "report_id").c_str(),
-              S(r, "collected_at").c_str(), S(r.value("os", json::object()), "name").c_str(),
-              S(r.value("os", json::object()), "version").c_str());
-  std::printf("%-16s  %-15s  %-9s  %s\n", "CHECK", "STATUS", "SEVERITY", "SUMMARY");
+  Appendf(out, "report:     %s collected %s\nos:         %s %s\n\n", S(r, "report_id").c_str(),
+          S(r, "collected_at").c_str(), S(r.value("os", json::object()), "name").c_str(),
+          S(r.value("os", json::object()), "version").c_str());
+  Appendf(out, "%-16s  %-15s  %-9s  %s\n", "CHECK", "STATUS", "SEVERITY", "SUMMARY");
   for (const auto& c : r.value("checks", json::array())) {
-    std::printf("%-16s  %-15s  %-9s  %s\n", S(c, "id").c_str(), S(c, "status").c_str(),
-                S(c, "severity").c_str(), S(c, "summary").c_str());
+    Appendf(out, "%-16s  %-15s  %-9s  %s\n", S(c, "id").c_str(), S(c, "status").c_str(),
+            S(c, "severity").c_str(), S(c, "summary").c_str());
   }
+  return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"cgctl: CounterGuard operator CLI"};
   app.require_subcommand(1);
   Globals g;
@@ -403,7 +433,7 @@ int main(int argc, char** argv) {
     add("status", status);
     add("group", group);
     add("check", check_id);
-    auto r = api->Call("GET", "/api/v1/devices" + q);
+    auto r = api->Call("GET", std::string(api::kDevices) + q);
     if (r.ok() && g.json) {
       // The stable contract: an array of device objects.
       std::cout << r->value("devices", json::array())
@@ -411,16 +441,16 @@ int main(int argc, char** argv) {
                 << "\n";
       return 0;
     }
-    return out(r, [](const json& j) { PrintDevices(j.value("devices", json::array())); });
+    return out(r, [](const json& j) {
+      std::fputs(FormatDevices(j.value("devices", json::array())).c_str(), stdout);
+    });
   }
   if (*revoke) {
-    return out(
-        api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(revoke_id) + "/revoke"),
-        [&](const json&) { std::printf("device %s revoked\n", E(revoke_id).c_str()); });
+    return out(api->Call("POST", api::PathWithId(api::kDeviceRevoke, revoke_id)),
+               [&](const json&) { std::printf("device %s revoked\n", E(revoke_id).c_str()); });
   }
   if (*allow_reenroll) {
-    return out(api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(reenroll_id) +
-                                     "/allow-reenroll"),
+    return out(api->Call("POST", api::PathWithId(api::kDeviceAllowReenroll, reenroll_id)),
                [&](const json&) {
                  std::printf(
                      "device %s: its machine may enroll again, with a token for the device's "
@@ -432,13 +462,13 @@ int main(int argc, char** argv) {
     if (device_id.empty()) {
       return Fail("device: give a device id (or `device revoke ID`)");
     }
-    return out(api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(device_id)),
-               PrintDevice);
+    return out(api->Call("GET", api::PathWithId(api::kDevice, device_id)),
+               [](const json& j) { std::fputs(FormatDevice(j).c_str(), stdout); });
   }
   if (*history) {
     return out(
-        api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(history_id) +
-                             "/history?limit=" + std::to_string(history_limit)),
+        api->Call("GET", api::PathWithId(api::kDeviceHistory, history_id) +
+                             "?limit=" + std::to_string(history_limit)),
         [](const json& j) {
           // Newest arrival first; "!" marks a report dated ahead of the SOC's clock.
           std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED", "STATUS");
@@ -456,7 +486,7 @@ int main(int argc, char** argv) {
       return Fail(ttl.error().message);
     }
     auto r =
-        api->Call("POST", "/api/v1/enroll-tokens",
+        api->Call("POST", std::string(api::kEnrollTokens),
                   {{"group", token_group}, {"ttl_seconds", ttl->count()}, {"uses", token_uses}});
     if (!r.ok()) {
       return Fail(r.error().message);
@@ -489,7 +519,7 @@ int main(int argc, char** argv) {
     if (!push_group.empty()) {
       body["group"] = push_group;
     }
-    return out(api->Call("POST", "/api/v1/policies", body), [](const json& j) {
+    return out(api->Call("POST", std::string(api::kPolicies), body), [](const json& j) {
       if (j.value("already_stored", false)) {
         std::printf("policy version %s is already stored (hash %s)\n", S(j, "version").c_str(),
                     S(j, "hash").c_str());
@@ -505,7 +535,7 @@ int main(int argc, char** argv) {
   }
   if (*policy_status) {
     std::string q = status_group.empty() ? "" : "?group=" + cg::protocol::UrlEncode(status_group);
-    return out(api->Call("GET", "/api/v1/policies/status" + q), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kPolicyStatus) + q), [](const json& j) {
       std::printf("%-8s  %-64s  %s\n", "VERSION", "HASH", "DEVICES");
       for (const auto& v : j.value("versions", json::array())) {
         std::printf("%-8s  %-64s  %s\n", S(v, "version").c_str(), S(v, "hash").c_str(),
@@ -547,7 +577,7 @@ int main(int argc, char** argv) {
     const std::string q = effective_device.empty()
                               ? "?group=" + cg::protocol::UrlEncode(effective_group)
                               : "?device=" + cg::protocol::UrlEncode(effective_device);
-    return out(api->Call("GET", "/api/v1/policies/effective" + q), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kPolicyEffective) + q), [](const json& j) {
       std::printf("group:    %s\nversion:  %s\nhash:     %s\n", S(j, "group").c_str(),
                   S(j, "version").c_str(), S(j, "hash").c_str());
       if (j.contains("device")) {
@@ -590,7 +620,7 @@ int main(int argc, char** argv) {
     });
   }
   if (*policy_list) {
-    return out(api->Call("GET", "/api/v1/policies"), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kPolicies)), [](const json& j) {
       std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "TARGET", "VERSION", "NAME",
                   "KEY", "SCOPE", "PUSHED BY", "PUSHED AT");
       for (const auto& p : j.value("policies", json::array())) {
@@ -604,22 +634,21 @@ int main(int argc, char** argv) {
   }
   if (*inspect_status) {
     if (!inspect_task.empty()) {
-      return out(api->Call("GET", "/api/v1/inspections/" + cg::protocol::UrlEncode(inspect_task)),
-                 [](const json& j) {
-                   std::printf("inspection %s of %s%s, asked by %s at %s\n\n",
-                               S(j, "task_id").c_str(), S(j, "target").c_str(),
-                               j.value("yara", false) ? " (with YARA)" : "",
-                               S(j, "created_by").c_str(), S(j, "created_at").c_str());
-                   std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "STATE",
-                               "DONE AT", "REPORT");
-                   for (const auto& d : j.value("devices", json::array())) {
-                     std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", S(d, "device_id").c_str(),
-                                 S(d, "hostname").c_str(), S(d, "state").c_str(),
-                                 S(d, "done_at").c_str(), S(d, "report_id").c_str());
-                   }
-                 });
+      return out(
+          api->Call("GET", api::PathWithId(api::kInspection, inspect_task)), [](const json& j) {
+            std::printf("inspection %s of %s%s, asked by %s at %s\n\n", S(j, "task_id").c_str(),
+                        S(j, "target").c_str(), j.value("yara", false) ? " (with YARA)" : "",
+                        S(j, "created_by").c_str(), S(j, "created_at").c_str());
+            std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "STATE",
+                        "DONE AT", "REPORT");
+            for (const auto& d : j.value("devices", json::array())) {
+              std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", S(d, "device_id").c_str(),
+                          S(d, "hostname").c_str(), S(d, "state").c_str(), S(d, "done_at").c_str(),
+                          S(d, "report_id").c_str());
+            }
+          });
     }
-    return out(api->Call("GET", "/api/v1/inspections"), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kInspections)), [](const json& j) {
       std::printf("%-36s  %-30s  %-5s  %-20s  %-8s  %-9s  %s\n", "INSPECTION", "TARGET", "YARA",
                   "ASKED AT", "DEVICES", "DELIVERED", "DONE");
       for (const auto& t : j.value("inspections", json::array())) {
@@ -640,7 +669,7 @@ int main(int argc, char** argv) {
     } else {
       body["group"] = inspect_group;
     }
-    return out(api->Call("POST", "/api/v1/inspections", body), [](const json& j) {
+    return out(api->Call("POST", std::string(api::kInspections), body), [](const json& j) {
       std::printf(
           "inspection %s of %s sent to %s device(s); follow it with `cgctl inspect status "
           "%s`\n",
@@ -649,7 +678,7 @@ int main(int argc, char** argv) {
     });
   }
   if (*token_list) {
-    return out(api->Call("GET", "/api/v1/enroll-tokens"), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kEnrollTokens)), [](const json& j) {
       std::printf("%-36s  %-22s  %-9s  %-9s  %-20s  %s\n", "ID", "GROUP", "STATE", "USES",
                   "EXPIRES", "CREATED BY");
       for (const auto& t : j.value("enroll_tokens", json::array())) {
@@ -661,14 +690,13 @@ int main(int argc, char** argv) {
     });
   }
   if (*token_revoke) {
-    return out(api->Call("POST", "/api/v1/enroll-tokens/" +
-                                     cg::protocol::UrlEncode(token_revoke_id) + "/revoke"),
+    return out(api->Call("POST", api::PathWithId(api::kEnrollTokenRevoke, token_revoke_id)),
                [&](const json&) {
                  std::printf("enrollment token %s revoked\n", E(token_revoke_id).c_str());
                });
   }
   if (*op_list) {
-    return out(api->Call("GET", "/api/v1/operator-tokens"), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kOperatorTokens)), [](const json& j) {
       std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE",
                   "EXPIRES", "LAST USED", "CREATED");
       for (const auto& t : j.value("operator_tokens", json::array())) {
@@ -688,7 +716,7 @@ int main(int argc, char** argv) {
       }
       body["ttl_seconds"] = ttl->count();
     }
-    auto r = api->Call("POST", "/api/v1/operator-tokens", body);
+    auto r = api->Call("POST", std::string(api::kOperatorTokens), body);
     if (!r.ok()) {
       return Fail(r.error().message);
     }
@@ -709,17 +737,15 @@ int main(int argc, char** argv) {
   }
   if (*op_revoke) {
     return out(
-        api->Call("POST",
-                  "/api/v1/operator-tokens/" + cg::protocol::UrlEncode(op_revoke_id) + "/revoke"),
+        api->Call("POST", api::PathWithId(api::kOperatorTokenRevoke, op_revoke_id)),
         [&](const json&) { std::printf("operator token %s revoked\n", E(op_revoke_id).c_str()); });
   }
   if (*conflict_resolve) {
-    return out(
-        api->Call("POST", "/api/v1/conflicts/" + cg::protocol::UrlEncode(conflict_id) + "/resolve"),
-        [&](const json&) { std::printf("conflict %s resolved\n", E(conflict_id).c_str()); });
+    return out(api->Call("POST", api::PathWithId(api::kConflictResolve, conflict_id)),
+               [&](const json&) { std::printf("conflict %s resolved\n", E(conflict_id).c_str()); });
   }
   if (*conflicts) {
-    return out(api->Call("GET", std::string("/api/v1/conflicts") + (conflicts_all ? "?all=1" : "")),
+    return out(api->Call("GET", std::string(api::kConflicts) + (conflicts_all ? "?all=1" : "")),
                [](const json& j) {
                  std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "ID", "TIME",
                              "DEVICE ID", "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
@@ -736,7 +762,7 @@ int main(int argc, char** argv) {
                });
   }
   if (*audit) {
-    return out(api->Call("GET", "/api/v1/audit?limit=" + std::to_string(audit_limit)),
+    return out(api->Call("GET", std::string(api::kAudit) + "?limit=" + std::to_string(audit_limit)),
                [](const json& j) {
                  std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n", "TIME", "ACTOR",
                              "ROLE", "METHOD", "PATH", "RESULT", "SOURCE", "TARGET");
@@ -750,3 +776,5 @@ int main(int argc, char** argv) {
   }
   return 2;
 }
+
+}  // namespace cg::cgctl
