@@ -206,147 +206,48 @@ std::string FormatDevice(const json& j) {
   return out;
 }
 
-int Run(int argc, char** argv) {
-  CLI::App app{"cgctl: CounterGuard operator CLI"};
-  app.require_subcommand(1);
+namespace {
+
+// The option values of every command, bound by Run, and one function per command.
+struct Commands {
   Globals g;
-  g.server = Env("CGCTL_SERVER", g.server);
-  g.token_file = Env("CGCTL_TOKEN_FILE", "");
-  g.ca_file = Env("CGCTL_CA", "");
-  app.add_option("--server", g.server, "operator API URL (env CGCTL_SERVER)");
-  app.add_option("--token-file", g.token_file,
-                 "file holding the operator token (env "
-                 "CGCTL_TOKEN_FILE)");
-  app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
-  app.add_flag("--json", g.json, "JSON output");
-
   std::string status, group, check_id;
-  auto* devices = app.add_subcommand("devices", "List devices");
-  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked|unverified")
-      ->check(
-          CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked", "unverified"}));
-  devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
-  devices->add_option("--check", check_id, "only devices failing this check");
-
   std::string device_id;
-  auto* device = app.add_subcommand("device", "Show one device and its latest checks");
-  device->add_option("id", device_id, "device id");
   std::string revoke_id;
-  auto* revoke = device->add_subcommand("revoke", "Revoke a device at once (admin)");
-  revoke->add_option("id", revoke_id, "device id")->required();
   std::string reenroll_id;
-  auto* allow_reenroll = device->add_subcommand(
-      "allow-reenroll", "Let this device's machine enroll again as the same device (admin)");
-  allow_reenroll->add_option("id", reenroll_id, "device id")->required();
-
   bool conflicts_all = false;
-  auto* conflicts =
-      app.add_subcommand("conflicts", "Refused re-enrollments of already enrolled machines");
-  conflicts->add_flag("--all", conflicts_all, "resolved ones too");
   std::string conflict_id;
-  auto* conflict_resolve = conflicts->add_subcommand(
-      "resolve", "Close a conflict after looking into it (admin; it stays in --all)");
-  conflict_resolve->add_option("id", conflict_id, "conflict id (from `cgctl conflicts`)")
-      ->required();
-
   std::string history_id;
   int history_limit = 20;
-  auto* history = app.add_subcommand("history", "A device's reports, newest first");
-  history->add_option("id", history_id, "device id")->required();
-  history->add_option("--limit", history_limit, "how many (default 20)")
-      ->check(CLI::Range(1, 1000));
-
   std::string token_group, token_ttl = "24h";
   int token_uses = 1;
-  auto* enroll_token = app.add_subcommand("enroll-token", "Enrollment tokens");
-  enroll_token->require_subcommand(1);
-  auto* token_create = enroll_token->add_subcommand("create", "Create an enrollment token");
-  token_create->add_option("--group", token_group, "group the device joins, e.g. laocai/bac-ha")
-      ->required();
-  token_create->add_option("--ttl", token_ttl, "lifetime (default 24h)");
-  token_create->add_option("--uses", token_uses, "how many enrollments (default 1)")
-      ->check(CLI::Range(1, 10000));
-  auto* token_list = enroll_token->add_subcommand("list", "List enrollment tokens (admin)");
   std::string token_revoke_id;
-  auto* token_revoke = enroll_token->add_subcommand("revoke", "Revoke an enrollment token (admin)");
-  token_revoke->add_option("id", token_revoke_id, "token id (from `enroll-token list`)")
-      ->required();
-
   std::string op_name, op_role, op_ttl, op_revoke_id;
-  auto* operator_cmd = app.add_subcommand("operator", "Operator tokens (admin)");
-  operator_cmd->require_subcommand(1);
-  auto* op_list = operator_cmd->add_subcommand("list", "List operator tokens");
-  auto* op_create = operator_cmd->add_subcommand("create", "Create an operator token");
-  op_create->add_option("--name", op_name, "who the token is for")->required();
-  op_create->add_option("--role", op_role, "analyst or admin")
-      ->required()
-      ->check(CLI::IsMember({"analyst", "admin"}));
-  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
-  auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
-  op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
-
   std::string keygen_prefix, sign_key, sign_file, passphrase_file;
-  auto* policy_cmd = app.add_subcommand("policy", "Signed policy");
-  policy_cmd->require_subcommand(1);
-  auto* keygen = policy_cmd->add_subcommand("keygen", "Make an Ed25519 policy signing key pair");
-  keygen->add_option("--out", keygen_prefix, "writes PREFIX.key (0600) and PREFIX.pub")->required();
-  keygen
-      ->add_option("--passphrase-file", passphrase_file,
-                   "encrypt the private key with the passphrase in this file")
-      ->check(CLI::ExistingFile);
-  auto* sign = policy_cmd->add_subcommand("sign", "Sign a policy; the envelope goes to stdout");
-  sign->add_option("--key", sign_key, "private key (PEM)")->required()->check(CLI::ExistingFile);
-  sign->add_option("--passphrase-file", passphrase_file, "passphrase of an encrypted key")
-      ->check(CLI::ExistingFile);
-  sign->add_option("policy", sign_file, "policy document (JSON)")
-      ->required()
-      ->check(CLI::ExistingFile);
-
   std::string push_file, push_group, status_group;
-  auto* push = policy_cmd->add_subcommand(
-      "push", "Store a signed policy on the SOC and send it to the agents (admin)");
-  push->add_option("envelope", push_file, "signed envelope (cgctl policy sign's output)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  push->add_option("--group", push_group,
-                   "only this group and the groups below it (within the policy's signed target)");
-  auto* policy_status =
-      policy_cmd->add_subcommand("status", "Which policy versions devices confirm, who lags");
-  policy_status->add_option("--group", status_group, "only this group and the groups below it");
-  auto* policy_list = policy_cmd->add_subcommand("list", "Policies stored on the SOC");
   std::string effective_device, effective_group;
-  auto* policy_effective = policy_cmd->add_subcommand(
-      "effective", "The merged policy of a device or group and the layer of each value");
-  auto* effective_device_opt =
-      policy_effective->add_option("--device", effective_device, "one device id");
-  auto* effective_group_opt = policy_effective->add_option("--group", effective_group, "a group");
-  effective_device_opt->excludes(effective_group_opt);
-
   std::string inspect_device, inspect_group, inspect_task;
   bool inspect_yara = false;
-  auto* inspect = app.add_subcommand(
-      "inspect", "Ask devices to run their checks now and report (unannounced inspection)");
-  auto* inspect_device_opt = inspect->add_option("--device", inspect_device, "one device id");
-  auto* inspect_group_opt =
-      inspect->add_option("--group", inspect_group, "every device of a group and its subgroups");
-  inspect_device_opt->excludes(inspect_group_opt);
-  inspect->add_flag("--yara", inspect_yara, "also run a full YARA scan now");
-  auto* inspect_status = inspect->add_subcommand("status", "Inspections and their completion");
-  inspect_status->add_option("task", inspect_task, "one inspection's id: per-device states");
-
   int audit_limit = 100;
-  auto* audit = app.add_subcommand("audit", "Operator audit log (admin)");
-  audit->add_option("--limit", audit_limit, "how many entries (default 100)")
-      ->check(CLI::Range(1, 10000));
+  Api* api = nullptr;  // online commands
 
-  if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cgctl")) {
-    return *exit_code;
+  // Prints a call's answer as JSON (--json) or with `human`; a failed call is reported.
+  template <typename F>
+  int out(const cg::Result<json>& r, F&& human) {
+    if (!r.ok()) {
+      return Fail(r.error().message);
+    }
+    if (g.json) {
+      std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
+    } else {
+      human(*r);
+    }
+    return 0;
   }
 
-  // Offline commands: the signing key never touches the SOC.
-  if (*keygen || *sign) {
+  int PolicyKeygenOrSign(bool keygen_cmd, bool sign_cmd) {
     std::string passphrase;
-    if (*sign) {
+    if (sign_cmd) {
       if (auto s = cg::soc::CheckPrivateFile(sign_key, "the policy signing key"); !s.ok()) {
         return Fail(s.error().message);
       }
@@ -364,7 +265,7 @@ int Run(int argc, char** argv) {
         passphrase.pop_back();
       }
     }
-    if (*keygen) {
+    if (keygen_cmd) {
       auto pair = cg::policy::GenerateSigningKey(passphrase);
       if (!pair.ok()) {
         return Fail(pair.error().message);
@@ -407,23 +308,7 @@ int Run(int argc, char** argv) {
     return 0;
   }
 
-  auto api = Api::Connect(g);
-  if (!api.ok()) {
-    return Fail(api.error().message);
-  }
-  auto out = [&](const cg::Result<json>& r, auto&& human) {
-    if (!r.ok()) {
-      return Fail(r.error().message);
-    }
-    if (g.json) {
-      std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
-    } else {
-      human(*r);
-    }
-    return 0;
-  };
-
-  if (*devices) {
+  int Devices() {
     std::string q;
     auto add = [&](const char* k, const std::string& v) {
       if (!v.empty()) {
@@ -445,11 +330,13 @@ int Run(int argc, char** argv) {
       std::fputs(FormatDevices(j.value("devices", json::array())).c_str(), stdout);
     });
   }
-  if (*revoke) {
+
+  int DeviceRevoke() {
     return out(api->Call("POST", api::PathWithId(api::kDeviceRevoke, revoke_id)),
                [&](const json&) { std::printf("device %s revoked\n", E(revoke_id).c_str()); });
   }
-  if (*allow_reenroll) {
+
+  int DeviceAllowReenroll() {
     return out(api->Call("POST", api::PathWithId(api::kDeviceAllowReenroll, reenroll_id)),
                [&](const json&) {
                  std::printf(
@@ -458,14 +345,16 @@ int Run(int argc, char** argv) {
                      E(reenroll_id).c_str());
                });
   }
-  if (*device) {
+
+  int Device() {
     if (device_id.empty()) {
       return Fail("device: give a device id (or `device revoke ID`)");
     }
     return out(api->Call("GET", api::PathWithId(api::kDevice, device_id)),
                [](const json& j) { std::fputs(FormatDevice(j).c_str(), stdout); });
   }
-  if (*history) {
+
+  int History() {
     return out(
         api->Call("GET", api::PathWithId(api::kDeviceHistory, history_id) +
                              "?limit=" + std::to_string(history_limit)),
@@ -480,7 +369,8 @@ int Run(int argc, char** argv) {
           }
         });
   }
-  if (*token_create) {
+
+  int EnrollTokenCreate() {
     auto ttl = cg::ParseDuration(token_ttl);
     if (!ttl.ok()) {
       return Fail(ttl.error().message);
@@ -506,7 +396,8 @@ int Run(int argc, char** argv) {
     }
     return 0;
   }
-  if (*push) {
+
+  int PolicyPush() {
     auto text = cg::ReadFileToString(push_file, 8u << 20);
     if (!text.ok()) {
       return Fail(text.error().message);
@@ -533,7 +424,8 @@ int Run(int argc, char** argv) {
           S(j, "agents_woken").c_str());
     });
   }
-  if (*policy_status) {
+
+  int PolicyStatus() {
     std::string q = status_group.empty() ? "" : "?group=" + cg::protocol::UrlEncode(status_group);
     return out(api->Call("GET", std::string(api::kPolicyStatus) + q), [](const json& j) {
       std::printf("%-8s  %-64s  %s\n", "VERSION", "HASH", "DEVICES");
@@ -570,7 +462,8 @@ int Run(int argc, char** argv) {
       }
     });
   }
-  if (*policy_effective) {
+
+  int PolicyEffective() {
     if (effective_device.empty() == effective_group.empty()) {
       return Fail("policy effective: give --device ID or --group G");
     }
@@ -619,7 +512,8 @@ int Run(int argc, char** argv) {
       }
     });
   }
-  if (*policy_list) {
+
+  int PolicyList() {
     return out(api->Call("GET", std::string(api::kPolicies)), [](const json& j) {
       std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "TARGET", "VERSION", "NAME",
                   "KEY", "SCOPE", "PUSHED BY", "PUSHED AT");
@@ -632,7 +526,8 @@ int Run(int argc, char** argv) {
       }
     });
   }
-  if (*inspect_status) {
+
+  int InspectStatus() {
     if (!inspect_task.empty()) {
       return out(
           api->Call("GET", api::PathWithId(api::kInspection, inspect_task)), [](const json& j) {
@@ -659,7 +554,8 @@ int Run(int argc, char** argv) {
       }
     });
   }
-  if (*inspect) {
+
+  int Inspect() {
     if (inspect_device.empty() == inspect_group.empty()) {
       return Fail("inspect: give --device ID or --group G (or `inspect status`)");
     }
@@ -677,7 +573,8 @@ int Run(int argc, char** argv) {
           S(j, "task_id").c_str());
     });
   }
-  if (*token_list) {
+
+  int EnrollTokenList() {
     return out(api->Call("GET", std::string(api::kEnrollTokens)), [](const json& j) {
       std::printf("%-36s  %-22s  %-9s  %-9s  %-20s  %s\n", "ID", "GROUP", "STATE", "USES",
                   "EXPIRES", "CREATED BY");
@@ -689,13 +586,15 @@ int Run(int argc, char** argv) {
       }
     });
   }
-  if (*token_revoke) {
+
+  int EnrollTokenRevoke() {
     return out(api->Call("POST", api::PathWithId(api::kEnrollTokenRevoke, token_revoke_id)),
                [&](const json&) {
                  std::printf("enrollment token %s revoked\n", E(token_revoke_id).c_str());
                });
   }
-  if (*op_list) {
+
+  int OperatorList() {
     return out(api->Call("GET", std::string(api::kOperatorTokens)), [](const json& j) {
       std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE",
                   "EXPIRES", "LAST USED", "CREATED");
@@ -707,7 +606,8 @@ int Run(int argc, char** argv) {
       }
     });
   }
-  if (*op_create) {
+
+  int OperatorCreate() {
     json body = {{"name", op_name}, {"role", op_role}};
     if (!op_ttl.empty()) {
       auto ttl = cg::ParseDuration(op_ttl);
@@ -735,16 +635,19 @@ int Run(int argc, char** argv) {
     }
     return 0;
   }
-  if (*op_revoke) {
+
+  int OperatorRevoke() {
     return out(
         api->Call("POST", api::PathWithId(api::kOperatorTokenRevoke, op_revoke_id)),
         [&](const json&) { std::printf("operator token %s revoked\n", E(op_revoke_id).c_str()); });
   }
-  if (*conflict_resolve) {
+
+  int ConflictResolve() {
     return out(api->Call("POST", api::PathWithId(api::kConflictResolve, conflict_id)),
                [&](const json&) { std::printf("conflict %s resolved\n", E(conflict_id).c_str()); });
   }
-  if (*conflicts) {
+
+  int Conflicts() {
     return out(api->Call("GET", std::string(api::kConflicts) + (conflicts_all ? "?all=1" : "")),
                [](const json& j) {
                  std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "ID", "TIME",
@@ -761,7 +664,8 @@ int Run(int argc, char** argv) {
                  }
                });
   }
-  if (*audit) {
+
+  int Audit() {
     return out(api->Call("GET", std::string(api::kAudit) + "?limit=" + std::to_string(audit_limit)),
                [](const json& j) {
                  std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n", "TIME", "ACTOR",
@@ -773,6 +677,235 @@ int Run(int argc, char** argv) {
                                S(e, "source").c_str(), S(e, "target").c_str());
                  }
                });
+  }
+};
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  Commands c;
+  // The options below bind to the command functions' fields.
+  Globals& g = c.g;
+  auto& status = c.status;
+  auto& group = c.group;
+  auto& check_id = c.check_id;
+  auto& device_id = c.device_id;
+  auto& revoke_id = c.revoke_id;
+  auto& reenroll_id = c.reenroll_id;
+  auto& conflicts_all = c.conflicts_all;
+  auto& conflict_id = c.conflict_id;
+  auto& history_id = c.history_id;
+  auto& history_limit = c.history_limit;
+  auto& token_group = c.token_group;
+  auto& token_ttl = c.token_ttl;
+  auto& token_uses = c.token_uses;
+  auto& token_revoke_id = c.token_revoke_id;
+  auto& op_name = c.op_name;
+  auto& op_role = c.op_role;
+  auto& op_ttl = c.op_ttl;
+  auto& op_revoke_id = c.op_revoke_id;
+  auto& keygen_prefix = c.keygen_prefix;
+  auto& sign_key = c.sign_key;
+  auto& sign_file = c.sign_file;
+  auto& passphrase_file = c.passphrase_file;
+  auto& push_file = c.push_file;
+  auto& push_group = c.push_group;
+  auto& status_group = c.status_group;
+  auto& effective_device = c.effective_device;
+  auto& effective_group = c.effective_group;
+  auto& inspect_device = c.inspect_device;
+  auto& inspect_group = c.inspect_group;
+  auto& inspect_task = c.inspect_task;
+  auto& inspect_yara = c.inspect_yara;
+  auto& audit_limit = c.audit_limit;
+  CLI::App app{"cgctl: CounterGuard operator CLI"};
+  app.require_subcommand(1);
+  g.server = Env("CGCTL_SERVER", g.server);
+  g.token_file = Env("CGCTL_TOKEN_FILE", "");
+  g.ca_file = Env("CGCTL_CA", "");
+  app.add_option("--server", g.server, "operator API URL (env CGCTL_SERVER)");
+  app.add_option("--token-file", g.token_file,
+                 "file holding the operator token (env "
+                 "CGCTL_TOKEN_FILE)");
+  app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
+  app.add_flag("--json", g.json, "JSON output");
+
+  auto* devices = app.add_subcommand("devices", "List devices");
+  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked|unverified")
+      ->check(
+          CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked", "unverified"}));
+  devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
+  devices->add_option("--check", check_id, "only devices failing this check");
+
+  auto* device = app.add_subcommand("device", "Show one device and its latest checks");
+  device->add_option("id", device_id, "device id");
+  auto* revoke = device->add_subcommand("revoke", "Revoke a device at once (admin)");
+  revoke->add_option("id", revoke_id, "device id")->required();
+  auto* allow_reenroll = device->add_subcommand(
+      "allow-reenroll", "Let this device's machine enroll again as the same device (admin)");
+  allow_reenroll->add_option("id", reenroll_id, "device id")->required();
+
+  auto* conflicts =
+      app.add_subcommand("conflicts", "Refused re-enrollments of already enrolled machines");
+  conflicts->add_flag("--all", conflicts_all, "resolved ones too");
+  auto* conflict_resolve = conflicts->add_subcommand(
+      "resolve", "Close a conflict after looking into it (admin; it stays in --all)");
+  conflict_resolve->add_option("id", conflict_id, "conflict id (from `cgctl conflicts`)")
+      ->required();
+
+  auto* history = app.add_subcommand("history", "A device's reports, newest first");
+  history->add_option("id", history_id, "device id")->required();
+  history->add_option("--limit", history_limit, "how many (default 20)")
+      ->check(CLI::Range(1, 1000));
+
+  auto* enroll_token = app.add_subcommand("enroll-token", "Enrollment tokens");
+  enroll_token->require_subcommand(1);
+  auto* token_create = enroll_token->add_subcommand("create", "Create an enrollment token");
+  token_create->add_option("--group", token_group, "group the device joins, e.g. laocai/bac-ha")
+      ->required();
+  token_create->add_option("--ttl", token_ttl, "lifetime (default 24h)");
+  token_create->add_option("--uses", token_uses, "how many enrollments (default 1)")
+      ->check(CLI::Range(1, 10000));
+  auto* token_list = enroll_token->add_subcommand("list", "List enrollment tokens (admin)");
+  auto* token_revoke = enroll_token->add_subcommand("revoke", "Revoke an enrollment token (admin)");
+  token_revoke->add_option("id", token_revoke_id, "token id (from `enroll-token list`)")
+      ->required();
+
+  auto* operator_cmd = app.add_subcommand("operator", "Operator tokens (admin)");
+  operator_cmd->require_subcommand(1);
+  auto* op_list = operator_cmd->add_subcommand("list", "List operator tokens");
+  auto* op_create = operator_cmd->add_subcommand("create", "Create an operator token");
+  op_create->add_option("--name", op_name, "who the token is for")->required();
+  op_create->add_option("--role", op_role, "analyst or admin")
+      ->required()
+      ->check(CLI::IsMember({"analyst", "admin"}));
+  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
+  auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
+  op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
+
+  auto* policy_cmd = app.add_subcommand("policy", "Signed policy");
+  policy_cmd->require_subcommand(1);
+  auto* keygen = policy_cmd->add_subcommand("keygen", "Make an Ed25519 policy signing key pair");
+  keygen->add_option("--out", keygen_prefix, "writes PREFIX.key (0600) and PREFIX.pub")->required();
+  keygen
+      ->add_option("--passphrase-file", passphrase_file,
+                   "encrypt the private key with the passphrase in this file")
+      ->check(CLI::ExistingFile);
+  auto* sign = policy_cmd->add_subcommand("sign", "Sign a policy; the envelope goes to stdout");
+  sign->add_option("--key", sign_key, "private key (PEM)")->required()->check(CLI::ExistingFile);
+  sign->add_option("--passphrase-file", passphrase_file, "passphrase of an encrypted key")
+      ->check(CLI::ExistingFile);
+  sign->add_option("policy", sign_file, "policy document (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  auto* push = policy_cmd->add_subcommand(
+      "push", "Store a signed policy on the SOC and send it to the agents (admin)");
+  push->add_option("envelope", push_file, "signed envelope (cgctl policy sign's output)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  push->add_option("--group", push_group,
+                   "only this group and the groups below it (within the policy's signed target)");
+  auto* policy_status =
+      policy_cmd->add_subcommand("status", "Which policy versions devices confirm, who lags");
+  policy_status->add_option("--group", status_group, "only this group and the groups below it");
+  auto* policy_list = policy_cmd->add_subcommand("list", "Policies stored on the SOC");
+  auto* policy_effective = policy_cmd->add_subcommand(
+      "effective", "The merged policy of a device or group and the layer of each value");
+  auto* effective_device_opt =
+      policy_effective->add_option("--device", effective_device, "one device id");
+  auto* effective_group_opt = policy_effective->add_option("--group", effective_group, "a group");
+  effective_device_opt->excludes(effective_group_opt);
+
+  auto* inspect = app.add_subcommand(
+      "inspect", "Ask devices to run their checks now and report (unannounced inspection)");
+  auto* inspect_device_opt = inspect->add_option("--device", inspect_device, "one device id");
+  auto* inspect_group_opt =
+      inspect->add_option("--group", inspect_group, "every device of a group and its subgroups");
+  inspect_device_opt->excludes(inspect_group_opt);
+  inspect->add_flag("--yara", inspect_yara, "also run a full YARA scan now");
+  auto* inspect_status = inspect->add_subcommand("status", "Inspections and their completion");
+  inspect_status->add_option("task", inspect_task, "one inspection's id: per-device states");
+
+  auto* audit = app.add_subcommand("audit", "Operator audit log (admin)");
+  audit->add_option("--limit", audit_limit, "how many entries (default 100)")
+      ->check(CLI::Range(1, 10000));
+
+  if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cgctl")) {
+    return *exit_code;
+  }
+
+  // Offline commands: the signing key never touches the SOC.
+  // Offline commands: the signing key never touches the SOC.
+  if (*keygen || *sign) {
+    return c.PolicyKeygenOrSign(static_cast<bool>(*keygen), static_cast<bool>(*sign));
+  }
+
+  auto api = Api::Connect(g);
+  if (!api.ok()) {
+    return Fail(api.error().message);
+  }
+
+  c.api = &*api;
+  if (*devices) {
+    return c.Devices();
+  }
+  if (*revoke) {
+    return c.DeviceRevoke();
+  }
+  if (*allow_reenroll) {
+    return c.DeviceAllowReenroll();
+  }
+  if (*device) {
+    return c.Device();
+  }
+  if (*history) {
+    return c.History();
+  }
+  if (*token_create) {
+    return c.EnrollTokenCreate();
+  }
+  if (*push) {
+    return c.PolicyPush();
+  }
+  if (*policy_status) {
+    return c.PolicyStatus();
+  }
+  if (*policy_effective) {
+    return c.PolicyEffective();
+  }
+  if (*policy_list) {
+    return c.PolicyList();
+  }
+  if (*inspect_status) {
+    return c.InspectStatus();
+  }
+  if (*inspect) {
+    return c.Inspect();
+  }
+  if (*token_list) {
+    return c.EnrollTokenList();
+  }
+  if (*token_revoke) {
+    return c.EnrollTokenRevoke();
+  }
+  if (*op_list) {
+    return c.OperatorList();
+  }
+  if (*op_create) {
+    return c.OperatorCreate();
+  }
+  if (*op_revoke) {
+    return c.OperatorRevoke();
+  }
+  if (*conflict_resolve) {
+    return c.ConflictResolve();
+  }
+  if (*conflicts) {
+    return c.Conflicts();
+  }
+  if (*audit) {
+    return c.Audit();
   }
   return 2;
 }
