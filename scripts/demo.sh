@@ -31,7 +31,7 @@ cg_log "cg-soc init (CA, server certificate, database, admin token) in $work/soc
 tail -n +1 "$work/init.out" | sed '$d'   # everything but the secret on the last line
 
 cg_log "cgctl policy keygen (offline signing key) and cg-soc policy-key add (the SOC verifies pushes)"
-"$bin/soc/cgctl" policy keygen --out "$work/policy-signing"
+"$bin/cgctl/cgctl" policy keygen --out "$work/policy-signing"
 "$bin/soc/cg-soc" policy-key add --data-dir "$work/soc" "$work/policy-signing.pub"
 
 cg_log "cg-soc serve on loopback (ephemeral ports)"
@@ -47,7 +47,7 @@ done
 agent_port=$(sed -n 's/.*"agent_port": *\([0-9]*\).*/\1/p' "$work/ports.json")
 operator_port=$(sed -n 's/.*"operator_port": *\([0-9]*\).*/\1/p' "$work/ports.json")
 
-cgctl=("$bin/soc/cgctl" --server "https://localhost:$operator_port" \
+cgctl=("$bin/cgctl/cgctl" --server "https://localhost:$operator_port" \
   --token-file "$work/soc/admin.token" --ca "$work/soc/ca.pem")
 
 cg_log "cgctl enroll-token create --group laocai/bac-ha"
@@ -77,7 +77,7 @@ cat >"$work/policy.json" <<'JSON'
 {"version": 1, "name": "laocai-demo", "target": {"groups": ["laocai/"]},
  "checks": {"password_age": {"max_days": 60}}}
 JSON
-"$bin/soc/cgctl" policy sign --key "$work/policy-signing.key" "$work/policy.json" >"$work/policy.signed.json"
+"$bin/cgctl/cgctl" policy sign --key "$work/policy-signing.key" "$work/policy.json" >"$work/policy.signed.json"
 "${cgctl[@]}" policy push "$work/policy.signed.json"
 for _ in $(seq 1 100); do
   "${cgctl[@]}" --json policy status | grep -q '"version": 1' && break

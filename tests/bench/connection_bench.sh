@@ -11,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 build="${1:-$repo/build}"
-for f in "$build/soc/cg-soc" "$build/soc/cgctl"; do
+for f in "$build/soc/cg-soc" "$build/cgctl/cgctl"; do
   [ -x "$f" ] || { echo "error: $f not built (cmake --build $build)" >&2; exit 2; }
 done
 command -v python3 >/dev/null || { echo "error: python3 missing" >&2; exit 2; }
@@ -48,7 +48,7 @@ def cgctl_ms(runs=5):
     best = None
     for _ in range(runs):
         t = time.monotonic()
-        subprocess.run([build + "/soc/cgctl", "--server", f"https://localhost:{ports['operator_port']}",
+        subprocess.run([build + "/cgctl/cgctl", "--server", f"https://localhost:{ports['operator_port']}",
                         "--ca", d + "/ca.pem", "--token-file", d + "/admin.token", "devices"],
                        check=True, capture_output=True)
         ms = (time.monotonic() - t) * 1000

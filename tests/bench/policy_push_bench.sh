@@ -11,7 +11,7 @@ build="${1:-$repo/build}"
 agents="${2:-100}"
 rounds="${3:-5}"
 soc="$build/soc/cg-soc"
-ctl="$build/soc/cgctl"
+ctl="$build/cgctl/cgctl"
 bench="$build/tests/bench/policy_push_bench"
 for b in "$soc" "$ctl" "$bench"; do
   [ -x "$b" ] || { echo "error: $b not built (cmake --build $build)" >&2; exit 1; }

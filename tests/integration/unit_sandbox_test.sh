@@ -169,7 +169,7 @@ done
 agent_port=$(sed -n 's/.*"agent_port":\([0-9]*\).*/\1/p' "$tmp/ready.json")
 operator_port=$(sed -n 's/.*"operator_port":\([0-9]*\).*/\1/p' "$tmp/ready.json")
 [ -n "$agent_port" ] || { kill "$soc_pid"; fail "cg-soc did not start: $(cat "$tmp/soc.log")"; }
-"$build/soc/cgctl" --server "https://localhost:$operator_port" --ca "$tmp/soc/ca.pem" \
+"$build/cgctl/cgctl" --server "https://localhost:$operator_port" --ca "$tmp/soc/ca.pem" \
   --token-file "$tmp/soc/admin.token" enroll-token create --group sandbox | tail -n 1 \
   >"$tmp/token"
 run_state="$tmp/state.run"

@@ -1,4 +1,8 @@
 // cgctl: the operator CLI for SOC analysts and admins, over the operator API.
+#include "cgctl/cgctl.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -8,13 +12,17 @@
 #include "common/timeutil.h"
 #include "platform/os/files.h"
 #include "policy/signing.h"
+#include "protocol/api_paths.h"
 #include "protocol/https_client.h"
 #include "soc/escape.h"
 #include "soc/file_security.h"
 
-namespace {
+namespace cg::cgctl {
 
 using nlohmann::json;
+namespace api = cg::protocol::api;
+
+namespace {
 
 struct Globals {
   std::string server = "https://localhost:8444";
@@ -94,6 +102,25 @@ class Api {
   std::string token_;
 };
 
+// printf into `out`.
+__attribute__((format(printf, 2, 3))) void Appendf(std::string& out, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  va_list again;
+  va_copy(again, args);
+  const int n = std::vsnprintf(nullptr, 0, format, args);
+  va_end(args);
+  if (n > 0) {
+    const size_t at = out.size();
+    out.resize(at + static_cast<size_t>(n) + 1);
+    std::vsnprintf(out.data() + at, static_cast<size_t>(n) + 1, format, again);
+    out.resize(at + static_cast<size_t>(n));
+  }
+  va_end(again);
+}
+
+}  // namespace
+
 // Every text cgctl prints comes from here or from E(): what the SOC stores came from agents,
 // so control characters are shown as escapes and can never drive the terminal.
 std::string E(std::string_view text) { return cg::soc::EscapeControlCharacters(text); }
@@ -117,206 +144,110 @@ std::string Hostname(const json& d) {
   return enrolled + " (reports " + reported + ")";
 }
 
-void PrintDevices(const json& devices) {
-  std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP", "STATUS",
-              "LAST SEEN", "POLICY");
+std::string FormatDevices(const json& devices) {
+  std::string out;
+  Appendf(out, "%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP",
+          "STATUS", "LAST SEEN", "POLICY");
   for (const auto& d : devices) {
     const std::string status =
         S(d, "status") + (d.value("clock_skew", false) ? " (clock)" : std::string());
-    std::printf("%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
-                Hostname(d).c_str(), S(d, "group").c_str(), status.c_str(),
-                S(d, "last_seen").c_str(), S(d, "policy_version").c_str());
+    Appendf(out, "%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
+            Hostname(d).c_str(), S(d, "group").c_str(), status.c_str(), S(d, "last_seen").c_str(),
+            S(d, "policy_version").c_str());
   }
+  return out;
 }
 
-void PrintDevice(const json& j) {
+std::string FormatDevice(const json& j) {
+  std::string out;
   const json& d = j.at("device");
-  std::printf(
-      "device:     %s\nhostname:   %s\ngroup:      %s\nstatus:     %s\n"
-      "last seen:  %s\nenrolled:   %s\npolicy:     %s\n",
-      S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
-      S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
-      S(d, "policy_version").c_str());
+  Appendf(out,
+          "device:     %s\nhostname:   %s\ngroup:      %s\nstatus:     %s\n"
+          "last seen:  %s\nenrolled:   %s\npolicy:     %s\n",
+          S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
+          S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
+          S(d, "policy_version").c_str());
   if (Hostname(d) != S(d, "hostname")) {
-    std::printf("reported:   %s (the latest report's host name differs from the enrolled one)\n",
-                S(d, "reported_hostname").c_str());
+    Appendf(out, "reported:   %s (the latest report's host name differs from the enrolled one)\n",
+            S(d, "reported_hostname").c_str());
   }
   if (d.value("clock_skew", false)) {
-    std::printf(
-        "clock:      WRONG - the latest report was dated %s s ahead of the SOC's clock "
-        "(reports are ordered by arrival)\n",
-        S(d, "clock_skew_seconds").c_str());
+    Appendf(out,
+            "clock:      WRONG - the latest report was dated %s s ahead of the SOC's clock "
+            "(reports are ordered by arrival)\n",
+            S(d, "clock_skew_seconds").c_str());
   }
   if (d.contains("policy_state")) {
-    std::printf("policy set: %s (%s)\n", S(d, "policy_hash").c_str(), S(d, "policy_state").c_str());
+    Appendf(out, "policy set: %s (%s)\n", S(d, "policy_hash").c_str(),
+            S(d, "policy_state").c_str());
   }
-  std::printf("cert:       %s until %s\n", S(d, "cert_serial").c_str(),
-              S(d, "cert_not_after").c_str());
+  Appendf(out, "cert:       %s until %s\n", S(d, "cert_serial").c_str(),
+          S(d, "cert_not_after").c_str());
   if (d.contains("renewed_cert_serial")) {
-    std::printf("renewed:    %s until %s (not used by the device yet)\n",
-                S(d, "renewed_cert_serial").c_str(), S(d, "renewed_cert_not_after").c_str());
+    Appendf(out, "renewed:    %s until %s (not used by the device yet)\n",
+            S(d, "renewed_cert_serial").c_str(), S(d, "renewed_cert_not_after").c_str());
   }
   if (d.value("reenroll_allowed", false)) {
-    std::printf("re-enroll:  allowed (its machine's next enrollment renews this device)\n");
+    Appendf(out, "re-enroll:  allowed (its machine's next enrollment renews this device)\n");
   }
   const json& r = j.value("latest_report", json(nullptr));
   if (r.is_null()) {
-    std::printf("\nno report yet\n");
-    return;
+    Appendf(out, "\nno report yet\n");
+    return out;
   }
-  std::printf("report:     %s collected %s\nos:         %s %s\n\n", S(r, "report_id").c_str(),
-              S(r, "collected_at").c_str(), S(r.value("os", json::object()), "name").c_str(),
-              S(r.value("os", json::object()), "version").c_str());
-  std::printf("%-16s  %-15s  %-9s  %s\n", "CHECK", "STATUS", "SEVERITY", "SUMMARY");
+  Appendf(out, "report:     %s collected %s\nos:         %s %s\n\n", S(r, "report_id").c_str(),
+          S(r, "collected_at").c_str(), S(r.value("os", json::object()), "name").c_str(),
+          S(r.value("os", json::object()), "version").c_str());
+  Appendf(out, "%-16s  %-15s  %-9s  %s\n", "CHECK", "STATUS", "SEVERITY", "SUMMARY");
   for (const auto& c : r.value("checks", json::array())) {
-    std::printf("%-16s  %-15s  %-9s  %s\n", S(c, "id").c_str(), S(c, "status").c_str(),
-                S(c, "severity").c_str(), S(c, "summary").c_str());
+    Appendf(out, "%-16s  %-15s  %-9s  %s\n", S(c, "id").c_str(), S(c, "status").c_str(),
+            S(c, "severity").c_str(), S(c, "summary").c_str());
   }
+  return out;
 }
 
-}  // namespace
+namespace {
 
-int main(int argc, char** argv) {
-  CLI::App app{"cgctl: CounterGuard operator CLI"};
-  app.require_subcommand(1);
+// The option values of every command, bound by Run, and one function per command.
+struct Commands {
   Globals g;
-  g.server = Env("CGCTL_SERVER", g.server);
-  g.token_file = Env("CGCTL_TOKEN_FILE", "");
-  g.ca_file = Env("CGCTL_CA", "");
-  app.add_option("--server", g.server, "operator API URL (env CGCTL_SERVER)");
-  app.add_option("--token-file", g.token_file,
-                 "file holding the operator token (env "
-                 "CGCTL_TOKEN_FILE)");
-  app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
-  app.add_flag("--json", g.json, "JSON output");
-
   std::string status, group, check_id;
-  auto* devices = app.add_subcommand("devices", "List devices");
-  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked|unverified")
-      ->check(
-          CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked", "unverified"}));
-  devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
-  devices->add_option("--check", check_id, "only devices failing this check");
-
   std::string device_id;
-  auto* device = app.add_subcommand("device", "Show one device and its latest checks");
-  device->add_option("id", device_id, "device id");
   std::string revoke_id;
-  auto* revoke = device->add_subcommand("revoke", "Revoke a device at once (admin)");
-  revoke->add_option("id", revoke_id, "device id")->required();
   std::string reenroll_id;
-  auto* allow_reenroll = device->add_subcommand(
-      "allow-reenroll", "Let this device's machine enroll again as the same device (admin)");
-  allow_reenroll->add_option("id", reenroll_id, "device id")->required();
-
   bool conflicts_all = false;
-  auto* conflicts =
-      app.add_subcommand("conflicts", "Refused re-enrollments of already enrolled machines");
-  conflicts->add_flag("--all", conflicts_all, "resolved ones too");
   std::string conflict_id;
-  auto* conflict_resolve = conflicts->add_subcommand(
-      "resolve", "Close a conflict after looking into it (admin; it stays in --all)");
-  conflict_resolve->add_option("id", conflict_id, "conflict id (from `cgctl conflicts`)")
-      ->required();
-
   std::string history_id;
   int history_limit = 20;
-  auto* history = app.add_subcommand("history", "A device's reports, newest first");
-  history->add_option("id", history_id, "device id")->required();
-  history->add_option("--limit", history_limit, "how many (default 20)")
-      ->check(CLI::Range(1, 1000));
-
   std::string token_group, token_ttl = "24h";
   int token_uses = 1;
-  auto* enroll_token = app.add_subcommand("enroll-token", "Enrollment tokens");
-  enroll_token->require_subcommand(1);
-  auto* token_create = enroll_token->add_subcommand("create", "Create an enrollment token");
-  token_create->add_option("--group", token_group, "group the device joins, e.g. laocai/bac-ha")
-      ->required();
-  token_create->add_option("--ttl", token_ttl, "lifetime (default 24h)");
-  token_create->add_option("--uses", token_uses, "how many enrollments (default 1)")
-      ->check(CLI::Range(1, 10000));
-  auto* token_list = enroll_token->add_subcommand("list", "List enrollment tokens (admin)");
   std::string token_revoke_id;
-  auto* token_revoke = enroll_token->add_subcommand("revoke", "Revoke an enrollment token (admin)");
-  token_revoke->add_option("id", token_revoke_id, "token id (from `enroll-token list`)")
-      ->required();
-
   std::string op_name, op_role, op_ttl, op_revoke_id;
-  auto* operator_cmd = app.add_subcommand("operator", "Operator tokens (admin)");
-  operator_cmd->require_subcommand(1);
-  auto* op_list = operator_cmd->add_subcommand("list", "List operator tokens");
-  auto* op_create = operator_cmd->add_subcommand("create", "Create an operator token");
-  op_create->add_option("--name", op_name, "who the token is for")->required();
-  op_create->add_option("--role", op_role, "analyst or admin")
-      ->required()
-      ->check(CLI::IsMember({"analyst", "admin"}));
-  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
-  auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
-  op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
-
   std::string keygen_prefix, sign_key, sign_file, passphrase_file;
-  auto* policy_cmd = app.add_subcommand("policy", "Signed policy");
-  policy_cmd->require_subcommand(1);
-  auto* keygen = policy_cmd->add_subcommand("keygen", "Make an Ed25519 policy signing key pair");
-  keygen->add_option("--out", keygen_prefix, "writes PREFIX.key (0600) and PREFIX.pub")->required();
-  keygen
-      ->add_option("--passphrase-file", passphrase_file,
-                   "encrypt the private key with the passphrase in this file")
-      ->check(CLI::ExistingFile);
-  auto* sign = policy_cmd->add_subcommand("sign", "Sign a policy; the envelope goes to stdout");
-  sign->add_option("--key", sign_key, "private key (PEM)")->required()->check(CLI::ExistingFile);
-  sign->add_option("--passphrase-file", passphrase_file, "passphrase of an encrypted key")
-      ->check(CLI::ExistingFile);
-  sign->add_option("policy", sign_file, "policy document (JSON)")
-      ->required()
-      ->check(CLI::ExistingFile);
-
   std::string push_file, push_group, status_group;
-  auto* push = policy_cmd->add_subcommand(
-      "push", "Store a signed policy on the SOC and send it to the agents (admin)");
-  push->add_option("envelope", push_file, "signed envelope (cgctl policy sign's output)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  push->add_option("--group", push_group,
-                   "only this group and the groups below it (within the policy's signed target)");
-  auto* policy_status =
-      policy_cmd->add_subcommand("status", "Which policy versions devices confirm, who lags");
-  policy_status->add_option("--group", status_group, "only this group and the groups below it");
-  auto* policy_list = policy_cmd->add_subcommand("list", "Policies stored on the SOC");
   std::string effective_device, effective_group;
-  auto* policy_effective = policy_cmd->add_subcommand(
-      "effective", "The merged policy of a device or group and the layer of each value");
-  auto* effective_device_opt =
-      policy_effective->add_option("--device", effective_device, "one device id");
-  auto* effective_group_opt = policy_effective->add_option("--group", effective_group, "a group");
-  effective_device_opt->excludes(effective_group_opt);
-
   std::string inspect_device, inspect_group, inspect_task;
   bool inspect_yara = false;
-  auto* inspect = app.add_subcommand(
-      "inspect", "Ask devices to run their checks now and report (unannounced inspection)");
-  auto* inspect_device_opt = inspect->add_option("--device", inspect_device, "one device id");
-  auto* inspect_group_opt =
-      inspect->add_option("--group", inspect_group, "every device of a group and its subgroups");
-  inspect_device_opt->excludes(inspect_group_opt);
-  inspect->add_flag("--yara", inspect_yara, "also run a full YARA scan now");
-  auto* inspect_status = inspect->add_subcommand("status", "Inspections and their completion");
-  inspect_status->add_option("task", inspect_task, "one inspection's id: per-device states");
-
   int audit_limit = 100;
-  auto* audit = app.add_subcommand("audit", "Operator audit log (admin)");
-  audit->add_option("--limit", audit_limit, "how many entries (default 100)")
-      ->check(CLI::Range(1, 10000));
+  Api* api = nullptr;  // online commands
 
-  if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cgctl")) {
-    return *exit_code;
+  // Prints a call's answer as JSON (--json) or with `human`; a failed call is reported.
+  template <typename F>
+  int out(const cg::Result<json>& r, F&& human) {
+    if (!r.ok()) {
+      return Fail(r.error().message);
+    }
+    if (g.json) {
+      std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
+    } else {
+      human(*r);
+    }
+    return 0;
   }
 
-  // Offline commands: the signing key never touches the SOC.
-  if (*keygen || *sign) {
+  int PolicyKeygenOrSign(bool keygen_cmd, bool sign_cmd) {
     std::string passphrase;
-    if (*sign) {
+    if (sign_cmd) {
       if (auto s = cg::soc::CheckPrivateFile(sign_key, "the policy signing key"); !s.ok()) {
         return Fail(s.error().message);
       }
@@ -334,7 +265,7 @@ int main(int argc, char** argv) {
         passphrase.pop_back();
       }
     }
-    if (*keygen) {
+    if (keygen_cmd) {
       auto pair = cg::policy::GenerateSigningKey(passphrase);
       if (!pair.ok()) {
         return Fail(pair.error().message);
@@ -377,23 +308,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto api = Api::Connect(g);
-  if (!api.ok()) {
-    return Fail(api.error().message);
-  }
-  auto out = [&](const cg::Result<json>& r, auto&& human) {
-    if (!r.ok()) {
-      return Fail(r.error().message);
-    }
-    if (g.json) {
-      std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
-    } else {
-      human(*r);
-    }
-    return 0;
-  };
-
-  if (*devices) {
+  int Devices() {
     std::string q;
     auto add = [&](const char* k, const std::string& v) {
       if (!v.empty()) {
@@ -403,7 +318,7 @@ int main(int argc, char** argv) {
     add("status", status);
     add("group", group);
     add("check", check_id);
-    auto r = api->Call("GET", "/api/v1/devices" + q);
+    auto r = api->Call("GET", std::string(api::kDevices) + q);
     if (r.ok() && g.json) {
       // The stable contract: an array of device objects.
       std::cout << r->value("devices", json::array())
@@ -411,16 +326,18 @@ int main(int argc, char** argv) {
                 << "\n";
       return 0;
     }
-    return out(r, [](const json& j) { PrintDevices(j.value("devices", json::array())); });
+    return out(r, [](const json& j) {
+      std::fputs(FormatDevices(j.value("devices", json::array())).c_str(), stdout);
+    });
   }
-  if (*revoke) {
-    return out(
-        api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(revoke_id) + "/revoke"),
-        [&](const json&) { std::printf("device %s revoked\n", E(revoke_id).c_str()); });
+
+  int DeviceRevoke() {
+    return out(api->Call("POST", api::PathWithId(api::kDeviceRevoke, revoke_id)),
+               [&](const json&) { std::printf("device %s revoked\n", E(revoke_id).c_str()); });
   }
-  if (*allow_reenroll) {
-    return out(api->Call("POST", "/api/v1/devices/" + cg::protocol::UrlEncode(reenroll_id) +
-                                     "/allow-reenroll"),
+
+  int DeviceAllowReenroll() {
+    return out(api->Call("POST", api::PathWithId(api::kDeviceAllowReenroll, reenroll_id)),
                [&](const json&) {
                  std::printf(
                      "device %s: its machine may enroll again, with a token for the device's "
@@ -428,17 +345,19 @@ int main(int argc, char** argv) {
                      E(reenroll_id).c_str());
                });
   }
-  if (*device) {
+
+  int Device() {
     if (device_id.empty()) {
       return Fail("device: give a device id (or `device revoke ID`)");
     }
-    return out(api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(device_id)),
-               PrintDevice);
+    return out(api->Call("GET", api::PathWithId(api::kDevice, device_id)),
+               [](const json& j) { std::fputs(FormatDevice(j).c_str(), stdout); });
   }
-  if (*history) {
+
+  int History() {
     return out(
-        api->Call("GET", "/api/v1/devices/" + cg::protocol::UrlEncode(history_id) +
-                             "/history?limit=" + std::to_string(history_limit)),
+        api->Call("GET", api::PathWithId(api::kDeviceHistory, history_id) +
+                             "?limit=" + std::to_string(history_limit)),
         [](const json& j) {
           // Newest arrival first; "!" marks a report dated ahead of the SOC's clock.
           std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED", "STATUS");
@@ -450,13 +369,14 @@ int main(int argc, char** argv) {
           }
         });
   }
-  if (*token_create) {
+
+  int EnrollTokenCreate() {
     auto ttl = cg::ParseDuration(token_ttl);
     if (!ttl.ok()) {
       return Fail(ttl.error().message);
     }
     auto r =
-        api->Call("POST", "/api/v1/enroll-tokens",
+        api->Call("POST", std::string(api::kEnrollTokens),
                   {{"group", token_group}, {"ttl_seconds", ttl->count()}, {"uses", token_uses}});
     if (!r.ok()) {
       return Fail(r.error().message);
@@ -476,7 +396,8 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*push) {
+
+  int PolicyPush() {
     auto text = cg::ReadFileToString(push_file, 8u << 20);
     if (!text.ok()) {
       return Fail(text.error().message);
@@ -489,7 +410,7 @@ int main(int argc, char** argv) {
     if (!push_group.empty()) {
       body["group"] = push_group;
     }
-    return out(api->Call("POST", "/api/v1/policies", body), [](const json& j) {
+    return out(api->Call("POST", std::string(api::kPolicies), body), [](const json& j) {
       if (j.value("already_stored", false)) {
         std::printf("policy version %s is already stored (hash %s)\n", S(j, "version").c_str(),
                     S(j, "hash").c_str());
@@ -503,9 +424,10 @@ int main(int argc, char** argv) {
           S(j, "agents_woken").c_str());
     });
   }
-  if (*policy_status) {
+
+  int PolicyStatus() {
     std::string q = status_group.empty() ? "" : "?group=" + cg::protocol::UrlEncode(status_group);
-    return out(api->Call("GET", "/api/v1/policies/status" + q), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kPolicyStatus) + q), [](const json& j) {
       std::printf("%-8s  %-64s  %s\n", "VERSION", "HASH", "DEVICES");
       for (const auto& v : j.value("versions", json::array())) {
         std::printf("%-8s  %-64s  %s\n", S(v, "version").c_str(), S(v, "hash").c_str(),
@@ -540,14 +462,15 @@ int main(int argc, char** argv) {
       }
     });
   }
-  if (*policy_effective) {
+
+  int PolicyEffective() {
     if (effective_device.empty() == effective_group.empty()) {
       return Fail("policy effective: give --device ID or --group G");
     }
     const std::string q = effective_device.empty()
                               ? "?group=" + cg::protocol::UrlEncode(effective_group)
                               : "?device=" + cg::protocol::UrlEncode(effective_device);
-    return out(api->Call("GET", "/api/v1/policies/effective" + q), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kPolicyEffective) + q), [](const json& j) {
       std::printf("group:    %s\nversion:  %s\nhash:     %s\n", S(j, "group").c_str(),
                   S(j, "version").c_str(), S(j, "hash").c_str());
       if (j.contains("device")) {
@@ -589,8 +512,9 @@ int main(int argc, char** argv) {
       }
     });
   }
-  if (*policy_list) {
-    return out(api->Call("GET", "/api/v1/policies"), [](const json& j) {
+
+  int PolicyList() {
+    return out(api->Call("GET", std::string(api::kPolicies)), [](const json& j) {
       std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "TARGET", "VERSION", "NAME",
                   "KEY", "SCOPE", "PUSHED BY", "PUSHED AT");
       for (const auto& p : j.value("policies", json::array())) {
@@ -602,24 +526,24 @@ int main(int argc, char** argv) {
       }
     });
   }
-  if (*inspect_status) {
+
+  int InspectStatus() {
     if (!inspect_task.empty()) {
-      return out(api->Call("GET", "/api/v1/inspections/" + cg::protocol::UrlEncode(inspect_task)),
-                 [](const json& j) {
-                   std::printf("inspection %s of %s%s, asked by %s at %s\n\n",
-                               S(j, "task_id").c_str(), S(j, "target").c_str(),
-                               j.value("yara", false) ? " (with YARA)" : "",
-                               S(j, "created_by").c_str(), S(j, "created_at").c_str());
-                   std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "STATE",
-                               "DONE AT", "REPORT");
-                   for (const auto& d : j.value("devices", json::array())) {
-                     std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", S(d, "device_id").c_str(),
-                                 S(d, "hostname").c_str(), S(d, "state").c_str(),
-                                 S(d, "done_at").c_str(), S(d, "report_id").c_str());
-                   }
-                 });
+      return out(
+          api->Call("GET", api::PathWithId(api::kInspection, inspect_task)), [](const json& j) {
+            std::printf("inspection %s of %s%s, asked by %s at %s\n\n", S(j, "task_id").c_str(),
+                        S(j, "target").c_str(), j.value("yara", false) ? " (with YARA)" : "",
+                        S(j, "created_by").c_str(), S(j, "created_at").c_str());
+            std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "STATE",
+                        "DONE AT", "REPORT");
+            for (const auto& d : j.value("devices", json::array())) {
+              std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", S(d, "device_id").c_str(),
+                          S(d, "hostname").c_str(), S(d, "state").c_str(), S(d, "done_at").c_str(),
+                          S(d, "report_id").c_str());
+            }
+          });
     }
-    return out(api->Call("GET", "/api/v1/inspections"), [](const json& j) {
+    return out(api->Call("GET", std::string(api::kInspections)), [](const json& j) {
       std::printf("%-36s  %-30s  %-5s  %-20s  %-8s  %-9s  %s\n", "INSPECTION", "TARGET", "YARA",
                   "ASKED AT", "DEVICES", "DELIVERED", "DONE");
       for (const auto& t : j.value("inspections", json::array())) {
@@ -630,7 +554,8 @@ int main(int argc, char** argv) {
       }
     });
   }
-  if (*inspect) {
+
+  int Inspect() {
     if (inspect_device.empty() == inspect_group.empty()) {
       return Fail("inspect: give --device ID or --group G (or `inspect status`)");
     }
@@ -640,7 +565,7 @@ int main(int argc, char** argv) {
     } else {
       body["group"] = inspect_group;
     }
-    return out(api->Call("POST", "/api/v1/inspections", body), [](const json& j) {
+    return out(api->Call("POST", std::string(api::kInspections), body), [](const json& j) {
       std::printf(
           "inspection %s of %s sent to %s device(s); follow it with `cgctl inspect status "
           "%s`\n",
@@ -648,8 +573,9 @@ int main(int argc, char** argv) {
           S(j, "task_id").c_str());
     });
   }
-  if (*token_list) {
-    return out(api->Call("GET", "/api/v1/enroll-tokens"), [](const json& j) {
+
+  int EnrollTokenList() {
+    return out(api->Call("GET", std::string(api::kEnrollTokens)), [](const json& j) {
       std::printf("%-36s  %-22s  %-9s  %-9s  %-20s  %s\n", "ID", "GROUP", "STATE", "USES",
                   "EXPIRES", "CREATED BY");
       for (const auto& t : j.value("enroll_tokens", json::array())) {
@@ -660,15 +586,16 @@ int main(int argc, char** argv) {
       }
     });
   }
-  if (*token_revoke) {
-    return out(api->Call("POST", "/api/v1/enroll-tokens/" +
-                                     cg::protocol::UrlEncode(token_revoke_id) + "/revoke"),
+
+  int EnrollTokenRevoke() {
+    return out(api->Call("POST", api::PathWithId(api::kEnrollTokenRevoke, token_revoke_id)),
                [&](const json&) {
                  std::printf("enrollment token %s revoked\n", E(token_revoke_id).c_str());
                });
   }
-  if (*op_list) {
-    return out(api->Call("GET", "/api/v1/operator-tokens"), [](const json& j) {
+
+  int OperatorList() {
+    return out(api->Call("GET", std::string(api::kOperatorTokens)), [](const json& j) {
       std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE",
                   "EXPIRES", "LAST USED", "CREATED");
       for (const auto& t : j.value("operator_tokens", json::array())) {
@@ -679,7 +606,8 @@ int main(int argc, char** argv) {
       }
     });
   }
-  if (*op_create) {
+
+  int OperatorCreate() {
     json body = {{"name", op_name}, {"role", op_role}};
     if (!op_ttl.empty()) {
       auto ttl = cg::ParseDuration(op_ttl);
@@ -688,7 +616,7 @@ int main(int argc, char** argv) {
       }
       body["ttl_seconds"] = ttl->count();
     }
-    auto r = api->Call("POST", "/api/v1/operator-tokens", body);
+    auto r = api->Call("POST", std::string(api::kOperatorTokens), body);
     if (!r.ok()) {
       return Fail(r.error().message);
     }
@@ -707,19 +635,20 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*op_revoke) {
+
+  int OperatorRevoke() {
     return out(
-        api->Call("POST",
-                  "/api/v1/operator-tokens/" + cg::protocol::UrlEncode(op_revoke_id) + "/revoke"),
+        api->Call("POST", api::PathWithId(api::kOperatorTokenRevoke, op_revoke_id)),
         [&](const json&) { std::printf("operator token %s revoked\n", E(op_revoke_id).c_str()); });
   }
-  if (*conflict_resolve) {
-    return out(
-        api->Call("POST", "/api/v1/conflicts/" + cg::protocol::UrlEncode(conflict_id) + "/resolve"),
-        [&](const json&) { std::printf("conflict %s resolved\n", E(conflict_id).c_str()); });
+
+  int ConflictResolve() {
+    return out(api->Call("POST", api::PathWithId(api::kConflictResolve, conflict_id)),
+               [&](const json&) { std::printf("conflict %s resolved\n", E(conflict_id).c_str()); });
   }
-  if (*conflicts) {
-    return out(api->Call("GET", std::string("/api/v1/conflicts") + (conflicts_all ? "?all=1" : "")),
+
+  int Conflicts() {
+    return out(api->Call("GET", std::string(api::kConflicts) + (conflicts_all ? "?all=1" : "")),
                [](const json& j) {
                  std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "ID", "TIME",
                              "DEVICE ID", "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
@@ -735,8 +664,9 @@ int main(int argc, char** argv) {
                  }
                });
   }
-  if (*audit) {
-    return out(api->Call("GET", "/api/v1/audit?limit=" + std::to_string(audit_limit)),
+
+  int Audit() {
+    return out(api->Call("GET", std::string(api::kAudit) + "?limit=" + std::to_string(audit_limit)),
                [](const json& j) {
                  std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n", "TIME", "ACTOR",
                              "ROLE", "METHOD", "PATH", "RESULT", "SOURCE", "TARGET");
@@ -748,5 +678,236 @@ int main(int argc, char** argv) {
                  }
                });
   }
+};
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  Commands c;
+  // The options below bind to the command functions' fields.
+  Globals& g = c.g;
+  auto& status = c.status;
+  auto& group = c.group;
+  auto& check_id = c.check_id;
+  auto& device_id = c.device_id;
+  auto& revoke_id = c.revoke_id;
+  auto& reenroll_id = c.reenroll_id;
+  auto& conflicts_all = c.conflicts_all;
+  auto& conflict_id = c.conflict_id;
+  auto& history_id = c.history_id;
+  auto& history_limit = c.history_limit;
+  auto& token_group = c.token_group;
+  auto& token_ttl = c.token_ttl;
+  auto& token_uses = c.token_uses;
+  auto& token_revoke_id = c.token_revoke_id;
+  auto& op_name = c.op_name;
+  auto& op_role = c.op_role;
+  auto& op_ttl = c.op_ttl;
+  auto& op_revoke_id = c.op_revoke_id;
+  auto& keygen_prefix = c.keygen_prefix;
+  auto& sign_key = c.sign_key;
+  auto& sign_file = c.sign_file;
+  auto& passphrase_file = c.passphrase_file;
+  auto& push_file = c.push_file;
+  auto& push_group = c.push_group;
+  auto& status_group = c.status_group;
+  auto& effective_device = c.effective_device;
+  auto& effective_group = c.effective_group;
+  auto& inspect_device = c.inspect_device;
+  auto& inspect_group = c.inspect_group;
+  auto& inspect_task = c.inspect_task;
+  auto& inspect_yara = c.inspect_yara;
+  auto& audit_limit = c.audit_limit;
+  CLI::App app{"cgctl: CounterGuard operator CLI"};
+  app.require_subcommand(1);
+  g.server = Env("CGCTL_SERVER", g.server);
+  g.token_file = Env("CGCTL_TOKEN_FILE", "");
+  g.ca_file = Env("CGCTL_CA", "");
+  app.add_option("--server", g.server, "operator API URL (env CGCTL_SERVER)");
+  app.add_option("--token-file", g.token_file,
+                 "file holding the operator token (env "
+                 "CGCTL_TOKEN_FILE)");
+  app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
+  app.add_flag("--json", g.json, "JSON output");
+
+  auto* devices = app.add_subcommand("devices", "List devices");
+  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked|unverified")
+      ->check(
+          CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked", "unverified"}));
+  devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
+  devices->add_option("--check", check_id, "only devices failing this check");
+
+  auto* device = app.add_subcommand("device", "Show one device and its latest checks");
+  device->add_option("id", device_id, "device id");
+  auto* revoke = device->add_subcommand("revoke", "Revoke a device at once (admin)");
+  revoke->add_option("id", revoke_id, "device id")->required();
+  auto* allow_reenroll = device->add_subcommand(
+      "allow-reenroll", "Let this device's machine enroll again as the same device (admin)");
+  allow_reenroll->add_option("id", reenroll_id, "device id")->required();
+
+  auto* conflicts =
+      app.add_subcommand("conflicts", "Refused re-enrollments of already enrolled machines");
+  conflicts->add_flag("--all", conflicts_all, "resolved ones too");
+  auto* conflict_resolve = conflicts->add_subcommand(
+      "resolve", "Close a conflict after looking into it (admin; it stays in --all)");
+  conflict_resolve->add_option("id", conflict_id, "conflict id (from `cgctl conflicts`)")
+      ->required();
+
+  auto* history = app.add_subcommand("history", "A device's reports, newest first");
+  history->add_option("id", history_id, "device id")->required();
+  history->add_option("--limit", history_limit, "how many (default 20)")
+      ->check(CLI::Range(1, 1000));
+
+  auto* enroll_token = app.add_subcommand("enroll-token", "Enrollment tokens");
+  enroll_token->require_subcommand(1);
+  auto* token_create = enroll_token->add_subcommand("create", "Create an enrollment token");
+  token_create->add_option("--group", token_group, "group the device joins, e.g. laocai/bac-ha")
+      ->required();
+  token_create->add_option("--ttl", token_ttl, "lifetime (default 24h)");
+  token_create->add_option("--uses", token_uses, "how many enrollments (default 1)")
+      ->check(CLI::Range(1, 10000));
+  auto* token_list = enroll_token->add_subcommand("list", "List enrollment tokens (admin)");
+  auto* token_revoke = enroll_token->add_subcommand("revoke", "Revoke an enrollment token (admin)");
+  token_revoke->add_option("id", token_revoke_id, "token id (from `enroll-token list`)")
+      ->required();
+
+  auto* operator_cmd = app.add_subcommand("operator", "Operator tokens (admin)");
+  operator_cmd->require_subcommand(1);
+  auto* op_list = operator_cmd->add_subcommand("list", "List operator tokens");
+  auto* op_create = operator_cmd->add_subcommand("create", "Create an operator token");
+  op_create->add_option("--name", op_name, "who the token is for")->required();
+  op_create->add_option("--role", op_role, "analyst or admin")
+      ->required()
+      ->check(CLI::IsMember({"analyst", "admin"}));
+  op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
+  auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
+  op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
+
+  auto* policy_cmd = app.add_subcommand("policy", "Signed policy");
+  policy_cmd->require_subcommand(1);
+  auto* keygen = policy_cmd->add_subcommand("keygen", "Make an Ed25519 policy signing key pair");
+  keygen->add_option("--out", keygen_prefix, "writes PREFIX.key (0600) and PREFIX.pub")->required();
+  keygen
+      ->add_option("--passphrase-file", passphrase_file,
+                   "encrypt the private key with the passphrase in this file")
+      ->check(CLI::ExistingFile);
+  auto* sign = policy_cmd->add_subcommand("sign", "Sign a policy; the envelope goes to stdout");
+  sign->add_option("--key", sign_key, "private key (PEM)")->required()->check(CLI::ExistingFile);
+  sign->add_option("--passphrase-file", passphrase_file, "passphrase of an encrypted key")
+      ->check(CLI::ExistingFile);
+  sign->add_option("policy", sign_file, "policy document (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  auto* push = policy_cmd->add_subcommand(
+      "push", "Store a signed policy on the SOC and send it to the agents (admin)");
+  push->add_option("envelope", push_file, "signed envelope (cgctl policy sign's output)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  push->add_option("--group", push_group,
+                   "only this group and the groups below it (within the policy's signed target)");
+  auto* policy_status =
+      policy_cmd->add_subcommand("status", "Which policy versions devices confirm, who lags");
+  policy_status->add_option("--group", status_group, "only this group and the groups below it");
+  auto* policy_list = policy_cmd->add_subcommand("list", "Policies stored on the SOC");
+  auto* policy_effective = policy_cmd->add_subcommand(
+      "effective", "The merged policy of a device or group and the layer of each value");
+  auto* effective_device_opt =
+      policy_effective->add_option("--device", effective_device, "one device id");
+  auto* effective_group_opt = policy_effective->add_option("--group", effective_group, "a group");
+  effective_device_opt->excludes(effective_group_opt);
+
+  auto* inspect = app.add_subcommand(
+      "inspect", "Ask devices to run their checks now and report (unannounced inspection)");
+  auto* inspect_device_opt = inspect->add_option("--device", inspect_device, "one device id");
+  auto* inspect_group_opt =
+      inspect->add_option("--group", inspect_group, "every device of a group and its subgroups");
+  inspect_device_opt->excludes(inspect_group_opt);
+  inspect->add_flag("--yara", inspect_yara, "also run a full YARA scan now");
+  auto* inspect_status = inspect->add_subcommand("status", "Inspections and their completion");
+  inspect_status->add_option("task", inspect_task, "one inspection's id: per-device states");
+
+  auto* audit = app.add_subcommand("audit", "Operator audit log (admin)");
+  audit->add_option("--limit", audit_limit, "how many entries (default 100)")
+      ->check(CLI::Range(1, 10000));
+
+  if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cgctl")) {
+    return *exit_code;
+  }
+
+  // Offline commands: the signing key never touches the SOC.
+  // Offline commands: the signing key never touches the SOC.
+  if (*keygen || *sign) {
+    return c.PolicyKeygenOrSign(static_cast<bool>(*keygen), static_cast<bool>(*sign));
+  }
+
+  auto api = Api::Connect(g);
+  if (!api.ok()) {
+    return Fail(api.error().message);
+  }
+
+  c.api = &*api;
+  if (*devices) {
+    return c.Devices();
+  }
+  if (*revoke) {
+    return c.DeviceRevoke();
+  }
+  if (*allow_reenroll) {
+    return c.DeviceAllowReenroll();
+  }
+  if (*device) {
+    return c.Device();
+  }
+  if (*history) {
+    return c.History();
+  }
+  if (*token_create) {
+    return c.EnrollTokenCreate();
+  }
+  if (*push) {
+    return c.PolicyPush();
+  }
+  if (*policy_status) {
+    return c.PolicyStatus();
+  }
+  if (*policy_effective) {
+    return c.PolicyEffective();
+  }
+  if (*policy_list) {
+    return c.PolicyList();
+  }
+  if (*inspect_status) {
+    return c.InspectStatus();
+  }
+  if (*inspect) {
+    return c.Inspect();
+  }
+  if (*token_list) {
+    return c.EnrollTokenList();
+  }
+  if (*token_revoke) {
+    return c.EnrollTokenRevoke();
+  }
+  if (*op_list) {
+    return c.OperatorList();
+  }
+  if (*op_create) {
+    return c.OperatorCreate();
+  }
+  if (*op_revoke) {
+    return c.OperatorRevoke();
+  }
+  if (*conflict_resolve) {
+    return c.ConflictResolve();
+  }
+  if (*conflicts) {
+    return c.Conflicts();
+  }
+  if (*audit) {
+    return c.Audit();
+  }
   return 2;
 }
+
+}  // namespace cg::cgctl

@@ -1,0 +1,222 @@
+// Devices on the operator port: list, detail, history, revocation, re-enrollment and
+// hostname conflicts.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <variant>
+
+#include "common/ids.h"
+#include "platform/os/files.h"
+#include "policy/policy.h"
+#include "protocol/json.h"
+#include "soc/escape.h"
+#include "soc/ingest_writer.h"
+#include "soc/policy_hub.h"
+#include "soc/service.h"
+#include "soc/service_internal.h"
+#include "soc/validation.h"
+
+namespace cg::soc {
+
+using nlohmann::json;
+using protocol::HttpRequest;
+using protocol::HttpResponse;
+
+HttpResponse SocService::ListDevices(Call& call) {
+  const HttpRequest& request = call.request;
+  DeviceFilter filter;
+  // Staleness depends on each device's group (its policy's reporting interval), so the status
+  // filter is applied here rather than in the database.
+  std::optional<protocol::DeviceStatus> wanted;
+  if (auto status = NonEmptyQuery(request, "status")) {
+    auto parsed = protocol::ParseDeviceStatus(*status);
+    if (!parsed.ok() || *parsed == protocol::DeviceStatus::kUnknown) {
+      return InvalidRequest(
+          "status must be compliant, noncompliant, error, stale, revoked or unverified");
+    }
+    wanted = *parsed;
+  }
+  if (auto group = NonEmptyQuery(request, "group")) {
+    if (group->back() == '/') {
+      group->pop_back();
+    }
+    if (!IsValidGroupName(*group)) {
+      return InvalidRequest("group must be segments of a-z 0-9 - _ separated by '/'");
+    }
+    filter.group_prefix = *group;
+  }
+  if (auto check = NonEmptyQuery(request, "check")) {
+    const auto& known = policy::KnownCheckIds();
+    if (std::find(known.begin(), known.end(), *check) == known.end()) {
+      std::string list;
+      for (const auto& id : known) {
+        list += (list.empty() ? "" : ", ") + id;
+      }
+      return InvalidRequest("unknown check (known: " + list + ")");
+    }
+    filter.check_id = *check;
+  }
+  auto devices = storage_.ListDevices(filter);
+  if (!devices.ok()) {
+    return StorageFailure("listing devices", devices.error());
+  }
+  json list = json::array();
+  for (const auto& device : *devices) {
+    const SysTime stale_before = StaleBefore(device.group, call.now);
+    if (wanted && EffectiveStatus(device, stale_before) != *wanted) {
+      continue;
+    }
+    list.push_back(
+        DeviceJson(device, stale_before, /*detail=*/false, config_.clock_skew_tolerance));
+  }
+  return HttpResponse::Json(200, {{"devices", std::move(list)}});
+}
+
+HttpResponse SocService::GetDevice(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = id;
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such device");
+  }
+  auto device = storage_.GetDevice(id);
+  if (!device.ok()) {
+    if (device.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such device");
+    }
+    return StorageFailure("looking up a device", device.error());
+  }
+  auto latest = storage_.LatestReport(id);
+  if (!latest.ok()) {
+    return StorageFailure("reading the latest report of " + id, latest.error());
+  }
+  json latest_json = nullptr;
+  if (latest->has_value()) {
+    latest_json = json::parse((*latest)->body, nullptr, /*allow_exceptions=*/false);
+    if (latest_json.is_discarded()) {
+      spdlog::error("stored report {} is not valid JSON", (*latest)->report_id);
+      return Fail(500, "internal", "the stored report is damaged");
+    }
+  }
+  return HttpResponse::Json(
+      200, {{"device", DeviceJson(*device, StaleBefore(device->group, call.now), /*detail=*/true,
+                                  config_.clock_skew_tolerance)},
+            {"latest_report", std::move(latest_json)}});
+}
+
+HttpResponse SocService::RevokeDevice(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = id;
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such device");
+  }
+  if (auto s = storage_.RevokeDevice(id, call.now); !s.ok()) {
+    if (s.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such device");
+    }
+    return StorageFailure("revoking a device", s.error());
+  }
+  spdlog::warn("device {} revoked", id);
+  if (on_revoke_) {
+    on_revoke_(id);
+  }
+  RepublishCrl();
+  return HttpResponse::Json(200, {{"device_id", id}, {"status", "revoked"}});
+}
+
+HttpResponse SocService::DeviceHistory(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = id;
+  auto limit = LimitQuery(call.request, kDefaultHistoryLimit, kMaxHistoryLimit);
+  if (!limit.ok()) {
+    return InvalidRequest(limit.error().message);
+  }
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such device");
+  }
+  auto reports = storage_.ReportHistory(id, *limit);
+  if (!reports.ok()) {
+    if (reports.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such device");
+    }
+    return StorageFailure("reading the history of " + id, reports.error());
+  }
+  json list = json::array();
+  for (const auto& report : *reports) {
+    list.push_back({{"report_id", report.report_id},
+                    {"collected_at", FormatRfc3339(report.collected_at)},
+                    {"received_at", FormatRfc3339(report.received_at)},
+                    {"clock_skew", report.clock_skew > config_.clock_skew_tolerance},
+                    {"clock_skew_seconds", report.clock_skew.count()},
+                    {"status", protocol::ToString(report.status)}});
+  }
+  return HttpResponse::Json(200, {{"reports", std::move(list)}});
+}
+
+HttpResponse SocService::AllowReenroll(Call& call) {
+  const std::string& id = call.params.at(0);
+  call.audit_target = id;
+  if (!IsUuid(id)) {
+    return Fail(404, "not_found", "no such device");
+  }
+  if (auto s = storage_.AllowReenroll(id, call.now); !s.ok()) {
+    if (s.error().code == ErrorCode::kNotFound) {
+      return Fail(404, "not_found", "no such device");
+    }
+    return StorageFailure("allowing re-enrollment", s.error());
+  }
+  spdlog::info("device {} may enroll again (allowed by {})", id, call.operator_token->name);
+  return HttpResponse::Json(200, {{"device_id", id}, {"reenroll_allowed", true}});
+}
+
+HttpResponse SocService::ListConflicts(Call& call) {
+  const auto all = NonEmptyQuery(call.request, "all");
+  auto conflicts = storage_.ListEnrollmentConflicts(all && *all != "0" && *all != "false");
+  if (!conflicts.ok()) {
+    return StorageFailure("listing enrollment conflicts", conflicts.error());
+  }
+  json list = json::array();
+  for (const auto& c : *conflicts) {
+    list.push_back({{"id", c.id},
+                    {"time", FormatRfc3339(c.time)},
+                    {"device_id", c.device_id},
+                    {"hostname", c.hostname},
+                    {"machine_id", c.machine_id},
+                    {"group", c.group},
+                    {"source", c.source},
+                    {"resolved_at", OptionalTime(c.resolved_at)},
+                    {"resolved_by", c.resolved_by}});
+  }
+  return HttpResponse::Json(200, {{"conflicts", std::move(list)}});
+}
+
+HttpResponse SocService::ResolveConflict(Call& call) {
+  const std::string& text = call.params.at(0);
+  call.audit_target = "conflict " + Clip(text, 32);
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id < 1) {
+    return Fail(404, "not_found", "no such conflict");
+  }
+  if (auto s = storage_.ResolveEnrollmentConflict(id, call.operator_token->name, call.now);
+      !s.ok()) {
+    switch (s.error().code) {
+      case ErrorCode::kNotFound:
+        return Fail(404, "not_found", "no such conflict");
+      case ErrorCode::kConflict:
+        return Fail(409, "conflict", s.error().message);
+      default:
+        return StorageFailure("resolving a conflict", s.error());
+    }
+  }
+  spdlog::info("enrollment conflict {} resolved by {}", id, call.operator_token->name);
+  return HttpResponse::Json(200, {{"id", id}, {"resolved_by", call.operator_token->name}});
+}
+
+}  // namespace cg::soc
