@@ -114,6 +114,17 @@ std::string Body(const protocol::Report& r) { return protocol::ToJson(r).dump();
 
 class SqliteStorageTest : public ::testing::Test {
  protected:
+  // An analyst's token "secret", valid for a day from kT0.
+  static OperatorToken AnalystToken() {
+    OperatorToken t;
+    t.id = Uuid(1);
+    t.name = "nguyen.van.a";
+    t.role = "analyst";
+    t.token_hash = Sha256Hex("secret");
+    t.created_at = kT0;
+    t.expires_at = kT0 + hours(24);
+    return t;
+  }
   std::string DbPath() const { return dir_.File("soc.db"); }
 
   std::unique_ptr<Storage> Open(bool create = true) {
@@ -261,13 +272,7 @@ TEST_F(SqliteStorageTest, AnEmptyFileIsOnlyInitialisedWhenCreateIsAllowed) {
 TEST_F(SqliteStorageTest, ATokensLastUseIsRecordedAtMostOnceAMinute) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
-  OperatorToken t;
-  t.id = Uuid(1);
-  t.name = "nguyen.van.a";
-  t.role = "analyst";
-  t.token_hash = Sha256Hex("secret");
-  t.created_at = kT0;
-  t.expires_at = kT0 + hours(24);
+  const OperatorToken t = AnalystToken();
   ASSERT_TRUE(storage->CreateOperatorToken(t).ok());
   auto last_use = [&] { return storage->FindOperatorTokenByHash(t.token_hash)->last_used_at; };
   EXPECT_FALSE(last_use().has_value());
@@ -283,13 +288,7 @@ TEST_F(SqliteStorageTest, ATokensLastUseIsRecordedAtMostOnceAMinute) {
 TEST_F(SqliteStorageTest, OperatorTokensAreFoundByHashOnly) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
-  OperatorToken t;
-  t.id = Uuid(1);
-  t.name = "nguyen.van.a";
-  t.role = "analyst";
-  t.token_hash = Sha256Hex("secret");
-  t.created_at = kT0;
-  t.expires_at = kT0 + hours(24);
+  const OperatorToken t = AnalystToken();
   ASSERT_TRUE(storage->CreateOperatorToken(t).ok());
 
   auto found = storage->FindOperatorTokenByHash(Sha256Hex("secret"));
