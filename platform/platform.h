@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "platform/registry.h"
 
 namespace cg::platform {
 
@@ -198,6 +199,9 @@ struct Platform {
   std::unique_ptr<LocalSocket> sockets;
   std::unique_ptr<Host> host;
   std::unique_ptr<Accounts> accounts;
+  // The Windows registry (64-bit view); nullptr on an OS that has none. Checks that read it
+  // report `error` when it is missing, never `pass`.
+  std::unique_ptr<Registry> registry;
 };
 
 // The real platform of this OS (linux/ or windows/, chosen by CMake). `root` is "/" on a

@@ -320,6 +320,93 @@ Result<AccountDatabase> FakeAccounts::Read() const {
   return db_;
 }
 
+// ---- FakeRegistry ----
+
+namespace {
+
+std::string FoldCase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string TrimSeparators(std::string_view key) {
+  while (!key.empty() && key.front() == '\\') key.remove_prefix(1);
+  while (!key.empty() && key.back() == '\\') key.remove_suffix(1);
+  return std::string(key);
+}
+
+std::string DescribeKey(RegistryHive hive, std::string_view key, std::string_view name) {
+  return std::string(hive == RegistryHive::kLocalMachine ? "HKLM\\" : "HKU\\") + std::string(key) +
+         " [" + std::string(name) + "]";
+}
+
+}  // namespace
+
+Result<RegistryValue> FakeRegistry::GetValue(RegistryHive hive, std::string_view key,
+                                             std::string_view name) const {
+  if (error_) return *error_;
+  auto k = keys_.find({hive, FoldCase(TrimSeparators(key))});
+  if (k == keys_.end()) {
+    return MakeError(ErrorCode::kNotFound, DescribeKey(hive, key, name) + ": no such key");
+  }
+  auto v = k->second.values.find(FoldCase(name));
+  if (v == k->second.values.end()) {
+    return MakeError(ErrorCode::kNotFound, DescribeKey(hive, key, name) + ": no such value");
+  }
+  return v->second.second;
+}
+
+Result<std::vector<std::string>> FakeRegistry::ListSubkeys(RegistryHive hive,
+                                                           std::string_view key) const {
+  if (error_) return *error_;
+  const std::string folded = FoldCase(TrimSeparators(key));
+  const std::string prefix = folded.empty() ? std::string() : folded + "\\";
+  if (!folded.empty() && !keys_.count({hive, folded})) {
+    return MakeError(ErrorCode::kNotFound, DescribeKey(hive, key, "") + ": no such key");
+  }
+  std::map<std::string, std::string> children;  // folded -> as written
+  for (const auto& [id, data] : keys_) {
+    if (id.first != hive || id.second.size() <= prefix.size() ||
+        id.second.compare(0, prefix.size(), prefix) != 0) {
+      continue;
+    }
+    const size_t end = id.second.find('\\', prefix.size());
+    const size_t len = (end == std::string::npos ? id.second.size() : end) - prefix.size();
+    children.emplace(id.second.substr(prefix.size(), len), data.path.substr(prefix.size(), len));
+  }
+  std::vector<std::string> out;
+  for (auto& [folded_name, name] : children) out.push_back(name);
+  return out;
+}
+
+Status FakeRegistry::SetValue(RegistryHive hive, std::string_view key, std::string_view name,
+                              const RegistryValue& value) {
+  if (error_) return *error_;
+  const std::string path = TrimSeparators(key);
+  // Create the key and its parents, like RegCreateKeyEx.
+  for (size_t pos = 0;;) {
+    const size_t end = path.find('\\', pos);
+    const std::string part = path.substr(0, end);
+    keys_.try_emplace({hive, FoldCase(part)}, Key{part, {}});
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  keys_[{hive, FoldCase(path)}].values[FoldCase(name)] = {std::string(name), value};
+  writes_.push_back("set " + DescribeKey(hive, path, name));
+  return OkStatus();
+}
+
+Status FakeRegistry::DeleteValue(RegistryHive hive, std::string_view key, std::string_view name) {
+  if (error_) return *error_;
+  auto k = keys_.find({hive, FoldCase(TrimSeparators(key))});
+  if (k != keys_.end()) k->second.values.erase(FoldCase(name));
+  writes_.push_back("delete " + DescribeKey(hive, TrimSeparators(key), name));
+  return OkStatus();
+}
+
 // ---- FakePlatform ----
 
 FakePlatform::FakePlatform(std::string root) {
@@ -331,6 +418,7 @@ FakePlatform::FakePlatform(std::string root) {
   auto sockets = std::make_unique<FakeLocalSocket>();
   auto host = std::make_unique<FakeHost>();
   auto accounts = std::make_unique<FakeAccounts>();
+  auto registry = std::make_unique<FakeRegistry>();
   fs_ = fs.get();
   clock_ = clock.get();
   commands_ = commands.get();
@@ -339,6 +427,8 @@ FakePlatform::FakePlatform(std::string root) {
   sockets_ = sockets.get();
   host_ = host.get();
   accounts_ = accounts.get();
+  registry_ = registry.get();
+  platform_.registry = std::move(registry);
   platform_.accounts = std::move(accounts);
   platform_.fs = std::move(fs);
   platform_.clock = std::move(clock);

@@ -211,6 +211,33 @@ class FakeAccounts final : public Accounts {
   std::optional<Error> error_;
 };
 
+// An in-memory registry: keys and value names compare case-insensitively (ASCII) like
+// Windows', and keep the case they were first written with. Empty until scripted with
+// SetValue; SetError makes every call fail (an unreadable or stubbed registry).
+class FakeRegistry final : public Registry {
+ public:
+  void SetError(std::optional<Error> error) { error_ = std::move(error); }
+  Result<RegistryValue> GetValue(RegistryHive hive, std::string_view key,
+                                 std::string_view name) const override;
+  Result<std::vector<std::string>> ListSubkeys(RegistryHive hive,
+                                               std::string_view key) const override;
+  Status SetValue(RegistryHive hive, std::string_view key, std::string_view name,
+                  const RegistryValue& value) override;
+  Status DeleteValue(RegistryHive hive, std::string_view key, std::string_view name) override;
+  // The writes made through SetValue/DeleteValue, in order ("set HKU\S-1-5-21-...\Control
+  // Panel\Desktop [ScreenSaveTimeOut]"), for tests of enforcement.
+  const std::vector<std::string>& writes() const { return writes_; }
+
+ private:
+  struct Key {
+    std::string path;                                                     // as first written
+    std::map<std::string, std::pair<std::string, RegistryValue>> values;  // folded name ->
+  };
+  std::map<std::pair<RegistryHive, std::string>, Key> keys_;  // folded path ->
+  std::optional<Error> error_;
+  std::vector<std::string> writes_;
+};
+
 // A Platform made of the fakes above, with accessors to script them.
 class FakePlatform {
  public:
@@ -225,6 +252,7 @@ class FakePlatform {
   FakeLocalSocket& sockets() { return *sockets_; }
   FakeHost& host() { return *host_; }
   FakeAccounts& accounts() { return *accounts_; }
+  FakeRegistry& registry() { return *registry_; }
 
  private:
   Platform platform_;
@@ -236,10 +264,11 @@ class FakePlatform {
   FakeLocalSocket* sockets_ = nullptr;
   FakeHost* host_ = nullptr;
   FakeAccounts* accounts_ = nullptr;
+  FakeRegistry* registry_ = nullptr;
 };
 
 // An empty tree ("/" only), the clock at the epoch, no commands, processes, services,
-// sockets or accounts.
+// sockets, accounts or registry keys.
 FakePlatform MakeFakePlatform(std::string root = "/");
 
 }  // namespace cg::platform::fake

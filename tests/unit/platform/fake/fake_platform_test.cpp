@@ -161,5 +161,50 @@ TEST(FakePlatform, AccountsAreScriptedNotParsed) {
   EXPECT_TRUE(p.accounts->Read().ok());
 }
 
+TEST(FakeRegistry, CaseInsensitiveKeysSubkeysAndRecordedWrites) {
+  FakeRegistry reg;
+  const std::string desktop = "S-1-5-21-1-2-3-1001\\Control Panel\\Desktop";
+  ASSERT_TRUE(
+      reg.SetValue(RegistryHive::kUsers, desktop, "ScreenSaveTimeOut", RegistryValue::String("300"))
+          .ok());
+  ASSERT_TRUE(reg.SetValue(RegistryHive::kUsers, ".DEFAULT\\Control Panel\\Desktop",
+                           "ScreenSaveActive", RegistryValue::String("1"))
+                  .ok());
+  EXPECT_EQ(reg.GetString(RegistryHive::kUsers, "s-1-5-21-1-2-3-1001\\CONTROL PANEL\\desktop",
+                          "screensavetimeout")
+                .value_or(""),
+            "300");
+  EXPECT_EQ(reg.GetValue(RegistryHive::kLocalMachine, desktop, "ScreenSaveTimeOut").error().code,
+            ErrorCode::kNotFound);  // hives are separate
+  EXPECT_EQ(reg.ListSubkeys(RegistryHive::kUsers, "").value_or(std::vector<std::string>{}),
+            (std::vector<std::string>{".DEFAULT", "S-1-5-21-1-2-3-1001"}));
+  EXPECT_EQ(reg.ListSubkeys(RegistryHive::kUsers, "S-1-5-21-1-2-3-1001")
+                .value_or(std::vector<std::string>{}),
+            (std::vector<std::string>{"Control Panel"}));
+  EXPECT_EQ(reg.ListSubkeys(RegistryHive::kUsers, "S-1-5-18").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(reg.GetNumber(RegistryHive::kUsers, desktop, "ScreenSaveTimeOut").error().code,
+            ErrorCode::kInvalidArgument);  // REG_SZ, as Control Panel\Desktop stores it
+  ASSERT_TRUE(reg.DeleteValue(RegistryHive::kUsers, desktop, "ScreenSaveTimeOut").ok());
+  EXPECT_FALSE(reg.GetValue(RegistryHive::kUsers, desktop, "ScreenSaveTimeOut").ok());
+  EXPECT_EQ(reg.writes().size(), 3u);
+  EXPECT_EQ(reg.writes()[0], "set HKU\\" + desktop + " [ScreenSaveTimeOut]");
+  reg.SetError(MakeError(ErrorCode::kUnavailable, "RegOpenKeyExW: 5"));
+  EXPECT_EQ(reg.GetValue(RegistryHive::kUsers, desktop, "ScreenSaveActive").error().code,
+            ErrorCode::kUnavailable);
+}
+
+TEST(FakePlatform, WiresTheRegistry) {
+  FakePlatform fake;
+  ASSERT_NE(fake.platform().registry, nullptr);
+  ASSERT_TRUE(
+      fake.registry()
+          .SetValue(RegistryHive::kLocalMachine, "SOFTWARE\\Test", "n", RegistryValue::Dword(7))
+          .ok());
+  EXPECT_EQ(fake.platform()
+                .registry->GetNumber(RegistryHive::kLocalMachine, "software\\test", "N")
+                .value_or(0),
+            7u);
+}
+
 }  // namespace
 }  // namespace cg::platform::fake
