@@ -665,6 +665,11 @@ struct Commands {
                });
   }
 
+  int ExportStatus() {
+    return out(api->Call("GET", std::string(api::kExportStatus)),
+               [](const json& j) { std::fputs(FormatExportStatus(j).c_str(), stdout); });
+  }
+
   int Audit() {
     return out(api->Call("GET", std::string(api::kAudit) + "?limit=" + std::to_string(audit_limit)),
                [](const json& j) {
@@ -831,6 +836,11 @@ int Run(int argc, char** argv) {
   audit->add_option("--limit", audit_limit, "how many entries (default 100)")
       ->check(CLI::Range(1, 10000));
 
+  auto* export_cmd = app.add_subcommand("export", "SIEM export");
+  export_cmd->require_subcommand(1);
+  auto* export_status =
+      export_cmd->add_subcommand("status", "Events waiting for each export sink (backlog)");
+
   if (auto exit_code = cg::ParseCommandLine(app, argc, argv, "cgctl")) {
     return *exit_code;
   }
@@ -906,6 +916,9 @@ int Run(int argc, char** argv) {
   }
   if (*audit) {
     return c.Audit();
+  }
+  if (*export_status) {
+    return c.ExportStatus();
   }
   return 2;
 }

@@ -24,5 +24,7 @@ std::string Hostname(const nlohmann::json& device);
 std::string FormatDevices(const nlohmann::json& devices);
 // The `cgctl device ID` text for the API's {"device": ..., "latest_report": ...} answer.
 std::string FormatDevice(const nlohmann::json& answer);
+// The `cgctl export status` table for the API's {"enabled", "sinks": [...]} answer.
+std::string FormatExportStatus(const nlohmann::json& answer);
 
 }  // namespace cg::cgctl

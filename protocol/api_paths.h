@@ -33,6 +33,11 @@ inline constexpr std::string_view kOperatorTokens = "/api/v1/operator-tokens";
 inline constexpr std::string_view kOperatorTokenRevoke = "/api/v1/operator-tokens/{id}/revoke";
 inline constexpr std::string_view kConflicts = "/api/v1/conflicts";
 inline constexpr std::string_view kConflictResolve = "/api/v1/conflicts/{id}/resolve";
+// SIEM export and monitoring (operator port). /healthz and /readyz need no token.
+inline constexpr std::string_view kExportStatus = "/api/v1/export/status";
+inline constexpr std::string_view kMetrics = "/metrics";
+inline constexpr std::string_view kHealthz = "/healthz";
+inline constexpr std::string_view kReadyz = "/readyz";
 
 // `pattern` with its "{id}" segment replaced by `id`, percent-encoded.
 std::string PathWithId(std::string_view pattern, std::string_view id);

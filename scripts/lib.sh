@@ -13,6 +13,7 @@ CG_PACKAGES=(
   clang-format-14 dconf-cli passwd procps iproute2 time clang-14
   sslscan testssl.sh python3 util-linux
   dpkg-dev lintian systemd bubblewrap strace
+  rsyslog rsyslog-gnutls
 )
 
 # What the Windows job (scripts/windows-test.sh) adds: the mingw-w64 cross compiler, Wine to

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "platform/os/files.h"
@@ -13,6 +14,7 @@
 #include "policy/signing.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
+#include "soc/exporter.h"
 #include "soc/file_security.h"
 #include "soc/https_server.h"
 #include "soc/ingest_writer.h"
@@ -174,8 +176,44 @@ Result<std::string> CreateOperatorToken(const std::string& dir, const std::strin
   return service.CreateOperatorToken(name, role, expires_at);
 }
 
+namespace {
+
+// The SOC's configuration file: today its "export" section (docs/siem.md). Unknown keys are
+// refused, so that a typo is an error at start rather than a silent default.
+Result<std::optional<ExportConfig>> LoadExportConfig(const ServeOptions& options,
+                                                     const DataDirLayout& layout) {
+  std::string path = options.config_file;
+  if (path.empty()) {
+    if (!FileExists(layout.Config())) {
+      return std::optional<ExportConfig>();
+    }
+    path = layout.Config();
+  }
+  CG_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 1 << 20));
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return MakeError(ErrorCode::kParse, path + ": not a JSON object");
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (key != "export") {
+      return MakeError(ErrorCode::kInvalidArgument, path + ": unknown key \"" + key + "\"");
+    }
+  }
+  if (!j.contains("export")) {
+    return std::optional<ExportConfig>();
+  }
+  auto config = ParseExportConfig(j["export"], options.data_dir);
+  if (!config.ok()) {
+    return config.error().Wrap(path);
+  }
+  return std::optional<ExportConfig>(std::move(config).value());
+}
+
+}  // namespace
+
 Status Serve(const ServeOptions& options) {
   const DataDirLayout layout{options.data_dir};
+  CG_ASSIGN_OR_RETURN(auto export_config, LoadExportConfig(options, layout));
   CG_ASSIGN_OR_RETURN(auto loaded, Load(layout));
   CG_ASSIGN_OR_RETURN(auto agent_addr, ParseListenAddress(options.agent_listen));
   CG_ASSIGN_OR_RETURN(auto operator_addr, ParseListenAddress(options.operator_listen));
@@ -222,8 +260,15 @@ Status Serve(const ServeOptions& options) {
   IngestWriter::Options ingest;
   ingest.max_queue = options.ingest_queue;
   ingest.max_batch = options.ingest_batch;
+  loaded.storage->SetEventOptions(EventOptions{options.clock_skew_tolerance});
   IngestWriter writer(*loaded.storage, ingest);
   service.SetIngestWriter(&writer);
+  std::unique_ptr<Exporter> exporter;
+  if (export_config && !export_config->SinkNames().empty()) {
+    service.SetExportSinks(export_config->SinkNames());
+    exporter = std::make_unique<Exporter>(*loaded.storage, *export_config, Now,
+                                          [&service] { service.SweepStale(); });
+  }
   ServerRuntime runtime(options.threads);
   service.SetDeferrer([&runtime](std::chrono::milliseconds delay, std::function<void()> fn) {
     runtime.After(delay, std::move(fn));
@@ -269,6 +314,16 @@ Status Serve(const ServeOptions& options) {
                       }));
 
   runtime.Start();
+  if (exporter) {
+    exporter->Start();
+    spdlog::info("SIEM export to {}", [&] {
+      std::string names;
+      for (const auto& n : export_config->SinkNames()) {
+        names += (names.empty() ? "" : ", ") + n;
+      }
+      return names;
+    }());
+  }
   // Each CRL says it is valid for 7 days and is re-signed halfway (or at once after a change):
   // look daily, so that consumers reading DATA_DIR/crl.pem never hold an outdated one.
   std::function<void()> refresh_crl = [&] {
@@ -297,6 +352,10 @@ Status Serve(const ServeOptions& options) {
   // Reports already queued are stored; their connections are gone, so the agents resend them
   // and get "duplicate" (committed) answers.
   writer.Stop();
+  // After the writer: the events of the last reports are delivered on the next start.
+  if (exporter) {
+    exporter->Stop();
+  }
   return OkStatus();
 }
 

@@ -25,6 +25,8 @@ struct DataDirLayout {
   std::string PolicyKeys() const { return dir + "/policy-keys"; }
   // The CRL for other consumers, rewritten after every revocation or renewal.
   std::string Crl() const { return dir + "/crl.pem"; }
+  // The optional configuration file (SIEM export, docs/siem.md).
+  std::string Config() const { return dir + "/soc.json"; }
 };
 
 // Creates DIR (0700; its parent must exist, nothing above DIR is created) with a P-256 CA, a server
@@ -68,6 +70,8 @@ struct ServeOptions {
   std::chrono::seconds clock_skew_tolerance{300};
   // Certificate renewals per device and day.
   int renewals_per_day = 5;
+  // The configuration file; empty: DataDirLayout::Config() when it exists.
+  std::string config_file;
 };
 
 // The operator port's own connection budget (analysts' cgctl and browsers).

@@ -47,6 +47,7 @@
 #include "protocol/tls.h"
 #include "soc/http_codec.h"
 #include "soc/http_codec_beast.h"
+#include "soc/metrics.h"
 
 namespace cg::soc {
 namespace {
@@ -401,13 +402,21 @@ class Session : public std::enable_shared_from_this<Session> {
     const tcp::endpoint peer = stream_.lowest().socket().remote_endpoint(ec);
     peer_address_ =
         ec ? "unknown" : protocol::JoinHostPort(peer.address().to_string(), peer.port());
+    Metrics().open_connections[PortSlot()].Add(1);
   }
 
   ~Session() {
+    Metrics().open_connections[PortSlot()].Add(-1);
     listener_->Release(slot_address_);
     if (id_ != 0) {
       registry_->Remove(id_);
     }
+  }
+
+  // The metrics' port label: the agent port is the one that verifies client certificates.
+  size_t PortSlot() const {
+    return static_cast<size_t>(listener_->options.verify_client_certs ? Port::kAgent
+                                                                      : Port::kOperator);
   }
 
   bool Register() {
@@ -485,6 +494,13 @@ class Session : public std::enable_shared_from_this<Session> {
         co_await stream_.tls().async_handshake(ssl::stream_base::server, kNoThrow);
     if (handshake_ec) {
       const long verify = SSL_get_verify_result(stream_.tls().native_handle());
+      Metrics().HandshakeRefused(
+          static_cast<Port>(PortSlot()),
+          handshake_ec == beast::error::timeout ? HandshakeRefusal::kTimeout
+          : verify == X509_V_ERR_CERT_REVOKED   ? HandshakeRefusal::kCertificateRevoked
+          : verify != X509_V_OK                 ? HandshakeRefusal::kCertificateInvalid
+          : handshake_ec.category() == asio::error::get_ssl_category() ? HandshakeRefusal::kTlsError
+                                                                       : HandshakeRefusal::kClosed);
       Fail(handshake_ec, verify == X509_V_OK ? "TLS handshake"
                                              : std::string("TLS handshake (client certificate: ") +
                                                    X509_verify_cert_error_string(verify) + ")");
@@ -495,8 +511,11 @@ class Session : public std::enable_shared_from_this<Session> {
       co_return;
     }
     if (!AdmitPeer()) {
+      Metrics().HandshakeRefused(static_cast<Port>(PortSlot()),
+                                 HandshakeRefusal::kCertificateRevoked);
       co_return;
     }
+    Metrics().handshakes[PortSlot()].Inc();
 
     bool first = true;
     bool close_notify = false;  // end with a TLS close_notify rather than just closing
@@ -755,6 +774,10 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<Listener> listener,
     const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
     const std::string address = peer_ec ? std::string("unknown") : peer.address().to_string();
     if (const char* cap = listener->TryAcquire(address)) {
+      Metrics().HandshakeRefused(
+          listener->options.verify_client_certs ? Port::kAgent : Port::kOperator,
+          std::string_view(cap) == "listener" ? HandshakeRefusal::kListenerFull
+                                              : HandshakeRefusal::kAddressFull);
       if (auto unlogged = listener->ShouldLogRefusal(std::chrono::steady_clock::now())) {
         spdlog::warn(
             "{}: connection from {} refused: {} (at most {} connections{}); {} more "

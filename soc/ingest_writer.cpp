@@ -5,6 +5,8 @@
 
 #include <exception>
 
+#include "soc/metrics.h"
+
 namespace cg::soc {
 
 IngestWriter::IngestWriter(Storage& storage, Options options)
@@ -42,6 +44,11 @@ void IngestWriter::Stop() {
   }
 }
 
+bool IngestWriter::Running() const {
+  std::lock_guard lock(mu_);
+  return !stopping_ && thread_.joinable();
+}
+
 size_t IngestWriter::QueueDepth() const {
   std::lock_guard lock(mu_);
   return queue_.size();
@@ -76,6 +83,10 @@ void IngestWriter::Loop() {
                                                           "number of reports")));
     }
     spdlog::debug("ingest: committed a batch of {} report(s)", batch.size());
+    const auto committed = std::chrono::steady_clock::now();
+    for (const auto& item : batch) {
+      Metrics().ingest_latency.Observe(committed - item.arrived);
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!batch[i].done) {
         continue;

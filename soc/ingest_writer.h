@@ -5,6 +5,7 @@
 // caller answers 503 with Retry-After instead of buffering without limit.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -28,6 +29,8 @@ struct IngestItem {
   std::function<void(Result<bool>)> done;
   // The SOC's verdict on the report's policy (ReportToStore::policy_state).
   std::string policy_state = {};
+  // When the request arrived, for the ingest latency histogram (soc/metrics.h).
+  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
 };
 
 class IngestWriter {
@@ -51,6 +54,8 @@ class IngestWriter {
   void Stop();
 
   size_t QueueDepth() const;
+  // The writer thread takes reports (false once Stop() was called): /readyz.
+  bool Running() const;
   const Options& options() const { return options_; }
 
  private:

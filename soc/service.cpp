@@ -255,6 +255,8 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", api::kDeviceAllowReenroll, Access::kAdmin, &SocService::AllowReenroll},
       {"GET", api::kConflicts, Access::kAnalyst, &SocService::ListConflicts},
       {"POST", api::kConflictResolve, Access::kAdmin, &SocService::ResolveConflict},
+      {"GET", api::kExportStatus, Access::kAnalyst, &SocService::ExportStatus},
+      {"GET", api::kMetrics, Access::kAnalyst, &SocService::MetricsRoute},
   };
   return routes;
 }
@@ -277,6 +279,10 @@ void SocService::HandleAgent(HttpRequest request, Responder respond) {
 }
 
 void SocService::HandleOperator(HttpRequest request, Responder respond) {
+  if (auto probe = ProbeAnswer(request)) {
+    respond(std::move(*probe));
+    return;
+  }
   const SysTime now = now_();
   AuditEntry audit;
   audit.time = now;

@@ -114,6 +114,12 @@ class SocService {
     on_revoke_ = std::move(listener);
   }
   void SetDeferrer(Deferrer defer) { defer_ = std::move(defer); }
+  // The export sinks configured (names as their outbox cursors have them), for
+  // GET /api/v1/export/status and the backlog metrics.
+  void SetExportSinks(std::vector<std::string> sinks) { export_sinks_ = std::move(sinks); }
+  // Records a stale event for each device that went silent since the last sweep (the
+  // exporter's thread calls it periodically).
+  void SweepStale();
 
   // The current CRL (PEM), built from Storage's revoked and superseded certificates.
   Result<std::string> CrlPem();
@@ -195,6 +201,11 @@ class SocService {
   protocol::HttpResponse AllowReenroll(Call& call);
   protocol::HttpResponse ListConflicts(Call& call);
   protocol::HttpResponse ResolveConflict(Call& call);
+  protocol::HttpResponse ExportStatus(Call& call);
+  protocol::HttpResponse MetricsRoute(Call& call);
+  // GET /healthz and /readyz: answered before authentication and audit (probes carry no token
+  // and come every few seconds); nullopt for any other request.
+  std::optional<protocol::HttpResponse> ProbeAnswer(const protocol::HttpRequest& request);
 
   // CRL file after a change of revocation state; failures are logged (the database is the
   // primary record, and the next change rewrites the file). Also drops the cached CRL.
@@ -221,6 +232,7 @@ class SocService {
   };
   std::optional<CachedCrl> crl_cache_;
   IngestWriter* writer_ = nullptr;
+  std::vector<std::string> export_sinks_;
 };
 
 }  // namespace cg::soc

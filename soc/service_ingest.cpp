@@ -17,6 +17,7 @@
 #include "protocol/json.h"
 #include "soc/escape.h"
 #include "soc/ingest_writer.h"
+#include "soc/metrics.h"
 #include "soc/policy_hub.h"
 #include "soc/service.h"
 #include "soc/service_internal.h"
@@ -35,24 +36,66 @@ namespace {
 HttpResponse StoredAnswer(const std::string& report_id, const std::string& peer_address,
                           const Result<bool>& stored) {
   if (stored.ok()) {
+    (*stored ? Metrics().reports_stored : Metrics().reports_duplicate).Inc();
     return HttpResponse::Json(
         200, {{"status", "committed"}, {"report_id", report_id}, {"duplicate", !*stored}});
   }
   switch (stored.error().code) {
     case ErrorCode::kNotFound:
+      Metrics().Refused(RefusalReason::kUnknownDevice);
       spdlog::warn("report {} from {} refused: unknown device", report_id, peer_address);
       return Fail(403, "forbidden", "unknown device");
     case ErrorCode::kConflict:
+      Metrics().Refused(RefusalReason::kConflict);
       return Fail(409, "conflict", stored.error().message);
     case ErrorCode::kInvalidArgument:
+      Metrics().Refused(RefusalReason::kInvalidReport);
       return Fail(400, "invalid_report", stored.error().message);
     default:
+      Metrics().Refused(RefusalReason::kStorage);
       return StorageFailure("storing report " + report_id, stored.error());
   }
 }
 
+// What an analyst tailing the SOC's log must see when a report arrives: a noncompliant device
+// and every YARA match (the exported events say the same to the SIEM, once per change).
+void LogFindings(const protocol::Report& report, const std::string& peer_address) {
+  if (protocol::OverallStatus(report.checks) != protocol::DeviceStatus::kNoncompliant) {
+    return;
+  }
+  std::string failing;
+  for (const auto& check : report.checks) {
+    if (check.status == protocol::CheckStatus::kFail) {
+      failing += (failing.empty() ? "" : ", ") + check.id;
+    }
+    if (check.id != "yara" || check.status != protocol::CheckStatus::kFail) {
+      continue;
+    }
+    const auto matches = check.facts.find("matches");
+    if (matches == check.facts.end() || !matches->is_array()) {
+      continue;
+    }
+    for (const auto& m : *matches) {
+      if (!m.is_object()) {
+        continue;
+      }
+      spdlog::warn(
+          "security event yara_match: device {} ({}, {}): rule {}:{} matched {} "
+          "(sha256 {})",
+          report.device_id, EscapeControlCharacters(report.hostname), peer_address,
+          EscapeControlCharacters(m.value("namespace", "")),
+          EscapeControlCharacters(m.value("rule", "")),
+          EscapeControlCharacters(m.value("path", "")),
+          EscapeControlCharacters(m.value("sha256", "")));
+    }
+  }
+  spdlog::info("report {} from device {} ({}): noncompliant, failing: {}", report.report_id,
+               report.device_id, EscapeControlCharacters(report.hostname), failing);
+}
+
 // 503 + Retry-After: the ingest queue is full. The agent keeps the report and comes back.
 HttpResponse Overloaded() {
+  Metrics().Refused(RefusalReason::kOverloaded);
   HttpResponse response =
       Fail(503, "overloaded", "the SOC is busy storing reports; retry after the delay given");
   response.headers.emplace_back("Retry-After", std::to_string(kOverloadRetryAfterSeconds));
@@ -83,6 +126,7 @@ std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json&
   const protocol::PeerCertificate& peer = *request.peer_cert;  // Access::kDevice
   auto report = protocol::ReportFromJson(body);
   if (!report.ok()) {
+    Metrics().Refused(RefusalReason::kInvalidReport);
     return Fail(400, "invalid_report", report.error().message);
   }
   // The device and its certificate were checked for the whole request (DispatchAgent); what is
@@ -90,6 +134,7 @@ std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json&
   if (report->device_id != peer.subject_cn) {
     spdlog::warn("report {} from {} (certificate CN {}) refused: another device's report",
                  report->report_id, request.peer_address, peer.subject_cn);
+    Metrics().Refused(RefusalReason::kWrongDevice);
     return Fail(422, "wrong_device",
                 "the report's device_id is not the client certificate's device");
   }
@@ -110,6 +155,7 @@ std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json&
     if (HasControlCharacters(*value)) {
       spdlog::warn("report {} from {} (device {}) refused: control characters in its {}",
                    report->report_id, request.peer_address, peer.subject_cn, what);
+      Metrics().Refused(RefusalReason::kInvalidReport);
       return Fail(400, "invalid_report", "the report's " + what + " contains control characters");
     }
   }
@@ -148,6 +194,7 @@ std::variant<protocol::Report, HttpResponse> SocService::AdmitReport(const json&
         report->report_id, request.peer_address, peer.subject_cn, report->collected_at,
         std::chrono::duration_cast<std::chrono::seconds>(*collected - call.now).count());
   }
+  LogFindings(*report, request.peer_address);
   return std::move(report).value();
 }
 
@@ -225,12 +272,14 @@ std::string SocService::JudgeReportPolicy(const protocol::Report& report, Call& 
 HttpResponse SocService::SubmitReport(Call& call) {
   const HttpRequest& request = call.request;
   if (request.body.size() > config_.max_report_bytes) {
+    Metrics().Refused(RefusalReason::kTooLarge);
     return Fail(413, "too_large",
                 "report of " + std::to_string(request.body.size()) +
                     " bytes exceeds the limit of " + std::to_string(config_.max_report_bytes));
   }
   auto body = ParseJsonBody(request.body);
   if (!body.ok()) {
+    Metrics().Refused(RefusalReason::kBadJson);
     return Fail(400, "bad_json", body.error().message);
   }
   auto admitted = AdmitReport(*body, call);
@@ -264,12 +313,14 @@ HttpResponse SocService::SubmitReport(Call& call) {
 HttpResponse SocService::SubmitReportBatch(Call& call) {
   const HttpRequest& request = call.request;
   if (request.body.size() > config_.max_report_bytes) {
+    Metrics().Refused(RefusalReason::kTooLarge);
     return Fail(413, "too_large",
                 "batch of " + std::to_string(request.body.size()) + " bytes exceeds the limit of " +
                     std::to_string(config_.max_report_bytes));
   }
   auto body = ParseJsonBody(request.body);
   if (!body.ok()) {
+    Metrics().Refused(RefusalReason::kBadJson);
     return Fail(400, "bad_json", body.error().message);
   }
   const auto reports = body->find("reports");

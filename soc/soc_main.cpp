@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
                    "certificate renewals one device may ask for per day (default 5)")
       ->check(CLI::Range(1, 1000));
 
+  serve_cmd->add_option("--config", serve.config_file,
+                        "configuration file (SIEM export; default DATA_DIR/soc.json when it "
+                        "exists; docs/siem.md)");
+
   std::string poll_hold;
   serve_cmd->add_option("--poll-hold", poll_hold,
                         "how long an agent's long-poll waits for news (default 55s, at most 110s)");

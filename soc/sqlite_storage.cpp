@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "platform/os/files.h"
+#include "soc/sqlite_storage_export.h"
 
 namespace cg::soc {
 namespace {
@@ -242,6 +243,8 @@ INSERT INTO policy_layers (target, version, hash, key_id, name, scope, envelope,
   FROM policies p ORDER BY version;
 DROP TABLE policies;
 )sql"},
+      // SIEM export (issue 15): the outbox (soc/sqlite_storage_export.cpp).
+      {9, sqlite_export::kMigrationSql},
   };
   return migrations;
 }
@@ -696,6 +699,7 @@ class SqliteStorage final : public Storage {
   Status RevokeDevice(std::string_view device_id, SysTime now) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    CG_RETURN_IF_ERROR(sqlite_export::RecordRevokedEvent(db_.get(), device_id, now));
     {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET revoked = 1, reenroll_allowed = 0 "
                                           "WHERE device_id = ?1"));
@@ -1041,6 +1045,9 @@ class SqliteStorage final : public Storage {
       }
       newest = s.IsNull(0) || received_at >= s.Time(0);
     }
+    // The events of the change, in its transaction (before the device row moves on).
+    CG_RETURN_IF_ERROR(sqlite_export::RecordReportEvents(db_.get(), report, policy_state,
+                                                         received_at, newest, event_options_));
     const int64_t clock_skew = ToUnixSeconds(*collected) - ToUnixSeconds(received_at);
     int64_t row_id = 0;
     {
@@ -1258,6 +1265,35 @@ class SqliteStorage final : public Storage {
     return out;
   }
 
+  void SetEventOptions(const EventOptions& options) override {
+    std::lock_guard lock(mu_);
+    event_options_ = options;
+  }
+  Result<std::vector<OutboxEntry>> ReadOutbox(std::string_view sink, size_t limit) override {
+    std::lock_guard lock(mu_);
+    return sqlite_export::ReadOutbox(db_.get(), sink, limit);
+  }
+  Status MarkExported(std::string_view sink, int64_t seq, SysTime now) override {
+    std::lock_guard lock(mu_);
+    return sqlite_export::MarkExported(db_.get(), sink, seq, now);
+  }
+  Result<std::vector<ExportSinkState>> ExportStatus(
+      const std::vector<std::string>& sinks) override {
+    std::lock_guard lock(mu_);
+    return sqlite_export::ExportStatus(db_.get(), sinks);
+  }
+  Result<int64_t> PruneOutbox(const std::vector<std::string>& sinks) override {
+    std::lock_guard lock(mu_);
+    return sqlite_export::PruneOutbox(db_.get(), sinks);
+  }
+  Result<int64_t> RecordStaleDevices(std::span<const StaleDevice> devices, SysTime now) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    CG_ASSIGN_OR_RETURN(int64_t n, sqlite_export::RecordStaleDevices(db_.get(), devices, now));
+    CG_RETURN_IF_ERROR(tx.Commit());
+    return n;
+  }
+
   Status AppendAudit(const AuditEntry& entry) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO audit_log (time, actor, role, method, path, "
@@ -1406,6 +1442,7 @@ class SqliteStorage final : public Storage {
   std::mutex read_mu_;
   StatementCache statements_;
   std::optional<StatementCache> read_statements_;
+  EventOptions event_options_;  // guarded by mu_
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "common/timeutil.h"
 #include "protocol/report.h"
+#include "soc/export_event.h"
 
 namespace cg::soc {
 
@@ -230,6 +231,28 @@ struct ReportToStore {
   std::string_view policy_state = {};
 };
 
+// One event of the export outbox (migration 9), in the order the changes committed.
+struct OutboxEntry {
+  int64_t seq = 0;  // increasing, never reused: what a sink's cursor counts
+  ExportEvent event;
+};
+
+// Where one export sink ("file", "syslog") stands in the outbox.
+struct ExportSinkState {
+  std::string sink;
+  int64_t delivered_seq = 0;  // every event up to this one was written to the sink
+  std::optional<SysTime> delivered_at;
+  int64_t pending = 0;  // events after the cursor
+  std::optional<SysTime> oldest_pending;
+};
+
+// A device the staleness sweep found silent: recorded once per silence (a report ends it).
+struct StaleDevice {
+  std::string device_id;
+  SysTime silent_since;  // last_seen, or enrolled_at when it never reported (as read)
+  ExportEvent event;
+};
+
 // Every method is safe to call from several threads. Errors are kDatabase unless stated.
 class Storage {
  public:
@@ -359,6 +382,22 @@ class Storage {
       bool include_resolved) = 0;
   // What the CRL lists: every revoked or superseded certificate not yet expired at `now`.
   virtual Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) = 0;
+
+  // The export outbox. Reports (StoreReport/StoreReports: DeriveReportEvents, with the options
+  // set here) and revocations (RevokeDevice) add their events in the transaction of the change.
+  virtual void SetEventOptions(const EventOptions& options) = 0;
+  // Up to `limit` events after the sink's cursor, oldest first.
+  virtual Result<std::vector<OutboxEntry>> ReadOutbox(std::string_view sink, size_t limit) = 0;
+  // Moves the sink's cursor to `seq` (never backwards): called only after the events up to it
+  // were written.
+  virtual Status MarkExported(std::string_view sink, int64_t seq, SysTime now) = 0;
+  virtual Result<std::vector<ExportSinkState>> ExportStatus(
+      const std::vector<std::string>& sinks) = 0;
+  // Deletes events every one of `sinks` has delivered (no-op without sinks); returns how many.
+  virtual Result<int64_t> PruneOutbox(const std::vector<std::string>& sinks) = 0;
+  // Records each device's stale event unless a report arrived since `silent_since` was read or
+  // its silence was already recorded; returns how many were recorded.
+  virtual Result<int64_t> RecordStaleDevices(std::span<const StaleDevice> devices, SysTime now) = 0;
 
   // Appends to the audit log (which the schema keeps append-only).
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

@@ -24,4 +24,9 @@ Status EnsureDirectory(const std::string& path, unsigned mode = 0755);
 
 bool FileExists(const std::string& path);
 
+// Appends `data` to the file (created with `mode` when missing) and flushes it to disk before
+// returning (fdatasync / FlushFileBuffers): what returned OK survives a crash. A failed append
+// may have written part of `data`.
+Status AppendFileDurable(const std::string& path, std::string_view data, unsigned mode = 0640);
+
 }  // namespace cg

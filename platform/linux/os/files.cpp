@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <utility>
 
 namespace cg {
 namespace {
@@ -58,6 +59,32 @@ Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) 
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Status AppendFileDurable(const std::string& path, std::string_view data, unsigned mode) {
+  Fd f{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, static_cast<mode_t>(mode))};
+  if (f.fd < 0) {
+    return ErrnoError("open " + path + " for appending");
+  }
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return ErrnoError("append to " + path);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fdatasync(f.fd) != 0) {
+    return ErrnoError("fdatasync " + path);
+  }
+  const int fd = std::exchange(f.fd, -1);
+  if (::close(fd) != 0) {
+    return ErrnoError("close " + path);
+  }
+  return OkStatus();
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode) {

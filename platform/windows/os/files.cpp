@@ -126,6 +126,31 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned 
   return OkStatus();
 }
 
+Status AppendFileDurable(const std::string& path, std::string_view data, unsigned mode) {
+  CG_ASSIGN_OR_RETURN(std::wstring wide, Utf8ToWide(path));
+  CG_ASSIGN_OR_RETURN(auto descriptor, DescriptorFor(mode));
+  SECURITY_ATTRIBUTES sa{sizeof sa, descriptor.get(), FALSE};
+  UniqueHandle file(CreateFileW(wide.c_str(), FILE_APPEND_DATA, FILE_SHARE_READ,
+                                descriptor ? &sa : nullptr, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL,
+                                nullptr));
+  if (file.get() == INVALID_HANDLE_VALUE) {
+    return LastWin32Error("open " + path + " for appending");
+  }
+  size_t off = 0;
+  while (off < data.size()) {
+    const DWORD chunk = static_cast<DWORD>(std::min<size_t>(data.size() - off, 1u << 30));
+    DWORD n = 0;
+    if (!WriteFile(file.get(), data.data() + off, chunk, &n, nullptr)) {
+      return LastWin32Error("append to " + path);
+    }
+    off += n;
+  }
+  if (!FlushFileBuffers(file.get())) {
+    return LastWin32Error("flush " + path);
+  }
+  return OkStatus();
+}
+
 Status EnsureDirectory(const std::string& path, unsigned mode) {
   CG_ASSIGN_OR_RETURN(std::wstring wide, Utf8ToWide(path));
   std::error_code ec;

@@ -963,6 +963,9 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
                        "ALTER TABLE devices DROP COLUMN reenroll_allowed; "
                        "ALTER TABLE devices DROP COLUMN pending_cert_serial; "
                        "ALTER TABLE devices DROP COLUMN pending_cert_not_after; "
+                       // migration 9, undone
+                       "DROP TABLE export_outbox; DROP TABLE export_cursors; "
+                       "ALTER TABLE devices DROP COLUMN stale_event_at; "
                        // migration 6, undone
                        "ALTER TABLE devices DROP COLUMN policy_state; "
                        "ALTER TABLE devices DROP COLUMN verified_policy_version; "

@@ -114,6 +114,24 @@ class ForwardingStorage : public soc::Storage {
   Result<std::vector<soc::RevokedCertificate>> ListRevokedCertificates(SysTime now) override {
     return real_.ListRevokedCertificates(now);
   }
+  void SetEventOptions(const soc::EventOptions& o) override { real_.SetEventOptions(o); }
+  Result<std::vector<soc::OutboxEntry>> ReadOutbox(std::string_view sink, size_t limit) override {
+    return real_.ReadOutbox(sink, limit);
+  }
+  Status MarkExported(std::string_view sink, int64_t seq, SysTime now) override {
+    return real_.MarkExported(sink, seq, now);
+  }
+  Result<std::vector<soc::ExportSinkState>> ExportStatus(
+      const std::vector<std::string>& sinks) override {
+    return real_.ExportStatus(sinks);
+  }
+  Result<int64_t> PruneOutbox(const std::vector<std::string>& sinks) override {
+    return real_.PruneOutbox(sinks);
+  }
+  Result<int64_t> RecordStaleDevices(std::span<const soc::StaleDevice> devices,
+                                     SysTime now) override {
+    return real_.RecordStaleDevices(devices, now);
+  }
   Status AppendAudit(const soc::AuditEntry& e) override { return real_.AppendAudit(e); }
   Result<std::vector<soc::AuditEntry>> ListAudit(size_t limit) override {
     return real_.ListAudit(limit);
