@@ -2,6 +2,7 @@
 // staleness sweep that records stale devices for the export.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <utility>

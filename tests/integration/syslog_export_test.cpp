@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -187,7 +189,9 @@ class SyslogExportTest : public ::testing::TestWithParam<bool> {
 
   std::vector<std::string> Pending() {
     std::vector<std::string> ids;
-    for (const auto& e : *storage_->ReadOutbox(kSyslogSink, 10000)) {
+    auto entries = storage_->ReadOutbox(kSyslogSink, 10000);
+    EXPECT_TRUE(entries.ok());
+    for (const auto& e : *entries) {
       ids.push_back(e.event.id);
     }
     return ids;

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -198,6 +199,7 @@ TEST_F(OutboxTest, EventsWaitForAStoppedExporterAndAreDeliveredOnceAfterARestart
   // A restart of the SOC: the database is opened again.
   storage_.reset();
   storage_ = Open();
+  ASSERT_TRUE(EnsureDirectory(dir_.File("export"), 0750).ok());
   ExportConfig config = FileConfig();
   config.batch = 3;  // several batches
   {

@@ -247,7 +247,9 @@ TEST_F(ServiceExportTest, TheSweepRecordsADeviceGoneSilentOnce) {
             200);
   auto count_stale = [&] {
     int n = 0;
-    for (const auto& e : *storage_->ReadOutbox("x", 100)) {
+    auto entries = storage_->ReadOutbox("x", 100);
+    EXPECT_TRUE(entries.ok());
+    for (const auto& e : *entries) {
       n += e.event.action == export_action::kDeviceStale;
     }
     return n;
@@ -258,7 +260,9 @@ TEST_F(ServiceExportTest, TheSweepRecordsADeviceGoneSilentOnce) {
   service_->SweepStale();
   service_->SweepStale();
   EXPECT_EQ(count_stale(), 1);
-  for (const auto& e : *storage_->ReadOutbox("x", 100)) {
+  auto entries = storage_->ReadOutbox("x", 100);
+  ASSERT_TRUE(entries.ok());
+  for (const auto& e : *entries) {
     if (e.event.action == export_action::kDeviceStale) {
       EXPECT_EQ(e.event.previous_status, "noncompliant") << "the last posture is kept";
       EXPECT_EQ(e.event.hostname, "Bắc Hà 01");
