@@ -3,8 +3,11 @@
 // TLS (RFC 5425, rsyslog's gtls driver, the receiver verified against the test CA). The
 // receiver is killed while events are produced and started again: every event arrives, none
 // twice (checked by event.id in rsyslog's output file).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,14 +106,29 @@ class Rsyslog {
             static_cast<char*>(nullptr));
       _exit(127);
     }
+    if (port_ != 0) {
+      // rsyslog writes the port file only for port 0: wait until the port accepts.
+      ASSERT_TRUE(WaitFor([&] { return Accepts(port_); }))
+          << "rsyslogd did not come back: " << ReadAll(log);
+      return;
+    }
     ASSERT_TRUE(WaitFor([&] {
       const std::string text = ReadAll(port_file);
       return !text.empty() && std::stoi(text) > 0;
     })) << "rsyslogd did not start listening: "
         << ReadAll(log);
-    const int port = std::stoi(ReadAll(port_file));
-    ASSERT_TRUE(port_ == 0 || port == port_) << "rsyslogd listens on " << port;
-    port_ = static_cast<uint16_t>(port);
+    port_ = static_cast<uint16_t>(std::stoi(ReadAll(port_file)));
+  }
+
+  static bool Accepts(uint16_t port) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(0x7f000001)  // 127.0.0.1;
+        const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
   }
 
   void Kill() {
@@ -285,7 +303,7 @@ TEST_P(SyslogExportTest, TlsRefusesAReceiverTheCaDidNotCertify) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, SyslogExportTest, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Tls" : "Tcp"; });
+                         [](const auto& param_info) { return param_info.param ? "Tls" : "Tcp"; });
 
 }  // namespace
 }  // namespace cg::soc
