@@ -125,8 +125,8 @@ class Rsyslog {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(0x7f000001)  // 127.0.0.1;
-        const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    addr.sin_addr.s_addr = htonl(0x7f000001);  // 127.0.0.1
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
     return ok;
   }
