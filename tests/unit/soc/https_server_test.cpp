@@ -25,6 +25,7 @@
 #include "platform/os/files.h"
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
+#include "soc/metrics.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -338,6 +339,33 @@ TEST_F(HttpsServerTest, RevokedClientCertificateIsRefused) {
   auto allowed = Client(port, ClientSetup::Cert(other))->Request("GET", "/v1/policy");
   ASSERT_TRUE(allowed.ok()) << allowed.error().ToString();
   EXPECT_EQ(recorder_.count(), 1u);
+}
+
+TEST_F(HttpsServerTest, MetricsCountHandshakesAndRefusalsByReason) {
+  SocMetrics& m = Metrics();
+  const size_t agent = static_cast<size_t>(Port::kAgent);
+  auto refused = [&](HandshakeRefusal r) {
+    return m.handshake_refusals[agent][static_cast<size_t>(r)].Value();
+  };
+  const uint64_t ok_before = m.handshakes[agent].Value();
+  const uint64_t revoked_before = refused(HandshakeRefusal::kCertificateRevoked);
+  const uint64_t invalid_before = refused(HandshakeRefusal::kCertificateInvalid);
+  ListenerOptions options = Options(true, false);
+  options.is_revoked = [](const PeerCertificate& peer) { return peer.subject_cn == "device-1"; };
+  const uint16_t port = Listen(std::move(options));
+  EXPECT_FALSE(DeviceClient(port)->Request("GET", "/v1/policy").ok());
+  const CertFiles impostor = foreign_.IssueDevice("device-9", "laocai/bac-ha");
+  EXPECT_FALSE(Client(port, ClientSetup::Cert(impostor))->Request("GET", "/v1/policy").ok());
+  EXPECT_TRUE(Client(port, {})->Request("POST", "/v1/enroll", "{}").ok());
+  // The server counts a refusal after the client has seen it: wait (bounded) for its thread.
+  for (int i = 0; i < 500 && (refused(HandshakeRefusal::kCertificateRevoked) == revoked_before ||
+                              refused(HandshakeRefusal::kCertificateInvalid) == invalid_before);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(m.handshakes[agent].Value() - ok_before, 1u);
+  EXPECT_EQ(refused(HandshakeRefusal::kCertificateRevoked) - revoked_before, 1u);
+  EXPECT_EQ(refused(HandshakeRefusal::kCertificateInvalid) - invalid_before, 1u);
 }
 
 TEST_F(HttpsServerTest, ClientCertificatesForAnotherPurposeAreRefused) {
