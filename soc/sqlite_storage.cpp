@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "platform/os/files.h"
+#include "soc/account_store.h"
 
 namespace cg::soc {
 namespace {
@@ -242,6 +243,9 @@ INSERT INTO policy_layers (target, version, hash, key_id, name, scope, envelope,
   FROM policies p ORDER BY version;
 DROP TABLE policies;
 )sql"},
+      // Staff accounts (issue 16): accounts, recovery codes, sessions, token owners, and the
+      // audit log's action and account (soc/sqlite_account_store.cpp).
+      {10, kAccountsMigrationSql},
   };
   return migrations;
 }
@@ -1261,11 +1265,11 @@ class SqliteStorage final : public Storage {
   Status AppendAudit(const AuditEntry& entry) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO audit_log (time, actor, role, method, path, "
-                                        "target, result, source) "
-                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                                        "target, result, source, action, account) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
     return s
         .Bind(entry.time, entry.actor, entry.role, entry.method, entry.path, entry.target,
-              int64_t{entry.result}, entry.source)
+              int64_t{entry.result}, entry.source, entry.action, entry.account)
         .Run();
   }
 
