@@ -51,6 +51,16 @@ Result<std::string> Secret(const std::string& file, const std::string& prompt, b
   return os::ReadSecretFromTerminal(prompt[0] == '\0' ? "secret: " : prompt + ": ");
 }
 
+// `text` padded with spaces to `width` characters (UTF-8 code points, not bytes: printf's %-20s
+// would misalign "Nguyễn Văn An").
+std::string Pad(const std::string& text, size_t width) {
+  size_t chars = 0;
+  for (unsigned char c : text) {
+    chars += (c & 0xC0) != 0x80 ? 1 : 0;
+  }
+  return chars >= width ? text : text + std::string(width - chars, ' ');
+}
+
 bool LooksLikeTotpCode(const std::string& text) {
   if (text.size() < 6 || text.size() > 8) {
     return false;
@@ -397,10 +407,11 @@ int AccountCommands::List() {
         tokens += (tokens.empty() ? "" : ", ") + S(t, "name") + " (" + S(t, "role") + ", " +
                   S(t, "state") + ")";
       }
-      std::printf("%-20s  %-24s  %-9s  %-13s  %-4s  %-8s  %-20s  %s\n", S(a, "name").c_str(),
-                  S(a, fields::kDisplayName).c_str(), S(a, "role").c_str(), S(a, "state").c_str(),
-                  a.value("totp", false) ? "yes" : "no", S(a, "sessions").c_str(),
-                  S(a, "last_login_at").c_str(), tokens.empty() ? "-" : tokens.c_str());
+      std::printf("%-20s  %s  %-9s  %-13s  %-4s  %-8s  %-20s  %s\n", S(a, "name").c_str(),
+                  Pad(S(a, fields::kDisplayName), 24).c_str(), S(a, "role").c_str(),
+                  S(a, "state").c_str(), a.value("totp", false) ? "yes" : "no",
+                  S(a, "sessions").c_str(), S(a, "last_login_at").c_str(),
+                  tokens.empty() ? "-" : tokens.c_str());
     }
   });
 }

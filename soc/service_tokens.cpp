@@ -228,9 +228,12 @@ HttpResponse SocService::CreateOperatorTokenRoute(Call& call) {
   // tokens from before accounts create unowned tokens as before.
   std::optional<Account> owner;
   if (accounts_ != nullptr) {
-    auto owner_name = StringField(*body, "account", 64, true);
-    if (!owner_name.ok()) {
-      return InvalidRequest(owner_name.error().message);
+    Result<std::string> owner_name = std::string();
+    if (body->contains("account") && !(*body)["account"].is_null()) {
+      owner_name = StringField(*body, "account", 64, true);
+      if (!owner_name.ok()) {
+        return InvalidRequest(owner_name.error().message);
+      }
     }
     const std::string wanted = !owner_name->empty() ? *owner_name : call.account_name;
     if (!wanted.empty()) {

@@ -278,10 +278,10 @@ int main(int argc, char** argv) {
       std::cout << "{\"account\": \"" << created->name << "\", \"setup_code\": \""
                 << created->setup_code << "\"}\n";
     } else {
-      std::cout << "admin account " << created->name << " created. Its one-time setup code "
-                << "(until " << cg::FormatRfc3339(created->setup_expires_at)
-                << "; set the password and the authenticator with\n  cgctl account setup "
-                << created->name << "\n), shown once:\n"
+      std::cout << "admin account " << created->name << " created. On the admin's PC, run\n"
+                << "  cgctl --server https://HOST:8444 --ca ca.pem account setup " << created->name
+                << "\nand type this one-time setup code (valid until "
+                << cg::FormatRfc3339(created->setup_expires_at) << "; shown once):\n"
                 << created->setup_code << "\n";
     }
     return 0;
