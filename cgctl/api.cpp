@@ -82,6 +82,18 @@ Result<Api> Api::ConnectAnonymous(const Globals& g) {
 }
 
 Result<Api> Api::Connect(const Globals& g) {
+  std::optional<json> session;
+  if (g.token_file.empty()) {
+    CG_ASSIGN_OR_RETURN(session, LoadSession());
+    if (!session) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "not logged in: run `cgctl login`, or pass --token-file FILE (or set "
+                       "CGCTL_TOKEN_FILE) for an operator token");
+    }
+  }
+  if (g.ca_file.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no SOC CA: pass --ca CA.pem or set CGCTL_CA");
+  }
   std::string token;
   if (!g.token_file.empty()) {
     // Refused like ssh refuses a readable private key: a token others can read is no secret.
@@ -95,12 +107,6 @@ Result<Api> Api::Connect(const Globals& g) {
       return MakeError(ErrorCode::kInvalidArgument, g.token_file + " is empty");
     }
   } else {
-    CG_ASSIGN_OR_RETURN(auto session, LoadSession());
-    if (!session) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "not logged in: run `cgctl login`, or pass --token-file FILE (or set "
-                       "CGCTL_TOKEN_FILE) for an operator token");
-    }
     if (session->value("server", "") != g.server) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "the saved login is for " + session->value("server", "?") + ", not " +

@@ -314,8 +314,9 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
   audit.method = Clip(request.method, 16);
   audit.path = Clip(request.Path());
   audit.source = Clip(request.peer_address, 64);
-  HttpResponse response =
-      Guarded("operator", request, [&] { return DispatchOperator(request, now, audit); });
+  bool authenticated = false;
+  HttpResponse response = Guarded(
+      "operator", request, [&] { return DispatchOperator(request, now, audit, authenticated); });
   audit.result = response.status;
   // No audit row, no answer: what an operator is told must be on record.
   if (auto written = storage_.AppendAudit(audit); !written.ok()) {
@@ -335,7 +336,8 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
       });
       return;
     }
-  } else if (audit.actor != "-") {
+  } else if (authenticated) {
+    // Not for a throttled or refused login: naming an account proves nothing.
     auth_throttle_.Success(address);
   }
   respond(std::move(response));
@@ -393,7 +395,7 @@ HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& re
 }
 
 HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime now,
-                                          AuditEntry& audit) {
+                                          AuditEntry& audit, bool& authenticated) {
   // Authentication comes before routing: without a token, nothing about the API is shown,
   // except the routes that carry their own credentials (login, account setup).
   auto lookup = FindRoute(OperatorRoutes(), request);
@@ -407,6 +409,7 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
     audit.actor = Clip(call.audit_actor, 128);
     audit.account = Clip(call.audit_account, 128);
     audit.role = call.audit_role.empty() ? "-" : call.audit_role;
+    authenticated = response.status < 300;
     return response;
   }
   const auto secret = BearerToken(request.Header("Authorization"));
@@ -418,6 +421,7 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
     return std::move(*refused);
   }
   Principal& principal = std::get<Principal>(who);
+  authenticated = true;
   if (lookup.route == nullptr) {
     return NoRoute(lookup, request);
   }

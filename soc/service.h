@@ -170,8 +170,10 @@ class SocService {
   // current nor its pending renewed one. The first use of a pending certificate makes it the
   // current one and supersedes the old (which the handshake refuses from then on).
   Result<Device> DeviceOfCertificate(const protocol::PeerCertificate& peer, SysTime now);
+  // `authenticated`: the caller proved who they are (a valid bearer secret, or a successful
+  // login or setup), which clears the address's failed-authentication delay.
   protocol::HttpResponse DispatchOperator(const protocol::HttpRequest& request, SysTime now,
-                                          AuditEntry& audit);
+                                          AuditEntry& audit, bool& authenticated);
 
   // Devices of `group` not heard from since this time count as stale: the signed policy's
   // reporting section for the group, else SocConfig::stale_after.

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -494,6 +496,23 @@ TEST_F(AccountsApiTest, TheAuditLogSeparatesReadsFromChangesAndFilters) {
   EXPECT_EQ(enrolls[0].value("actor", ""), "bootstrap");
   EXPECT_TRUE(query("until=" + FormatRfc3339(kT0)).empty());
   EXPECT_EQ(Call("GET", "/api/v1/audit?since=yesterday", token).status, 400);
+}
+
+TEST_F(AccountsApiTest, AThrottledLoginDoesNotClearTheAddresssAuthenticationDelay) {
+  // Found in review: any answer naming an account (a 429 login) cleared the address's delay
+  // for wrong bearer tokens, so a token guesser could reset it between guesses.
+  std::vector<std::chrono::milliseconds> delays;
+  service_->SetDeferrer([&](std::chrono::milliseconds delay, std::function<void()> fn) {
+    delays.push_back(delay);
+    fn();
+  });
+  for (int i = 0; i < 21; ++i) {
+    EXPECT_EQ(Login("guess" + std::to_string(i), "x", "", "10.6.6.6:1").status, 401);
+  }
+  EXPECT_EQ(Login("someone", "x", "", "10.6.6.6:1").status, 429);
+  EXPECT_EQ(Call("GET", "/api/v1/devices", "not-a-token", nullptr, "10.6.6.6:2").status, 401);
+  ASSERT_FALSE(delays.empty());
+  EXPECT_EQ(delays.back(), std::chrono::milliseconds(16000));
 }
 
 }  // namespace

@@ -742,8 +742,9 @@ TEST_F(SocServiceTest, EveryOperatorRequestIsAuditedWithoutSecrets) {
   const json entries = BodyOf(audit)["entries"];
   ASSERT_EQ(entries.size(), 5u) << entries.dump(2);
   for (const auto& e : entries) {
-    EXPECT_EQ(Keys(e), (std::set<std::string>{"time", "actor", "role", "method", "path", "target",
-                                              "result", "source"}));
+    // account, kind (read/change) and action: staff accounts (issue 16).
+    EXPECT_EQ(Keys(e), (std::set<std::string>{"time", "actor", "account", "role", "kind", "action",
+                                              "method", "path", "target", "result", "source"}));
     EXPECT_EQ(e["source"], "127.0.0.1:40000");
   }
   auto expect = [&](size_t i, int second, const std::string& actor, const std::string& role,
