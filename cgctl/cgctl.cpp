@@ -8,6 +8,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cgctl/accounts.h"
+#include "cgctl/api.h"
 #include "common/cli.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
@@ -23,84 +25,6 @@ using nlohmann::json;
 namespace api = cg::protocol::api;
 
 namespace {
-
-struct Globals {
-  std::string server = "https://localhost:8444";
-  std::string token_file;
-  std::string ca_file;
-  bool json = false;
-};
-
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "cgctl: %s\n", cg::soc::EscapeControlCharacters(message).c_str());
-  return 2;
-}
-
-std::string Env(const char* name, std::string fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-class Api {
- public:
-  static cg::Result<Api> Connect(const Globals& g) {
-    if (g.token_file.empty()) {
-      return cg::MakeError(cg::ErrorCode::kInvalidArgument,
-                           "no operator token: pass --token-file FILE or set CGCTL_TOKEN_FILE");
-    }
-    if (g.ca_file.empty()) {
-      return cg::MakeError(cg::ErrorCode::kInvalidArgument,
-                           "no SOC CA: pass --ca CA.pem or set CGCTL_CA");
-    }
-    // Refused like ssh refuses a readable private key: a token others can read is no secret.
-    CG_RETURN_IF_ERROR(cg::soc::CheckPrivateFile(g.token_file, "the operator token file"));
-    CG_ASSIGN_OR_RETURN(auto token, cg::ReadFileToString(g.token_file, 4096));
-    while (!token.empty() &&
-           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-      token.pop_back();
-    }
-    if (token.empty()) {
-      return cg::MakeError(cg::ErrorCode::kInvalidArgument, g.token_file + " is empty");
-    }
-    CG_ASSIGN_OR_RETURN(auto hp, cg::protocol::ParseHostPort(g.server));
-    cg::protocol::ClientOptions o;
-    o.host = hp.first;
-    o.port = hp.second;
-    o.ca_file = g.ca_file;
-    CG_ASSIGN_OR_RETURN(auto client, cg::protocol::HttpsClient::Create(std::move(o)));
-    return Api(std::move(client), std::move(token));
-  }
-
-  // Returns the JSON body of a 2xx answer, or the SOC's error as one line.
-  cg::Result<json> Call(const std::string& method, const std::string& target,
-                        const json& body = nullptr) {
-    CG_ASSIGN_OR_RETURN(
-        auto r, client_->Request(method, target, body.is_null() ? std::string() : body.dump(),
-                                 {{"Authorization", "Bearer " + token_}}));
-    json j = json::parse(r.body, nullptr, false);
-    if (r.status < 200 || r.status >= 300) {
-      std::string message = "HTTP " + std::to_string(r.status);
-      if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
-        message += ": " + j["error"].value("message", "");
-      }
-      return cg::MakeError(r.status == 401   ? cg::ErrorCode::kUnauthenticated
-                           : r.status == 403 ? cg::ErrorCode::kPermissionDenied
-                           : r.status == 404 ? cg::ErrorCode::kNotFound
-                                             : cg::ErrorCode::kInvalidArgument,
-                           message);
-    }
-    if (j.is_discarded()) {
-      return cg::MakeError(cg::ErrorCode::kParse, "the SOC answered something that is not JSON");
-    }
-    return j;
-  }
-
- private:
-  Api(std::unique_ptr<cg::protocol::HttpsClient> c, std::string t)
-      : client_(std::move(c)), token_(std::move(t)) {}
-  std::unique_ptr<cg::protocol::HttpsClient> client_;
-  std::string token_;
-};
 
 // printf into `out`.
 __attribute__((format(printf, 2, 3))) void Appendf(std::string& out, const char* format, ...) {
@@ -222,13 +146,12 @@ struct Commands {
   std::string token_group, token_ttl = "24h";
   int token_uses = 1;
   std::string token_revoke_id;
-  std::string op_name, op_role, op_ttl, op_revoke_id;
+  std::string op_name, op_role, op_ttl, op_revoke_id, op_account;
   std::string keygen_prefix, sign_key, sign_file, passphrase_file;
   std::string push_file, push_group, status_group;
   std::string effective_device, effective_group;
   std::string inspect_device, inspect_group, inspect_task;
   bool inspect_yara = false;
-  int audit_limit = 100;
   Api* api = nullptr;  // online commands
 
   // Prints a call's answer as JSON (--json) or with `human`; a failed call is reported.
@@ -596,12 +519,12 @@ struct Commands {
 
   int OperatorList() {
     return out(api->Call("GET", std::string(api::kOperatorTokens)), [](const json& j) {
-      std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ROLE", "STATE",
-                  "EXPIRES", "LAST USED", "CREATED");
+      std::printf("%-36s  %-20s  %-16s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ACCOUNT",
+                  "ROLE", "STATE", "EXPIRES", "LAST USED", "CREATED");
       for (const auto& t : j.value("operator_tokens", json::array())) {
-        std::printf("%-36s  %-20s  %-8s  %-8s  %-20s  %-20s  %s\n", S(t, "id").c_str(),
-                    S(t, "name").c_str(), S(t, "role").c_str(), S(t, "state").c_str(),
-                    S(t, "expires_at").c_str(), S(t, "last_used_at").c_str(),
+        std::printf("%-36s  %-20s  %-16s  %-8s  %-8s  %-20s  %-20s  %s\n", S(t, "id").c_str(),
+                    S(t, "name").c_str(), S(t, "account").c_str(), S(t, "role").c_str(),
+                    S(t, "state").c_str(), S(t, "expires_at").c_str(), S(t, "last_used_at").c_str(),
                     S(t, "created_at").c_str());
       }
     });
@@ -609,6 +532,9 @@ struct Commands {
 
   int OperatorCreate() {
     json body = {{"name", op_name}, {"role", op_role}};
+    if (!op_account.empty()) {
+      body["account"] = op_account;
+    }
     if (!op_ttl.empty()) {
       auto ttl = cg::ParseDuration(op_ttl);
       if (!ttl.ok()) {
@@ -629,9 +555,9 @@ struct Commands {
                        .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
                 << "\n";
     } else {
-      std::printf("operator token %s for %s (%s), expires %s, shown once:\n%s\n",
+      std::printf("operator token %s for %s (%s, account %s), expires %s, shown once:\n%s\n",
                   S(*r, "id").c_str(), S(*r, "name").c_str(), S(*r, "role").c_str(),
-                  S(*r, "expires_at").c_str(), S(*r, "token").c_str());
+                  S(*r, "account").c_str(), S(*r, "expires_at").c_str(), S(*r, "token").c_str());
     }
     return 0;
   }
@@ -670,19 +596,6 @@ struct Commands {
                [](const json& j) { std::fputs(FormatExportStatus(j).c_str(), stdout); });
   }
 
-  int Audit() {
-    return out(api->Call("GET", std::string(api::kAudit) + "?limit=" + std::to_string(audit_limit)),
-               [](const json& j) {
-                 std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n", "TIME", "ACTOR",
-                             "ROLE", "METHOD", "PATH", "RESULT", "SOURCE", "TARGET");
-                 for (const auto& e : j.value("entries", json::array())) {
-                   std::printf("%-20s  %-16s  %-8s  %-6s  %-40s  %-6s  %-22s  %s\n",
-                               S(e, "time").c_str(), S(e, "actor").c_str(), S(e, "role").c_str(),
-                               S(e, "method").c_str(), S(e, "path").c_str(), S(e, "result").c_str(),
-                               S(e, "source").c_str(), S(e, "target").c_str());
-                 }
-               });
-  }
 };
 
 }  // namespace
@@ -708,6 +621,7 @@ int Run(int argc, char** argv) {
   auto& op_name = c.op_name;
   auto& op_role = c.op_role;
   auto& op_ttl = c.op_ttl;
+  auto& op_account = c.op_account;
   auto& op_revoke_id = c.op_revoke_id;
   auto& keygen_prefix = c.keygen_prefix;
   auto& sign_key = c.sign_key;
@@ -722,7 +636,6 @@ int Run(int argc, char** argv) {
   auto& inspect_group = c.inspect_group;
   auto& inspect_task = c.inspect_task;
   auto& inspect_yara = c.inspect_yara;
-  auto& audit_limit = c.audit_limit;
   CLI::App app{"cgctl: CounterGuard operator CLI"};
   app.require_subcommand(1);
   g.server = Env("CGCTL_SERVER", g.server);
@@ -730,8 +643,8 @@ int Run(int argc, char** argv) {
   g.ca_file = Env("CGCTL_CA", "");
   app.add_option("--server", g.server, "operator API URL (env CGCTL_SERVER)");
   app.add_option("--token-file", g.token_file,
-                 "file holding the operator token (env "
-                 "CGCTL_TOKEN_FILE)");
+                 "file holding an operator token (env CGCTL_TOKEN_FILE); without it, the "
+                 "session of `cgctl login`");
   app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
   app.add_flag("--json", g.json, "JSON output");
 
@@ -776,7 +689,8 @@ int Run(int argc, char** argv) {
   token_revoke->add_option("id", token_revoke_id, "token id (from `enroll-token list`)")
       ->required();
 
-  auto* operator_cmd = app.add_subcommand("operator", "Operator tokens (admin)");
+  auto* operator_cmd =
+      app.add_subcommand("operator", "Operator tokens for machines: Prometheus, SIEM (admin)");
   operator_cmd->require_subcommand(1);
   auto* op_list = operator_cmd->add_subcommand("list", "List operator tokens");
   auto* op_create = operator_cmd->add_subcommand("create", "Create an operator token");
@@ -785,6 +699,9 @@ int Run(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"analyst", "admin"}));
   op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
+  op_create->add_option("--account", op_account,
+                        "the staff account that owns it (default: yours when logged in); "
+                        "disabling the account revokes it");
   auto* op_revoke = operator_cmd->add_subcommand("revoke", "Revoke an operator token");
   op_revoke->add_option("id", op_revoke_id, "token id (from `operator list`)")->required();
 
@@ -832,9 +749,8 @@ int Run(int argc, char** argv) {
   auto* inspect_status = inspect->add_subcommand("status", "Inspections and their completion");
   inspect_status->add_option("task", inspect_task, "one inspection's id: per-device states");
 
-  auto* audit = app.add_subcommand("audit", "Operator audit log (admin)");
-  audit->add_option("--limit", audit_limit, "how many entries (default 100)")
-      ->check(CLI::Range(1, 10000));
+  AccountCommands accounts;
+  accounts.Register(app, g);
 
   auto* export_cmd = app.add_subcommand("export", "SIEM export");
   export_cmd->require_subcommand(1);
@@ -849,6 +765,11 @@ int Run(int argc, char** argv) {
   // Offline commands: the signing key never touches the SOC.
   if (*keygen || *sign) {
     return c.PolicyKeygenOrSign(static_cast<bool>(*keygen), static_cast<bool>(*sign));
+  }
+
+  // Login, setup and the account commands connect as they need to.
+  if (auto exit_code = accounts.RunIfChosen()) {
+    return *exit_code;
   }
 
   auto api = Api::Connect(g);
@@ -913,9 +834,6 @@ int Run(int argc, char** argv) {
   }
   if (*conflicts) {
     return c.Conflicts();
-  }
-  if (*audit) {
-    return c.Audit();
   }
   if (*export_status) {
     return c.ExportStatus();

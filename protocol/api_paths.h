@@ -38,6 +38,17 @@ inline constexpr std::string_view kExportStatus = "/api/v1/export/status";
 inline constexpr std::string_view kMetrics = "/metrics";
 inline constexpr std::string_view kHealthz = "/healthz";
 inline constexpr std::string_view kReadyz = "/readyz";
+// Staff accounts (docs/accounts.md). Login and setup carry their own credentials; the session
+// token a login gives is then a bearer token like an operator token.
+inline constexpr std::string_view kLogin = "/api/v1/login";
+inline constexpr std::string_view kLogout = "/api/v1/logout";
+inline constexpr std::string_view kSession = "/api/v1/session";
+inline constexpr std::string_view kAccountSetupStart = "/api/v1/account-setup/start";
+inline constexpr std::string_view kAccountSetupFinish = "/api/v1/account-setup/finish";
+inline constexpr std::string_view kAccounts = "/api/v1/accounts";
+inline constexpr std::string_view kAccountDisable = "/api/v1/accounts/{id}/disable";
+inline constexpr std::string_view kAccountEnable = "/api/v1/accounts/{id}/enable";
+inline constexpr std::string_view kAccountReset = "/api/v1/accounts/{id}/reset";
 
 // `pattern` with its "{id}" segment replaced by `id`, percent-encoded.
 std::string PathWithId(std::string_view pattern, std::string_view id);

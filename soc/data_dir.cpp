@@ -15,6 +15,7 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/exporter.h"
+#include "soc/account_service.h"
 #include "soc/file_security.h"
 #include "soc/https_server.h"
 #include "soc/ingest_writer.h"
@@ -32,6 +33,8 @@ constexpr std::chrono::milliseconds kCrlRefresh{24LL * 3600 * 1000};
 struct Loaded {
   std::unique_ptr<Storage> storage;
   protocol::CertificateAuthority ca;
+  std::unique_ptr<AccountStore> accounts;
+  std::optional<SecretBox> secrets;
 };
 
 // Like ssh with ~/.ssh: the data dir and its secrets must be this user's alone, or the SOC does
@@ -45,6 +48,9 @@ Status CheckDataDirPermissions(const DataDirLayout& layout) {
   if (FileExists(layout.AdminToken())) {
     CG_RETURN_IF_ERROR(CheckPrivateFile(layout.AdminToken(), "the admin token"));
   }
+  if (FileExists(layout.SecretKey())) {
+    CG_RETURN_IF_ERROR(CheckPrivateFile(layout.SecretKey(), "the TOTP secret key"));
+  }
   return OkStatus();
 }
 
@@ -54,7 +60,10 @@ Result<Loaded> Load(const DataDirLayout& layout) {
   CG_ASSIGN_OR_RETURN(auto ca_key, ReadFileToString(layout.CaKey(), 1u << 20));
   CG_ASSIGN_OR_RETURN(auto ca, protocol::CertificateAuthority::Load(ca_pem, ca_key));
   CG_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(layout.Database(), /*create=*/false));
-  return Loaded{std::move(storage), std::move(ca)};
+  CG_ASSIGN_OR_RETURN(auto accounts, OpenSqliteAccountStore(layout.Database()));
+  // A data dir from before accounts gets its key now.
+  CG_ASSIGN_OR_RETURN(auto secrets, SecretBox::FromKeyFile(layout.SecretKey(), /*create=*/true));
+  return Loaded{std::move(storage), std::move(ca), std::move(accounts), std::move(secrets)};
 }
 
 SysTime Now() { return std::chrono::system_clock::now(); }
@@ -162,6 +171,9 @@ Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::s
   CG_RETURN_IF_ERROR(WriteFileAtomic(layout.ServerCert(), server_cert, 0644));
 
   CG_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(layout.Database(), /*create=*/true));
+  if (auto key = SecretBox::FromKeyFile(layout.SecretKey(), /*create=*/true); !key.ok()) {
+    return key.error();
+  }
   SocService service(*storage, ca, Now, SocConfig{});
   CG_ASSIGN_OR_RETURN(auto token, service.CreateOperatorToken("admin", "admin", std::nullopt));
   CG_RETURN_IF_ERROR(WriteFileAtomic(layout.AdminToken(), token + "\n", 0600));
@@ -211,6 +223,17 @@ Result<std::optional<ExportConfig>> LoadExportConfig(const ServeOptions& options
 
 }  // namespace
 
+Result<CreatedAccount> CreateAccountLocally(const std::string& dir, const std::string& name,
+                                            const std::string& display_name,
+                                            const std::string& role) {
+  CG_ASSIGN_OR_RETURN(auto loaded, Load(DataDirLayout{dir}));
+  CG_ASSIGN_OR_RETURN(auto service, AccountService::Create(*loaded.accounts, *loaded.secrets));
+  CG_ASSIGN_OR_RETURN(auto created,
+                      service->CreateAccount(name, display_name, role, "cg-soc (local)", Now()));
+  return CreatedAccount{created.account.name, created.account.role, created.setup_code,
+                        created.account.setup_expires_at.value_or(Now())};
+}
+
 Status Serve(const ServeOptions& options) {
   const DataDirLayout layout{options.data_dir};
   CG_ASSIGN_OR_RETURN(auto export_config, LoadExportConfig(options, layout));
@@ -254,6 +277,13 @@ Status Serve(const ServeOptions& options) {
   config.renew_burst = std::max(options.renewals_per_day, 1);
   config.renew_refill = std::chrono::milliseconds(24LL * 3600 * 1000 / config.renew_burst);
   SocService service(*loaded.storage, loaded.ca, Now, config);
+  AccountConfig account_config;
+  account_config.totp_roles = {options.totp_roles.begin(), options.totp_roles.end()};
+  account_config.session_ttl = options.session_ttl;
+  account_config.session_idle = options.session_idle;
+  CG_ASSIGN_OR_RETURN(auto accounts, AccountService::Create(*loaded.accounts, *loaded.secrets,
+                                                            std::move(account_config)));
+  service.SetAccounts(accounts.get());
   // Written at start so that it exists (and is fresh) before the first revocation.
   CG_RETURN_IF_ERROR(service.PublishCrl());
   service.SetPolicyHub(&hub);

@@ -27,6 +27,9 @@ struct DataDirLayout {
   std::string Crl() const { return dir + "/crl.pem"; }
   // The optional configuration file (SIEM export, docs/siem.md).
   std::string Config() const { return dir + "/soc.json"; }
+  // The key sealing staff accounts' TOTP secrets in the database (0600; soc/secret_box.h).
+  // Made by `cg-soc init`, or at the first start of an older data dir.
+  std::string SecretKey() const { return dir + "/secrets.key"; }
 };
 
 // Creates DIR (0700; its parent must exist, nothing above DIR is created) with a P-256 CA, a server
@@ -37,6 +40,18 @@ Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::s
 
 Result<std::string> CreateOperatorToken(const std::string& dir, const std::string& name,
                                         const std::string& role, std::optional<SysTime> expires_at);
+
+// The first admin account (or any account, from the server's shell like `cg-soc token
+// create`): returns the one-time setup code, which the person uses with `cgctl account setup`.
+struct CreatedAccount {
+  std::string name;
+  std::string role;
+  std::string setup_code;
+  SysTime setup_expires_at;
+};
+Result<CreatedAccount> CreateAccountLocally(const std::string& dir, const std::string& name,
+                                            const std::string& display_name,
+                                            const std::string& role);
 
 // Copies a policy-signing public key into DIR/policy-keys/<key id>.pub after checking it is an
 // Ed25519 public key; returns the key id. cg-soc serve reads the directory at start.
@@ -72,6 +87,10 @@ struct ServeOptions {
   int renewals_per_day = 5;
   // The configuration file; empty: DataDirLayout::Config() when it exists.
   std::string config_file;
+  // Staff accounts: roles that must log in with a TOTP code, and how long sessions last.
+  std::vector<std::string> totp_roles{"analyst", "inspector", "admin"};
+  std::chrono::seconds session_ttl{12 * 3600};
+  std::chrono::seconds session_idle{3600};
 };
 
 // The operator port's own connection budget (analysts' cgctl and browsers).

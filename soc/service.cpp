@@ -159,6 +159,9 @@ HttpResponse Guarded(std::string_view port, const HttpRequest& request, F&& hand
 
 int RoleRank(std::string_view role) {
   if (role == "admin") {
+    return 3;
+  }
+  if (role == "inspector") {
     return 2;
   }
   if (role == "analyst") {
@@ -239,7 +242,7 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"GET", api::kDeviceHistory, Access::kAnalyst, &SocService::DeviceHistory},
       {"POST", api::kDeviceRevoke, Access::kAdmin, &SocService::RevokeDevice},
       {"POST", api::kEnrollTokens, Access::kAdmin, &SocService::CreateEnrollToken},
-      {"GET", api::kAudit, Access::kAdmin, &SocService::ListAudit},
+      {"GET", api::kAudit, Access::kInspector, &SocService::ListAudit},
       {"POST", api::kPolicies, Access::kAdmin, &SocService::PushPolicy},
       {"GET", api::kPolicies, Access::kAnalyst, &SocService::ListPolicies},
       {"GET", api::kPolicyStatus, Access::kAnalyst, &SocService::PolicyStatus},
@@ -257,6 +260,18 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", api::kConflictResolve, Access::kAdmin, &SocService::ResolveConflict},
       {"GET", api::kExportStatus, Access::kAnalyst, &SocService::ExportStatus},
       {"GET", api::kMetrics, Access::kAnalyst, &SocService::MetricsRoute},
+      // Staff accounts (service_accounts.cpp). Login and setup are open: they carry their own
+      // credentials (password and code, or the one-time setup code), throttled.
+      {"POST", api::kLogin, Access::kPublic, &SocService::Login},
+      {"POST", api::kAccountSetupStart, Access::kPublic, &SocService::SetupStart},
+      {"POST", api::kAccountSetupFinish, Access::kPublic, &SocService::SetupFinish},
+      {"POST", api::kLogout, Access::kAnyOperator, &SocService::Logout},
+      {"GET", api::kSession, Access::kAnyOperator, &SocService::SessionInfo},
+      {"GET", api::kAccounts, Access::kAdmin, &SocService::ListAccounts},
+      {"POST", api::kAccounts, Access::kAdmin, &SocService::CreateAccount},
+      {"POST", api::kAccountDisable, Access::kAdmin, &SocService::DisableAccount},
+      {"POST", api::kAccountEnable, Access::kAdmin, &SocService::EnableAccount},
+      {"POST", api::kAccountReset, Access::kAdmin, &SocService::ResetAccount},
   };
   return routes;
 }
@@ -264,7 +279,21 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
 std::vector<SocService::RouteInfo> SocService::OperatorRouteList() {
   std::vector<RouteInfo> list;
   for (const Route& route : OperatorRoutes()) {
-    list.push_back({route.method, route.pattern, route.access == Access::kAdmin});
+    std::string_view min_role;
+    switch (route.access) {
+      case Access::kAnalyst:
+        min_role = "analyst";
+        break;
+      case Access::kInspector:
+        min_role = "inspector";
+        break;
+      case Access::kAdmin:
+        min_role = "admin";
+        break;
+      default:
+        break;
+    }
+    list.push_back({route.method, route.pattern, route.access == Access::kAdmin, min_role});
   }
   return list;
 }
@@ -291,8 +320,9 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
   audit.method = Clip(request.method, 16);
   audit.path = Clip(request.Path());
   audit.source = Clip(request.peer_address, 64);
-  HttpResponse response =
-      Guarded("operator", request, [&] { return DispatchOperator(request, now, audit); });
+  bool authenticated = false;
+  HttpResponse response = Guarded(
+      "operator", request, [&] { return DispatchOperator(request, now, audit, authenticated); });
   audit.result = response.status;
   // No audit row, no answer: what an operator is told must be on record.
   if (auto written = storage_.AppendAudit(audit); !written.ok()) {
@@ -312,7 +342,8 @@ void SocService::HandleOperator(HttpRequest request, Responder respond) {
       });
       return;
     }
-  } else if (audit.actor != "-") {
+  } else if (authenticated) {
+    // Not for a throttled or refused login: naming an account proves nothing.
     auth_throttle_.Success(address);
   }
   respond(std::move(response));
@@ -370,13 +401,73 @@ HttpResponse SocService::DispatchAgent(const HttpRequest& request, Responder& re
 }
 
 HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime now,
-                                          AuditEntry& audit) {
-  // Authentication comes before routing: without a token, nothing about the API is shown.
+                                          AuditEntry& audit, bool& authenticated) {
+  // Authentication comes before routing: without a token, nothing about the API is shown,
+  // except the routes that carry their own credentials (login, account setup).
+  auto lookup = FindRoute(OperatorRoutes(), request);
+  if (lookup.route != nullptr) {
+    audit.action = std::string(lookup.route->method) + " " + std::string(lookup.route->pattern);
+  }
+  if (lookup.route != nullptr && lookup.route->access == Access::kPublic) {
+    Call call(request, now, std::move(lookup.params));
+    HttpResponse response = (this->*lookup.route->handler)(call);
+    audit.target = Clip(call.audit_target);
+    audit.actor = Clip(call.audit_actor, 128);
+    audit.account = Clip(call.audit_account, 128);
+    audit.role = call.audit_role.empty() ? "-" : call.audit_role;
+    authenticated = response.status < 300;
+    return response;
+  }
   const auto secret = BearerToken(request.Header("Authorization"));
   if (!secret) {
     return Unauthenticated("missing bearer token (Authorization: Bearer <token>)");
   }
-  const std::string secret_hash = Sha256Hex(*secret);
+  auto who = Authenticate(*secret, now, audit);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) {
+    return std::move(*refused);
+  }
+  Principal& principal = std::get<Principal>(who);
+  authenticated = true;
+  if (lookup.route == nullptr) {
+    return NoRoute(lookup, request);
+  }
+  std::string_view needed;
+  switch (lookup.route->access) {
+    case Access::kAdmin:
+      needed = "admin";
+      break;
+    case Access::kInspector:
+      needed = "inspector";
+      break;
+    case Access::kAnalyst:
+      needed = "analyst";
+      break;
+    default:
+      break;  // any authenticated operator
+  }
+  if (!needed.empty() && RoleRank(principal.token.role) < RoleRank(needed)) {
+    return Fail(403, "forbidden", "this needs the " + std::string(needed) + " role");
+  }
+  // Last use, for `cgctl operator list` (a token nobody uses any more is one to revoke).
+  if (principal.session_id.empty()) {
+    if (auto touched = storage_.TouchOperatorToken(principal.token.id, now); !touched.ok()) {
+      spdlog::warn("recording the use of operator token {} failed: {}", principal.token.id,
+                   touched.error().ToString());
+    }
+  }
+  Call call(request, now, std::move(lookup.params), &principal.token);
+  call.account_id = principal.account_id;
+  call.account_name = principal.account_name;
+  call.session_id = principal.session_id;
+  HttpResponse response = (this->*lookup.route->handler)(call);
+  audit.target = Clip(call.audit_target);
+  return response;
+}
+
+std::variant<SocService::Principal, HttpResponse> SocService::Authenticate(std::string_view secret,
+                                                                           SysTime now,
+                                                                           AuditEntry& audit) {
+  const std::string secret_hash = Sha256Hex(secret);
   auto token = storage_.FindOperatorTokenByHash(secret_hash);
   // The lookup is by the secret's SHA-256 (its timing can only tell about a hash, never the
   // secret); the match itself is compared in constant time.
@@ -386,6 +477,9 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
   if (!token.ok()) {
     if (token.error().code != ErrorCode::kNotFound) {
       return StorageFailure("looking up an operator token", token.error());
+    }
+    if (accounts_ != nullptr) {
+      return SessionPrincipal(secret, now, audit);
     }
     spdlog::warn("operator request {} {} from {} with an unknown token", audit.method, audit.path,
                  audit.source);
@@ -400,23 +494,13 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
                  audit.source, why, token->name);
     return Unauthenticated(why);
   }
-  auto lookup = FindRoute(OperatorRoutes(), request);
-  if (lookup.route == nullptr) {
-    return NoRoute(lookup, request);
+  Principal principal{std::move(token).value(), "", "", ""};
+  if (accounts_ != nullptr) {
+    if (auto refused = ApplyTokenOwner(principal, audit)) {
+      return std::move(*refused);
+    }
   }
-  const std::string_view needed = lookup.route->access == Access::kAdmin ? "admin" : "analyst";
-  if (RoleRank(token->role) < RoleRank(needed)) {
-    return Fail(403, "forbidden", "this needs the " + std::string(needed) + " role");
-  }
-  // Last use, for `cgctl operator list` (a token nobody uses any more is one to revoke).
-  if (auto touched = storage_.TouchOperatorToken(token->id, now); !touched.ok()) {
-    spdlog::warn("recording the use of operator token {} failed: {}", token->id,
-                 touched.error().ToString());
-  }
-  Call call(request, now, std::move(lookup.params), &*token);
-  HttpResponse response = (this->*lookup.route->handler)(call);
-  audit.target = Clip(call.audit_target);
-  return response;
+  return principal;
 }
 
 SysTime SocService::StaleBefore(std::string_view group, SysTime now) const {
@@ -476,29 +560,6 @@ Result<Device> SocService::DeviceOfCertificate(const protocol::PeerCertificate& 
     }
   }
   return MakeError(ErrorCode::kPermissionDenied, "not the certificate issued to this device");
-}
-
-HttpResponse SocService::ListAudit(Call& call) {
-  auto limit = LimitQuery(call.request, kDefaultAuditLimit, kMaxAuditLimit);
-  if (!limit.ok()) {
-    return InvalidRequest(limit.error().message);
-  }
-  auto entries = storage_.ListAudit(*limit);
-  if (!entries.ok()) {
-    return StorageFailure("reading the audit log", entries.error());
-  }
-  json list = json::array();
-  for (const auto& e : *entries) {
-    list.push_back({{"time", FormatRfc3339(e.time)},
-                    {"actor", e.actor},
-                    {"role", e.role},
-                    {"method", e.method},
-                    {"path", e.path},
-                    {"target", e.target},
-                    {"result", e.result},
-                    {"source", e.source}});
-  }
-  return HttpResponse::Json(200, {{"entries", std::move(list)}});
 }
 
 }  // namespace cg::soc

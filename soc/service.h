@@ -26,7 +26,8 @@
 
 namespace cg::soc {
 class PolicyHub;
-}
+class AccountService;
+}  // namespace cg::soc
 
 namespace cg::soc {
 
@@ -120,6 +121,10 @@ class SocService {
   // Records a stale event for each device that went silent since the last sweep (the
   // exporter's thread calls it periodically).
   void SweepStale();
+  // Staff accounts: login, sessions, account management, token owners and the filtered audit
+  // log. Without it the account routes answer 503 and only operator tokens authenticate.
+  // `accounts` must outlive the service.
+  void SetAccounts(AccountService* accounts) { accounts_ = accounts; }
 
   // The current CRL (PEM), built from Storage's revoked and superseded certificates.
   Result<std::string> CrlPem();
@@ -131,13 +136,17 @@ class SocService {
     std::string_view method;
     std::string_view pattern;
     bool admin_only;
+    // The least role that may call it: "analyst", "inspector", "admin"; "" for a route open to
+    // anyone (login, account setup) or to any logged-in account (logout, whoami).
+    std::string_view min_role;
   };
   static std::vector<RouteInfo> OperatorRouteList();
 
  private:
-  // Who may call a route: anyone (enrollment), a device with a verified certificate, or an
-  // operator with at least this role (an admin may do what an analyst may).
-  enum class Access { kPublic, kDevice, kAnalyst, kAdmin };
+  // Who may call a route: anyone (enrollment, login), a device with a verified certificate, any
+  // authenticated operator (logout), or an operator with at least this role (analyst <
+  // inspector < admin: an admin may do what an inspector may, who may do what an analyst may).
+  enum class Access { kPublic, kDevice, kAnyOperator, kAnalyst, kInspector, kAdmin };
   struct Call;
   using RouteHandler = protocol::HttpResponse (SocService::*)(Call&);
   struct Route {
@@ -167,8 +176,10 @@ class SocService {
   // current nor its pending renewed one. The first use of a pending certificate makes it the
   // current one and supersedes the old (which the handshake refuses from then on).
   Result<Device> DeviceOfCertificate(const protocol::PeerCertificate& peer, SysTime now);
+  // `authenticated`: the caller proved who they are (a valid bearer secret, or a successful
+  // login or setup), which clears the address's failed-authentication delay.
   protocol::HttpResponse DispatchOperator(const protocol::HttpRequest& request, SysTime now,
-                                          AuditEntry& audit);
+                                          AuditEntry& audit, bool& authenticated);
 
   // Devices of `group` not heard from since this time count as stale: the signed policy's
   // reporting section for the group, else SocConfig::stale_after.
@@ -206,6 +217,34 @@ class SocService {
   // GET /healthz and /readyz: answered before authentication and audit (probes carry no token
   // and come every few seconds); nullopt for any other request.
   std::optional<protocol::HttpResponse> ProbeAnswer(const protocol::HttpRequest& request);
+  // Staff accounts (service_accounts.cpp).
+  protocol::HttpResponse Login(Call& call);
+  protocol::HttpResponse Logout(Call& call);
+  protocol::HttpResponse SessionInfo(Call& call);
+  protocol::HttpResponse SetupStart(Call& call);
+  protocol::HttpResponse SetupFinish(Call& call);
+  protocol::HttpResponse ListAccounts(Call& call);
+  protocol::HttpResponse CreateAccount(Call& call);
+  protocol::HttpResponse DisableAccount(Call& call);
+  protocol::HttpResponse EnableAccount(Call& call);
+  protocol::HttpResponse ResetAccount(Call& call);
+  // Who an operator request is from: an operator token (with the effective role when an
+  // account owns it) or a session's account, shaped as an OperatorToken for the handlers.
+  struct Principal {
+    OperatorToken token;
+    std::string account_id;  // "" for a token no account owns
+    std::string account_name;
+    std::string session_id;  // "" for a token
+  };
+  // The principal of a bearer secret, or the 401/500 answer. Names the actor in `audit`.
+  std::variant<Principal, protocol::HttpResponse> Authenticate(std::string_view secret, SysTime now,
+                                                               AuditEntry& audit);
+  // With accounts (service_accounts.cpp): a secret that is no operator token may be a session;
+  // a token an account owns is refused when the account is disabled and never acts above the
+  // account's role.
+  std::variant<Principal, protocol::HttpResponse> SessionPrincipal(std::string_view secret,
+                                                                   SysTime now, AuditEntry& audit);
+  std::optional<protocol::HttpResponse> ApplyTokenOwner(Principal& principal, AuditEntry& audit);
 
   // CRL file after a change of revocation state; failures are logged (the database is the
   // primary record, and the next change rewrites the file). Also drops the cached CRL.
@@ -233,6 +272,7 @@ class SocService {
   std::optional<CachedCrl> crl_cache_;
   IngestWriter* writer_ = nullptr;
   std::vector<std::string> export_sinks_;
+  AccountService* accounts_ = nullptr;
 };
 
 }  // namespace cg::soc

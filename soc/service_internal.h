@@ -26,6 +26,14 @@ struct SocService::Call {
   SysTime now;
   std::vector<std::string> params;      // the {name} segments of the route's pattern, in order
   const OperatorToken* operator_token;  // the authenticated operator (operator port)
+  // Staff accounts: the account behind the request (a session or a token it owns) and the
+  // session, when the request came with one.
+  std::string account_id;
+  std::string account_name;
+  std::string session_id;
+  // A handler that knows whom a public request was about (login) names them for the audit.
+  std::string audit_account;
+  std::string audit_role;
   // Agent port, Access::kDevice routes: the device record of the client certificate, checked
   // to be live and this certificate to be its current one (DeviceOfCertificate).
   std::optional<Device> device;

@@ -15,6 +15,7 @@
 #include "platform/os/files.h"
 #include "policy/policy.h"
 #include "protocol/json.h"
+#include "soc/account_service.h"
 #include "soc/escape.h"
 #include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
@@ -80,7 +81,7 @@ Result<std::string> SocService::CreateOperatorToken(std::string_view name, std::
 
 Result<std::pair<std::string, OperatorToken>> SocService::CreateOperatorTokenRecord(
     std::string_view name, std::string_view role, std::optional<SysTime> expires_at, SysTime now) {
-  if (RoleRank(role) == 0) {
+  if (role != "analyst" && role != "admin") {
     return MakeError(ErrorCode::kInvalidArgument,
                      "role must be analyst or admin, not '" + Clip(role, 32) + "'");
   }
@@ -180,9 +181,29 @@ HttpResponse SocService::ListOperatorTokens(Call& call) {
   if (!tokens.ok()) {
     return StorageFailure("listing operator tokens", tokens.error());
   }
+  // Account names of the owned tokens (accounts, issue 16); "" for tokens from before.
+  std::map<std::string, std::string> owner_names;
+  if (accounts_ != nullptr) {
+    auto owners = accounts_->store().TokenOwners();
+    auto accounts = accounts_->store().ListAccounts();
+    if (!owners.ok() || !accounts.ok()) {
+      return StorageFailure("listing token owners",
+                            !owners.ok() ? owners.error() : accounts.error());
+    }
+    std::map<std::string, std::string> name_of;
+    for (const auto& a : *accounts) {
+      name_of[a.id] = a.name;
+    }
+    for (const auto& [token_id, account_id] : *owners) {
+      owner_names[token_id] = name_of[account_id];
+    }
+  }
   json list = json::array();
   for (const auto& t : *tokens) {
-    list.push_back(OperatorTokenJson(t, call.now));
+    json j = OperatorTokenJson(t, call.now);
+    auto owner = owner_names.find(t.id);
+    j["account"] = owner == owner_names.end() ? json(nullptr) : json(owner->second);
+    list.push_back(std::move(j));
   }
   return HttpResponse::Json(200, {{"operator_tokens", std::move(list)}});
 }
@@ -203,6 +224,35 @@ HttpResponse SocService::CreateOperatorTokenRoute(Call& call) {
   }
   const std::optional<SysTime> expires = call.now + std::chrono::seconds(*ttl);
   call.audit_target = "operator-token " + Clip(*name, 128) + " role " + Clip(*role, 16);
+  // The owner: the account named, else the calling account (a session or an owned token);
+  // tokens from before accounts create unowned tokens as before.
+  std::optional<Account> owner;
+  if (accounts_ != nullptr) {
+    Result<std::string> owner_name = std::string();
+    if (body->contains("account") && !(*body)["account"].is_null()) {
+      owner_name = StringField(*body, "account", 64, true);
+      if (!owner_name.ok()) {
+        return InvalidRequest(owner_name.error().message);
+      }
+    }
+    const std::string wanted = !owner_name->empty() ? *owner_name : call.account_name;
+    if (!wanted.empty()) {
+      auto found = accounts_->store().GetAccountByName(wanted);
+      if (!found.ok()) {
+        return found.error().code == ErrorCode::kNotFound
+                   ? InvalidRequest("no such account: " + Clip(wanted, 64))
+                   : StorageFailure("looking up an account", found.error());
+      }
+      if (found->disabled) {
+        return InvalidRequest("account " + found->name + " is disabled");
+      }
+      if (RoleRank(*role) > RoleRank(found->role)) {
+        return InvalidRequest("a token of " + found->name + " cannot have more than the " +
+                              found->role + " role");
+      }
+      owner = std::move(found).value();
+    }
+  }
   auto created = CreateOperatorTokenRecord(*name, *role, expires, call.now);
   if (!created.ok()) {
     if (created.error().code == ErrorCode::kInvalidArgument) {
@@ -212,7 +262,16 @@ HttpResponse SocService::CreateOperatorTokenRoute(Call& call) {
   }
   const auto& [secret, token] = *created;
   call.audit_target = "operator-token " + token.id + " (" + Clip(*name, 128) + ", " + *role + ")";
+  if (owner) {
+    if (auto s = accounts_->store().SetTokenOwner(token.id, owner->id); !s.ok()) {
+      // An unowned token would outlive the account's disabling: it must not stay usable.
+      (void)storage_.RevokeOperatorToken(token.id);
+      return StorageFailure("recording a token's owner", s.error());
+    }
+    call.audit_target += " of account " + owner->name;
+  }
   json answer = OperatorTokenJson(token, call.now);
+  answer["account"] = owner ? json(owner->name) : json(nullptr);
   answer["token"] = secret;
   return HttpResponse::Json(201, answer);
 }

@@ -2,6 +2,7 @@
 // serve (agent and operator listeners), and operator token management on the server.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <tuple>
@@ -101,6 +102,14 @@ int main(int argc, char** argv) {
   std::string poll_hold;
   serve_cmd->add_option("--poll-hold", poll_hold,
                         "how long an agent's long-poll waits for news (default 55s, at most 110s)");
+  std::string totp_roles, session_ttl, session_idle;
+  serve_cmd->add_option("--totp-roles", totp_roles,
+                        "staff roles that must log in with a TOTP code, comma-separated "
+                        "(default analyst,inspector,admin; \"none\" for none)");
+  serve_cmd->add_option("--session-ttl", session_ttl,
+                        "how long a staff login session lasts (default 12h, 5m to 7d)");
+  serve_cmd->add_option("--session-idle", session_idle,
+                        "a session unused this long ends (default 1h, 1m to 24h)");
 
   std::string key_dir;
   std::string key_file;
@@ -115,6 +124,20 @@ int main(int argc, char** argv) {
   key_add->add_option("KEY", key_file, "public key (PREFIX.pub from cgctl policy keygen)")
       ->required()
       ->check(CLI::ExistingFile);
+
+  std::string account_dir, account_name, account_display;
+  bool account_json = false;
+  auto* account_cmd = app.add_subcommand("account", "Staff accounts (on the server)");
+  account_cmd->require_subcommand(1);
+  auto* create_admin = account_cmd->add_subcommand(
+      "create-admin", "Create an admin account; prints its one-time setup code");
+  create_admin->add_option("--data-dir", account_dir, "SOC data directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  create_admin->add_option("NAME", account_name, "login name (a-z 0-9 . _ -)")->required();
+  create_admin->add_option("--display-name", account_display,
+                           "the person's name, e.g. \"Nguyễn Văn An\" (default: NAME)");
+  create_admin->add_flag("--json", account_json, "print {\"setup_code\": ...}");
 
   std::string token_dir;
   std::string token_role;
@@ -203,6 +226,40 @@ int main(int argc, char** argv) {
       }
       serve.poll_hold = *hold;
     }
+    for (auto [text, target, name, min, max] :
+         {std::tuple{&session_ttl, &serve.session_ttl, "--session-ttl", std::chrono::seconds(300),
+                     std::chrono::seconds(7 * 86400)},
+          std::tuple{&session_idle, &serve.session_idle, "--session-idle", std::chrono::seconds(60),
+                     std::chrono::seconds(86400)}}) {
+      if (text->empty()) {
+        continue;
+      }
+      auto d = cg::ParseDuration(*text);
+      if (!d.ok() || *d < min || *d > max) {
+        return Fail(cg::MakeError(cg::ErrorCode::kInvalidArgument,
+                                  std::string(name) + " must be a duration from " +
+                                      std::to_string(min.count()) + "s to " +
+                                      std::to_string(max.count()) + "s"));
+      }
+      *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
+    if (!totp_roles.empty()) {
+      serve.totp_roles.clear();
+      if (totp_roles != "none") {
+        size_t start = 0;
+        while (start <= totp_roles.size()) {
+          const size_t comma = std::min(totp_roles.find(',', start), totp_roles.size());
+          const std::string role = totp_roles.substr(start, comma - start);
+          if (role != "analyst" && role != "inspector" && role != "admin") {
+            return Fail(cg::MakeError(
+                cg::ErrorCode::kInvalidArgument,
+                "--totp-roles: unknown role '" + role + "' (analyst, inspector, admin, or none)"));
+          }
+          serve.totp_roles.push_back(role);
+          start = comma + 1;
+        }
+      }
+    }
     auto s = cg::soc::Serve(serve);
     return s.ok() ? 0 : Fail(s.error());
   }
@@ -212,6 +269,25 @@ int main(int argc, char** argv) {
       return Fail(id.error());
     }
     std::cout << "policy key " << *id << " trusted (restart cg-soc serve to use it)\n";
+    return 0;
+  }
+  if (*create_admin) {
+    auto created = cg::soc::CreateAccountLocally(
+        account_dir, account_name, account_display.empty() ? account_name : account_display,
+        "admin");
+    if (!created.ok()) {
+      return Fail(created.error());
+    }
+    if (account_json) {
+      std::cout << "{\"account\": \"" << created->name << "\", \"setup_code\": \""
+                << created->setup_code << "\"}\n";
+    } else {
+      std::cout << "admin account " << created->name << " created. On the admin's PC, run\n"
+                << "  cgctl --server https://HOST:8444 --ca ca.pem account setup " << created->name
+                << "\nand type this one-time setup code (valid until "
+                << cg::FormatRfc3339(created->setup_expires_at) << "; shown once):\n"
+                << created->setup_code << "\n";
+    }
     return 0;
   }
   if (*token_create) {

@@ -19,6 +19,7 @@
 
 #include "platform/os/files.h"
 #include "soc/sqlite_storage_export.h"
+#include "soc/account_store.h"
 
 namespace cg::soc {
 namespace {
@@ -245,6 +246,9 @@ DROP TABLE policies;
 )sql"},
       // SIEM export (issue 15): the outbox (soc/sqlite_storage_export.cpp).
       {9, sqlite_export::kMigrationSql},
+      // Staff accounts (issue 16): accounts, recovery codes, sessions, token owners, and the
+      // audit log's action and account (soc/sqlite_account_store.cpp).
+      {10, kAccountsMigrationSql},
   };
   return migrations;
 }
@@ -1297,11 +1301,11 @@ class SqliteStorage final : public Storage {
   Status AppendAudit(const AuditEntry& entry) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO audit_log (time, actor, role, method, path, "
-                                        "target, result, source) "
-                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                                        "target, result, source, action, account) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
     return s
         .Bind(entry.time, entry.actor, entry.role, entry.method, entry.path, entry.target,
-              int64_t{entry.result}, entry.source)
+              int64_t{entry.result}, entry.source, entry.action, entry.account)
         .Run();
   }
 

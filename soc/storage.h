@@ -134,13 +134,17 @@ struct DeviceFilter {
 
 struct AuditEntry {
   SysTime time;
-  std::string actor;   // operator token name, "-" when none was recognised
-  std::string role;    // "analyst" | "admin" | "-"
+  std::string actor;   // account or operator token name, "-" when none was recognised
+  std::string role;    // "analyst" | "inspector" | "admin" | "-"
   std::string method;  // "GET"
   std::string path;    // request path without the query string
   std::string target;  // what the request acted on (a device id, an enrollment token id), or ""
   int result = 0;      // HTTP status answered
   std::string source;  // peer address
+  // "METHOD /route/{pattern}" of the route called (audit filters match it); "" before accounts.
+  std::string action;
+  // The staff account behind the request (a session, or a token the account owns), or "".
+  std::string account;
 };
 
 // A signed policy (one layer) as pushed by an admin. Versions count per target

@@ -140,9 +140,13 @@ TEST(CgctlArgsTest, OnlineCommandsNeedATokenFileAndACa) {
   if (std::getenv("CGCTL_TOKEN_FILE") != nullptr || std::getenv("CGCTL_CA") != nullptr) {
     GTEST_SKIP() << "CGCTL_TOKEN_FILE or CGCTL_CA is set in this environment";
   }
+  // No saved login session either (issue 16): none in a config dir that does not exist.
+  setenv("XDG_CONFIG_HOME", "/nonexistent/cg-test-config", 1);
   std::string err;
   EXPECT_EQ(RunWith({"devices"}, &err), 2);
-  EXPECT_EQ(err, "cgctl: no operator token: pass --token-file FILE or set CGCTL_TOKEN_FILE\n");
+  EXPECT_EQ(err,
+            "cgctl: not logged in: run `cgctl login`, or pass --token-file FILE (or set "
+            "CGCTL_TOKEN_FILE) for an operator token\n");
   EXPECT_EQ(RunWith({"--token-file", "/nonexistent/token", "devices"}, &err), 2);
   EXPECT_EQ(err, "cgctl: no SOC CA: pass --ca CA.pem or set CGCTL_CA\n");
 }

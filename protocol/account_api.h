@@ -1,0 +1,42 @@
+// Field names of the staff-account routes (protocol/api_paths.h), shared by cg-soc's handlers
+// and cgctl (and the dashboard's script, which spells the same strings).
+#pragma once
+
+#include <string_view>
+
+namespace cg::protocol::account_api {
+
+// Requests.
+inline constexpr const char* kAccount = "account";  // login name
+inline constexpr const char* kPassword = "password";
+inline constexpr const char* kCode = "code";                   // TOTP code
+inline constexpr const char* kRecoveryCode = "recovery_code";  // instead of a TOTP code
+inline constexpr const char* kSetupCode = "setup_code";
+inline constexpr const char* kName = "name";
+inline constexpr const char* kDisplayName = "display_name";
+inline constexpr const char* kRole = "role";
+inline constexpr const char* kResetPassword = "password";  // account reset: what to reset
+inline constexpr const char* kResetTotp = "totp";
+
+// Answers.
+inline constexpr const char* kToken = "token";  // a session's bearer token, given once
+inline constexpr const char* kExpiresAt = "expires_at";
+inline constexpr const char* kIdleTimeoutSeconds = "idle_timeout_seconds";
+inline constexpr const char* kSetupExpiresAt = "setup_expires_at";
+inline constexpr const char* kPasswordRequired = "password_required";
+inline constexpr const char* kTotpSecret = "totp_secret";  // base32, during setup only
+inline constexpr const char* kOtpauthUri = "otpauth_uri";
+inline constexpr const char* kRecoveryCodes = "recovery_codes";
+inline constexpr const char* kRecoveryCodesLeft = "recovery_codes_left";
+inline constexpr const char* kAccounts = "accounts";
+inline constexpr const char* kTokens = "operator_tokens";
+inline constexpr const char* kEntries = "entries";
+
+// Audit log query parameters (GET /api/v1/audit).
+inline constexpr const char* kQueryKind = "kind";  // "changes" | "reads"
+inline constexpr const char* kQueryAccount = "account";
+inline constexpr const char* kQueryAction = "action";
+inline constexpr const char* kQuerySince = "since";
+inline constexpr const char* kQueryUntil = "until";
+
+}  // namespace cg::protocol::account_api
