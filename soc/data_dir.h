@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "common/timeutil.h"
+#include "soc/retention.h"
 
 namespace cg::soc {
 
@@ -68,6 +69,10 @@ struct ServeOptions {
   std::chrono::seconds clock_skew_tolerance{300};
   // Certificate renewals per device and day.
   int renewals_per_day = 5;
+  // The SOC's name on generated reports ("": the first host name of its server certificate).
+  std::string soc_name;
+  // How long reports, status history and audit entries are kept (soc/retention.h).
+  RetentionOptions retention;
 };
 
 // The operator port's own connection budget (analysts' cgctl and browsers).
