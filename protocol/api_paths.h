@@ -33,6 +33,13 @@ inline constexpr std::string_view kOperatorTokens = "/api/v1/operator-tokens";
 inline constexpr std::string_view kOperatorTokenRevoke = "/api/v1/operator-tokens/{id}/revoke";
 inline constexpr std::string_view kConflicts = "/api/v1/conflicts";
 inline constexpr std::string_view kConflictResolve = "/api/v1/conflicts/{id}/resolve";
+// Inspection reports: GET generates one (?group=&from=DATE&to=DATE&format=html|csv&lang=vi|en)
+// and answers the document with its digest and record id in the headers below; GET of the
+// collection with ?digest=HEX lists the SOC's records of that digest.
+inline constexpr std::string_view kInspectionReport = "/api/v1/inspection-reports/generate";
+inline constexpr std::string_view kInspectionReports = "/api/v1/inspection-reports";
+inline constexpr std::string_view kReportDigestHeader = "X-CounterGuard-Digest";
+inline constexpr std::string_view kReportIdHeader = "X-CounterGuard-Report-Id";
 
 // `pattern` with its "{id}" segment replaced by `id`, percent-encoded.
 std::string PathWithId(std::string_view pattern, std::string_view id);

@@ -255,6 +255,8 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", api::kDeviceAllowReenroll, Access::kAdmin, &SocService::AllowReenroll},
       {"GET", api::kConflicts, Access::kAnalyst, &SocService::ListConflicts},
       {"POST", api::kConflictResolve, Access::kAdmin, &SocService::ResolveConflict},
+      {"GET", api::kInspectionReport, Access::kAnalyst, &SocService::InspectionReport},
+      {"GET", api::kInspectionReports, Access::kAnalyst, &SocService::FindInspectionReports},
   };
   return routes;
 }
