@@ -163,6 +163,10 @@ void HistoryReportCommands::Register(CLI::App& app) {
   history_->add_option("--to", to_, "to this date (inclusive) or RFC 3339 time");
   history_->add_option("--check", check_, "only this check (and the device's overall status)");
   history_->add_flag("--csv", csv_, "CSV output");
+  history_
+      ->add_option("--limit", limit_,
+                   "latest raw reports listed with --json (default 20; kept 90 days)")
+      ->check(CLI::Range(1, 1000));
 
   report_ = app.add_subcommand("report", "Inspection reports");
   report_->require_subcommand(1);
@@ -200,7 +204,10 @@ int HistoryReportCommands::History(const RawCall& call, bool json_out) {
     return Fail("history: --json and --csv exclude each other");
   }
   auto r = JsonCall(call, api::PathWithId(api::kDeviceHistory, device_id_) +
-                              Query({{"from", from_}, {"to", to_}, {"check", check_}}));
+                              Query({{"from", from_},
+                                     {"to", to_},
+                                     {"check", check_},
+                                     {"limit", std::to_string(limit_)}}));
   if (!r.ok()) {
     return Fail(r.error().message);
   }

@@ -42,6 +42,7 @@ class HistoryReportCommands {
   CLI::App* verify_ = nullptr;
   std::string device_id_, from_, to_, check_;
   bool csv_ = false;
+  int limit_ = 20;
   std::string group_, report_from_, report_to_, format_ = "html", lang_ = "vi", output_;
   std::string digest_;
 };

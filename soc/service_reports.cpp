@@ -72,6 +72,10 @@ HttpResponse SocService::DeviceHistory(Call& call) {
   if (!from.ok() || !to.ok()) {
     return InvalidRequest((from.ok() ? to.error() : from.error()).message);
   }
+  auto limit = LimitQuery(call.request, kDefaultHistoryLimit, kMaxHistoryLimit);
+  if (!limit.ok()) {
+    return InvalidRequest(limit.error().message);
+  }
   std::optional<std::string> check = NonEmptyQuery(call.request, "check");
   if (check && (check->size() > protocol::kMaxShortField || !IsPrintable(*check))) {
     return InvalidRequest("check must be a check id");
@@ -100,6 +104,21 @@ HttpResponse SocService::DeviceHistory(Call& call) {
       list.push_back(IntervalJson(i));
     }
   }
+  // The latest raw arrivals too (newest first, while retention keeps them): the order the
+  // device followed and the clock evidence of each report.
+  auto reports = storage_.ReportHistory(id, *limit);
+  if (!reports.ok()) {
+    return StorageFailure("reading the reports of " + id, reports.error());
+  }
+  json report_list = json::array();
+  for (const auto& report : *reports) {
+    report_list.push_back({{"report_id", report.report_id},
+                           {"collected_at", FormatRfc3339(report.collected_at)},
+                           {"received_at", FormatRfc3339(report.received_at)},
+                           {"clock_skew", report.clock_skew > config_.clock_skew_tolerance},
+                           {"clock_skew_seconds", report.clock_skew.count()},
+                           {"status", protocol::ToString(report.status)}});
+  }
   json checks_json = json::array();
   for (auto& [check_id, list] : checks) {
     checks_json.push_back({{"id", check_id}, {"changes", std::move(list)}});
@@ -108,7 +127,8 @@ HttpResponse SocService::DeviceHistory(Call& call) {
                                   {"from", OptionalTime(*from)},
                                   {"to", OptionalTime(*to)},
                                   {"overall", std::move(overall)},
-                                  {"checks", std::move(checks_json)}});
+                                  {"checks", std::move(checks_json)},
+                                  {"reports", std::move(report_list)}});
 }
 
 HttpResponse SocService::InspectionReport(Call& call) {
@@ -168,11 +188,11 @@ HttpResponse SocService::InspectionReport(Call& call) {
   auto gaps = storage_.ReportingGaps(query);
   auto inspections = storage_.InspectionRecords(query);
   auto policies = storage_.ListPolicies();
-  for (const Error* e : {intervals.ok() ? nullptr : &intervals.error(),
-                         enforcement.ok() ? nullptr : &enforcement.error(),
-                         gaps.ok() ? nullptr : &gaps.error(),
-                         inspections.ok() ? nullptr : &inspections.error(),
-                         policies.ok() ? nullptr : &policies.error()}) {
+  for (const Error* e :
+       {intervals.ok() ? nullptr : &intervals.error(),
+        enforcement.ok() ? nullptr : &enforcement.error(), gaps.ok() ? nullptr : &gaps.error(),
+        inspections.ok() ? nullptr : &inspections.error(),
+        policies.ok() ? nullptr : &policies.error()}) {
     if (e != nullptr) {
       return StorageFailure("reading the history of a report", *e);
     }

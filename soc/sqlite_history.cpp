@@ -456,8 +456,8 @@ Result<size_t> HistoryWriter::DeleteHistoryBefore(SysTime cutoff, size_t batch) 
         "until IS NOT NULL AND until < ?1 ORDER BY until LIMIT ?2)",
         "DELETE FROM enforcement_changes WHERE id IN (SELECT id FROM enforcement_changes "
         "WHERE time < ?1 ORDER BY time LIMIT ?2)",
-        "DELETE FROM reporting_gaps WHERE rowid IN (SELECT rowid FROM reporting_gaps WHERE "
-        "until < ?1 LIMIT ?2)"}) {
+        "DELETE FROM reporting_gaps WHERE (device_id, since) IN (SELECT device_id, since FROM "
+        "reporting_gaps WHERE until < ?1 ORDER BY until LIMIT ?2)"}) {
     if (deleted >= batch) {
       break;
     }
