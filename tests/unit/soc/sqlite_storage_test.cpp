@@ -954,33 +954,40 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
   }
   {
     RawDb raw(DbPath());
-    ASSERT_EQ(raw.Exec("DROP TABLE revoked_certificates; DROP TABLE enrollment_conflicts; "
-                       "DROP INDEX devices_by_machine; DROP INDEX reports_by_device_arrival; "
-                       "ALTER TABLE reports DROP COLUMN clock_skew; "
-                       "ALTER TABLE devices DROP COLUMN clock_skew; "
-                       "ALTER TABLE devices DROP COLUMN reported_hostname; "
-                       "ALTER TABLE operator_tokens DROP COLUMN last_used_at; "
-                       "ALTER TABLE devices DROP COLUMN reenroll_allowed; "
-                       "ALTER TABLE devices DROP COLUMN pending_cert_serial; "
-                       "ALTER TABLE devices DROP COLUMN pending_cert_not_after; "
-                       // migration 6, undone
-                       "ALTER TABLE devices DROP COLUMN policy_state; "
-                       "ALTER TABLE devices DROP COLUMN verified_policy_version; "
-                       "ALTER TABLE devices DROP COLUMN verified_policy_hash; "
-                       "ALTER TABLE devices DROP COLUMN served_policy_version; "
-                       "ALTER TABLE devices DROP COLUMN served_policy_hash; "
-                       "ALTER TABLE reports DROP COLUMN policy_state; "
-                       "DROP TABLE policy_layers; "
-                       "CREATE TABLE policies (version INTEGER PRIMARY KEY, hash TEXT NOT NULL, "
-                       "key_id TEXT NOT NULL, name TEXT NOT NULL, scope TEXT NOT NULL, "
-                       "envelope TEXT NOT NULL, pushed_by TEXT NOT NULL, "
-                       "pushed_at INTEGER NOT NULL); "
-                       "INSERT INTO policies VALUES (7, 'h7', 'k', 'n', '', "
-                       "'{\"policy\": {\"target\": {\"groups\": [\"sonla/\", \"laocai/\"]}}}', "
-                       "'admin', 1); "
-                       "DELETE FROM schema_migrations WHERE version >= 3; "
-                       "UPDATE devices SET revoked = 1 WHERE device_id = '" +
-                       Uuid(1) + "'"),
+    ASSERT_EQ(raw.Exec(  // migration 7, undone
+                  "DROP TABLE status_intervals; DROP TABLE enforcement_changes; "
+                  "DROP TABLE reporting_gaps; DROP TABLE generated_reports; "
+                  "DROP TABLE history_backfill; DROP INDEX reports_by_arrival; "
+                  "DROP INDEX devices_by_latest_report; DROP TRIGGER audit_log_no_delete; "
+                  "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN "
+                  "SELECT RAISE(ABORT, 'the audit log is append-only'); END; "
+                  "DROP TABLE revoked_certificates; DROP TABLE enrollment_conflicts; "
+                  "DROP INDEX devices_by_machine; DROP INDEX reports_by_device_arrival; "
+                  "ALTER TABLE reports DROP COLUMN clock_skew; "
+                  "ALTER TABLE devices DROP COLUMN clock_skew; "
+                  "ALTER TABLE devices DROP COLUMN reported_hostname; "
+                  "ALTER TABLE operator_tokens DROP COLUMN last_used_at; "
+                  "ALTER TABLE devices DROP COLUMN reenroll_allowed; "
+                  "ALTER TABLE devices DROP COLUMN pending_cert_serial; "
+                  "ALTER TABLE devices DROP COLUMN pending_cert_not_after; "
+                  // migration 6, undone
+                  "ALTER TABLE devices DROP COLUMN policy_state; "
+                  "ALTER TABLE devices DROP COLUMN verified_policy_version; "
+                  "ALTER TABLE devices DROP COLUMN verified_policy_hash; "
+                  "ALTER TABLE devices DROP COLUMN served_policy_version; "
+                  "ALTER TABLE devices DROP COLUMN served_policy_hash; "
+                  "ALTER TABLE reports DROP COLUMN policy_state; "
+                  "DROP TABLE policy_layers; "
+                  "CREATE TABLE policies (version INTEGER PRIMARY KEY, hash TEXT NOT NULL, "
+                  "key_id TEXT NOT NULL, name TEXT NOT NULL, scope TEXT NOT NULL, "
+                  "envelope TEXT NOT NULL, pushed_by TEXT NOT NULL, "
+                  "pushed_at INTEGER NOT NULL); "
+                  "INSERT INTO policies VALUES (7, 'h7', 'k', 'n', '', "
+                  "'{\"policy\": {\"target\": {\"groups\": [\"sonla/\", \"laocai/\"]}}}', "
+                  "'admin', 1); "
+                  "DELETE FROM schema_migrations WHERE version >= 3; "
+                  "UPDATE devices SET revoked = 1 WHERE device_id = '" +
+                  Uuid(1) + "'"),
               SQLITE_OK);
   }
   auto storage = Open(/*create=*/false);
