@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace cg::soc {
 
 Status ValidateRetention(const RetentionOptions& o) {
@@ -64,14 +66,18 @@ Result<RetentionRunner::Counts> RetentionRunner::RunOnce() {
           return counts;
         }
       }
+      const auto started = std::chrono::steady_clock::now();
       CG_ASSIGN_OR_RETURN(size_t deleted, kind.remove(kind.cutoff, options_.batch));
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
       ++counts.batches;
       *kind.count += deleted;
       if (deleted < options_.batch) {
         break;
       }
-      // Let the ingest writer in between two batches.
-      if (!Sleep(options_.pause)) {
+      // Let the ingest writer in between two batches, for most of the time.
+      const int duty = std::clamp(options_.duty_percent, 1, 100);
+      if (!Sleep(std::max(options_.pause, took * (100 - duty) / duty))) {
         return counts;
       }
     }
