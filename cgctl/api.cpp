@@ -118,14 +118,17 @@ Result<Api> Api::Connect(const Globals& g) {
   return Api(std::move(client), std::move(token));
 }
 
-Result<json> Api::Call(const std::string& method, const std::string& target, const json& body) {
+Result<protocol::HttpResponse> Api::Raw(const std::string& method, const std::string& target,
+                                        const std::string& body) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!token_.empty()) {
     headers.emplace_back("Authorization", "Bearer " + token_);
   }
-  CG_ASSIGN_OR_RETURN(
-      auto r,
-      client_->Request(method, target, body.is_null() ? std::string() : body.dump(), headers));
+  return client_->Request(method, target, body, headers);
+}
+
+Result<json> Api::Call(const std::string& method, const std::string& target, const json& body) {
+  CG_ASSIGN_OR_RETURN(auto r, Raw(method, target, body.is_null() ? std::string() : body.dump()));
   json j = json::parse(r.body, nullptr, false);
   if (r.status < 200 || r.status >= 300) {
     std::string message = "HTTP " + std::to_string(r.status);

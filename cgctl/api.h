@@ -43,6 +43,9 @@ class Api {
   // Returns the JSON body of a 2xx answer, or the SOC's error as one line.
   Result<nlohmann::json> Call(const std::string& method, const std::string& target,
                               const nlohmann::json& body = nullptr);
+  // The SOC's answer as it is, whatever its status (documents that are not JSON).
+  Result<protocol::HttpResponse> Raw(const std::string& method, const std::string& target,
+                                     const std::string& body = {});
 
  private:
   Api(std::unique_ptr<protocol::HttpsClient> c, std::string t)

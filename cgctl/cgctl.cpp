@@ -10,6 +10,7 @@
 
 #include "cgctl/accounts.h"
 #include "cgctl/api.h"
+#include "cgctl/history_report.h"
 #include "common/cli.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
@@ -141,8 +142,6 @@ struct Commands {
   std::string reenroll_id;
   bool conflicts_all = false;
   std::string conflict_id;
-  std::string history_id;
-  int history_limit = 20;
   std::string token_group, token_ttl = "24h";
   int token_uses = 1;
   std::string token_revoke_id;
@@ -275,22 +274,6 @@ struct Commands {
     }
     return out(api->Call("GET", api::PathWithId(api::kDevice, device_id)),
                [](const json& j) { std::fputs(FormatDevice(j).c_str(), stdout); });
-  }
-
-  int History() {
-    return out(
-        api->Call("GET", api::PathWithId(api::kDeviceHistory, history_id) +
-                             "?limit=" + std::to_string(history_limit)),
-        [](const json& j) {
-          // Newest arrival first; "!" marks a report dated ahead of the SOC's clock.
-          std::printf("%-36s  %-20s  %-20s  %s\n", "REPORT ID", "COLLECTED", "RECEIVED", "STATUS");
-          for (const auto& r : j.value("reports", json::array())) {
-            const std::string collected =
-                S(r, "collected_at") + (r.value("clock_skew", false) ? " !" : "");
-            std::printf("%-36s  %-20s  %-20s  %s\n", S(r, "report_id").c_str(), collected.c_str(),
-                        S(r, "received_at").c_str(), S(r, "status").c_str());
-          }
-        });
   }
 
   int EnrollTokenCreate() {
@@ -612,8 +595,6 @@ int Run(int argc, char** argv) {
   auto& reenroll_id = c.reenroll_id;
   auto& conflicts_all = c.conflicts_all;
   auto& conflict_id = c.conflict_id;
-  auto& history_id = c.history_id;
-  auto& history_limit = c.history_limit;
   auto& token_group = c.token_group;
   auto& token_ttl = c.token_ttl;
   auto& token_uses = c.token_uses;
@@ -671,10 +652,8 @@ int Run(int argc, char** argv) {
   conflict_resolve->add_option("id", conflict_id, "conflict id (from `cgctl conflicts`)")
       ->required();
 
-  auto* history = app.add_subcommand("history", "A device's reports, newest first");
-  history->add_option("id", history_id, "device id")->required();
-  history->add_option("--limit", history_limit, "how many (default 20)")
-      ->check(CLI::Range(1, 1000));
+  HistoryReportCommands history_report;
+  history_report.Register(app);
 
   auto* enroll_token = app.add_subcommand("enroll-token", "Enrollment tokens");
   enroll_token->require_subcommand(1);
@@ -790,8 +769,11 @@ int Run(int argc, char** argv) {
   if (*device) {
     return c.Device();
   }
-  if (*history) {
-    return c.History();
+  if (auto code =
+          history_report.Run([&](const std::string& method,
+                                 const std::string& target) { return api->Raw(method, target); },
+                             g.json)) {
+    return *code;
   }
   if (*token_create) {
     return c.EnrollTokenCreate();

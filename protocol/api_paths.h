@@ -49,6 +49,13 @@ inline constexpr std::string_view kAccounts = "/api/v1/accounts";
 inline constexpr std::string_view kAccountDisable = "/api/v1/accounts/{id}/disable";
 inline constexpr std::string_view kAccountEnable = "/api/v1/accounts/{id}/enable";
 inline constexpr std::string_view kAccountReset = "/api/v1/accounts/{id}/reset";
+// Inspection reports: GET generates one (?group=&from=DATE&to=DATE&format=html|csv&lang=vi|en)
+// and answers the document with its digest and record id in the headers below; GET of the
+// collection with ?digest=HEX lists the SOC's records of that digest.
+inline constexpr std::string_view kInspectionReport = "/api/v1/inspection-reports/generate";
+inline constexpr std::string_view kInspectionReports = "/api/v1/inspection-reports";
+inline constexpr std::string_view kReportDigestHeader = "X-CounterGuard-Digest";
+inline constexpr std::string_view kReportIdHeader = "X-CounterGuard-Report-Id";
 
 // `pattern` with its "{id}" segment replaced by `id`, percent-encoded.
 std::string PathWithId(std::string_view pattern, std::string_view id);

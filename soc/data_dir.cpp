@@ -276,6 +276,16 @@ Status Serve(const ServeOptions& options) {
   config.clock_skew_tolerance = options.clock_skew_tolerance;
   config.renew_burst = std::max(options.renewals_per_day, 1);
   config.renew_refill = std::chrono::milliseconds(24LL * 3600 * 1000 / config.renew_burst);
+  config.soc_name = options.soc_name;
+  if (config.soc_name.empty()) {
+    // The name agents and cgctl reach it by: the first host name of its certificate.
+    CG_ASSIGN_OR_RETURN(auto server_pem, ReadFileToString(layout.ServerCert(), 1u << 20));
+    CG_ASSIGN_OR_RETURN(auto server_info, protocol::InspectCertificatePem(server_pem));
+    config.soc_name = !server_info.dns_names.empty()      ? server_info.dns_names.front()
+                      : !server_info.ip_addresses.empty() ? server_info.ip_addresses.front()
+                                                          : server_info.subject_cn;
+  }
+  CG_RETURN_IF_ERROR(ValidateRetention(options.retention));
   SocService service(*loaded.storage, loaded.ca, Now, config);
   AccountConfig account_config;
   account_config.totp_roles = {options.totp_roles.begin(), options.totp_roles.end()};
@@ -354,6 +364,9 @@ Status Serve(const ServeOptions& options) {
       return names;
     }());
   }
+  // Deletes old reports, history and audit entries in small batches on a thread of its own.
+  RetentionRunner retention(*loaded.storage, Now, options.retention);
+  retention.Start();
   // Each CRL says it is valid for 7 days and is re-signed halfway (or at once after a change):
   // look daily, so that consumers reading DATA_DIR/crl.pem never hold an outdated one.
   std::function<void()> refresh_crl = [&] {
@@ -377,6 +390,7 @@ Status Serve(const ServeOptions& options) {
     }
   }
   spdlog::info("{} received, shutting down", stop_source->Wait());
+  retention.Stop();
   runtime.Stop();
   runtime.Wait();
   // Reports already queued are stored; their connections are gone, so the agents resend them

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "common/timeutil.h"
+#include "soc/retention.h"
 
 namespace cg::soc {
 
@@ -91,6 +92,10 @@ struct ServeOptions {
   std::vector<std::string> totp_roles{"analyst", "inspector", "admin"};
   std::chrono::seconds session_ttl{12 * 3600};
   std::chrono::seconds session_idle{3600};
+  // The SOC's name on generated reports ("": the first host name of its server certificate).
+  std::string soc_name;
+  // How long reports, status history and audit entries are kept (soc/retention.h).
+  RetentionOptions retention;
 };
 
 // The operator port's own connection budget (analysts' cgctl and browsers).

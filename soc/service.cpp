@@ -272,6 +272,8 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", api::kAccountDisable, Access::kAdmin, &SocService::DisableAccount},
       {"POST", api::kAccountEnable, Access::kAdmin, &SocService::EnableAccount},
       {"POST", api::kAccountReset, Access::kAdmin, &SocService::ResetAccount},
+      {"GET", api::kInspectionReport, Access::kAnalyst, &SocService::InspectionReport},
+      {"GET", api::kInspectionReports, Access::kAnalyst, &SocService::FindInspectionReports},
   };
   return routes;
 }

@@ -58,6 +58,8 @@ struct SocConfig {
   std::chrono::milliseconds auth_delay_base{250};
   std::chrono::milliseconds auth_delay_max{16000};
   std::chrono::seconds auth_forget_after{15 * 60};
+  // The SOC's name on the reports it generates (cg-soc serve --soc-name; default its host name).
+  std::string soc_name = "CounterGuard SOC";
 };
 
 // Runs fn after a delay without holding the calling thread (ServerRuntime::After).
@@ -245,6 +247,9 @@ class SocService {
   std::variant<Principal, protocol::HttpResponse> SessionPrincipal(std::string_view secret,
                                                                    SysTime now, AuditEntry& audit);
   std::optional<protocol::HttpResponse> ApplyTokenOwner(Principal& principal, AuditEntry& audit);
+  // Status history and inspection reports (service_reports.cpp).
+  protocol::HttpResponse InspectionReport(Call& call);
+  protocol::HttpResponse FindInspectionReports(Call& call);
 
   // CRL file after a change of revocation state; failures are logged (the database is the
   // primary record, and the next change rewrites the file). Also drops the cached CRL.

@@ -1,5 +1,5 @@
-// Devices on the operator port: list, detail, history, revocation, re-enrollment and
-// hostname conflicts.
+// Devices on the operator port: list, detail, revocation, re-enrollment and hostname conflicts
+// (history: service_reports.cpp).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -128,35 +128,6 @@ HttpResponse SocService::RevokeDevice(Call& call) {
   }
   RepublishCrl();
   return HttpResponse::Json(200, {{"device_id", id}, {"status", "revoked"}});
-}
-
-HttpResponse SocService::DeviceHistory(Call& call) {
-  const std::string& id = call.params.at(0);
-  call.audit_target = id;
-  auto limit = LimitQuery(call.request, kDefaultHistoryLimit, kMaxHistoryLimit);
-  if (!limit.ok()) {
-    return InvalidRequest(limit.error().message);
-  }
-  if (!IsUuid(id)) {
-    return Fail(404, "not_found", "no such device");
-  }
-  auto reports = storage_.ReportHistory(id, *limit);
-  if (!reports.ok()) {
-    if (reports.error().code == ErrorCode::kNotFound) {
-      return Fail(404, "not_found", "no such device");
-    }
-    return StorageFailure("reading the history of " + id, reports.error());
-  }
-  json list = json::array();
-  for (const auto& report : *reports) {
-    list.push_back({{"report_id", report.report_id},
-                    {"collected_at", FormatRfc3339(report.collected_at)},
-                    {"received_at", FormatRfc3339(report.received_at)},
-                    {"clock_skew", report.clock_skew > config_.clock_skew_tolerance},
-                    {"clock_skew_seconds", report.clock_skew.count()},
-                    {"status", protocol::ToString(report.status)}});
-  }
-  return HttpResponse::Json(200, {{"reports", std::move(list)}});
 }
 
 HttpResponse SocService::AllowReenroll(Call& call) {

@@ -98,6 +98,18 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", serve.config_file,
                         "configuration file (SIEM export; default DATA_DIR/soc.json when it "
                         "exists; docs/siem.md)");
+  serve_cmd->add_option("--soc-name", serve.soc_name,
+                        "the SOC's name on generated reports (default: the first host name of "
+                        "its server certificate)");
+  std::string keep_reports, keep_history, keep_audit;
+  serve_cmd->add_option("--keep-reports", keep_reports,
+                        "how long raw reports are kept (default 90d; at least 1d; a device's "
+                        "latest report is always kept)");
+  serve_cmd->add_option("--keep-history", keep_history,
+                        "how long status changes and enforcement changes are kept (default "
+                        "1825d, at least 365d)");
+  serve_cmd->add_option("--keep-audit", keep_audit,
+                        "how long audit entries are kept (default 1825d, at least 366d)");
 
   std::string poll_hold;
   serve_cmd->add_option("--poll-hold", poll_hold,
@@ -214,6 +226,22 @@ int main(int argc, char** argv) {
                                       std::to_string(max.count()) + "s"));
       }
       *target = secs;
+    }
+    for (auto [text, target, name] :
+         {std::tuple{&keep_reports, &serve.retention.reports, "--keep-reports"},
+          std::tuple{&keep_history, &serve.retention.history, "--keep-history"},
+          std::tuple{&keep_audit, &serve.retention.audit, "--keep-audit"}}) {
+      if (text->empty()) {
+        continue;
+      }
+      auto d = cg::ParseDuration(*text);
+      if (!d.ok()) {
+        return Fail(d.error().Wrap(name));
+      }
+      *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
+    if (auto s = cg::soc::ValidateRetention(serve.retention); !s.ok()) {
+      return Fail(s.error());
     }
     if (!poll_hold.empty()) {
       auto hold = cg::ParseDuration(poll_hold);

@@ -20,6 +20,7 @@
 #include "platform/os/files.h"
 #include "soc/sqlite_storage_export.h"
 #include "soc/account_store.h"
+#include "soc/sqlite_history.h"
 
 namespace cg::soc {
 namespace {
@@ -244,6 +245,9 @@ INSERT INTO policy_layers (target, version, hash, key_id, name, scope, envelope,
   FROM policies p ORDER BY version;
 DROP TABLE policies;
 )sql"},
+      // Issue 15: per-check status history kept for years, enforcement changes, reporting
+      // gaps, generated reports and retention (soc/sqlite_history.cpp).
+      {7, sqlite_history::kMigration7},
       // SIEM export (issue 15): the outbox (soc/sqlite_storage_export.cpp).
       {9, sqlite_export::kMigrationSql},
       // Staff accounts (issue 16): accounts, recovery codes, sessions, token owners, and the
@@ -571,7 +575,10 @@ class StatementCache {
 class SqliteStorage final : public Storage {
  public:
   SqliteStorage(DbPtr db, std::string path)
-      : db_(std::move(db)), path_(std::move(path)), statements_(db_.get()) {}
+      : db_(std::move(db)),
+        path_(std::move(path)),
+        statements_(db_.get()),
+        history_(std::make_unique<sqlite_history::HistoryWriter>(db_.get())) {}
 
   // A second, read-only connection for the lookups on the agents' hot path (the device of
   // every handshake and request). In WAL mode it reads the last committed state while the
@@ -592,6 +599,7 @@ class SqliteStorage final : public Storage {
     std::lock_guard lock(read_mu_);
     reader_ = std::move(reader);
     read_statements_.emplace(reader_.get());
+    CG_ASSIGN_OR_RETURN(history_reader_, sqlite_history::HistoryReader::Open(path_));
     return OkStatus();
   }
 
@@ -615,7 +623,8 @@ class SqliteStorage final : public Storage {
       }
     }
     CG_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", path_));
-    return Migrate();
+    CG_RETURN_IF_ERROR(Migrate());
+    return history_->BackfillIfPending();
   }
 
   Status CreateOperatorToken(const OperatorToken& token) override {
@@ -1070,6 +1079,8 @@ class SqliteStorage final : public Storage {
                                 protocol::ToString(check.severity))
                              .Run());
     }
+    // Before the device row changes: the history reads the arrivals stored so far.
+    CG_RETURN_IF_ERROR(history_->OnReportStored(report, row_id, received_at));
     {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET last_seen = "
                                           "max(COALESCE(last_seen, ?2), ?2) WHERE device_id = ?1"));
@@ -1296,6 +1307,36 @@ class SqliteStorage final : public Storage {
     CG_ASSIGN_OR_RETURN(int64_t n, sqlite_export::RecordStaleDevices(db_.get(), devices, now));
     CG_RETURN_IF_ERROR(tx.Commit());
     return n;
+  Result<std::vector<StatusInterval>> StatusIntervals(const HistoryQuery& query) override {
+    return history_reader_->StatusIntervals(query);
+  }
+  Result<std::vector<EnforcementChange>> EnforcementChanges(const HistoryQuery& query) override {
+    return history_reader_->EnforcementChanges(query);
+  }
+  Result<std::vector<ReportingGap>> ReportingGaps(const HistoryQuery& query) override {
+    return history_reader_->ReportingGaps(query);
+  }
+  Result<std::vector<InspectionRecord>> InspectionRecords(const HistoryQuery& query) override {
+    return history_reader_->InspectionRecords(query);
+  }
+  Result<size_t> DeleteReportsBefore(SysTime cutoff, size_t batch) override {
+    std::lock_guard lock(mu_);
+    return history_->DeleteReportsBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteHistoryBefore(SysTime cutoff, size_t batch) override {
+    std::lock_guard lock(mu_);
+    return history_->DeleteHistoryBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) override {
+    std::lock_guard lock(mu_);
+    return history_->DeleteAuditBefore(cutoff, batch);
+  }
+  Status RecordGeneratedReport(const GeneratedReport& report) override {
+    std::lock_guard lock(mu_);
+    return history_->RecordGeneratedReport(report);
+  }
+  Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) override {
+    return history_reader_->FindGeneratedReports(digest);
   }
 
   Status AppendAudit(const AuditEntry& entry) override {
@@ -1447,6 +1488,9 @@ class SqliteStorage final : public Storage {
   StatementCache statements_;
   std::optional<StatementCache> read_statements_;
   EventOptions event_options_;  // guarded by mu_
+  // Status history (migration 7); declared after the connections, so finalised before them.
+  std::unique_ptr<sqlite_history::HistoryWriter> history_;
+  std::unique_ptr<sqlite_history::HistoryReader> history_reader_;  // its own connection
 };
 
 }  // namespace

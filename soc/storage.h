@@ -3,6 +3,7 @@
 // sit behind it; no backend type appears here.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -183,6 +184,72 @@ struct TaskAssignment {
   std::optional<SysTime> delivered_at;
   std::optional<SysTime> done_at;
   std::string report_id;  // the report that answered it
+};
+
+// How long one check of a device (or the device's overall status) kept one status: from the
+// report that started it to the report that ended it (its next status, or a report without
+// that check). Times are the SOC's arrival times (received_at), the order the device follows.
+// Kept for years (status_intervals), long after the raw reports are deleted.
+struct StatusInterval {
+  std::string device_id;
+  std::string check_id;  // kOverallCheck: the device's overall status
+  // A protocol::CheckStatus string, or for kOverallCheck a protocol::DeviceStatus one.
+  std::string status;
+  std::string severity;  // of the check when the interval started ("" for the overall status)
+  SysTime since;
+  std::optional<SysTime> until;  // nullopt: still the current status
+  std::string report_id;         // the report that started it
+  std::string summary;           // the check's summary then (the overall one: failing checks)
+  std::string evidence;          // JSON {"expected", "observed"} of that report, clipped
+};
+inline constexpr const char* kOverallCheck = "";
+
+// Which intervals, enforcement changes or gaps: one device or a group and everything below it,
+// and a period [from, to) that they overlap (open ends: no bound).
+struct HistoryQuery {
+  std::optional<std::string> device_id;
+  std::optional<std::string> group_prefix;
+  std::optional<SysTime> from;
+  std::optional<SysTime> to;
+};
+
+// A change an agent's enforcement made (or failed to make), from a report's remediation record
+// that was not a dry run.
+struct EnforcementChange {
+  std::string device_id;
+  std::string check_id;
+  SysTime time;  // the report's arrival
+  std::string report_id;
+  std::string result;   // "applied" | "error"
+  std::string changes;  // JSON array [{target, action, before, after}] or {"error": ...}
+};
+
+// A time without reports from a device: between two consecutive arrivals at least
+// kMinRecordedGap apart. Stale periods are judged from these (the raw reports are gone by then).
+struct ReportingGap {
+  std::string device_id;
+  SysTime since;  // the arrival before the gap
+  SysTime until;  // the arrival that ended it
+};
+inline constexpr std::chrono::seconds kMinRecordedGap{24 * 3600};
+
+// An inspection task with each device's answer: the status of the report that answered it
+// ("" while not answered; "deleted" when that report is gone and no interval tells).
+struct InspectionRecord {
+  Task task;
+  std::vector<std::pair<TaskAssignment, std::string>> assignments;
+};
+
+// A generated document (an inspection report) as the SOC recorded it, so that a printed copy
+// can be matched by its digest.
+struct GeneratedReport {
+  std::string id;          // UUID
+  std::string kind;        // "inspection"
+  std::string digest;      // SHA-256 (hex) of the canonical content
+  std::string parameters;  // JSON: group, from, to, format, lang
+  std::string generated_by;
+  SysTime generated_at;
+  std::string content;  // the canonical content (JSON) the digest is of
 };
 
 // Device::policy_state values.
@@ -402,6 +469,30 @@ class Storage {
   // Records each device's stale event unless a report arrived since `silent_since` was read or
   // its silence was already recorded; returns how many were recorded.
   virtual Result<int64_t> RecordStaleDevices(std::span<const StaleDevice> devices, SysTime now) = 0;
+  // Status history (status_intervals, filled at ingest; see soc/history.h). Intervals
+  // overlapping the query, by device, check, since; kNotFound for an unknown device_id.
+  virtual Result<std::vector<StatusInterval>> StatusIntervals(const HistoryQuery& query) = 0;
+  // Enforcement changes in the query's period, by device and time.
+  virtual Result<std::vector<EnforcementChange>> EnforcementChanges(const HistoryQuery& query) = 0;
+  // Reporting gaps overlapping the query's period, by device and time.
+  virtual Result<std::vector<ReportingGap>> ReportingGaps(const HistoryQuery& query) = 0;
+  // Inspection tasks created in the query's period with their assignments to devices of the
+  // query's group (tasks with none are left out), oldest first.
+  virtual Result<std::vector<InspectionRecord>> InspectionRecords(const HistoryQuery& query) = 0;
+
+  // Retention: each call deletes at most `batch` rows in one short transaction and returns how
+  // many it deleted (0: nothing left), so that ingest waits for one batch at most.
+  // Reports received before `cutoff` (with their check results), except a device's latest.
+  virtual Result<size_t> DeleteReportsBefore(SysTime cutoff, size_t batch) = 0;
+  // Closed status intervals, enforcement changes and reporting gaps that ended before `cutoff`.
+  virtual Result<size_t> DeleteHistoryBefore(SysTime cutoff, size_t batch) = 0;
+  // Audit entries older than `cutoff`; the schema refuses to delete any younger than a year.
+  virtual Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) = 0;
+
+  // Records a generated report (kAlreadyExists if its id is taken).
+  virtual Status RecordGeneratedReport(const GeneratedReport& report) = 0;
+  // The recorded reports with this digest, newest first (content left empty).
+  virtual Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) = 0;
 
   // Appends to the audit log (which the schema keeps append-only).
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

@@ -963,6 +963,13 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
                   // migration 9 (export), undone
                   "DROP TABLE export_outbox; DROP TABLE export_cursors; "
                   "ALTER TABLE devices DROP COLUMN stale_event_at; "
+                  // migration 7 (history), undone
+                  "DROP TABLE status_intervals; DROP TABLE enforcement_changes; "
+                  "DROP TABLE reporting_gaps; DROP TABLE generated_reports; "
+                  "DROP TABLE history_backfill; DROP INDEX reports_by_arrival; "
+                  "DROP INDEX devices_by_latest_report; DROP TRIGGER audit_log_no_delete; "
+                  "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN "
+                  "SELECT RAISE(ABORT, 'the audit log is append-only'); END; "
                   "DROP TABLE revoked_certificates; DROP TABLE enrollment_conflicts; "
                   "DROP INDEX devices_by_machine; DROP INDEX reports_by_device_arrival; "
                   "ALTER TABLE reports DROP COLUMN clock_skew; "

@@ -131,6 +131,34 @@ class ForwardingStorage : public soc::Storage {
   Result<int64_t> RecordStaleDevices(std::span<const soc::StaleDevice> devices,
                                      SysTime now) override {
     return real_.RecordStaleDevices(devices, now);
+  Result<std::vector<soc::StatusInterval>> StatusIntervals(const soc::HistoryQuery& q) override {
+    return real_.StatusIntervals(q);
+  }
+  Result<std::vector<soc::EnforcementChange>> EnforcementChanges(
+      const soc::HistoryQuery& q) override {
+    return real_.EnforcementChanges(q);
+  }
+  Result<std::vector<soc::ReportingGap>> ReportingGaps(const soc::HistoryQuery& q) override {
+    return real_.ReportingGaps(q);
+  }
+  Result<std::vector<soc::InspectionRecord>> InspectionRecords(
+      const soc::HistoryQuery& q) override {
+    return real_.InspectionRecords(q);
+  }
+  Result<size_t> DeleteReportsBefore(SysTime cutoff, size_t batch) override {
+    return real_.DeleteReportsBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteHistoryBefore(SysTime cutoff, size_t batch) override {
+    return real_.DeleteHistoryBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) override {
+    return real_.DeleteAuditBefore(cutoff, batch);
+  }
+  Status RecordGeneratedReport(const soc::GeneratedReport& r) override {
+    return real_.RecordGeneratedReport(r);
+  }
+  Result<std::vector<soc::GeneratedReport>> FindGeneratedReports(std::string_view d) override {
+    return real_.FindGeneratedReports(d);
   }
   Status AppendAudit(const soc::AuditEntry& e) override { return real_.AppendAudit(e); }
   Result<std::vector<soc::AuditEntry>> ListAudit(size_t limit) override {

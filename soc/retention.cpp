@@ -1,0 +1,116 @@
+// The retention pass: reports, then history, then audit, each in batches with pauses between.
+#include "soc/retention.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace cg::soc {
+
+Status ValidateRetention(const RetentionOptions& o) {
+  auto days = [](std::chrono::seconds s) { return std::to_string(s.count() / 86400) + "d"; };
+  if (o.reports < kMinReportRetention) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "reports are kept at least " + days(kMinReportRetention));
+  }
+  if (o.history < kMinHistoryRetention) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "status history is kept at least " + days(kMinHistoryRetention));
+  }
+  if (o.audit < kMinAuditRetention) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the audit log is kept at least " + days(kMinAuditRetention));
+  }
+  if (o.batch == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "the retention batch must be at least 1 row");
+  }
+  return OkStatus();
+}
+
+RetentionRunner::RetentionRunner(Storage& storage, std::function<SysTime()> now,
+                                 RetentionOptions options)
+    : storage_(storage), now_(std::move(now)), options_(options) {
+  if (options_.batch == 0) {
+    options_.batch = 1;
+  }
+}
+
+RetentionRunner::~RetentionRunner() { Stop(); }
+
+bool RetentionRunner::Sleep(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [&] { return stopping_; });
+}
+
+Result<RetentionRunner::Counts> RetentionRunner::RunOnce() {
+  Counts counts;
+  const SysTime now = now_();
+  struct Kind {
+    std::function<Result<size_t>(SysTime, size_t)> remove;
+    SysTime cutoff;
+    size_t* count;
+  };
+  const Kind kinds[] = {
+      {[&](SysTime c, size_t n) { return storage_.DeleteReportsBefore(c, n); },
+       now - options_.reports, &counts.reports},
+      {[&](SysTime c, size_t n) { return storage_.DeleteHistoryBefore(c, n); },
+       now - options_.history, &counts.history},
+      {[&](SysTime c, size_t n) { return storage_.DeleteAuditBefore(c, n); }, now - options_.audit,
+       &counts.audit},
+  };
+  for (const Kind& kind : kinds) {
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+          return counts;
+        }
+      }
+      const auto started = std::chrono::steady_clock::now();
+      CG_ASSIGN_OR_RETURN(size_t deleted, kind.remove(kind.cutoff, options_.batch));
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+      ++counts.batches;
+      *kind.count += deleted;
+      if (deleted < options_.batch) {
+        break;
+      }
+      // Let the ingest writer in between two batches, for most of the time.
+      const int duty = std::clamp(options_.duty_percent, 1, 100);
+      if (!Sleep(std::max(options_.pause, took * (100 - duty) / duty))) {
+        return counts;
+      }
+    }
+  }
+  return counts;
+}
+
+void RetentionRunner::Start() {
+  thread_ = std::thread([this] {
+    do {
+      auto counts = RunOnce();
+      if (!counts.ok()) {
+        spdlog::error("retention pass failed (retried at the next pass): {}",
+                      counts.error().ToString());
+      } else if (counts->reports + counts->history + counts->audit > 0) {
+        spdlog::info(
+            "retention: deleted {} reports, {} history rows, {} audit entries in {} "
+            "batches",
+            counts->reports, counts->history, counts->audit, counts->batches);
+      }
+    } while (Sleep(std::chrono::duration_cast<std::chrono::milliseconds>(options_.interval)));
+  });
+}
+
+void RetentionRunner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+}  // namespace cg::soc
