@@ -33,6 +33,9 @@ inline constexpr std::string_view kOperatorTokens = "/api/v1/operator-tokens";
 inline constexpr std::string_view kOperatorTokenRevoke = "/api/v1/operator-tokens/{id}/revoke";
 inline constexpr std::string_view kConflicts = "/api/v1/conflicts";
 inline constexpr std::string_view kConflictResolve = "/api/v1/conflicts/{id}/resolve";
+// Fleet queries (protocol/fleet_api.h): per-group summary, any stored report by its id.
+inline constexpr std::string_view kSummary = "/api/v1/summary";
+inline constexpr std::string_view kStoredReport = "/api/v1/reports/{id}";
 
 // `pattern` with its "{id}" segment replaced by `id`, percent-encoded.
 std::string PathWithId(std::string_view pattern, std::string_view id);

@@ -195,6 +195,12 @@ class SocService {
   protocol::HttpResponse AllowReenroll(Call& call);
   protocol::HttpResponse ListConflicts(Call& call);
   protocol::HttpResponse ResolveConflict(Call& call);
+  // Fleet queries (service_query.cpp).
+  protocol::HttpResponse FleetSummary(Call& call);
+  protocol::HttpResponse GetStoredReport(Call& call);
+  // The staleness cutoff of most groups, and the groups whose policy gives another one.
+  Result<std::pair<SysTime, std::vector<std::pair<std::string, SysTime>>>> StaleCutoffs(
+      SysTime now);
 
   // CRL file after a change of revocation state; failures are logged (the database is the
   // primary record, and the next change rewrites the file). Also drops the cached CRL.
