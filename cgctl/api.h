@@ -18,6 +18,7 @@ struct Globals {
   std::string token_file;
   std::string ca_file;
   bool json = false;
+  bool csv = false;
 };
 
 // Prints "cgctl: MESSAGE" (escaped) on stderr; returns 2.

@@ -11,6 +11,7 @@
 #include "cgctl/accounts.h"
 #include "cgctl/api.h"
 #include "cgctl/history_report.h"
+#include "cgctl/query.h"
 #include "common/cli.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
@@ -69,19 +70,7 @@ std::string Hostname(const json& d) {
   return enrolled + " (reports " + reported + ")";
 }
 
-std::string FormatDevices(const json& devices) {
-  std::string out;
-  Appendf(out, "%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "GROUP",
-          "STATUS", "LAST SEEN", "POLICY");
-  for (const auto& d : devices) {
-    const std::string status =
-        S(d, "status") + (d.value("clock_skew", false) ? " (clock)" : std::string());
-    Appendf(out, "%-36s  %-20s  %-22s  %-12s  %-20s  %s\n", S(d, "device_id").c_str(),
-            Hostname(d).c_str(), S(d, "group").c_str(), status.c_str(), S(d, "last_seen").c_str(),
-            S(d, "policy_version").c_str());
-  }
-  return out;
-}
+std::string FormatDevices(const json& devices) { return DevicesTable(devices).Text(); }
 
 std::string FormatDevice(const json& j) {
   std::string out;
@@ -90,8 +79,10 @@ std::string FormatDevice(const json& j) {
           "device:     %s\nhostname:   %s\ngroup:      %s\nstatus:     %s\n"
           "last seen:  %s\nenrolled:   %s\npolicy:     %s\n",
           S(d, "device_id").c_str(), S(d, "hostname").c_str(), S(d, "group").c_str(),
-          S(d, "status").c_str(), S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(),
-          S(d, "policy_version").c_str());
+          (S(d, "status") + (d.value("stale", false) ? " (stale: not heard from in time)" : "") +
+           (d.value("revoked", false) ? " (revoked)" : ""))
+              .c_str(),
+          S(d, "last_seen").c_str(), S(d, "enrolled_at").c_str(), S(d, "policy_version").c_str());
   if (Hostname(d) != S(d, "hostname")) {
     Appendf(out, "reported:   %s (the latest report's host name differs from the enrolled one)\n",
             S(d, "reported_hostname").c_str());
@@ -123,11 +114,8 @@ std::string FormatDevice(const json& j) {
   Appendf(out, "report:     %s collected %s\nos:         %s %s\n\n", S(r, "report_id").c_str(),
           S(r, "collected_at").c_str(), S(r.value("os", json::object()), "name").c_str(),
           S(r.value("os", json::object()), "version").c_str());
-  Appendf(out, "%-16s  %-15s  %-9s  %s\n", "CHECK", "STATUS", "SEVERITY", "SUMMARY");
-  for (const auto& c : r.value("checks", json::array())) {
-    Appendf(out, "%-16s  %-15s  %-9s  %s\n", S(c, "id").c_str(), S(c, "status").c_str(),
-            S(c, "severity").c_str(), S(c, "summary").c_str());
-  }
+  // Current results with their evidence: what the policy expects and what the agent observed.
+  out += ChecksTable(r.value("checks", json::array())).Text();
   return out;
 }
 
@@ -136,7 +124,9 @@ namespace {
 // The option values of every command, bound by Run, and one function per command.
 struct Commands {
   Globals g;
-  std::string status, group, check_id;
+  DevicesOptions devices;
+  std::string summary_group;
+  std::string report_id;
   std::string device_id;
   std::string revoke_id;
   std::string reenroll_id;
@@ -230,27 +220,9 @@ struct Commands {
     return 0;
   }
 
-  int Devices() {
-    std::string q;
-    auto add = [&](const char* k, const std::string& v) {
-      if (!v.empty()) {
-        q += (q.empty() ? "?" : "&") + std::string(k) + "=" + cg::protocol::UrlEncode(v);
-      }
-    };
-    add("status", status);
-    add("group", group);
-    add("check", check_id);
-    auto r = api->Call("GET", std::string(api::kDevices) + q);
-    if (r.ok() && g.json) {
-      // The stable contract: an array of device objects.
-      std::cout << r->value("devices", json::array())
-                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
-                << "\n";
-      return 0;
-    }
-    return out(r, [](const json& j) {
-      std::fputs(FormatDevices(j.value("devices", json::array())).c_str(), stdout);
-    });
+  Format format() const { return g.json ? Format::kJson : g.csv ? Format::kCsv : Format::kText; }
+  CallFn Getter() {
+    return [this](const std::string& target) { return api->Call("GET", target); };
   }
 
   int DeviceRevoke() {
@@ -440,13 +412,8 @@ struct Commands {
             std::printf("inspection %s of %s%s, asked by %s at %s\n\n", S(j, "task_id").c_str(),
                         S(j, "target").c_str(), j.value("yara", false) ? " (with YARA)" : "",
                         S(j, "created_by").c_str(), S(j, "created_at").c_str());
-            std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", "DEVICE ID", "HOSTNAME", "STATE",
-                        "DONE AT", "REPORT");
-            for (const auto& d : j.value("devices", json::array())) {
-              std::printf("%-36s  %-20s  %-10s  %-20s  %s\n", S(d, "device_id").c_str(),
-                          S(d, "hostname").c_str(), S(d, "state").c_str(), S(d, "done_at").c_str(),
-                          S(d, "report_id").c_str());
-            }
+            // Each device's result: the answering report's status and failing checks.
+            std::fputs(InspectionTable(j.value("devices", json::array())).Text().c_str(), stdout);
           });
     }
     return out(api->Call("GET", std::string(api::kInspections)), [](const json& j) {
@@ -587,9 +554,6 @@ int Run(int argc, char** argv) {
   Commands c;
   // The options below bind to the command functions' fields.
   Globals& g = c.g;
-  auto& status = c.status;
-  auto& group = c.group;
-  auto& check_id = c.check_id;
   auto& device_id = c.device_id;
   auto& revoke_id = c.revoke_id;
   auto& reenroll_id = c.reenroll_id;
@@ -627,14 +591,11 @@ int Run(int argc, char** argv) {
                  "file holding an operator token (env CGCTL_TOKEN_FILE); without it, the "
                  "session of `cgctl login`");
   app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
-  app.add_flag("--json", g.json, "JSON output");
+  auto* json_flag = app.add_flag("--json", g.json, "JSON output");
+  app.add_flag("--csv", g.csv, "CSV output (devices, summary, report show)")->excludes(json_flag);
 
-  auto* devices = app.add_subcommand("devices", "List devices");
-  devices->add_option("--status", status, "compliant|noncompliant|stale|error|revoked|unverified")
-      ->check(
-          CLI::IsMember({"compliant", "noncompliant", "stale", "error", "revoked", "unverified"}));
-  devices->add_option("--group", group, "group or group prefix (laocai/ or laocai/bac-ha)");
-  devices->add_option("--check", check_id, "only devices failing this check");
+  // devices, summary, report show: cgctl/query.cpp.
+  const QueryCommands query = AddQueryCommands(app, c.devices, c.summary_group, c.report_id);
 
   auto* device = app.add_subcommand("device", "Show one device and its latest checks");
   device->add_option("id", device_id, "device id");
@@ -757,8 +718,14 @@ int Run(int argc, char** argv) {
   }
 
   c.api = &*api;
-  if (*devices) {
-    return c.Devices();
+  if (*query.devices) {
+    return RunDevices(c.devices, c.Getter(), c.format());
+  }
+  if (*query.summary) {
+    return RunSummary(c.summary_group, c.Getter(), c.format());
+  }
+  if (*query.report_show) {
+    return RunReportShow(c.report_id, c.Getter(), c.format());
   }
   if (*revoke) {
     return c.DeviceRevoke();

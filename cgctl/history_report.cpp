@@ -168,8 +168,13 @@ void HistoryReportCommands::Register(CLI::App& app) {
                    "latest raw reports listed with --json (default 20; kept 90 days)")
       ->check(CLI::Range(1, 1000));
 
-  report_ = app.add_subcommand("report", "Inspection reports");
-  report_->require_subcommand(1);
+  // `report show` (query.cpp) may have made the parent already: one `report` for both.
+  try {
+    report_ = app.get_subcommand("report");
+  } catch (const CLI::OptionNotFound&) {
+    report_ = app.add_subcommand("report", "Stored reports and inspection reports");
+    report_->require_subcommand(1);
+  }
   inspection_ = report_->add_subcommand(
       "inspection", "Compliance of a unit over a period, as one printable HTML file or CSV");
   inspection_->add_option("--group", group_, "the unit (group), e.g. laocai/bac-ha")->required();

@@ -56,6 +56,9 @@ inline constexpr std::string_view kInspectionReport = "/api/v1/inspection-report
 inline constexpr std::string_view kInspectionReports = "/api/v1/inspection-reports";
 inline constexpr std::string_view kReportDigestHeader = "X-CounterGuard-Digest";
 inline constexpr std::string_view kReportIdHeader = "X-CounterGuard-Report-Id";
+// Fleet queries (protocol/fleet_api.h): per-group summary, any stored report by its id.
+inline constexpr std::string_view kSummary = "/api/v1/summary";
+inline constexpr std::string_view kStoredReport = "/api/v1/reports/{id}";
 
 // `pattern` with its "{id}" segment replaced by `id`, percent-encoded.
 std::string PathWithId(std::string_view pattern, std::string_view id);

@@ -180,7 +180,10 @@ json DeviceJson(const Device& device, SysTime stale_before, bool detail,
             {"hostname", device.hostname},
             {"reported_hostname", device.reported_hostname},
             {"group", device.group},
-            {"status", protocol::ToString(EffectiveStatus(device, stale_before))},
+            // The latest report's verdict; stale and revoked are shown beside it (issue 15).
+            {"status", protocol::ToString(PostureStatus(device))},
+            {"stale", EffectiveStatus(device, stale_before) == protocol::DeviceStatus::kStale},
+            {"revoked", device.revoked},
             {"last_seen", OptionalTime(device.last_seen)},
             {"policy_version", device.policy_version},
             {"enrolled_at", FormatRfc3339(device.enrolled_at)},
@@ -199,7 +202,6 @@ json DeviceJson(const Device& device, SysTime stale_before, bool detail,
     j["machine_id"] = device.machine_id;
     j["cert_serial"] = device.cert_serial;
     j["cert_not_after"] = FormatRfc3339(device.cert_not_after);
-    j["revoked"] = device.revoked;
     j["reenroll_allowed"] = device.reenroll_allowed;
     if (!device.pending_cert_serial.empty()) {
       j["renewed_cert_serial"] = device.pending_cert_serial;
@@ -274,6 +276,8 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", api::kAccountReset, Access::kAdmin, &SocService::ResetAccount},
       {"GET", api::kInspectionReport, Access::kAnalyst, &SocService::InspectionReport},
       {"GET", api::kInspectionReports, Access::kAnalyst, &SocService::FindInspectionReports},
+      {"GET", api::kSummary, Access::kAnalyst, &SocService::FleetSummary},
+      {"GET", api::kStoredReport, Access::kAnalyst, &SocService::GetStoredReport},
   };
   return routes;
 }

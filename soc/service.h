@@ -250,6 +250,12 @@ class SocService {
   // Status history and inspection reports (service_reports.cpp).
   protocol::HttpResponse InspectionReport(Call& call);
   protocol::HttpResponse FindInspectionReports(Call& call);
+  // Fleet queries (service_query.cpp).
+  protocol::HttpResponse FleetSummary(Call& call);
+  protocol::HttpResponse GetStoredReport(Call& call);
+  // The staleness cutoff of most groups, and the groups whose policy gives another one.
+  Result<std::pair<SysTime, std::vector<std::pair<std::string, SysTime>>>> StaleCutoffs(
+      SysTime now);
 
   // CRL file after a change of revocation state; failures are logged (the database is the
   // primary record, and the next change rewrites the file). Also drops the cached CRL.

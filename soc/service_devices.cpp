@@ -29,55 +29,7 @@ using nlohmann::json;
 using protocol::HttpRequest;
 using protocol::HttpResponse;
 
-HttpResponse SocService::ListDevices(Call& call) {
-  const HttpRequest& request = call.request;
-  DeviceFilter filter;
-  // Staleness depends on each device's group (its policy's reporting interval), so the status
-  // filter is applied here rather than in the database.
-  std::optional<protocol::DeviceStatus> wanted;
-  if (auto status = NonEmptyQuery(request, "status")) {
-    auto parsed = protocol::ParseDeviceStatus(*status);
-    if (!parsed.ok() || *parsed == protocol::DeviceStatus::kUnknown) {
-      return InvalidRequest(
-          "status must be compliant, noncompliant, error, stale, revoked or unverified");
-    }
-    wanted = *parsed;
-  }
-  if (auto group = NonEmptyQuery(request, "group")) {
-    if (group->back() == '/') {
-      group->pop_back();
-    }
-    if (!IsValidGroupName(*group)) {
-      return InvalidRequest("group must be segments of a-z 0-9 - _ separated by '/'");
-    }
-    filter.group_prefix = *group;
-  }
-  if (auto check = NonEmptyQuery(request, "check")) {
-    const auto& known = policy::KnownCheckIds();
-    if (std::find(known.begin(), known.end(), *check) == known.end()) {
-      std::string list;
-      for (const auto& id : known) {
-        list += (list.empty() ? "" : ", ") + id;
-      }
-      return InvalidRequest("unknown check (known: " + list + ")");
-    }
-    filter.check_id = *check;
-  }
-  auto devices = storage_.ListDevices(filter);
-  if (!devices.ok()) {
-    return StorageFailure("listing devices", devices.error());
-  }
-  json list = json::array();
-  for (const auto& device : *devices) {
-    const SysTime stale_before = StaleBefore(device.group, call.now);
-    if (wanted && EffectiveStatus(device, stale_before) != *wanted) {
-      continue;
-    }
-    list.push_back(
-        DeviceJson(device, stale_before, /*detail=*/false, config_.clock_skew_tolerance));
-  }
-  return HttpResponse::Json(200, {{"devices", std::move(list)}});
-}
+// The devices list is in service_query.cpp with the other fleet queries.
 
 HttpResponse SocService::GetDevice(Call& call) {
   const std::string& id = call.params.at(0);

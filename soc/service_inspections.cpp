@@ -14,6 +14,7 @@
 #include "common/ids.h"
 #include "platform/os/files.h"
 #include "policy/policy.h"
+#include "protocol/fleet_api.h"
 #include "protocol/json.h"
 #include "soc/escape.h"
 #include "soc/ingest_writer.h"
@@ -27,6 +28,7 @@ namespace cg::soc {
 using nlohmann::json;
 using protocol::HttpRequest;
 using protocol::HttpResponse;
+namespace api = protocol::api;
 
 namespace {
 
@@ -181,12 +183,17 @@ HttpResponse SocService::GetInspection(Call& call) {
   json j = TaskJson(detail->first);
   json devices = json::array();
   for (const auto& a : detail->second) {
-    devices.push_back({{"device_id", a.device_id},
-                       {"hostname", a.hostname},
-                       {"state", a.state},
-                       {"delivered_at", OptionalTime(a.delivered_at)},
-                       {"done_at", OptionalTime(a.done_at)},
-                       {"report_id", a.report_id}});
+    devices.push_back(
+        {{"device_id", a.device_id},
+         {"hostname", a.hostname},
+         {"state", a.state},
+         {"delivered_at", OptionalTime(a.delivered_at)},
+         {"done_at", OptionalTime(a.done_at)},
+         {"report_id", a.report_id},
+         // What the answering report found (issue 15), null until it arrives.
+         {api::inspection_field::kResult,
+          a.report_status ? json(protocol::ToString(*a.report_status)) : json(nullptr)},
+         {api::inspection_field::kFailingChecks, a.failing_checks}});
   }
   j["devices"] = std::move(devices);
   return HttpResponse::Json(200, j);

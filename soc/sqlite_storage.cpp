@@ -21,6 +21,8 @@
 #include "soc/sqlite_storage_export.h"
 #include "soc/account_store.h"
 #include "soc/sqlite_history.h"
+#include "soc/sqlite_storage_query.h"
+#include "soc/text_fold.h"
 
 namespace cg::soc {
 namespace {
@@ -248,6 +250,8 @@ DROP TABLE policies;
       // Issue 15: per-check status history kept for years, enforcement changes, reporting
       // gaps, generated reports and retention (soc/sqlite_history.cpp).
       {7, sqlite_history::kMigration7},
+      // Issue 15, fleet queries: the folded host name, OS and agent version on the device row.
+      {8, sqlite_query::kMigration8},
       // SIEM export (issue 15): the outbox (soc/sqlite_storage_export.cpp).
       {9, sqlite_export::kMigrationSql},
       // Staff accounts (issue 16): accounts, recovery codes, sessions, token owners, and the
@@ -333,6 +337,7 @@ class Stmt {
     return OkStatus();
   }
 
+  sqlite3_stmt* Raw() const { return stmt_; }
   bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
   bool Bool(int column) const { return Int(column) != 0; }
@@ -458,40 +463,8 @@ EnrollmentToken ReadEnrollmentToken(const Stmt& s) {
   return t;
 }
 
-// Column list of ReadDevice, for "SELECT <this> FROM devices d".
-#define CG_DEVICE_COLUMNS                                                                      \
-  "d.device_id, d.hostname, d.machine_id, d.group_name, d.cert_serial, d.cert_not_after, "     \
-  "d.enrolled_at, d.last_seen, d.status, d.policy_version, d.revoked, d.policy_hash, "         \
-  "d.reenroll_allowed, d.pending_cert_serial, d.pending_cert_not_after, d.reported_hostname, " \
-  "d.clock_skew, d.policy_state, d.verified_policy_version, d.verified_policy_hash, "          \
-  "d.served_policy_version, d.served_policy_hash"
-
-Result<Device> ReadDevice(const Stmt& s) {
-  Device d;
-  d.device_id = s.Text(0);
-  d.hostname = s.Text(1);
-  d.machine_id = s.Text(2);
-  d.group = s.Text(3);
-  d.cert_serial = s.Text(4);
-  d.cert_not_after = s.Time(5);
-  d.enrolled_at = s.Time(6);
-  d.last_seen = s.OptionalTime(7);
-  CG_ASSIGN_OR_RETURN(d.status, StatusColumn(s.Text(8)));
-  d.policy_version = s.Int(9);
-  d.revoked = s.Bool(10);
-  d.policy_hash = s.Text(11);
-  d.reenroll_allowed = s.Bool(12);
-  d.pending_cert_serial = s.Text(13);
-  d.pending_cert_not_after = s.Time(14);
-  d.reported_hostname = s.Text(15);
-  d.clock_skew = std::chrono::seconds(s.Int(16));
-  d.policy_state = s.Text(17);
-  d.verified_policy_version = s.Int(18);
-  d.verified_policy_hash = s.Text(19);
-  d.served_policy_version = s.Int(20);
-  d.served_policy_hash = s.Text(21);
-  return d;
-}
+// CG_DEVICE_COLUMNS and the reading of its row: sqlite_storage_query.h.
+Result<Device> ReadDevice(const Stmt& s) { return sqlite_query::ReadDeviceColumns(s.Raw()); }
 
 // Column list of ReadReport, for "SELECT <this> FROM reports r".
 #define CG_REPORT_COLUMNS \
@@ -623,6 +596,7 @@ class SqliteStorage final : public Storage {
       }
     }
     CG_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", path_));
+    CG_RETURN_IF_ERROR(sqlite_query::RegisterFunctions(db));
     CG_RETURN_IF_ERROR(Migrate());
     return history_->BackfillIfPending();
   }
@@ -689,12 +663,14 @@ class SqliteStorage final : public Storage {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO devices (device_id, hostname, machine_id, "
                                         "group_name, cert_serial, cert_not_after, enrolled_at, "
-                                        "last_seen, status, policy_version, revoked) VALUES "
-                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+                                        "last_seen, status, policy_version, revoked, "
+                                        "hostname_folded) VALUES "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
     return s
         .Bind(device.device_id, device.hostname, device.machine_id, device.group,
               device.cert_serial, device.cert_not_after, device.enrolled_at, device.last_seen,
-              protocol::ToString(device.status), device.policy_version, int64_t{device.revoked})
+              protocol::ToString(device.status), device.policy_version, int64_t{device.revoked},
+              FoldForSearch(device.hostname))
         .Run();
   }
 
@@ -1090,10 +1066,12 @@ class SqliteStorage final : public Storage {
       // The enrolled host name stays: the report's is recorded beside it.
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET status = ?2, policy_version = ?3, "
                                           "reported_hostname = ?4, latest_report = ?5, "
-                                          "policy_hash = ?6, clock_skew = ?7 "
+                                          "policy_hash = ?6, clock_skew = ?7, os_name = ?8, "
+                                          "os_version = ?9, agent_version = ?10 "
                                           "WHERE device_id = ?1"));
       CG_RETURN_IF_ERROR(s.Bind(report.device_id, status, report.policy_version, report.hostname,
-                                row_id, report.policy_hash, clock_skew)
+                                row_id, report.policy_hash, clock_skew, report.os.name,
+                                report.os.version, report.agent_version)
                              .Run());
       // An accepted policy becomes the device's confirmed one (the roll-out baseline).
       CG_ASSIGN_OR_RETURN(auto v, Prepare("UPDATE devices SET policy_state = ?2, "
@@ -1261,13 +1239,20 @@ class SqliteStorage final : public Storage {
       }
       out.first = ReadTask(s);
     }
+    // With the answering report's status and its failing checks ("id,id", fail before error).
     CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT a.device_id, d.hostname, a.state, "
-                                        "a.delivered_at, a.done_at, a.report_id FROM "
+                                        "a.delivered_at, a.done_at, a.report_id, r.status, "
+                                        "(SELECT group_concat(check_id, ',') FROM (SELECT "
+                                        "c.check_id FROM check_results c WHERE c.report = r.id "
+                                        "AND c.status IN ('fail', 'error') ORDER BY "
+                                        "c.status DESC, c.check_id)) FROM "
                                         "task_devices a JOIN devices d ON d.device_id = "
-                                        "a.device_id WHERE a.task_id = ?1 "
+                                        "a.device_id LEFT JOIN reports r ON a.report_id <> '' "
+                                        "AND r.report_id = a.report_id WHERE a.task_id = ?1 "
                                         "ORDER BY d.hostname, a.device_id"));
     s.Bind(id);
-    CG_ASSIGN_OR_RETURN(out.second, AllRows<TaskAssignment>(s, [](const Stmt& row) {
+    CG_ASSIGN_OR_RETURN(out.second,
+                        AllRows<TaskAssignment>(s, [](const Stmt& row) -> Result<TaskAssignment> {
                           TaskAssignment a;
                           a.device_id = row.Text(0);
                           a.hostname = row.Text(1);
@@ -1275,6 +1260,15 @@ class SqliteStorage final : public Storage {
                           a.delivered_at = row.OptionalTime(3);
                           a.done_at = row.OptionalTime(4);
                           a.report_id = row.Text(5);
+                          if (!row.IsNull(6)) {
+                            CG_ASSIGN_OR_RETURN(a.report_status, StatusColumn(row.Text(6)));
+                          }
+                          const std::string failing = row.Text(7);
+                          for (size_t at = 0; at < failing.size();) {
+                            const size_t comma = std::min(failing.find(',', at), failing.size());
+                            a.failing_checks.push_back(failing.substr(at, comma - at));
+                            at = comma + 1;
+                          }
                           return a;
                         }));
     return out;
@@ -1337,6 +1331,28 @@ class SqliteStorage final : public Storage {
   }
   Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) override {
     return history_reader_->FindGeneratedReports(digest);
+  // The fleet queries read the last committed state on the reading connection, so they never
+  // wait behind a group commit (sqlite_storage_query.cpp).
+  Result<DevicePage> QueryDevices(const DeviceQuery& query) override {
+    std::lock_guard lock(read_mu_);
+    return sqlite_query::QueryDevices(reader_.get(), query);
+  }
+
+  Result<std::vector<GroupSummary>> SummarizeFleet(const FleetSummaryQuery& query) override {
+    std::lock_guard lock(read_mu_);
+    return sqlite_query::SummarizeFleet(reader_.get(), query);
+  }
+
+  Result<ReportRecord> GetReport(std::string_view report_id) override {
+    std::lock_guard lock(read_mu_);
+    return sqlite_query::GetReport(reader_.get(), report_id);
+  }
+
+  Result<std::vector<std::string>> ListDeviceGroups() override {
+    std::lock_guard lock(read_mu_);
+    CG_ASSIGN_OR_RETURN(auto s, read_statements_->Get("SELECT DISTINCT group_name FROM devices "
+                                                      "ORDER BY group_name"));
+    return AllRows<std::string>(s, [](const Stmt& row) { return row.Text(0); });
   }
 
   Status AppendAudit(const AuditEntry& entry) override {
@@ -1494,6 +1510,47 @@ class SqliteStorage final : public Storage {
 };
 
 }  // namespace
+
+namespace sqlite_query {
+
+Result<Device> ReadDeviceColumns(sqlite3_stmt* stmt) {
+  auto text = [&](int c) {
+    const unsigned char* t = sqlite3_column_text(stmt, c);
+    return t == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(t),
+                                      static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
+  };
+  auto integer = [&](int c) { return sqlite3_column_int64(stmt, c); };
+  auto time = [&](int c) { return FromUnixSeconds(integer(c)); };
+  Device d;
+  d.device_id = text(0);
+  d.hostname = text(1);
+  d.machine_id = text(2);
+  d.group = text(3);
+  d.cert_serial = text(4);
+  d.cert_not_after = time(5);
+  d.enrolled_at = time(6);
+  if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) {
+    d.last_seen = time(7);
+  }
+  CG_ASSIGN_OR_RETURN(d.status, StatusColumn(text(8)));
+  d.policy_version = integer(9);
+  d.revoked = integer(10) != 0;
+  d.policy_hash = text(11);
+  d.reenroll_allowed = integer(12) != 0;
+  d.pending_cert_serial = text(13);
+  d.pending_cert_not_after = time(14);
+  d.reported_hostname = text(15);
+  d.clock_skew = std::chrono::seconds(integer(16));
+  d.policy_state = text(17);
+  d.verified_policy_version = integer(18);
+  d.verified_policy_hash = text(19);
+  d.served_policy_version = integer(20);
+  d.served_policy_hash = text(21);
+  return d;
+}
+
+}  // namespace sqlite_query
 
 int64_t SqliteSchemaVersion() { return Migrations().back().version; }
 

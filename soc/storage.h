@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -133,6 +134,94 @@ struct DeviceFilter {
   std::optional<std::string> check_id;
 };
 
+// The devices query of the operator API (GET /api/v1/devices, `cgctl devices`): filters, one
+// sort order and a keyset page. Every set field must match.
+enum class DeviceSort { kGroup, kHostname, kStatus, kLastSeen };
+
+// Where a page ends: the sort key of its last row. The next page starts strictly after it, so
+// rows inserted or changed meanwhile never repeat or shift the rows of later pages.
+struct DeviceSortKey {
+  std::string group;
+  std::string hostname_folded;
+  int64_t number = 0;  // kStatus: PostureRank; kLastSeen: last_seen in Unix seconds, -1 if never
+  std::string device_id;
+};
+
+struct DeviceQuery {
+  // A group and every group below it (see DeviceFilter::group_prefix).
+  std::optional<std::string> group_prefix;
+  // Any of these postures (PostureStatus: compliant, noncompliant, error, unknown, unverified).
+  std::vector<protocol::DeviceStatus> postures;
+  // The latest report has this check failing or in error.
+  std::optional<std::string> check_id;
+  std::optional<bool> stale;
+  std::optional<bool> revoked;
+  // Exact matches on what the latest report gave.
+  std::optional<std::string> os_name;
+  std::optional<std::string> os_version;
+  std::optional<std::string> agent_version;
+  std::optional<int64_t> policy_version;
+  // last_seen < before, last_seen >= after (devices that never reported match neither).
+  std::optional<SysTime> last_seen_before;
+  std::optional<SysTime> last_seen_after;
+  // Already folded (FoldForSearch, non-empty): a substring of the folded host name.
+  std::optional<std::string> hostname_folded;
+  // Staleness: not heard from since the cutoff of its group (from its enrollment if it never
+  // reported); revoked devices are never stale. `stale_before_by_group` lists the groups whose
+  // cutoff differs from `stale_before`, by exact group name.
+  SysTime stale_before;
+  std::vector<std::pair<std::string, SysTime>> stale_before_by_group;
+  DeviceSort sort = DeviceSort::kGroup;
+  bool descending = false;
+  size_t limit = 50;
+  std::optional<DeviceSortKey> after;
+};
+
+// One row of a devices page: the device with what the listing shows beside it.
+struct DeviceRow {
+  Device device;
+  bool stale = false;
+  std::vector<std::string> failing_checks;  // status fail in the latest report, sorted
+  std::vector<std::string> error_checks;    // status error in the latest report, sorted
+  std::string os_name;
+  std::string os_version;
+  std::string agent_version;
+  DeviceSortKey key;
+};
+
+struct DevicePage {
+  std::vector<DeviceRow> rows;
+  bool more = false;  // rows follow the last one
+  int64_t total = 0;  // devices matching the filters, on every page
+};
+
+// Per group: how many devices, in which posture, failing which checks (fleet summary).
+struct GroupSummary {
+  std::string group;
+  int64_t devices = 0;  // every enrolled device, revoked ones included
+  int64_t revoked = 0;
+  // Of the devices not revoked:
+  std::map<std::string, int64_t> postures;  // PostureStatus name -> devices
+  int64_t stale = 0;
+  int64_t never_reported = 0;
+  std::map<std::string, int64_t> failing;  // check id -> devices failing it
+  std::map<std::string, int64_t> errors;   // check id -> devices where it is in error
+};
+
+struct FleetSummaryQuery {
+  std::optional<std::string> group_prefix;
+  SysTime stale_before;  // as DeviceQuery
+  std::vector<std::pair<std::string, SysTime>> stale_before_by_group;
+};
+
+// A stored report with where it came from (GET /api/v1/reports/{id}).
+struct ReportRecord {
+  StoredReport report;  // body included
+  std::string policy_state;
+  std::string hostname;  // the device's enrolled host name
+  std::string group;
+};
+
 struct AuditEntry {
   SysTime time;
   std::string actor;   // account or operator token name, "-" when none was recognised
@@ -184,6 +273,9 @@ struct TaskAssignment {
   std::optional<SysTime> delivered_at;
   std::optional<SysTime> done_at;
   std::string report_id;  // the report that answered it
+  // That report's overall status and failing checks (status fail or error), when there is one.
+  std::optional<protocol::DeviceStatus> report_status;
+  std::vector<std::string> failing_checks;
 };
 
 // How long one check of a device (or the device's overall status) kept one status: from the
@@ -274,6 +366,33 @@ inline protocol::DeviceStatus EffectiveStatus(const Device& device,
     return protocol::DeviceStatus::kUnverified;
   }
   return device.status;
+}
+
+// What a device's latest report says of it, whether or not it is stale or revoked (those are
+// shown beside it): its overall status, unknown before the first report, unverified when that
+// report names a policy the SOC never served it.
+inline protocol::DeviceStatus PostureStatus(const Device& device) {
+  if (device.policy_state == kPolicyUnverified) {
+    return protocol::DeviceStatus::kUnverified;
+  }
+  return device.status;
+}
+
+// The order of DeviceSort::kStatus, worst first: noncompliant, error, unverified, unknown,
+// compliant.
+inline int64_t PostureRank(protocol::DeviceStatus posture) {
+  switch (posture) {
+    case protocol::DeviceStatus::kNoncompliant:
+      return 0;
+    case protocol::DeviceStatus::kError:
+      return 1;
+    case protocol::DeviceStatus::kUnverified:
+      return 2;
+    case protocol::DeviceStatus::kUnknown:
+      return 3;
+    default:
+      return 4;
+  }
 }
 
 // Why `token` cannot enroll a device at `now`, or nullopt when it can. The single definition
@@ -493,6 +612,16 @@ class Storage {
   virtual Status RecordGeneratedReport(const GeneratedReport& report) = 0;
   // The recorded reports with this digest, newest first (content left empty).
   virtual Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) = 0;
+  // The devices query (DeviceQuery): one page in the query's order. kInvalidArgument for a
+  // limit of 0.
+  virtual Result<DevicePage> QueryDevices(const DeviceQuery& query) = 0;
+  // Per group (sorted by name) under the query's group prefix; groups without devices are
+  // absent.
+  virtual Result<std::vector<GroupSummary>> SummarizeFleet(const FleetSummaryQuery& query) = 0;
+  // Any stored report by its report_id, body included; kNotFound if there is none.
+  virtual Result<ReportRecord> GetReport(std::string_view report_id) = 0;
+  // Every group that has a device, sorted.
+  virtual Result<std::vector<std::string>> ListDeviceGroups() = 0;
 
   // Appends to the audit log (which the schema keeps append-only).
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

@@ -960,6 +960,14 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
                   "ALTER TABLE operator_tokens DROP COLUMN account_id; "
                   "ALTER TABLE audit_log DROP COLUMN action; "
                   "ALTER TABLE audit_log DROP COLUMN account; "
+                  // migration 8 (queries), undone
+                  "DROP INDEX devices_by_hostname_folded; "
+                  "DROP INDEX devices_by_group_hostname; "
+                  "DROP INDEX devices_by_last_seen; "
+                  "ALTER TABLE devices DROP COLUMN hostname_folded; "
+                  "ALTER TABLE devices DROP COLUMN os_name; "
+                  "ALTER TABLE devices DROP COLUMN os_version; "
+                  "ALTER TABLE devices DROP COLUMN agent_version; "
                   // migration 9 (export), undone
                   "DROP TABLE export_outbox; DROP TABLE export_cursors; "
                   "ALTER TABLE devices DROP COLUMN stale_event_at; "

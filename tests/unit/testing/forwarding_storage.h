@@ -160,6 +160,14 @@ class ForwardingStorage : public soc::Storage {
   Result<std::vector<soc::GeneratedReport>> FindGeneratedReports(std::string_view d) override {
     return real_.FindGeneratedReports(d);
   }
+  Result<soc::DevicePage> QueryDevices(const soc::DeviceQuery& q) override {
+    return real_.QueryDevices(q);
+  }
+  Result<std::vector<soc::GroupSummary>> SummarizeFleet(const soc::FleetSummaryQuery& q) override {
+    return real_.SummarizeFleet(q);
+  }
+  Result<soc::ReportRecord> GetReport(std::string_view id) override { return real_.GetReport(id); }
+  Result<std::vector<std::string>> ListDeviceGroups() override { return real_.ListDeviceGroups(); }
   Status AppendAudit(const soc::AuditEntry& e) override { return real_.AppendAudit(e); }
   Result<std::vector<soc::AuditEntry>> ListAudit(size_t limit) override {
     return real_.ListAudit(limit);
