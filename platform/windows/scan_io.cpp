@@ -551,17 +551,21 @@ Result<FileStamp> ScanFile::Restat() const { return StampOfHandle(HandleOf(fd_))
 
 // Background mode lowers the thread's CPU priority and its I/O and memory priority to very
 // low: only the scan's threads yield to the clerk's work, as ioprio idle + nice 19 do on Linux.
+// Where background mode is refused as an invalid parameter (Wine 8 does not implement it) the
+// CPU priority alone is lowered, to idle.
 Status LowerThreadPriority() {
   if (SetThreadPriority(GetCurrentThread(), THREAD_MODE_BACKGROUND_BEGIN)) {
     return OkStatus();
   }
   const DWORD err = GetLastError();
-  // ERROR_THREAD_MODE_ALREADY_BACKGROUND: a second call on the same thread.
+  // A second call on the same thread.
   if (err == kThreadModeAlreadyBackground) {
     return OkStatus();
   }
-  // At least the CPU priority, then say what could not be done.
-  SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_IDLE);
+  if (err == ERROR_INVALID_PARAMETER &&
+      SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_IDLE)) {
+    return OkStatus();
+  }
   return Win32Error("SetThreadPriority(THREAD_MODE_BACKGROUND_BEGIN)", err);
 }
 

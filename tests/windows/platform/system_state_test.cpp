@@ -19,8 +19,13 @@ TEST(ToolhelpProcessTable, ListsThisProcess) {
   const auto it =
       std::find_if(list->begin(), list->end(), [&](const ProcessInfo& p) { return p.pid == self; });
   ASSERT_NE(it, list->end());
-  EXPECT_NE(it->name.find("system_state_test"), std::string::npos) << it->name;
-  EXPECT_NE(it->exe.find("system_state_test"), std::string::npos) << it->exe;
+  wchar_t self_path[MAX_PATH];
+  const DWORD n = GetModuleFileNameW(nullptr, self_path, MAX_PATH);
+  ASSERT_GT(n, 0u);
+  const std::wstring path(self_path, n);
+  const std::wstring file = path.substr(path.find_last_of(L"\\/") + 1);
+  EXPECT_EQ(it->name, std::string(file.begin(), file.end()));  // ASCII test binary name
+  EXPECT_EQ(it->exe, std::string(path.begin(), path.end()));
 }
 
 TEST(ScmServiceManager, MissingServiceIsNotFound) {
@@ -33,15 +38,32 @@ TEST(ScmServiceManager, MissingServiceIsNotFound) {
   EXPECT_FALSE(*enabled);
 }
 
+// A service installed for the test (never started): its start type decides Enabled.
 TEST(ScmServiceManager, ReadsAnInstalledService) {
-  // RpcSs exists on every Windows and in every Wine prefix, set to start automatically.
-  ScmServiceManager scm;
-  auto state = scm.State("RpcSs");
+  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CREATE_SERVICE);
+  ASSERT_NE(scm, nullptr) << GetLastError();
+  const std::wstring name = L"CgStateTest" + std::to_wstring(GetCurrentProcessId());
+  SC_HANDLE svc = CreateServiceW(scm, name.c_str(), name.c_str(), SERVICE_ALL_ACCESS,
+                                 SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                 SERVICE_ERROR_IGNORE, L"C:\\windows\\system32\\hostname.exe",
+                                 nullptr, nullptr, nullptr, nullptr, nullptr);
+  ASSERT_NE(svc, nullptr) << GetLastError();
+  const std::string utf8(name.begin(), name.end());
+  ScmServiceManager manager;
+  auto state = manager.State(utf8);
   ASSERT_TRUE(state.ok()) << state.error().ToString();
-  EXPECT_NE(*state, ServiceState::kNotFound);
-  auto enabled = scm.Enabled("RpcSs");
+  EXPECT_EQ(*state, ServiceState::kStopped);
+  auto enabled = manager.Enabled(utf8);
   ASSERT_TRUE(enabled.ok()) << enabled.error().ToString();
   EXPECT_TRUE(*enabled);
+  ASSERT_TRUE(ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_DEMAND_START, SERVICE_NO_CHANGE,
+                                   nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr));
+  enabled = manager.Enabled(utf8);
+  ASSERT_TRUE(enabled.ok());
+  EXPECT_FALSE(*enabled);
+  DeleteService(svc);
+  CloseServiceHandle(svc);
+  CloseServiceHandle(scm);
 }
 
 TEST(QuoteArgument, FollowsTheCRuntimeRules) {
