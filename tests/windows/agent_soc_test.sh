@@ -87,8 +87,11 @@ step "enroll token for group laocai/bac-ha"
 token=$("${cgctl[@]}" enroll-token create --group laocai/bac-ha | tail -n 1)
 [ -n "$token" ] || fail "no enrollment token"
 
-step "cg-agent.exe enroll (under Wine; the token on standard input)"
-printf '%s\n' "$token" | agent enroll --server "localhost:$agent_port" --token-file - \
+step "cg-agent.exe enroll (under Wine; the token in a file, as the MSI drops it)"
+# (Standard input does not reach the program through the emulator here: "no enrollment token
+# in standard input".)
+(umask 077 && printf '%s\n' "$token" >"$work/enroll.token")
+agent enroll --server "localhost:$agent_port" --token-file "$(win "$work/enroll.token")" \
   --ca "$(win "$work/soc/ca.pem")" --policy-key "$(win "$work/policy-signing.pub")" \
   --state-dir "$(win "$work/agent")" >"$work/enroll.log" 2>&1 || fail "cg-agent.exe enroll"
 
