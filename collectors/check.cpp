@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 
 #include "common/ids.h"
 
@@ -109,6 +110,171 @@ nlohmann::json RestoreFileOp(std::string_view path, const std::optional<std::str
   return op;
 }
 
+std::string_view RegistryHiveName(platform::RegistryHive hive) {
+  return hive == platform::RegistryHive::kLocalMachine ? "HKLM" : "HKU";
+}
+
+std::string RegistryValuePath(platform::RegistryHive hive, std::string_view key,
+                              std::string_view name) {
+  return std::string(RegistryHiveName(hive)) + "\\" + std::string(key) + " [" + std::string(name) +
+         "]";
+}
+
+nlohmann::json RegistryValueToJson(const platform::RegistryValue& value) {
+  using platform::RegistryValueType;
+  switch (value.type) {
+    case RegistryValueType::kString:
+      return {{"type", "REG_SZ"}, {"data", value.text}};
+    case RegistryValueType::kExpandString:
+      return {{"type", "REG_EXPAND_SZ"}, {"data", value.text}};
+    case RegistryValueType::kMultiString:
+      return {{"type", "REG_MULTI_SZ"}, {"data", value.strings}};
+    case RegistryValueType::kDword:
+      return {{"type", "REG_DWORD"}, {"data", value.number}};
+    case RegistryValueType::kQword:
+      return {{"type", "REG_QWORD"}, {"data", value.number}};
+    case RegistryValueType::kBinary:
+      break;
+  }
+  return {{"type", "REG_BINARY"}, {"data_base64", Base64Encode(value.bytes)}};
+}
+
+Result<platform::RegistryValue> RegistryValueFromJson(const nlohmann::json& j) {
+  using platform::RegistryValue;
+  auto bad = [&j]() {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "not a registry value: " + j.dump().substr(0, 200));
+  };
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
+    return bad();
+  }
+  const std::string type = j["type"].get<std::string>();
+  const nlohmann::json data = j.value("data", nlohmann::json());
+  if (type == "REG_SZ" || type == "REG_EXPAND_SZ") {
+    if (!data.is_string()) {
+      return bad();
+    }
+    RegistryValue v = RegistryValue::String(data.get<std::string>());
+    if (type == "REG_EXPAND_SZ") {
+      v.type = platform::RegistryValueType::kExpandString;
+    }
+    return v;
+  }
+  if (type == "REG_DWORD" || type == "REG_QWORD") {
+    if (!data.is_number_unsigned() && !(data.is_number_integer() && data.get<int64_t>() >= 0)) {
+      return bad();
+    }
+    const uint64_t n = data.get<uint64_t>();
+    if (type == "REG_DWORD") {
+      if (n > UINT32_MAX) {
+        return bad();
+      }
+      return RegistryValue::Dword(static_cast<uint32_t>(n));
+    }
+    return RegistryValue::Qword(n);
+  }
+  if (type == "REG_MULTI_SZ") {
+    if (!data.is_array() ||
+        !std::all_of(data.begin(), data.end(), [](const auto& s) { return s.is_string(); })) {
+      return bad();
+    }
+    return RegistryValue::MultiString(data.get<std::vector<std::string>>());
+  }
+  if (type == "REG_BINARY") {
+    RegistryValue v;
+    v.type = platform::RegistryValueType::kBinary;
+    CG_ASSIGN_OR_RETURN(v.bytes, Base64Decode(j.value("data_base64", "")));
+    return v;
+  }
+  return bad();
+}
+
+nlohmann::json RestoreRegistryValueOp(platform::RegistryHive hive, std::string_view key,
+                                      std::string_view name,
+                                      const std::optional<platform::RegistryValue>& previous) {
+  nlohmann::json op = {{"op", "restore_registry_value"},
+                       {"hive", RegistryHiveName(hive)},
+                       {"key", std::string(key)},
+                       {"name", std::string(name)},
+                       {"exists", previous.has_value()}};
+  if (previous) {
+    op["value"] = RegistryValueToJson(*previous);
+  }
+  return op;
+}
+
+namespace {
+
+// One restore_registry_value operation; with dry_run only its description.
+Result<std::string> UndoRegistryValue(platform::Platform& platform, const nlohmann::json& op,
+                                      bool dry_run) {
+  const std::string hive_name = op.value("hive", "");
+  if ((hive_name != "HKLM" && hive_name != "HKU") || !op.contains("key") ||
+      !op["key"].is_string() || !op.contains("name") || !op["name"].is_string()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "undo: malformed registry operation " + op.dump().substr(0, 200));
+  }
+  const auto hive =
+      hive_name == "HKLM" ? platform::RegistryHive::kLocalMachine : platform::RegistryHive::kUsers;
+  const std::string key = op["key"].get<std::string>();
+  const std::string name = op["name"].get<std::string>();
+  const std::string where = RegistryValuePath(hive, key, name);
+  std::optional<platform::RegistryValue> value;
+  if (op.value("exists", false)) {
+    CG_ASSIGN_OR_RETURN(value, RegistryValueFromJson(op.value("value", nlohmann::json())));
+  }
+  if (!dry_run) {
+    if (platform.registry == nullptr) {
+      return MakeError(ErrorCode::kUnavailable, "undo: " + where + ": this system has no registry");
+    }
+    CG_RETURN_IF_ERROR(value ? platform.registry->SetValue(hive, key, name, *value)
+                             : platform.registry->DeleteValue(hive, key, name));
+  }
+  return (value ? "restore " : "delete ") + where;
+}
+
+// set_max_password_days / set_password_never_expires through the platform's account API.
+Result<std::string> UndoAccountSetting(platform::Platform& platform, const nlohmann::json& op,
+                                       bool dry_run) {
+  const std::string kind = op.value("op", "");
+  std::string line;
+  std::function<Status()> apply;
+  if (kind == "set_max_password_days") {
+    const nlohmann::json days = op.value("days", nlohmann::json());
+    if (!days.is_null() && !days.is_number_integer()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "undo: malformed operation " + op.dump().substr(0, 200));
+    }
+    std::optional<int64_t> value;
+    if (!days.is_null()) {
+      value = days.get<int64_t>();
+    }
+    line = "set the maximum password age back to " +
+           (value ? std::to_string(*value) + " days" : std::string("unlimited"));
+    apply = [&platform, value] { return platform.accounts->SetMaxPasswordDays(value); };
+  } else {
+    if (!op.contains("account") || !op["account"].is_string() || !op.contains("never_expires") ||
+        !op["never_expires"].is_boolean()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "undo: malformed operation " + op.dump().substr(0, 200));
+    }
+    const std::string account = op["account"].get<std::string>();
+    const bool never = op["never_expires"].get<bool>();
+    line = std::string(never ? "set" : "clear") + " \"password never expires\" on " + account;
+    apply = [&platform, account, never] {
+      return platform.accounts->SetPasswordNeverExpires(account, never);
+    };
+  }
+  if (!dry_run) {
+    if (Status s = apply(); !s.ok()) {
+      return s.error().Wrap("undo");
+    }
+  }
+  return line;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> UndoChanges(platform::Platform& platform,
                                              const nlohmann::json& changes, bool dry_run) {
   if (!changes.is_array()) {
@@ -124,7 +290,9 @@ Result<std::vector<std::string>> UndoChanges(platform::Platform& platform,
     }
     for (const auto& op : *undo) {
       const std::string kind = op.value("op", "");
-      if (kind == "restore_file" && op.contains("path") && op["path"].is_string()) {
+      if ((kind == "restore_file" && op.contains("path") && op["path"].is_string()) ||
+          kind == "restore_registry_value" || kind == "set_max_password_days" ||
+          kind == "set_password_never_expires") {
         restores.push_back(&op);
       } else if (kind == "run" && op.contains("argv") && op["argv"].is_array() &&
                  !op["argv"].empty() &&
@@ -140,6 +308,13 @@ Result<std::vector<std::string>> UndoChanges(platform::Platform& platform,
   std::vector<std::string> done;
   for (auto it = restores.rbegin(); it != restores.rend(); ++it) {
     const auto& op = **it;
+    if (const std::string kind = op.value("op", ""); kind != "restore_file") {
+      CG_ASSIGN_OR_RETURN(std::string line, kind == "restore_registry_value"
+                                                ? UndoRegistryValue(platform, op, dry_run)
+                                                : UndoAccountSetting(platform, op, dry_run));
+      done.push_back(std::move(line));
+      continue;
+    }
     const std::string path = op["path"].get<std::string>();
     if (!op.value("exists", false)) {
       done.push_back("remove " + path);

@@ -29,6 +29,11 @@ struct Change {
   nlohmann::json after;
   // How to take it back, in a small OS-neutral vocabulary that UndoChanges executes:
   //   {"op":"restore_file","path":P,"exists":bool,"content"|"content_base64":...,"mode":M}
+  //   {"op":"restore_registry_value","hive":"HKLM"|"HKU","key":K,"name":N,"exists":bool,
+  //    "value":{"type":"REG_SZ",...}}   (restored with the files, newest first)
+  //   {"op":"set_max_password_days","days":N|null}
+  //   {"op":"set_password_never_expires","account":A,"never_expires":bool}
+  //                               (through platform.accounts, with the files, newest first)
   //   {"op":"run","argv":[...]}   (a fixed argv, run after every file is restored)
   nlohmann::json undo = nlohmann::json::array();
 };
@@ -93,6 +98,18 @@ Result<std::vector<std::string>> UndoChanges(platform::Platform& platform,
 // The undo operation that puts `path` back as it was (`previous` nullopt: it did not exist).
 nlohmann::json RestoreFileOp(std::string_view path, const std::optional<std::string>& previous,
                              uint32_t mode);
+// The undo operation that puts a registry value back (`previous` nullopt: it did not exist).
+nlohmann::json RestoreRegistryValueOp(platform::RegistryHive hive, std::string_view key,
+                                      std::string_view name,
+                                      const std::optional<platform::RegistryValue>& previous);
+// A registry value as JSON, exactly enough to write it back: {"type":"REG_SZ","data":"300"};
+// REG_DWORD/REG_QWORD data is a number, REG_MULTI_SZ an array, REG_BINARY base64.
+nlohmann::json RegistryValueToJson(const platform::RegistryValue& value);
+Result<platform::RegistryValue> RegistryValueFromJson(const nlohmann::json& j);
+// "HKLM" / "HKU", and "HKU\\<key> [<name>]" for change targets.
+std::string_view RegistryHiveName(platform::RegistryHive hive);
+std::string RegistryValuePath(platform::RegistryHive hive, std::string_view key,
+                              std::string_view name);
 protocol::CheckResult MakeResult(std::string_view id, const policy::CheckPolicy& policy);
 protocol::CheckResult ErrorResult(std::string_view id, const policy::CheckPolicy& policy,
                                   std::string reason);

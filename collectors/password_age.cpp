@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -95,7 +96,7 @@ Verdict Judge(const LocalAccount& a, int64_t today, const Params& params) {
   }
   if (!a.max_days) {
     v.needs_max = true;
-    v.reasons.push_back("no maximum");
+    v.reasons.push_back(a.password_never_expires ? "password never expires" : "no maximum");
   } else if (*a.max_days > params.max_days) {
     v.needs_max = true;
     // The facts keep the number; the summary says what 99999 means.
@@ -136,11 +137,16 @@ Assessment Assess(const AccountDatabase& db, int64_t today, const Params& params
       out.judged.push_back(Judge(a, today, params));
     }
   }
+  const bool sam = db.store == platform::AccountStore::kWindowsSam;
   if (!d.pass_max_days) {
-    out.defaults_failure = "/etc/login.defs sets no PASS_MAX_DAYS (new accounts would not age)";
+    out.defaults_failure =
+        sam ? "the machine's maximum password age is unlimited (passwords never expire)"
+            : "/etc/login.defs sets no PASS_MAX_DAYS (new accounts would not age)";
   } else if (*d.pass_max_days > params.max_days) {
-    out.defaults_failure = "/etc/login.defs PASS_MAX_DAYS is " + std::to_string(*d.pass_max_days) +
-                           " (policy " + std::to_string(params.max_days) + ")";
+    out.defaults_failure =
+        (sam ? "the machine's maximum password age is " : "/etc/login.defs PASS_MAX_DAYS is ") +
+        std::to_string(*d.pass_max_days) + (sam ? " days" : "") + " (policy " +
+        std::to_string(params.max_days) + ")";
   }
   return out;
 }
@@ -178,13 +184,55 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
+// The length of the well-formed UTF-8 sequence of a non-ASCII character at `s[i]` (RFC 3629:
+// no overlong forms, no surrogates, at most U+10FFFF), 0 when there is none.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  size_t n = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    lo = c == 0xe0 ? 0xa0 : 0x80;
+    hi = c == 0xed ? 0x9f : 0xbf;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    lo = c == 0xf0 ? 0x90 : 0x80;
+    hi = c == 0xf4 ? 0x8f : 0xbf;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) {
+    return 0;
+  }
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) {
+      return 0;
+    }
+  }
+  return n;
+}
+
 // The account files are bytes while reports are UTF-8 JSON (nlohmann refuses to serialise
-// invalid UTF-8): anything but printable ASCII taken from the files is shown as '?'.
+// invalid UTF-8): control characters and bytes that are not UTF-8 are shown as '?'. Names in
+// UTF-8 (every name on Windows, where they come from UTF-16: "Nguyễn Văn Ánh") stay as they are.
 std::string Printable(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c < 0x20 || c > 0x7e) {
-      c = '?';
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+      ++i;
+    } else if (const size_t n = Utf8SequenceLength(s, i); n > 0) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out += '?';
+      ++i;
     }
   }
   return out;
@@ -234,6 +282,9 @@ CheckResult BuildResult(const CheckContext& ctx, const AccountDatabase& db, cons
                         {"expires_in_days", OptionalJson(v.expires_in_days)},
                         {"compliant", v.reasons.empty()},
                         {"reasons", v.reasons}});
+    if (db.store == platform::AccountStore::kWindowsSam) {
+      accounts.back()["password_never_expires"] = a.password_never_expires;
+    }
     if (!v.reasons.empty()) {
       failing.push_back(&v);
     }
@@ -249,25 +300,39 @@ CheckResult BuildResult(const CheckContext& ctx, const AccountDatabase& db, cons
   for (size_t i = 0; i < as.issues.size() && i < kMaxIssueFacts; ++i) {
     issues.push_back({{"source", as.issues[i].source}, {"message", as.issues[i].message}});
   }
-  r.facts = {{"today", DayToDate(as.today)},
-             {"login_defs",
-              {{"pass_max_days", OptionalJson(d.pass_max_days)},
-               {"uid_min", d.uid_min},
-               {"uid_max", d.uid_max}}},
-             {"accounts", accounts},
-             {"expiring", expiring},
-             {"locked_accounts", Names(as.locked)},
-             {"system_accounts", Names(as.system)},
-             {"no_login_shell_accounts", Names(as.no_login)},
-             {"expired_accounts", Names(as.account_expired)},
-             {"issues", issues},
-             {"issues_total", as.issues.size()}};
+  const bool sam = db.store == platform::AccountStore::kWindowsSam;
+  r.facts = {{"today", DayToDate(as.today)}};
+  if (sam) {
+    // NetUserModalsGet level 0 (usrmod0_max_passwd_age); accounts from NetUserEnum and
+    // NetUserGetInfo, judged from RID 500 (the built-in Administrator) up when enabled.
+    r.facts["machine_password_policy"] = {{"max_password_age_days", OptionalJson(d.pass_max_days)},
+                                          {"min_password_age_days", OptionalJson(d.pass_min_days)},
+                                          {"source", "NetUserModalsGet"}};
+    json directory = json::array();
+    for (const auto& a : db.directory_accounts) {
+      directory.push_back({{"name", a.name}, {"sid", a.sid}, {"governed_by", a.directory}});
+    }
+    r.facts["directory_accounts"] = std::move(directory);
+  } else {
+    r.facts["login_defs"] = {{"pass_max_days", OptionalJson(d.pass_max_days)},
+                             {"uid_min", d.uid_min},
+                             {"uid_max", d.uid_max}};
+  }
+  r.facts.update(json{{"accounts", accounts},
+                      {"expiring", expiring},
+                      {"locked_accounts", Names(as.locked)},
+                      {"system_accounts", Names(as.system)},
+                      {"no_login_shell_accounts", Names(as.no_login)},
+                      {"expired_accounts", Names(as.account_expired)},
+                      {"issues", issues},
+                      {"issues_total", as.issues.size()}});
   r.expected = {{"max_days", params.max_days}};
   json failing_names = json::array();
   for (const auto* v : failing) {
     failing_names.push_back(v->account->name);
   }
-  r.observed = {{"login_defs_pass_max_days", OptionalJson(d.pass_max_days)},
+  r.observed = {{sam ? "machine_max_password_age_days" : "login_defs_pass_max_days",
+                 OptionalJson(d.pass_max_days)},
                 {"oldest_password_days", OptionalJson(oldest)},
                 {"failing_accounts", failing_names}};
 
@@ -316,6 +381,11 @@ CheckResult BuildResult(const CheckContext& ctx, const AccountDatabase& db, cons
                       (as.judged.size() == 1 ? " complies" : " comply") + " with the " +
                       policy_days + "-day password maximum");
     }
+  }
+  if (!db.directory_accounts.empty()) {
+    parts.push_back(
+        Plural(db.directory_accounts.size(), "directory account", "directory accounts") +
+        " (domain, Entra ID) governed by the directory's own policy, not judged");
   }
   if (!soon.empty()) {
     parts.push_back(std::to_string(soon.size()) + " expiring within " +
@@ -392,6 +462,51 @@ std::string DescribeApplied(const std::vector<Change>& applied) {
   return "already changed: " + Join(targets, ", ");
 }
 
+// Windows: the machine's maximum password age (NetUserModalsSet) and "password never expires"
+// cleared on judged accounts (NetUserSetInfo), through the platform's account API.
+Result<std::vector<Change>> RemediateSam(platform::Accounts& accounts, const AccountDatabase& db,
+                                         const Assessment& as, const Params& params, bool dry_run) {
+  std::vector<Change> plan;
+  std::vector<std::function<Status()>> steps;
+  if (as.defaults_failure) {
+    Change change{"machine:maximum password age",
+                  "set the maximum password age to " + std::to_string(params.max_days) + " days",
+                  {{"max_days", OptionalJson(db.defaults.pass_max_days)}},
+                  {{"max_days", params.max_days}}};
+    change.undo.push_back(
+        {{"op", "set_max_password_days"}, {"days", OptionalJson(db.defaults.pass_max_days)}});
+    plan.push_back(std::move(change));
+    steps.push_back([&accounts, &params] { return accounts.SetMaxPasswordDays(params.max_days); });
+  }
+  for (const auto& v : as.judged) {
+    const LocalAccount& a = *v.account;
+    if (!a.password_never_expires) {
+      continue;
+    }
+    Change change{"account:" + a.name,
+                  "clear \"password never expires\"",
+                  {{"password_never_expires", true}},
+                  {{"password_never_expires", false}}};
+    change.undo.push_back(
+        {{"op", "set_password_never_expires"}, {"account", a.name}, {"never_expires", true}});
+    plan.push_back(std::move(change));
+    steps.push_back(
+        [&accounts, name = a.name] { return accounts.SetPasswordNeverExpires(name, false); });
+  }
+  if (dry_run) {
+    return plan;
+  }
+  std::vector<Change> applied;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (Status s = steps[i](); !s.ok()) {
+      return s.error().Wrap("password_age remediation: " + plan[i].action + " (" +
+                            DescribeApplied(applied) + ")");
+    }
+    applied.push_back(plan[i]);
+  }
+  return applied;
+}
+
 }  // namespace
 
 CheckResult PasswordAgeCheck::Evaluate(const CheckContext& ctx) const {
@@ -421,6 +536,9 @@ Result<std::vector<Change>> PasswordAgeCheck::Remediate(const CheckContext& ctx,
                                                Printable(first.source + ": " + first.message));
   }
 
+  if (db->store == platform::AccountStore::kWindowsSam) {
+    return RemediateSam(*ctx.platform.accounts, *db, as, params, dry_run);
+  }
   platform::FileSystem& fs = *ctx.platform.fs;
   std::vector<Change> plan;
   std::optional<std::string> new_login_defs;

@@ -163,54 +163,10 @@ Change FileChange(const PlannedWrite& w) {
   return c;
 }
 
-}  // namespace
-
-CheckResult ScreenLockCheck::Evaluate(const CheckContext& ctx) const {
-  if (auto r = NoWindowsSource(kCheckId, ctx.policy, ctx.platform,
-                               "the registry's screen saver policy of every user hive")) {
-    return *r;
-  }
-  CheckResult r = MakeResult(kCheckId, ctx.policy);
-  const Params params = ReadParams(ctx.policy);
-  const platform::FileSystem& fs = *ctx.platform.fs;
-  const screen_lock::Environment env = screen_lock::DetectEnvironment(fs);
-  json facts = {{"sessions", env.sessions},
-                {"display_managers", env.display_managers},
-                {"desktops", env.desktops()}};
-  if (!env.errors.empty()) {
-    facts["read_errors"] = env.errors;
-  }
-  if (!env.graphical()) {
-    if (!env.errors.empty()) {
-      r.status = CheckStatus::kError;
-      r.summary = "cannot tell whether a desktop is installed: " + Join(env.errors, "; ");
-    } else {
-      r.status = CheckStatus::kNotApplicable;
-      r.summary = "no desktop session or display manager is installed (headless)";
-    }
-    r.facts = std::move(facts);
-    return r;
-  }
-  auto users = DesktopUsers(ctx.platform);
-  if (!users.ok()) {
-    r.facts = std::move(facts);
-    r.status = CheckStatus::kError;
-    r.summary = "cannot read the local accounts: " + users.error().ToString();
-    return r;
-  }
-
-  std::vector<Evaluation> evals;
-  std::vector<std::string> notes;
-  for (const auto& source : screen_lock::MakeSources(fs, env)) {
-    facts[std::string(source->name())] = source->LoadSystem(notes);
-    for (auto& e : source->Evaluate(*users)) {
-      evals.push_back(std::move(e));
-    }
-  }
-  for (auto& e : screen_lock::UnreadDesktops(env)) {
-    evals.push_back(std::move(e));
-  }
-
+// Judges every evaluation and fills the result: fail when any user fails, else error when any
+// could not be read, else pass with `pass_summary`.
+void Conclude(CheckResult& r, std::vector<Evaluation>& evals, const Params& params, json facts,
+              const std::vector<std::string>& notes, const std::string& pass_summary) {
   std::vector<std::string> failed;
   std::vector<std::string> errors;
   json users_json = json::array();
@@ -257,13 +213,132 @@ CheckResult ScreenLockCheck::Evaluate(const CheckContext& ctx) const {
     r.summary = "cannot read the screen lock settings: " + SummaryList(errors) + note_text;
   } else {
     r.status = CheckStatus::kPass;
-    r.summary = "screen lock compliant on " + Join(env.desktops(), ", ") + " for " +
-                std::to_string(users->size() - 1) + " user(s) and new users" + note_text;
+    r.summary = pass_summary + note_text;
   }
   if (r.summary.size() > protocol::kMaxSummary) {
     r.summary.resize(protocol::kMaxSummary - 3);
     r.summary += "...";
   }
+}
+
+// Windows: the registry decides (screen_lock_windows.cpp).
+CheckResult EvaluateRegistry(const CheckContext& ctx, const Params& params) {
+  CheckResult r = MakeResult(kCheckId, ctx.policy);
+  auto source = screen_lock::MakeWindowsSource(*ctx.platform.registry, params);
+  std::vector<std::string> notes;
+  json facts = {{"windows", source->LoadSystem(notes)}};
+  std::vector<Evaluation> evals = source->Evaluate({});
+  size_t users = 0;
+  for (const auto& e : evals) {
+    users += e.user != screen_lock::kAllUsers ? 1 : 0;
+  }
+  Conclude(r, evals, params, std::move(facts), notes,
+           "screen lock compliant for " + std::to_string(users) + " logged-on user(s)");
+  return r;
+}
+
+Change RegistryChange(const screen_lock::PlannedRegistryWrite& w) {
+  Change c;
+  c.target = RegistryValuePath(w.hive, w.key, w.name);
+  c.action = "set_registry_value";
+  c.before = {{"exists", w.before.has_value()}};
+  if (w.before) {
+    c.before["value"] = RegistryValueToJson(*w.before);
+  }
+  c.after = {{"exists", true}, {"value", RegistryValueToJson(w.after)}, {"why", w.why}};
+  c.undo.push_back(RestoreRegistryValueOp(w.hive, w.key, w.name, w.before));
+  return c;
+}
+
+Result<std::vector<Change>> RemediateRegistry(const CheckContext& ctx, const Params& params,
+                                              bool dry_run) {
+  platform::Registry& registry = *ctx.platform.registry;
+  auto source = screen_lock::MakeWindowsSource(registry, params);
+  std::vector<std::string> notes;
+  (void)source->LoadSystem(notes);
+  CG_RETURN_IF_ERROR(source->CheckEnforceable(params));
+  EnforcementPlan plan;
+  CG_RETURN_IF_ERROR(source->PlanEnforcement(params, plan));
+  std::vector<Change> changes;
+  for (size_t i = 0; i < plan.registry_writes.size(); ++i) {
+    const auto& w = plan.registry_writes[i];
+    if (!dry_run) {
+      if (auto st = registry.SetValue(w.hive, w.key, w.name, w.after); !st.ok()) {
+        // Put back what this run already wrote, newest first: nothing is journaled for a
+        // failed enforcement, so nothing may stay changed.
+        std::vector<std::string> not_restored;
+        for (size_t k = i; k-- > 0;) {
+          const auto& done = plan.registry_writes[k];
+          const Status back = done.before
+                                  ? registry.SetValue(done.hive, done.key, done.name, *done.before)
+                                  : registry.DeleteValue(done.hive, done.key, done.name);
+          if (!back.ok()) {
+            not_restored.push_back(RegistryValuePath(done.hive, done.key, done.name) + " (" +
+                                   back.error().message + ")");
+          }
+        }
+        return st.error().Wrap("screen_lock enforcement (" +
+                               (i == 0 ? std::string("nothing was changed")
+                                : not_restored.empty()
+                                    ? std::to_string(i) + " earlier value(s) restored"
+                                    : "NOT restored: " + Join(not_restored, ", ")) +
+                               ")");
+      }
+    }
+    changes.push_back(RegistryChange(w));
+  }
+  return changes;
+}
+
+}  // namespace
+
+CheckResult ScreenLockCheck::Evaluate(const CheckContext& ctx) const {
+  const Params params = ReadParams(ctx.policy);
+  if (ctx.platform.registry != nullptr) {
+    return EvaluateRegistry(ctx, params);
+  }
+  CheckResult r = MakeResult(kCheckId, ctx.policy);
+  const platform::FileSystem& fs = *ctx.platform.fs;
+  const screen_lock::Environment env = screen_lock::DetectEnvironment(fs);
+  json facts = {{"sessions", env.sessions},
+                {"display_managers", env.display_managers},
+                {"desktops", env.desktops()}};
+  if (!env.errors.empty()) {
+    facts["read_errors"] = env.errors;
+  }
+  if (!env.graphical()) {
+    if (!env.errors.empty()) {
+      r.status = CheckStatus::kError;
+      r.summary = "cannot tell whether a desktop is installed: " + Join(env.errors, "; ");
+    } else {
+      r.status = CheckStatus::kNotApplicable;
+      r.summary = "no desktop session or display manager is installed (headless)";
+    }
+    r.facts = std::move(facts);
+    return r;
+  }
+  auto users = DesktopUsers(ctx.platform);
+  if (!users.ok()) {
+    r.facts = std::move(facts);
+    r.status = CheckStatus::kError;
+    r.summary = "cannot read the local accounts: " + users.error().ToString();
+    return r;
+  }
+
+  std::vector<Evaluation> evals;
+  std::vector<std::string> notes;
+  for (const auto& source : screen_lock::MakeSources(fs, env)) {
+    facts[std::string(source->name())] = source->LoadSystem(notes);
+    for (auto& e : source->Evaluate(*users)) {
+      evals.push_back(std::move(e));
+    }
+  }
+  for (auto& e : screen_lock::UnreadDesktops(env)) {
+    evals.push_back(std::move(e));
+  }
+  Conclude(r, evals, params, std::move(facts), notes,
+           "screen lock compliant on " + Join(env.desktops(), ", ") + " for " +
+               std::to_string(users->size() - 1) + " user(s) and new users");
   return r;
 }
 
@@ -271,6 +346,9 @@ Result<std::vector<Change>> ScreenLockCheck::Remediate(const CheckContext& ctx,
                                                        const CheckResult& /*failed*/,
                                                        bool dry_run) const {
   const Params params = ReadParams(ctx.policy);
+  if (ctx.platform.registry != nullptr) {
+    return RemediateRegistry(ctx, params, dry_run);
+  }
   platform::FileSystem& fs = *ctx.platform.fs;
   const screen_lock::Environment env = screen_lock::DetectEnvironment(fs);
   std::vector<std::unique_ptr<screen_lock::Source>> sources;

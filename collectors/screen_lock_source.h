@@ -78,9 +78,19 @@ struct PlannedCommand {
   std::vector<std::string> argv;
   std::chrono::milliseconds timeout{0};
 };
+// A registry value set by enforcement (Windows), with what was there before for undo.
+struct PlannedRegistryWrite {
+  platform::RegistryHive hive = platform::RegistryHive::kLocalMachine;
+  std::string key;
+  std::string name;
+  std::optional<platform::RegistryValue> before;  // nullopt: the value does not exist
+  platform::RegistryValue after;
+  std::string why;
+};
 struct EnforcementPlan {
   std::vector<PlannedWrite> writes;
   std::vector<PlannedCommand> commands;
+  std::vector<PlannedRegistryWrite> registry_writes;
 };
 
 class Source {
@@ -109,6 +119,10 @@ std::unique_ptr<Source> MakeGnomeSource(const platform::FileSystem& fs,
                                         std::set<std::string> desktop_names);
 std::unique_ptr<Source> MakeKdeSource(const platform::FileSystem& fs);
 std::unique_ptr<Source> MakeXfceSource(const platform::FileSystem& fs);
+// The Windows source (screen_lock_windows.cpp): the registry's per-user screen saver values
+// and the machine's inactivity limit. It evaluates every loaded user hive itself (the users
+// passed to Evaluate are not used). Borrows `registry`.
+std::unique_ptr<Source> MakeWindowsSource(const platform::Registry& registry, const Params& params);
 
 // Small helpers the sources share.
 std::vector<std::string> Split(std::string_view s, std::string_view separators);

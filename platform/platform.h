@@ -159,6 +159,9 @@ struct LocalAccount {
   std::optional<int64_t> warn_days;
   std::optional<int64_t> inactive_days;
   std::optional<int64_t> expire_day;  // account expiry, days since epoch
+  // Windows: UF_DONT_EXPIRE_PASSWD ("Password never expires") on the account; the machine's
+  // maximum then does not apply to it (max_days is nullopt).
+  bool password_never_expires = false;
 };
 
 struct AccountDefaults {
@@ -176,10 +179,27 @@ struct AccountIssue {
   std::string message;
 };
 
+// Where the accounts and their ageing live, which decides how they are enforced.
+enum class AccountStore {
+  kShadowFiles,  // /etc/passwd, /etc/shadow, /etc/login.defs: files and chage
+  kWindowsSam,   // the local SAM: the machine's maximum password age (pass_max_days) applies
+                 // to every account without "Password never expires"; Accounts::Set* enforce
+};
+
+// An account that logs on here but whose password a directory governs (an Active Directory
+// domain, Microsoft Entra ID): reported, never judged against the local policy.
+struct DirectoryAccount {
+  std::string name;       // the profile folder's name when the directory is not reachable
+  std::string sid;        // S-1-5-21-<domain>-<rid>, S-1-12-1-...
+  std::string directory;  // "Active Directory domain", "Microsoft Entra ID"
+};
+
 struct AccountDatabase {
+  AccountStore store = AccountStore::kShadowFiles;
   std::vector<LocalAccount> accounts;
   AccountDefaults defaults;
   std::vector<AccountIssue> issues;
+  std::vector<DirectoryAccount> directory_accounts;
 };
 
 class Accounts {
@@ -187,6 +207,14 @@ class Accounts {
   virtual ~Accounts() = default;
   // kNotFound/kPermissionDenied when the databases themselves cannot be read.
   virtual Result<AccountDatabase> Read() const = 0;
+
+  // Enforcement through the OS's account API (kWindowsSam: NetUserModalsSet and
+  // NetUserSetInfo). Where ageing lives in files (kShadowFiles) enforcement edits them and
+  // runs chage instead, and these are kUnavailable.
+  // The machine's maximum password age (nullopt: passwords never expire).
+  virtual Status SetMaxPasswordDays(std::optional<int64_t> days);
+  // Sets or clears "Password never expires" on a local account.
+  virtual Status SetPasswordNeverExpires(std::string_view account, bool never_expires);
 };
 
 // Everything a check or the agent may use, wired once (Santa's SantadDeps::Create).

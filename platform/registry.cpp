@@ -36,4 +36,25 @@ Result<uint64_t> Registry::GetNumber(RegistryHive hive, std::string_view key,
   return value.number;
 }
 
+std::string_view WhyNotUserHive(std::string_view name) {
+  if (name.ends_with("_Classes")) {
+    return "a user's file associations (software classes), not settings";
+  }
+  if (name == ".DEFAULT" || name == "S-1-5-18") {
+    return "the logon screen and SYSTEM's settings, not a person's";
+  }
+  if (name == "S-1-5-19" || name == "S-1-5-20") {
+    return "a service account (LOCAL SERVICE, NETWORK SERVICE)";
+  }
+  for (std::string_view prefix : {std::string_view("S-1-5-21-"), std::string_view("S-1-12-1-")}) {
+    if (name.starts_with(prefix) && name.size() > prefix.size()) {
+      const std::string_view rest = name.substr(prefix.size());
+      if (rest.find_first_not_of("0123456789-") == std::string_view::npos) {
+        return "";
+      }
+    }
+  }
+  return "not the SID of a user account";
+}
+
 }  // namespace cg::platform

@@ -86,4 +86,11 @@ class Registry {
   Result<uint64_t> GetNumber(RegistryHive hive, std::string_view key, std::string_view name) const;
 };
 
+// Why a subkey of HKEY_USERS is not a person's hive ("" when it is one: S-1-5-21-<domain>-<rid>
+// for local and domain accounts, S-1-12-1-... for Microsoft Entra ID accounts). Not people:
+// ".DEFAULT" (the logon screen's settings), S-1-5-18 SYSTEM, -19 LOCAL SERVICE, -20 NETWORK
+// SERVICE, and the "<SID>_Classes" hives (a user's file associations, next to the user's own).
+std::string_view WhyNotUserHive(std::string_view name);
+inline bool IsUserHiveName(std::string_view name) { return WhyNotUserHive(name).empty(); }
+
 }  // namespace cg::platform

@@ -320,6 +320,40 @@ Result<AccountDatabase> FakeAccounts::Read() const {
   return db_;
 }
 
+Status FakeAccounts::SetMaxPasswordDays(std::optional<int64_t> days) {
+  calls_.push_back("max_days " + (days ? std::to_string(*days) : std::string("none")));
+  if (db_.store != AccountStore::kWindowsSam) {
+    return Accounts::SetMaxPasswordDays(days);
+  }
+  if (write_error_) {
+    return *write_error_;
+  }
+  db_.defaults.pass_max_days = days;
+  for (LocalAccount& a : db_.accounts) {
+    a.max_days = a.password_never_expires ? std::nullopt : days;
+  }
+  return OkStatus();
+}
+
+Status FakeAccounts::SetPasswordNeverExpires(std::string_view account, bool never_expires) {
+  calls_.push_back("never_expires " + std::string(account) + (never_expires ? " true" : " false"));
+  if (db_.store != AccountStore::kWindowsSam) {
+    return Accounts::SetPasswordNeverExpires(account, never_expires);
+  }
+  if (write_error_) {
+    return *write_error_;
+  }
+  for (LocalAccount& a : db_.accounts) {
+    if (a.name == account) {
+      a.password_never_expires = never_expires;
+      a.max_days = never_expires ? std::nullopt : db_.defaults.pass_max_days;
+      return OkStatus();
+    }
+  }
+  return MakeError(ErrorCode::kNotFound, "NetUserSetInfo: " + std::string(account) +
+                                             ": The user name could not be found (2221)");
+}
+
 // ---- FakeRegistry ----
 
 namespace {
@@ -409,7 +443,7 @@ Status FakeRegistry::DeleteValue(RegistryHive hive, std::string_view key, std::s
 
 // ---- FakePlatform ----
 
-FakePlatform::FakePlatform(std::string root) {
+FakePlatform::FakePlatform(std::string root, FakeOs os) {
   auto fs = std::make_unique<FakeFileSystem>(std::move(root));
   auto clock = std::make_unique<FakeClock>();
   auto commands = std::make_unique<FakeCommandRunner>();
@@ -428,7 +462,11 @@ FakePlatform::FakePlatform(std::string root) {
   host_ = host.get();
   accounts_ = accounts.get();
   registry_ = registry.get();
-  platform_.registry = std::move(registry);
+  if (os == FakeOs::kWindows) {
+    platform_.registry = std::move(registry);
+  } else {
+    unwired_registry_ = std::move(registry);
+  }
   platform_.accounts = std::move(accounts);
   platform_.fs = std::move(fs);
   platform_.clock = std::move(clock);
@@ -439,6 +477,8 @@ FakePlatform::FakePlatform(std::string root) {
   platform_.host = std::move(host);
 }
 
-FakePlatform MakeFakePlatform(std::string root) { return FakePlatform(std::move(root)); }
+FakePlatform MakeFakePlatform(std::string root, FakeOs os) {
+  return FakePlatform(std::move(root), os);
+}
 
 }  // namespace cg::platform::fake

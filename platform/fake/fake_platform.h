@@ -198,17 +198,27 @@ class FakeHost final : public Host {
   std::optional<Error> error_;
 };
 
-// Scripted local accounts: an empty database until Set.
+// Scripted local accounts: an empty database until Set. On a kWindowsSam database the
+// enforcement calls change it as Windows would (the machine maximum applies to every account
+// without "password never expires"); on a kShadowFiles one they are kUnavailable, as on Linux.
 class FakeAccounts final : public Accounts {
  public:
   void Set(AccountDatabase db) { db_ = std::move(db); }
   // Read() fails with `error` until cleared with std::nullopt.
   void SetError(std::optional<Error> error) { error_ = std::move(error); }
+  // Every enforcement call fails with `error` (NetUserModalsSet refused) until cleared.
+  void SetWriteError(std::optional<Error> error) { write_error_ = std::move(error); }
   Result<AccountDatabase> Read() const override;
+  Status SetMaxPasswordDays(std::optional<int64_t> days) override;
+  Status SetPasswordNeverExpires(std::string_view account, bool never_expires) override;
+  // The enforcement calls made, in order ("max_days 90", "never_expires alice false").
+  const std::vector<std::string>& calls() const { return calls_; }
 
  private:
   AccountDatabase db_;
   std::optional<Error> error_;
+  std::optional<Error> write_error_;
+  std::vector<std::string> calls_;
 };
 
 // An in-memory registry: keys and value names compare case-insensitively (ASCII) like
@@ -238,10 +248,14 @@ class FakeRegistry final : public Registry {
   std::vector<std::string> writes_;
 };
 
+// Which OS the fake stands for. Checks choose their sources by what the platform has, as on
+// the real ones: only a Windows fake wires the registry into platform() (Linux has none).
+enum class FakeOs { kLinux, kWindows };
+
 // A Platform made of the fakes above, with accessors to script them.
 class FakePlatform {
  public:
-  explicit FakePlatform(std::string root = "/");
+  explicit FakePlatform(std::string root = "/", FakeOs os = FakeOs::kLinux);
 
   Platform& platform() { return platform_; }
   FakeFileSystem& fs() { return *fs_; }
@@ -252,6 +266,7 @@ class FakePlatform {
   FakeLocalSocket& sockets() { return *sockets_; }
   FakeHost& host() { return *host_; }
   FakeAccounts& accounts() { return *accounts_; }
+  // On a Linux fake, a registry no check sees (platform().registry is nullptr).
   FakeRegistry& registry() { return *registry_; }
 
  private:
@@ -265,10 +280,11 @@ class FakePlatform {
   FakeHost* host_ = nullptr;
   FakeAccounts* accounts_ = nullptr;
   FakeRegistry* registry_ = nullptr;
+  std::unique_ptr<FakeRegistry> unwired_registry_;  // a Linux fake's
 };
 
 // An empty tree ("/" only), the clock at the epoch, no commands, processes, services,
 // sockets, accounts or registry keys.
-FakePlatform MakeFakePlatform(std::string root = "/");
+FakePlatform MakeFakePlatform(std::string root = "/", FakeOs os = FakeOs::kLinux);
 
 }  // namespace cg::platform::fake

@@ -11,10 +11,8 @@
 
 namespace cg::platform::windows {
 
-// True for a SID of a user account: S-1-5-21-<domain>-<rid> (local and domain accounts) and
-// S-1-12-1-... (Microsoft Entra ID accounts). Not the service accounts (S-1-5-18 SYSTEM,
-// -19 LOCAL SERVICE, -20 NETWORK SERVICE), ".DEFAULT", or the "<SID>_Classes" hives.
-bool IsUserHiveName(std::string_view name);
+// platform/registry.h's IsUserHiveName (OS-neutral: the checks' judgement uses it too).
+using platform::IsUserHiveName;
 
 // The user SIDs among the subkeys of HKEY_USERS, sorted.
 Result<std::vector<std::string>> LoadedUserHives(const Registry& registry);

@@ -45,8 +45,10 @@ TEST(AccountsFromNetUserTest, FreshInstallation) {
 
   const LocalAccount& admin = db.accounts[0];
   EXPECT_EQ(admin.uid, 500u);
+  EXPECT_EQ(db.store, AccountStore::kWindowsSam);
   EXPECT_EQ(admin.password, PasswordState::kLocked);  // disabled
   EXPECT_FALSE(admin.max_days.has_value());           // UF_DONT_EXPIRE_PASSWD
+  EXPECT_TRUE(admin.password_never_expires);
   EXPECT_EQ(admin.last_change_day, kToday - 30);
 
   EXPECT_EQ(db.accounts[1].password, PasswordState::kLocked);
@@ -57,6 +59,7 @@ TEST(AccountsFromNetUserTest, FreshInstallation) {
   EXPECT_EQ(clerk.password, PasswordState::kUsable);
   EXPECT_TRUE(clerk.login_shell);
   EXPECT_EQ(clerk.max_days, 42);
+  EXPECT_FALSE(clerk.password_never_expires);
   EXPECT_EQ(clerk.last_change_day, kToday - 10);  // 10 d 1 h before noon: that morning
   EXPECT_EQ(clerk.home, "C:\\Users\\Nguyễn Văn Ánh");
   EXPECT_FALSE(clerk.expire_day.has_value());
@@ -74,7 +77,9 @@ TEST(AccountsFromNetUserTest, ExpiredPasswordLockoutAndAccountExpiry) {
   EXPECT_EQ(db.accounts[0].last_change_day, 0);  // change at next logon
   EXPECT_EQ(db.accounts[0].max_days, 90);
   EXPECT_EQ(db.accounts[0].min_days, 1);
-  EXPECT_EQ(db.accounts[1].password, PasswordState::kLocked);
+  // A lockout (too many wrong passwords) ends by itself: the password is still in use and
+  // judged.
+  EXPECT_EQ(db.accounts[1].password, PasswordState::kUsable);
   EXPECT_EQ(db.accounts[2].expire_day, kToday - 2);
 }
 
@@ -88,6 +93,26 @@ TEST(AccountsFromNetUserTest, NoMachineMaximum) {
   EXPECT_FALSE(db.accounts[0].max_days.has_value());
 }
 
+// ProfileList of a domain-joined counter PC: the machine's own accounts (its account domain
+// S-1-5-21-1004336348-1177238915-682003330), a domain user, an Entra ID user, and SYSTEM's
+// profile (S-1-5-18, always in the list).
+TEST(DirectoryAccountsFromProfilesTest, OnlyAccountsFromOtherDomainsAndEntra) {
+  const std::string machine = "S-1-5-21-1004336348-1177238915-682003330";
+  const std::vector<ProfileRecord> profiles = {
+      {"S-1-5-18", "%systemroot%\\system32\\config\\systemprofile"},
+      {machine + "-1001", "C:\\Users\\Nguyễn Văn Ánh"},
+      {"S-1-5-21-3623811015-3361044348-30300820-1013", "C:\\Users\\tran.thi.bich"},
+      {"S-1-12-1-1871212345-1234567890-987654321-1122334455", "C:\\Users\\LeVanCuong"},
+  };
+  const std::vector<DirectoryAccount> out = DirectoryAccountsFromProfiles(profiles, machine);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].name, "tran.thi.bich");
+  EXPECT_EQ(out[0].sid, "S-1-5-21-3623811015-3361044348-30300820-1013");
+  EXPECT_EQ(out[0].directory, "Active Directory domain");
+  EXPECT_EQ(out[1].name, "LeVanCuong");
+  EXPECT_EQ(out[1].directory, "Microsoft Entra ID");
+}
+
 }  // namespace
 }  // namespace cg::platform::windows
 
@@ -99,11 +124,6 @@ class FixedClock final : public Clock {
   system_clock::time_point Now() const override { return kNow; }
   std::chrono::minutes UtcOffset() const override { return std::chrono::minutes(420); }
 };
-
-bool RunningUnderWine() {
-  const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-  return ntdll != nullptr && GetProcAddress(ntdll, "wine_get_version") != nullptr;
-}
 
 std::string CurrentUserName() {
   wchar_t name[UNLEN + 1] = {};
@@ -140,6 +160,24 @@ TEST(WindowsAccountsTest, LiveReadOrTheApisCode) {
     ASSERT_TRUE(db.ok()) << db.error().ToString();
     EXPECT_FALSE(db->accounts.empty());
   }
+}
+
+// Enforcement never reaches Wine's netapi32: NetUserModalsSet is not there at all (calling it
+// aborts the process) and NetUserSetInfo is not implemented. On Windows the calls are not
+// made by this test either: it would change the machine's password policy.
+TEST(WindowsAccountsTest, EnforcementUnderWineIsRefusedWithoutCallingTheApi) {
+  if (!RunningUnderWine()) {
+    GTEST_SKIP() << "changes the machine's password policy; tested under Wine only";
+  }
+  FixedClock clock;
+  WindowsAccounts accounts(clock);
+  const Status max = accounts.SetMaxPasswordDays(90);
+  ASSERT_FALSE(max.ok());
+  EXPECT_EQ(max.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(max.error().message.find("NetUserModalsSet"), std::string::npos);
+  const Status flag = accounts.SetPasswordNeverExpires(CurrentUserName(), false);
+  ASSERT_FALSE(flag.ok());
+  EXPECT_EQ(flag.error().code, ErrorCode::kUnavailable);
 }
 
 }  // namespace

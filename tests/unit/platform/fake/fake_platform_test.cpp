@@ -193,8 +193,9 @@ TEST(FakeRegistry, CaseInsensitiveKeysSubkeysAndRecordedWrites) {
             ErrorCode::kUnavailable);
 }
 
-TEST(FakePlatform, WiresTheRegistry) {
-  FakePlatform fake;
+TEST(FakePlatform, OnlyAWindowsFakeWiresTheRegistry) {
+  EXPECT_EQ(FakePlatform().platform().registry, nullptr);  // Linux has no registry
+  FakePlatform fake("/", FakeOs::kWindows);
   ASSERT_NE(fake.platform().registry, nullptr);
   ASSERT_TRUE(
       fake.registry()
