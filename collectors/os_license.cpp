@@ -13,6 +13,8 @@
 #include <memory>
 #include <vector>
 
+#include "collectors/os_license_windows.h"
+
 namespace cg::collectors {
 namespace {
 
@@ -573,6 +575,9 @@ Result<CertificateValidity> ReadCertificateValidity(std::string_view pem) {
 CheckResult OsLicenseCheck::Evaluate(const CheckContext& ctx) const {
   auto& p = ctx.platform;
   CheckResult r = MakeResult(id(), ctx.policy);
+  if (p.licensing) {  // Windows: the Software Licensing service, not os-release
+    return EvaluateWindowsLicense(ctx, std::move(r));
+  }
   auto undecided = [&](std::string reason) {
     r.status = CheckStatus::kError;
     r.summary = std::move(reason);
