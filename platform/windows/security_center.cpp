@@ -23,6 +23,9 @@ constexpr GUID kIidWscProductList = {
     0x722A338C, 0x6E8E, 0x4E72, {0xAC, 0x27, 0x14, 0x17, 0xFB, 0x0C, 0x81, 0xC2}};
 constexpr ULONG kWscSecurityProviderAntivirus = 4;  // WSC_SECURITY_PROVIDER_ANTIVIRUS
 
+// COM objects are destroyed by Release, never through a C++ destructor.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 struct IWscProductRaw : public IDispatch {
   virtual HRESULT STDMETHODCALLTYPE get_ProductName(BSTR* value) = 0;
   virtual HRESULT STDMETHODCALLTYPE
@@ -37,6 +40,7 @@ struct IWscProductListRaw : public IDispatch {
   virtual HRESULT STDMETHODCALLTYPE get_Count(LONG* count) = 0;
   virtual HRESULT STDMETHODCALLTYPE get_Item(ULONG index, IWscProductRaw** product) = 0;
 };
+#pragma GCC diagnostic pop
 
 AvProductState StateOf(LONG raw) {
   switch (raw) {
@@ -163,7 +167,7 @@ class WindowsSecurityCenter final : public SecurityCenter {
 
   Result<std::optional<DefenderStatus>> Defender() const override {
     std::optional<DefenderStatus> status;
-    CG_RETURN_IF_ERROR(WmiQuery(
+    const Status queried = WmiQuery(
         L"ROOT\\Microsoft\\Windows\\Defender", L"SELECT * FROM MSFT_MpComputerStatus",
         [&](const WmiObject& o) -> Status {
           DefenderStatus s;
@@ -185,7 +189,10 @@ class WindowsSecurityCenter final : public SecurityCenter {
           }
           status = std::move(s);
           return OkStatus();
-        }));
+        });
+    if (!queried.ok()) {
+      return queried.error();
+    }
     return status;
   }
 };
