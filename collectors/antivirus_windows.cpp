@@ -235,7 +235,7 @@ CheckResult EvaluateSecurityCenter(const CheckContext& ctx, CheckResult r) {
     }
   } else {
     sources["security_center"] = SourceError(wsc.error());
-    failures.push_back("Security Center: " + wsc.error().message);
+    failures.push_back(wsc.error().message);
     auto wmi = sc.WmiProducts();
     if (wmi.ok()) {
       have_products = true;
@@ -261,7 +261,7 @@ CheckResult EvaluateSecurityCenter(const CheckContext& ctx, CheckResult r) {
       }
     } else {
       sources["wmi_security_center2"] = SourceError(wmi.error());
-      failures.push_back("root\\SecurityCenter2: " + wmi.error().message);
+      failures.push_back(wmi.error().message);
     }
   }
 
@@ -289,13 +289,15 @@ CheckResult EvaluateSecurityCenter(const CheckContext& ctx, CheckResult r) {
     }
   } else {
     sources["defender"] = SourceError(defender.error());
-    failures.push_back("Defender status: " + defender.error().message);
+    failures.push_back(defender.error().message);
   }
   r.facts["sources"] = sources;
 
   for (size_t i = 0; i < engines.size(); ++i) {
+    // Freshness decided without an update time: Security Center's flag, or Defender's age in
+    // whole days.
     antivirus::PolicyJudgement(engines[i], require_realtime, accept_unknown_age,
-                               flag_decided[i] && !engines[i].age_hours);
+                               flag_decided[i] || engines[i].age_hours.has_value());
   }
 
   if (engines.empty()) {

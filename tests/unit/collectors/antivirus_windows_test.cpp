@@ -185,6 +185,20 @@ TEST_F(AntivirusWindows, WindowsServerHasOnlyDefender) {
   EXPECT_EQ(r.facts["age_hours"], 20);
   EXPECT_EQ(r.facts["sources"]["wmi_security_center2"]["hresult"], "0x8004100E");
 
+  // Only the age in whole days (no update time): still an age, judged in hours.
+  auto days_only = Defender(0);
+  days_only.signature_updated.reset();
+  days_only.signature_age_days = 1;
+  fake_.security_center().SetDefender(std::optional(days_only));
+  r = Run();
+  EXPECT_EQ(r.status, CheckStatus::kPass) << r.summary;
+  EXPECT_EQ(r.facts["age_hours"], 24);
+  days_only.signature_age_days = 4;
+  fake_.security_center().SetDefender(std::optional(days_only));
+  r = Run({{"max_signature_age_hours", 72}});
+  EXPECT_EQ(r.status, CheckStatus::kFail) << r.summary;
+  EXPECT_NE(r.summary.find("4 day(s) old"), std::string::npos) << r.summary;
+
   auto off = Defender(20);
   off.antivirus_enabled = false;  // passive mode or turned off by policy
   fake_.security_center().SetDefender(std::optional(off));
