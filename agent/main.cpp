@@ -183,9 +183,9 @@ int main(int argc, char** argv) {
   int64_t interval_s = 15 * 60;
   std::string config_file;
   auto* run_cmd = app.add_subcommand("run", "Run the service (or one cycle with --once)");
-  run_cmd->add_option("--config", config_file,
-                      "agent configuration (JSON; default /etc/counterguard/agent.json when "
-                      "present)");
+  run_cmd->add_option(
+      "--config", config_file,
+      "agent configuration (JSON; default " + cg::agent::DefaultConfigFile() + " when present)");
   auto* state_opt = run_cmd->add_option("--state-dir", run.state_dir, "agent state directory");
   run_cmd->add_flag("--once", run.once, "one cycle: check, send, exit");
   auto* interval_opt =
@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3600));
   scan_cmd->add_flag("--json", scan.json, "print the stable JSON document");
 
-  std::string status_dir = cg::agent::kDefaultStateDir;
+  std::string status_dir = cg::agent::DefaultStateDir();
   bool status_json = false;
   auto* status_cmd = app.add_subcommand("status", "Show enrollment and delivery state");
   status_cmd->add_option("--state-dir", status_dir, "agent state directory");
@@ -250,8 +250,8 @@ int main(int argc, char** argv) {
   if (*run_cmd) {
     // The config file sets defaults; flags given on the command line win.
     const bool explicit_config = !config_file.empty();
-    if (!explicit_config && cg::FileExists(cg::agent::kDefaultConfigFile)) {
-      config_file = cg::agent::kDefaultConfigFile;
+    if (!explicit_config && cg::FileExists(cg::agent::DefaultConfigFile())) {
+      config_file = cg::agent::DefaultConfigFile();
     }
     if (!config_file.empty()) {
       auto config = cg::agent::LoadAgentConfig(config_file);
@@ -363,7 +363,7 @@ int main(int argc, char** argv) {
   }
   if (*enforce_cmd) {
     if (undo.state_dir.empty()) {
-      undo.state_dir = cg::agent::kDefaultStateDir;
+      undo.state_dir = cg::agent::DefaultStateDir();
     }
     return cg::agent::RunUndoCommand(undo, *platform, [](const std::string& root) {
       return cg::platform::CreateNativePlatform(root);

@@ -134,9 +134,6 @@ add_subdirectory(policy)
 add_subdirectory(protocol)
 add_subdirectory(collectors)
 add_subdirectory(agent)
-# cg-agent.exe does not link yet: there is no Windows CreateNativePlatform (docs/windows.md).
-# The libraries are built, so every source of the agent is compiled for Windows.
-set_target_properties(cg-agent PROPERTIES EXCLUDE_FROM_ALL ON)
 
 if(CG_BUILD_TESTS)
   enable_testing()

@@ -702,10 +702,14 @@ std::vector<std::pair<std::string, std::string>> ParseClamConf(std::string_view 
 }
 
 CheckResult AntivirusCheck::Evaluate(const CheckContext& ctx) const {
-  CheckResult r = MakeResult(id(), ctx.policy);
   if (ctx.platform.security_center) {
-    return EvaluateSecurityCenter(ctx, std::move(r));
+    return EvaluateSecurityCenter(ctx, MakeResult(id(), ctx.policy));
   }
+  if (auto r = NoWindowsSource(id(), ctx.policy, ctx.platform,
+                               "Windows Security Center, WMI SecurityCenter2 or Defender")) {
+    return *r;
+  }
+  CheckResult r = MakeResult(id(), ctx.policy);
   const int64_t max_age = ctx.policy.Int("max_signature_age_hours");
   const bool require_realtime = ctx.policy.Bool("require_realtime");
   const bool accept_unknown_age = ctx.policy.Bool("accept_unknown_signature_age");

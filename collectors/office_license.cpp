@@ -307,6 +307,14 @@ void JudgeSuites(const std::vector<FoundSuite>& found, const std::vector<std::st
 }  // namespace office
 
 CheckResult OfficeLicenseCheck::Evaluate(const CheckContext& ctx) const {
+  // A Windows platform without Software Licensing has no Windows source for this check.
+  if (!ctx.platform.licensing) {
+    if (auto r =
+            NoWindowsSource(id(), ctx.policy, ctx.platform,
+                            "Software Licensing, Office's registry keys and the Uninstall keys")) {
+      return *r;
+    }
+  }
   const auto& table = Suites();
   if (!table.ok()) {
     return ErrorResult(id(), ctx.policy, "office suite table: " + table.error().message);

@@ -574,10 +574,14 @@ Result<CertificateValidity> ReadCertificateValidity(std::string_view pem) {
 
 CheckResult OsLicenseCheck::Evaluate(const CheckContext& ctx) const {
   auto& p = ctx.platform;
-  CheckResult r = MakeResult(id(), ctx.policy);
   if (p.licensing) {  // Windows: the Software Licensing service, not os-release
-    return EvaluateWindowsLicense(ctx, std::move(r));
+    return EvaluateWindowsLicense(ctx, MakeResult(id(), ctx.policy));
   }
+  if (auto r = NoWindowsSource(id(), ctx.policy, ctx.platform,
+                               "Software Licensing (SoftwareLicensingProduct)")) {
+    return *r;
+  }
+  CheckResult r = MakeResult(id(), ctx.policy);
   auto undecided = [&](std::string reason) {
     r.status = CheckStatus::kError;
     r.summary = std::move(reason);
