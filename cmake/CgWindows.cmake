@@ -128,6 +128,8 @@ add_subdirectory(common)
 add_subdirectory(platform)
 # The registry (advapi32), NetUser* (netapi32) and RtlGetVersion (ntdll).
 target_link_libraries(cg_platform PRIVATE advapi32 netapi32 ntdll)
+# WMI and Security Center through COM (platform/windows/{com,wmi,security_center,licensing}).
+target_link_libraries(cg_platform PRIVATE ole32 oleaut32 wbemuuid uuid)
 add_subdirectory(policy)
 add_subdirectory(protocol)
 add_subdirectory(collectors)

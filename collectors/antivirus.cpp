@@ -8,12 +8,19 @@
 #include <optional>
 #include <span>
 
+#include "collectors/antivirus_engine.h"
+#include "collectors/antivirus_windows.h"
 #include "collectors/packages.h"
 #include "common/text.h"
 
 namespace cg::collectors {
 namespace {
 
+using antivirus::AgeJudgement;
+using antivirus::EngineReport;
+using antivirus::Join;
+using antivirus::OptionalJson;
+using antivirus::PolicyJudgement;
 using nlohmann::json;
 using protocol::CheckResult;
 using protocol::CheckStatus;
@@ -32,9 +39,6 @@ constexpr std::string_view kClamdUnits[] = {"clamav-daemon.service", "clamd@scan
 constexpr std::string_view kClamDatabases[] = {"daily", "main", "bytecode"};
 constexpr auto kSocketTimeout = std::chrono::seconds(3);
 constexpr auto kCommandTimeout = std::chrono::seconds(20);
-// A database built slightly "in the future" is clock skew between the builder and this machine;
-// more than this means the machine's clock is wrong and no age can be trusted.
-constexpr auto kClockSkewTolerance = std::chrono::hours(1);
 
 // Engines other than ClamAV, recognised by what they install and run. Process names are the
 // kernel's comm (at most 15 characters); executable prefixes catch helpers with generic names.
@@ -115,17 +119,6 @@ bool ParseInt64(std::string_view s, int64_t& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string s;
-  for (const auto& p : parts) {
-    if (!s.empty()) {
-      s += sep;
-    }
-    s += p;
-  }
-  return s;
-}
-
 std::optional<std::string> ConfValue(const std::vector<std::pair<std::string, std::string>>& conf,
                                      std::string_view key) {
   std::optional<std::string> value;
@@ -140,30 +133,6 @@ std::optional<std::string> ConfValue(const std::vector<std::pair<std::string, st
 bool ConfHas(const std::vector<std::pair<std::string, std::string>>& conf, std::string_view key) {
   return std::any_of(conf.begin(), conf.end(), [&](const auto& kv) { return kv.first == key; });
 }
-
-// What one engine looks like on this machine.
-struct EngineReport {
-  std::string id;
-  std::string name;
-  std::vector<std::string> evidence;
-  std::string version;
-  std::optional<bool> running;
-  std::optional<bool> realtime;
-  std::optional<SysTime> signature_time;
-  std::optional<int64_t> age_hours;
-  std::vector<std::string> fails;
-  std::vector<std::string> unknowns;
-  json details = json::object();
-
-  CheckStatus Status() const {
-    if (!fails.empty()) {
-      return CheckStatus::kFail;
-    }
-    return unknowns.empty() ? CheckStatus::kPass : CheckStatus::kError;
-  }
-};
-
-json OptionalJson(const std::optional<bool>& b) { return b ? json(*b) : json(nullptr); }
 
 // The machine state every engine probe shares, read once.
 class Machine {
@@ -264,23 +233,6 @@ Result<std::string> ReadHeader(const platform::FileSystem& fs, const std::string
     return MakeError(ErrorCode::kInvalidArgument, path + ": not a regular file");
   }
   return fs.ReadFileRange(path, 0, size);
-}
-
-void AgeJudgement(EngineReport& e, const SysTime now, int64_t max_age_hours) {
-  if (!e.signature_time) {
-    return;
-  }
-  const auto age = now - *e.signature_time;
-  if (age < -kClockSkewTolerance) {
-    e.unknowns.push_back("signature build time " + FormatRfc3339(*e.signature_time) +
-                         " is in the future: the machine clock is wrong");
-    return;
-  }
-  e.age_hours = std::max<int64_t>(0, std::chrono::floor<std::chrono::hours>(age).count());
-  if (*e.age_hours > max_age_hours) {
-    e.fails.push_back("signatures are " + std::to_string(*e.age_hours) + " h old (limit " +
-                      std::to_string(max_age_hours) + " h)");
-  }
 }
 
 struct ClamConf {
@@ -619,45 +571,6 @@ std::optional<EngineReport> ProbeEngine(const Machine& m, const EngineSpec& spec
   return e;
 }
 
-json EngineJson(const EngineReport& e) {
-  json j = {
-      {"engine", e.id},
-      {"name", e.name},
-      {"status", std::string(protocol::ToString(e.Status()))},
-      {"evidence", e.evidence},
-      {"version", e.version.empty() ? json(nullptr) : json(e.version)},
-      {"running", OptionalJson(e.running)},
-      {"realtime", OptionalJson(e.realtime)},
-      {"signature_time", e.signature_time ? json(FormatRfc3339(*e.signature_time)) : json(nullptr)},
-      {"age_hours", e.age_hours ? json(*e.age_hours) : json(nullptr)}};
-  if (!e.fails.empty()) {
-    j["problems"] = e.fails;
-  }
-  if (!e.unknowns.empty()) {
-    j["undecided"] = e.unknowns;
-  }
-  for (auto it = e.details.begin(); it != e.details.end(); ++it) {
-    j[it.key()] = it.value();
-  }
-  return j;
-}
-
-std::string EngineLine(const EngineReport& e) {
-  std::string line = e.name + (e.version.empty() ? "" : " " + e.version);
-  if (e.Status() == CheckStatus::kPass) {
-    line += " running";
-    if (e.age_hours) {
-      line += ", signatures " + std::to_string(*e.age_hours) + " h old";
-    }
-    if (e.realtime) {
-      line += *e.realtime ? ", real-time on" : ", real-time off";
-    }
-    return line;
-  }
-  const auto& reasons = e.fails.empty() ? e.unknowns : e.fails;
-  return line + ": " + Join(reasons, "; ");
-}
-
 }  // namespace
 
 Result<SysTime> ParseCvdTime(std::string_view text) {
@@ -789,6 +702,9 @@ std::vector<std::pair<std::string, std::string>> ParseClamConf(std::string_view 
 }
 
 CheckResult AntivirusCheck::Evaluate(const CheckContext& ctx) const {
+  if (ctx.platform.security_center) {
+    return EvaluateSecurityCenter(ctx, MakeResult(id(), ctx.policy));
+  }
   if (auto r = NoWindowsSource(id(), ctx.policy, ctx.platform,
                                "Windows Security Center, WMI SecurityCenter2 or Defender")) {
     return *r;
@@ -811,18 +727,8 @@ CheckResult AntivirusCheck::Evaluate(const CheckContext& ctx) const {
   for (auto& e : engines) {
     AgeJudgement(e, m.now(), max_age);
     // ClamAV's unreadable database is already an undecided reason of its own.
-    if (!e.signature_time && e.id != "clamav" && !accept_unknown_age) {
-      e.unknowns.push_back(
-          "CounterGuard cannot read this engine's signature age (policy "
-          "accept_unknown_signature_age is false)");
-    }
-    if (require_realtime) {
-      if (e.realtime == false) {
-        e.fails.push_back("real-time scanning is off");
-      } else if (!e.realtime) {
-        e.unknowns.push_back("the real-time scanning state cannot be read");
-      }
-    }
+    PolicyJudgement(e, require_realtime, accept_unknown_age,
+                    /*age_known_otherwise=*/e.id == "clamav");
   }
 
   json sources = json::object();
@@ -853,37 +759,7 @@ CheckResult AntivirusCheck::Evaluate(const CheckContext& ctx) const {
     return r;
   }
 
-  // One fully working engine is enough; a broken second engine does not undo it.
-  const auto pass = std::find_if(engines.begin(), engines.end(),
-                                 [](const auto& e) { return e.Status() == CheckStatus::kPass; });
-  const auto undecided = std::find_if(engines.begin(), engines.end(), [](const auto& e) {
-    return e.Status() == CheckStatus::kError;
-  });
-  const EngineReport& primary =
-      pass != engines.end() ? *pass : (undecided != engines.end() ? *undecided : engines.front());
-  r.status = pass != engines.end()        ? CheckStatus::kPass
-             : undecided != engines.end() ? CheckStatus::kError
-                                          : CheckStatus::kFail;
-
-  json all = json::array();
-  std::vector<std::string> lines;
-  for (const auto& e : engines) {
-    all.push_back(EngineJson(e));
-    lines.push_back(EngineLine(e));
-  }
-  r.facts["engine"] = primary.id;
-  r.facts["version"] = primary.version.empty() ? json(nullptr) : json(primary.version);
-  r.facts["running"] = OptionalJson(primary.running);
-  r.facts["realtime"] = OptionalJson(primary.realtime);
-  r.facts["signature_time"] =
-      primary.signature_time ? json(FormatRfc3339(*primary.signature_time)) : json(nullptr);
-  r.facts["age_hours"] = primary.age_hours ? json(*primary.age_hours) : json(nullptr);
-  r.facts["engines"] = all;
-  r.observed = {{"engine", primary.id},
-                {"running", OptionalJson(primary.running)},
-                {"age_hours", r.facts["age_hours"]},
-                {"realtime", OptionalJson(primary.realtime)}};
-  r.summary = r.status == CheckStatus::kPass ? EngineLine(primary) : Join(lines, "; ");
+  antivirus::Summarise(engines, r);
   return r;
 }
 

@@ -10,6 +10,8 @@
 #include <set>
 #include <tuple>
 
+#include "collectors/office_license_windows.h"
+#include "collectors/office_suites.h"
 #include "collectors/packages.h"
 #include "common/text.h"
 #include "common/timeutil.h"
@@ -18,6 +20,10 @@ namespace cg::collectors {
 namespace {
 
 using nlohmann::json;
+using office::FoundSuite;
+using office::Suites;
+using office::SuiteSpec;
+using office::SuiteTable;
 using protocol::CheckResult;
 using protocol::CheckStatus;
 
@@ -27,20 +33,6 @@ constexpr std::string_view kSuiteTableJson =
 
 constexpr std::string_view kFlatpakApps = "/var/lib/flatpak/app";
 constexpr std::string_view kSnaps = "/var/lib/snapd/snaps";
-struct SuiteSpec {
-  std::string suite;
-  std::string name;
-  std::string licence;  // "free" or "commercial"
-  std::vector<std::string> packages;
-  std::vector<std::string> flatpak;
-  std::vector<std::string> snap;
-};
-
-struct SuiteTable {
-  std::string compiled;
-  std::vector<SuiteSpec> suites;
-};
-
 Error ParseError(std::string message) { return MakeError(ErrorCode::kParse, std::move(message)); }
 
 Result<std::vector<std::string>> StringList(const json& object, const char* key,
@@ -97,10 +89,25 @@ Result<SuiteTable> ParseSuiteTable() {
     CG_ASSIGN_OR_RETURN(spec.packages, StringList(s, "packages", where));
     CG_ASSIGN_OR_RETURN(spec.flatpak, StringList(s, "flatpak", where));
     CG_ASSIGN_OR_RETURN(spec.snap, StringList(s, "snap", where));
+    CG_ASSIGN_OR_RETURN(spec.windows, StringList(s, "windows", where));
+    CG_ASSIGN_OR_RETURN(spec.windows_exclude, StringList(s, "windows_exclude", where));
     table.suites.push_back(std::move(spec));
   }
   return table;
 }
+
+// The first instant after the last valid day of "YYYY-MM-DD".
+Result<SysTime> EndOfDay(std::string_view date) {
+  auto start = ParseRfc3339(std::string(date) + "T00:00:00Z");
+  if (!start.ok() || date.size() != 10) {
+    return ParseError("'" + std::string(date) + "' is not a date (YYYY-MM-DD)");
+  }
+  return *start + std::chrono::hours(24);
+}
+
+}  // namespace
+
+namespace office {
 
 const Result<SuiteTable>& Suites() {
   static const Result<SuiteTable> table = ParseSuiteTable();
@@ -116,25 +123,7 @@ const SuiteSpec* FindSuite(const SuiteTable& table, std::string_view suite) {
   return nullptr;
 }
 
-// The first instant after the last valid day of "YYYY-MM-DD".
-Result<SysTime> EndOfDay(std::string_view date) {
-  auto start = ParseRfc3339(std::string(date) + "T00:00:00Z");
-  if (!start.ok() || date.size() != 10) {
-    return ParseError("'" + std::string(date) + "' is not a date (YYYY-MM-DD)");
-  }
-  return *start + std::chrono::hours(24);
-}
-
-// One suite found on the machine.
-struct FoundSuite {
-  const SuiteSpec* spec = nullptr;
-  std::string version;
-  std::string source;   // dpkg, rpm, flatpak, snap
-  std::string package;  // package name or app id
-  std::string state;
-};
-
-}  // namespace
+}  // namespace office
 
 bool GlobMatch(std::string_view pattern, std::string_view text) {
   // Iterative matcher with single-star backtracking: linear in practice, no recursion.
@@ -217,11 +206,114 @@ Result<std::vector<LicenceRecord>> ParseLicenceRecords(const json& licences) {
   return out;
 }
 
+namespace office {
+
+void JudgeSuites(const std::vector<FoundSuite>& found, const std::vector<std::string>& sources,
+                 const std::vector<LicenceRecord>& licences, SysTime now, const SuiteTable& table,
+                 CheckResult& r) {
+  json suites = json::array();
+  json unlicensed = json::array();
+  std::vector<std::string> described;
+  std::vector<std::string> problems;
+  for (const auto& f : found) {
+    const std::string label = f.spec->name + (f.version.empty() ? "" : " " + f.version);
+    json entry = {{"suite", f.spec->suite},     {"name", f.spec->name}, {"version", f.version},
+                  {"licence", f.spec->licence}, {"source", f.source},   {"package", f.package}};
+    if (f.state != "installed") {
+      entry["package_state"] = f.state;
+    }
+    for (auto it = f.details.begin(); it != f.details.end(); ++it) {
+      entry[it.key()] = it.value();
+    }
+    if (f.spec->licence == "free") {
+      described.push_back(label + " (free)");
+      suites.push_back(std::move(entry));
+      continue;
+    }
+    if (f.activated.has_value()) {
+      // The vendor's activation decides; a policy record cannot license a copy the vendor
+      // reports unactivated (it is running on grace or in reduced functionality).
+      entry["licensed"] = *f.activated;
+      entry["activation"] = f.activation_detail;
+      if (*f.activated) {
+        described.push_back(label + " (commercial, " + f.activation_detail + ")");
+      } else {
+        entry["licence_problem"] = f.activation_detail;
+        problems.push_back(label + " (" + f.activation_detail + ")");
+        unlicensed.push_back(label);
+      }
+      suites.push_back(std::move(entry));
+      continue;
+    }
+    const LicenceRecord* valid = nullptr;
+    std::string expired_on;
+    for (const auto& rec : licences) {
+      if (rec.suite != f.spec->suite) {
+        continue;
+      }
+      // Validated by ParseLicenceRecords, so EndOfDay succeeds here.
+      if (rec.expires.empty() || now < EndOfDay(rec.expires).value_or(SysTime{})) {
+        if (valid == nullptr || rec.expires.empty() ||
+            (!valid->expires.empty() && rec.expires > valid->expires)) {
+          valid = &rec;
+        }
+      } else if (rec.expires > expired_on) {
+        expired_on = rec.expires;
+      }
+    }
+    if (valid != nullptr) {
+      entry["licensed"] = true;
+      entry["licence_record"] = {
+          {"evidence", valid->evidence},
+          {"expires", valid->expires.empty() ? json("perpetual") : json(valid->expires)}};
+      described.push_back(label + " (commercial, licensed: " + valid->evidence + ")");
+    } else {
+      entry["licensed"] = false;
+      const std::string why = expired_on.empty() ? "no licence record in the policy"
+                                                 : "licence record expired on " + expired_on;
+      entry["licence_problem"] = why;
+      problems.push_back(label + " (" + why + ")");
+      unlicensed.push_back(label);
+    }
+    suites.push_back(std::move(entry));
+  }
+
+  r.facts["suites"] = suites;
+  r.facts["found"] =
+      found.empty() ? std::string("none found") : std::to_string(found.size()) + " suite(s)";
+  r.facts["sources"] = sources;
+  r.facts["suite_table_compiled"] = table.compiled;
+  r.expected = {{"unlicensed_commercial_suites", json::array()}};
+  r.observed = {{"unlicensed_commercial_suites", unlicensed}};
+  auto join = [](const std::vector<std::string>& parts) {
+    std::string s;
+    for (const auto& p : parts) {
+      s += (s.empty() ? "" : ", ") + p;
+    }
+    return s;
+  };
+  if (!problems.empty()) {
+    r.status = CheckStatus::kFail;
+    r.summary = "commercial office suite without a valid licence: " + join(problems);
+  } else if (found.empty()) {
+    r.status = CheckStatus::kPass;
+    r.summary = "no office suite installed (searched " + join(sources) + ")";
+  } else {
+    r.status = CheckStatus::kPass;
+    r.summary = "office suites free or licensed: " + join(described);
+  }
+}
+
+}  // namespace office
+
 CheckResult OfficeLicenseCheck::Evaluate(const CheckContext& ctx) const {
-  if (auto r =
-          NoWindowsSource(id(), ctx.policy, ctx.platform,
-                          "Software Licensing, Office's registry keys and the Uninstall keys")) {
-    return *r;
+  // A Windows platform without Software Licensing has no Windows source for this check.
+  if (!ctx.platform.licensing) {
+    if (auto r =
+            NoWindowsSource(id(), ctx.policy, ctx.platform,
+                            "Software Licensing, Office's registry keys and the Uninstall keys")) {
+      return *r;
+    }
   }
   const auto& table = Suites();
   if (!table.ok()) {
@@ -231,6 +323,9 @@ CheckResult OfficeLicenseCheck::Evaluate(const CheckContext& ctx) const {
   if (!licences.ok()) {
     return ErrorResult(id(), ctx.policy,
                        "policy checks.office_license." + licences.error().message);
+  }
+  if (ctx.platform.licensing) {  // Windows: Uninstall keys, Click-to-Run, Software Licensing
+    return EvaluateWindowsOffice(ctx, *licences);
   }
   auto inventory = ReadInstalledPackages(ctx.platform);
   if (!inventory.ok()) {
@@ -245,8 +340,13 @@ CheckResult OfficeLicenseCheck::Evaluate(const CheckContext& ctx) const {
                  std::string package, std::string state) {
     // Multi-arch installs list one package twice; report it once.
     if (seen.emplace(spec.suite, package, version, source).second) {
-      found.push_back(
-          {&spec, std::move(version), std::move(source), std::move(package), std::move(state)});
+      FoundSuite f;
+      f.spec = &spec;
+      f.version = std::move(version);
+      f.source = std::move(source);
+      f.package = std::move(package);
+      f.state = std::move(state);
+      found.push_back(std::move(f));
     }
   };
   for (const auto& pkg : inventory->packages) {
@@ -304,81 +404,8 @@ CheckResult OfficeLicenseCheck::Evaluate(const CheckContext& ctx) const {
         std::string("cannot list ") + std::string(kSnaps) + ": " + snaps.error().ToString());
   }
 
-  const SysTime now = ctx.platform.clock->Now();
   CheckResult r = MakeResult(id(), ctx.policy);
-  json suites = json::array();
-  json unlicensed = json::array();
-  std::vector<std::string> described;
-  std::vector<std::string> problems;
-  for (const auto& f : found) {
-    const std::string label = f.spec->name + (f.version.empty() ? "" : " " + f.version);
-    json entry = {{"suite", f.spec->suite},     {"name", f.spec->name}, {"version", f.version},
-                  {"licence", f.spec->licence}, {"source", f.source},   {"package", f.package}};
-    if (f.state != "installed") {
-      entry["package_state"] = f.state;
-    }
-    if (f.spec->licence == "free") {
-      described.push_back(label + " (free)");
-      suites.push_back(std::move(entry));
-      continue;
-    }
-    const LicenceRecord* valid = nullptr;
-    std::string expired_on;
-    for (const auto& rec : *licences) {
-      if (rec.suite != f.spec->suite) {
-        continue;
-      }
-      // Validated by ParseLicenceRecords, so EndOfDay succeeds here.
-      if (rec.expires.empty() || now < EndOfDay(rec.expires).value_or(SysTime{})) {
-        if (valid == nullptr || rec.expires.empty() ||
-            (!valid->expires.empty() && rec.expires > valid->expires)) {
-          valid = &rec;
-        }
-      } else if (rec.expires > expired_on) {
-        expired_on = rec.expires;
-      }
-    }
-    if (valid != nullptr) {
-      entry["licensed"] = true;
-      entry["licence_record"] = {
-          {"evidence", valid->evidence},
-          {"expires", valid->expires.empty() ? json("perpetual") : json(valid->expires)}};
-      described.push_back(label + " (commercial, licensed: " + valid->evidence + ")");
-    } else {
-      entry["licensed"] = false;
-      const std::string why = expired_on.empty() ? "no licence record in the policy"
-                                                 : "licence record expired on " + expired_on;
-      entry["licence_problem"] = why;
-      problems.push_back(label + " (" + why + ")");
-      unlicensed.push_back(label);
-    }
-    suites.push_back(std::move(entry));
-  }
-
-  r.facts["suites"] = suites;
-  r.facts["found"] =
-      found.empty() ? std::string("none found") : std::to_string(found.size()) + " suite(s)";
-  r.facts["sources"] = sources;
-  r.facts["suite_table_compiled"] = table->compiled;
-  r.expected = {{"unlicensed_commercial_suites", json::array()}};
-  r.observed = {{"unlicensed_commercial_suites", unlicensed}};
-  auto join = [](const std::vector<std::string>& parts) {
-    std::string s;
-    for (const auto& p : parts) {
-      s += (s.empty() ? "" : ", ") + p;
-    }
-    return s;
-  };
-  if (!problems.empty()) {
-    r.status = CheckStatus::kFail;
-    r.summary = "commercial office suite without a valid licence: " + join(problems);
-  } else if (found.empty()) {
-    r.status = CheckStatus::kPass;
-    r.summary = "no office suite installed (searched " + join(sources) + ")";
-  } else {
-    r.status = CheckStatus::kPass;
-    r.summary = "office suites free or licensed: " + join(described);
-  }
+  office::JudgeSuites(found, sources, *licences, ctx.platform.clock->Now(), *table, r);
   return r;
 }
 

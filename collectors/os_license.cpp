@@ -13,6 +13,8 @@
 #include <memory>
 #include <vector>
 
+#include "collectors/os_license_windows.h"
+
 namespace cg::collectors {
 namespace {
 
@@ -571,11 +573,14 @@ Result<CertificateValidity> ReadCertificateValidity(std::string_view pem) {
 }
 
 CheckResult OsLicenseCheck::Evaluate(const CheckContext& ctx) const {
+  auto& p = ctx.platform;
+  if (p.licensing) {  // Windows: the Software Licensing service, not os-release
+    return EvaluateWindowsLicense(ctx, MakeResult(id(), ctx.policy));
+  }
   if (auto r = NoWindowsSource(id(), ctx.policy, ctx.platform,
                                "Software Licensing (SoftwareLicensingProduct)")) {
     return *r;
   }
-  auto& p = ctx.platform;
   CheckResult r = MakeResult(id(), ctx.policy);
   auto undecided = [&](std::string reason) {
     r.status = CheckStatus::kError;

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "common/result.h"
+#include "platform/licensing.h"
 #include "platform/registry.h"
+#include "platform/security_center.h"
 
 namespace cg::platform {
 
@@ -230,6 +232,10 @@ struct Platform {
   // The Windows registry (64-bit view); nullptr on an OS that has none. Checks that read it
   // report `error` when it is missing, never `pass`.
   std::unique_ptr<Registry> registry;
+  // Windows Security Center / Defender status and Software Licensing (WMI); nullptr on an OS
+  // that has none. The checks fall back to their Linux sources when these are missing.
+  std::unique_ptr<SecurityCenter> security_center;
+  std::unique_ptr<Licensing> licensing;
 };
 
 // The real platform of this OS (linux/ or windows/, chosen by CMake). `root` is "/" on a

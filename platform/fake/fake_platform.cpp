@@ -475,10 +475,66 @@ FakePlatform::FakePlatform(std::string root, FakeOs os) {
   platform_.services = std::move(services);
   platform_.sockets = std::move(sockets);
   platform_.host = std::move(host);
+  if (os == FakeOs::kWindows) {
+    AddWindowsSources();
+  }
 }
 
 FakePlatform MakeFakePlatform(std::string root, FakeOs os) {
   return FakePlatform(std::move(root), os);
+}
+FakeSecurityCenter::FakeSecurityCenter()
+    : products_(MakeError(ErrorCode::kUnavailable,
+                          "CoCreateInstance(WSCProductList): Class not registered (HRESULT "
+                          "0x80040154)")),
+      wmi_(MakeError(ErrorCode::kUnavailable,
+                     "WMI root\\SecurityCenter2: Invalid namespace (HRESULT 0x8004100E)")),
+      defender_(MakeError(ErrorCode::kUnavailable,
+                          "WMI root\\Microsoft\\Windows\\Defender: Invalid namespace (HRESULT "
+                          "0x8004100E)")) {}
+
+void FakeLicensing::Add(LicensingService service, LicensingProduct product) {
+  products_[service].push_back(std::move(product));
+}
+
+void FakeLicensing::SetError(LicensingService service, std::optional<Error> error) {
+  if (error) {
+    errors_[service] = std::move(*error);
+  } else {
+    errors_.erase(service);
+  }
+}
+
+Result<std::vector<LicensingProduct>> FakeLicensing::Products(
+    LicensingService service, std::string_view application_id) const {
+  queries_.emplace_back(service, std::string(application_id));
+  if (auto it = errors_.find(service); it != errors_.end()) {
+    return it->second;
+  }
+  std::vector<LicensingProduct> out;
+  if (auto it = products_.find(service); it != products_.end()) {
+    for (const auto& p : it->second) {
+      if (p.application_id == application_id && !p.partial_key.empty()) {
+        out.push_back(p);
+      }
+    }
+  }
+  return out;
+}
+
+void FakePlatform::AddWindowsSources() {
+  if (security_center_ != nullptr) {
+    return;
+  }
+  if (unwired_registry_) {
+    platform_.registry = std::move(unwired_registry_);
+  }
+  auto security_center = std::make_unique<FakeSecurityCenter>();
+  auto licensing = std::make_unique<FakeLicensing>();
+  security_center_ = security_center.get();
+  licensing_ = licensing.get();
+  platform_.security_center = std::move(security_center);
+  platform_.licensing = std::move(licensing);
 }
 
 }  // namespace cg::platform::fake

@@ -251,6 +251,44 @@ class FakeRegistry final : public Registry {
 // Which OS the fake stands for. Checks choose their sources by what the platform has, as on
 // the real ones: only a Windows fake wires the registry into platform() (Linux has none).
 enum class FakeOs { kLinux, kWindows };
+// Scripted Security Center: each of the three sources answers what was set, or fails with the
+// error set (an HRESULT-bearing message, as the Windows implementation gives). Until scripted,
+// every source fails like Windows Server's missing API: REGDB_E_CLASSNOTREG /
+// WBEM_E_INVALID_NAMESPACE.
+class FakeSecurityCenter final : public SecurityCenter {
+ public:
+  FakeSecurityCenter();
+  void SetProducts(Result<std::vector<WscProduct>> products) { products_ = std::move(products); }
+  void SetWmiProducts(Result<std::vector<WmiAntivirusProduct>> products) {
+    wmi_ = std::move(products);
+  }
+  void SetDefender(Result<std::optional<DefenderStatus>> status) { defender_ = std::move(status); }
+  Result<std::vector<WscProduct>> Products() const override { return products_; }
+  Result<std::vector<WmiAntivirusProduct>> WmiProducts() const override { return wmi_; }
+  Result<std::optional<DefenderStatus>> Defender() const override { return defender_; }
+
+ private:
+  Result<std::vector<WscProduct>> products_;
+  Result<std::vector<WmiAntivirusProduct>> wmi_;
+  Result<std::optional<DefenderStatus>> defender_;
+};
+
+// Scripted Software Licensing products per service; Products() filters by application id like
+// the WQL query does. A service set to an error fails with it.
+class FakeLicensing final : public Licensing {
+ public:
+  void Add(LicensingService service, LicensingProduct product);
+  void SetError(LicensingService service, std::optional<Error> error);
+  Result<std::vector<LicensingProduct>> Products(LicensingService service,
+                                                 std::string_view application_id) const override;
+  // Every (service, application id) asked, in order.
+  const std::vector<std::pair<LicensingService, std::string>>& queries() const { return queries_; }
+
+ private:
+  std::map<LicensingService, std::vector<LicensingProduct>> products_;
+  std::map<LicensingService, Error> errors_;
+  mutable std::vector<std::pair<LicensingService, std::string>> queries_;
+};
 
 // A Platform made of the fakes above, with accessors to script them.
 class FakePlatform {
@@ -268,6 +306,12 @@ class FakePlatform {
   FakeAccounts& accounts() { return *accounts_; }
   // On a Linux fake, a registry no check sees (platform().registry is nullptr).
   FakeRegistry& registry() { return *registry_; }
+  // nullptr (as on Linux) until AddWindowsSources() (which a FakeOs::kWindows fake calls
+  // itself); then the registry and the fakes of the Windows-only management APIs, which make
+  // the checks take their Windows paths.
+  void AddWindowsSources();
+  FakeSecurityCenter& security_center() { return *security_center_; }
+  FakeLicensing& licensing() { return *licensing_; }
 
  private:
   Platform platform_;
@@ -281,6 +325,8 @@ class FakePlatform {
   FakeAccounts* accounts_ = nullptr;
   FakeRegistry* registry_ = nullptr;
   std::unique_ptr<FakeRegistry> unwired_registry_;  // a Linux fake's
+  FakeSecurityCenter* security_center_ = nullptr;
+  FakeLicensing* licensing_ = nullptr;
 };
 
 // An empty tree ("/" only), the clock at the epoch, no commands, processes, services,

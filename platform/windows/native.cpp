@@ -8,8 +8,10 @@
 #include "platform/windows/command_runner.h"
 #include "platform/windows/file_system.h"
 #include "platform/windows/host.h"
+#include "platform/windows/licensing.h"
 #include "platform/windows/local_socket.h"
 #include "platform/windows/registry.h"
+#include "platform/windows/security_center.h"
 #include "platform/windows/system_state.h"
 
 namespace cg::platform {
@@ -47,6 +49,8 @@ Result<Platform> CreateNativePlatform(const std::string& root) {
   p.host = std::make_unique<OwnHost>();
   p.accounts = std::make_unique<OwnAccounts>();
   p.registry = std::make_unique<windows::WindowsRegistry>();
+  p.security_center = windows::CreateWindowsSecurityCenter();
+  p.licensing = windows::CreateWindowsLicensing();
   return p;
 }
 
