@@ -259,7 +259,7 @@ int Run(const RunOptions& options, platform::Platform& platform) {
       problem =
           "not enrolled: run `cg-agent enroll --server HOST:PORT --token-file FILE --ca "
           "CA.pem --state-dir " +
-          options.state_dir + "` first, or drop the token in /etc/counterguard/enroll.token";
+          options.state_dir + "` first, or drop the token in " + DefaultEnrollTokenFile();
     } else {
       enrolled = **enrollment;
       break;

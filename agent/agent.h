@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "agent/config.h"
 #include "agent/state.h"
 #include "collectors/check.h"
 #include "common/result.h"
@@ -20,7 +21,7 @@ struct EnrollOptions {
   std::string token;
   std::string ca_file;          // the SOC CA to pin
   std::string policy_key_file;  // optional: public key trusted for signed policy
-  std::string state_dir = kDefaultStateDir;
+  std::string state_dir = DefaultStateDir();
   std::chrono::seconds timeout{30};
   // Replaces the OS's machine id (cloned images sharing /etc/machine-id, test rigs enrolling
   // several agents on one host): the SOC recognises a re-enrolling machine by it.
@@ -45,7 +46,7 @@ Result<protocol::Report> CollectReport(const collectors::CheckRegistry& registry
                                        const std::string& device_id);
 
 struct RunOptions {
-  std::string state_dir = kDefaultStateDir;
+  std::string state_dir = DefaultStateDir();
   bool once = false;
   std::chrono::seconds interval{15 * 60};
   // Set on the command line: then it wins over the signed policy's reporting.interval_seconds

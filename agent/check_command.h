@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/config.h"
 #include "platform/platform.h"
 
 namespace cg::agent {
@@ -15,7 +16,7 @@ struct CheckCommandOptions {
   std::string policy_file;
   bool enforce = false;
   bool dry_run = false;
-  std::string state_dir = "/var/lib/counterguard";  // where applied changes are journaled
+  std::string state_dir = DefaultStateDir();  // where applied changes are journaled
 };
 
 // Exit code: 0 every check passed (or is not applicable), 1 any failed, 2 any check could not

@@ -4,8 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/os/files.h"
+#include "platform/os/paths.h"
 
 namespace cg::agent {
+
+std::string DefaultConfigFile() { return os::DefaultAgentPaths().config_file; }
+std::string DefaultEnrollTokenFile() { return os::DefaultAgentPaths().enroll_token; }
+std::string DefaultStateDir() { return os::DefaultAgentPaths().state_dir; }
 
 Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   CG_ASSIGN_OR_RETURN(auto text, ReadFileToString(path, 64u << 10));

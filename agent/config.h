@@ -1,4 +1,6 @@
-// /etc/counterguard/agent.json: the service's settings (command-line flags override them).
+// agent.json: the service's settings (command-line flags override them), and where the agent
+// keeps its files when not told: /etc/counterguard and /var/lib/counterguard on Linux,
+// %ProgramData%\CounterGuard on Windows (platform/os/paths.h).
 #pragma once
 
 #include <optional>
@@ -8,7 +10,9 @@
 
 namespace cg::agent {
 
-inline constexpr const char* kDefaultConfigFile = "/etc/counterguard/agent.json";
+std::string DefaultConfigFile();
+std::string DefaultEnrollTokenFile();
+std::string DefaultStateDir();
 
 struct AgentConfig {
   std::optional<std::string> state_dir;

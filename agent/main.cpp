@@ -184,9 +184,9 @@ int main(int argc, char** argv) {
   int64_t interval_s = 15 * 60;
   std::string config_file;
   auto* run_cmd = app.add_subcommand("run", "Run the service (or one cycle with --once)");
-  run_cmd->add_option("--config", config_file,
-                      "agent configuration (JSON; default /etc/counterguard/agent.json when "
-                      "present)");
+  run_cmd->add_option(
+      "--config", config_file,
+      "agent configuration (JSON; default " + cg::agent::DefaultConfigFile() + " when present)");
   auto* state_opt = run_cmd->add_option("--state-dir", run.state_dir, "agent state directory");
   run_cmd->add_flag("--once", run.once, "one cycle: check, send, exit");
   bool run_as_service = false;
@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
   auto* service_uninstall_cmd = service_cmd->add_subcommand(
       "uninstall", "Stop and remove the service (configuration, identity and spool stay)");
 
-  std::string status_dir = cg::agent::kDefaultStateDir;
+  std::string status_dir = cg::agent::DefaultStateDir();
   bool status_json = false;
   auto* status_cmd = app.add_subcommand("status", "Show enrollment and delivery state");
   status_cmd->add_option("--state-dir", status_dir, "agent state directory");
@@ -288,8 +288,8 @@ int main(int argc, char** argv) {
       config_file = *found;
     }
     const bool explicit_config = !config_file.empty();
-    if (!explicit_config && cg::FileExists(cg::agent::kDefaultConfigFile)) {
-      config_file = cg::agent::kDefaultConfigFile;
+    if (!explicit_config && cg::FileExists(cg::agent::DefaultConfigFile())) {
+      config_file = cg::agent::DefaultConfigFile();
     }
     if (!config_file.empty()) {
       auto config = cg::agent::LoadAgentConfig(config_file);
@@ -420,7 +420,7 @@ int main(int argc, char** argv) {
   }
   if (*enforce_cmd) {
     if (undo.state_dir.empty()) {
-      undo.state_dir = cg::agent::kDefaultStateDir;
+      undo.state_dir = cg::agent::DefaultStateDir();
     }
     return cg::agent::RunUndoCommand(undo, *platform, [](const std::string& root) {
       return cg::platform::CreateNativePlatform(root);

@@ -13,8 +13,6 @@
 
 namespace cg::agent {
 
-inline constexpr const char* kDefaultStateDir = "/var/lib/counterguard";
-
 struct Enrollment {
   std::string server;  // "host:port" of the SOC's agent listener
   std::string device_id;

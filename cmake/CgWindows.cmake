@@ -129,16 +129,12 @@ enable_language(RC)
 # The component libraries, all of which cross-compile since issue 12's "make room" step.
 add_subdirectory(common)
 add_subdirectory(platform)
-# The registry, services and event log (advapi32), NetUser* (netapi32), RtlGetVersion (ntdll),
-# known folders (shell32, ole32).
-target_link_libraries(cg_platform PRIVATE advapi32 netapi32 ntdll shell32 ole32)
+# The registry, services and event log (advapi32), NetUser* (netapi32), RtlGetVersion (ntdll).
+target_link_libraries(cg_platform PRIVATE advapi32 netapi32 ntdll)
 add_subdirectory(policy)
 add_subdirectory(protocol)
 add_subdirectory(collectors)
 add_subdirectory(agent)
-# cg-agent.exe does not link yet: there is no Windows CreateNativePlatform (docs/windows.md).
-# The libraries are built, so every source of the agent is compiled for Windows.
-set_target_properties(cg-agent PROPERTIES EXCLUDE_FROM_ALL ON)
 
 # The Windows event log's message table (platform/windows/event_messages.mc) goes into
 # cg-agent.exe, which the event source names as its message file.

@@ -789,6 +789,10 @@ std::vector<std::pair<std::string, std::string>> ParseClamConf(std::string_view 
 }
 
 CheckResult AntivirusCheck::Evaluate(const CheckContext& ctx) const {
+  if (auto r = NoWindowsSource(id(), ctx.policy, ctx.platform,
+                               "Windows Security Center, WMI SecurityCenter2 or Defender")) {
+    return *r;
+  }
   CheckResult r = MakeResult(id(), ctx.policy);
   const int64_t max_age = ctx.policy.Int("max_signature_age_hours");
   const bool require_realtime = ctx.policy.Bool("require_realtime");

@@ -43,6 +43,21 @@ CheckResult ErrorResult(std::string_view id, const policy::CheckPolicy& policy,
   return r;
 }
 
+std::optional<CheckResult> NoWindowsSource(std::string_view id, const policy::CheckPolicy& policy,
+                                           const platform::Platform& platform,
+                                           std::string_view needs) {
+  auto host = platform.host->Identity();
+  if (!host.ok() || host->os_id != "windows") {
+    return std::nullopt;
+  }
+  CheckResult r = ErrorResult(id, policy,
+                              "cannot decide on Windows: this build has no Windows source for " +
+                                  std::string(id) + " (it needs " + std::string(needs) + ")");
+  r.facts["os"] = host->os_name + " " + host->os_version;
+  r.facts["windows_source"] = "missing";
+  return r;
+}
+
 namespace {
 
 // A check that throws (a library surprise) must not take the agent down or pass silently.

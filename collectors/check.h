@@ -96,5 +96,13 @@ nlohmann::json RestoreFileOp(std::string_view path, const std::optional<std::str
 protocol::CheckResult MakeResult(std::string_view id, const policy::CheckPolicy& policy);
 protocol::CheckResult ErrorResult(std::string_view id, const policy::CheckPolicy& policy,
                                   std::string reason);
+// On Windows (the host identity's os_id), a check whose Windows source is not in this build:
+// `error` saying so, with the host in the facts. Its Linux sources must not run there: they
+// would find no Linux files and judge their absence ("no antivirus", "headless"). nullopt on
+// any other OS.
+std::optional<protocol::CheckResult> NoWindowsSource(std::string_view id,
+                                                     const policy::CheckPolicy& policy,
+                                                     const platform::Platform& platform,
+                                                     std::string_view needs);
 
 }  // namespace cg::collectors

@@ -218,6 +218,11 @@ Result<std::vector<LicenceRecord>> ParseLicenceRecords(const json& licences) {
 }
 
 CheckResult OfficeLicenseCheck::Evaluate(const CheckContext& ctx) const {
+  if (auto r =
+          NoWindowsSource(id(), ctx.policy, ctx.platform,
+                          "Software Licensing, Office's registry keys and the Uninstall keys")) {
+    return *r;
+  }
   const auto& table = Suites();
   if (!table.ok()) {
     return ErrorResult(id(), ctx.policy, "office suite table: " + table.error().message);

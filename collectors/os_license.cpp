@@ -571,6 +571,10 @@ Result<CertificateValidity> ReadCertificateValidity(std::string_view pem) {
 }
 
 CheckResult OsLicenseCheck::Evaluate(const CheckContext& ctx) const {
+  if (auto r = NoWindowsSource(id(), ctx.policy, ctx.platform,
+                               "Software Licensing (SoftwareLicensingProduct)")) {
+    return *r;
+  }
   auto& p = ctx.platform;
   CheckResult r = MakeResult(id(), ctx.policy);
   auto undecided = [&](std::string reason) {

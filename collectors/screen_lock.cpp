@@ -166,6 +166,10 @@ Change FileChange(const PlannedWrite& w) {
 }  // namespace
 
 CheckResult ScreenLockCheck::Evaluate(const CheckContext& ctx) const {
+  if (auto r = NoWindowsSource(kCheckId, ctx.policy, ctx.platform,
+                               "the registry's screen saver policy of every user hive")) {
+    return *r;
+  }
   CheckResult r = MakeResult(kCheckId, ctx.policy);
   const Params params = ReadParams(ctx.policy);
   const platform::FileSystem& fs = *ctx.platform.fs;

@@ -110,15 +110,33 @@ Severity RuleSeverity(const json& meta) {
   return kDefaultRuleSeverity;
 }
 
+// "C:\Users" or "C:/Users": a Windows path, taken as it is (the Windows walker refuses POSIX
+// paths, a Linux one refuses these).
+bool IsDrivePath(std::string_view p) {
+  return p.size() >= 3 && ((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) &&
+         p[1] == ':' && (p[2] == '\\' || p[2] == '/');
+}
+
 // "~" and "~/sub" become every user's home (root and the interactive UID range of the account
-// database); then nested and duplicate paths are folded so nothing is walked twice.
+// database); then nested and duplicate paths are folded so nothing is walked twice. One policy
+// serves Linux and Windows machines: the other system's paths are left out with a note.
 std::vector<std::string> ExpandPaths(const std::vector<std::string>& paths,
                                      platform::Platform& platform,
                                      std::vector<std::string>& notes) {
   std::vector<std::string> homes;
   bool homes_read = false;
   std::vector<std::string> out;
+  auto host = platform.host->Identity();
+  const bool windows = host.ok() && host->os_id == "windows";
   for (const auto& p : paths) {
+    if (IsDrivePath(p) != windows) {
+      notes.push_back(p + ": a " + (windows ? "Linux" : "Windows") + " path, not scanned here");
+      continue;
+    }
+    if (windows) {
+      out.push_back(p);
+      continue;
+    }
     if (p != "~" && p.rfind("~/", 0) != 0) {
       out.push_back(platform::NormalizeMachinePath(p));
       continue;
@@ -219,8 +237,9 @@ Result<YaraPolicy> ParseYaraPolicy(const policy::CheckPolicy& p) {
   CG_ASSIGN_OR_RETURN(y.paths, StringList(p, "paths"));
   for (size_t i = 0; i < y.paths.size(); ++i) {
     const std::string& path = y.paths[i];
-    if (path.front() != '/' && path != "~" && path.rfind("~/", 0) != 0) {
-      return Invalid("paths[" + std::to_string(i) + "]", "must be absolute, \"~\" or \"~/...\"");
+    if (path.front() != '/' && !IsDrivePath(path) && path != "~" && path.rfind("~/", 0) != 0) {
+      return Invalid("paths[" + std::to_string(i) + "]",
+                     "must be absolute (\"/home\", \"C:\\Users\"), \"~\" or \"~/...\"");
     }
   }
   if (y.paths.empty()) {

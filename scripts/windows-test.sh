@@ -6,6 +6,10 @@
 #   scripts/windows-test.sh             everything
 #   CG_WIN_BUILD_DIR=dir ...            build directory (default <repo>/build-win)
 #   CG_WIN_BUILD_ONLY=1 ...             build, no tests
+#   CG_LINUX_BUILD_DIR=dir ...          the Linux build whose cg-soc and cgctl the Windows
+#                                       agent talks to in cg_win_agent_soc_test (default
+#                                       CG_BUILD_DIR, <repo>/build, which scripts/test.sh
+#                                       builds first); without one that test is skipped
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -20,6 +24,15 @@ cg_log "mingw OpenSSL + libyara (cached under ${CG_MINGW_DEPS_CACHE:-/var/cache/
 deps="$(bash "$CG_ROOT/scripts/build-mingw-deps.sh")"
 deps_done=$(date +%s)
 
+# The Linux SOC and cgctl for the agent-to-SOC test under Wine.
+linux_build="${CG_LINUX_BUILD_DIR:-$CG_BUILD_DIR}"
+if [ -x "$linux_build/soc/cg-soc" ] && [ -x "$linux_build/cgctl/cgctl" ]; then
+  cg_log "Linux cg-soc and cgctl for the agent-to-SOC test: $linux_build"
+else
+  cg_log "no Linux build with cg-soc and cgctl in $linux_build: cg_win_agent_soc_test will be skipped"
+  linux_build=""
+fi
+
 cg_log "cross-building into $BUILD_DIR"
 generator=()
 if command -v ninja >/dev/null 2>&1; then
@@ -28,9 +41,10 @@ fi
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S "$CG_ROOT" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_TOOLCHAIN_FILE="$CG_ROOT/cmake/mingw-w64-x86_64.cmake" -DCG_MINGW_DEPS="$deps" \
-    -DCG_WERROR=ON -DCG_BUILD_TESTS=ON
+    -DCG_WERROR=ON -DCG_BUILD_TESTS=ON -DCG_LINUX_BUILD_DIR="$linux_build"
 else
-  cmake -S "$CG_ROOT" -B "$BUILD_DIR" -DCG_MINGW_DEPS="$deps" >/dev/null
+  cmake -S "$CG_ROOT" -B "$BUILD_DIR" -DCG_MINGW_DEPS="$deps" \
+    -DCG_LINUX_BUILD_DIR="$linux_build" >/dev/null
 fi
 cmake --build "$BUILD_DIR" -j2
 build_done=$(date +%s)

@@ -1,8 +1,8 @@
 // agent/service_command.h on Windows: the service "CounterGuardAgent" (LocalSystem, delayed
 // automatic start, restarted on failure) running `cg-agent.exe run --service --config
 // %ProgramData%\CounterGuard\agent.json`; its files under %ProgramData%\CounterGuard:
-//   agent.json, ca.pem, policy.pub (the MSI's), enroll.token (until used),
-//   state\ (device key, certificate, spool), logs\ (rotated log file)
+//   agent.json, soc-ca.pem and policy.pub (the MSI's), enroll.token (until used),
+//   the state (device key, certificate, spool; platform/os/paths.h), logs\ (rotated log)
 // all for SYSTEM and Administrators only.
 #include "agent/service_command.h"
 
@@ -17,6 +17,7 @@
 #include "agent/service_setup.h"
 #include "agent/state.h"
 #include "platform/os/files.h"
+#include "platform/os/paths.h"
 #include "platform/windows/event_log.h"
 #include "platform/windows/known_paths.h"
 #include "platform/windows/service.h"
@@ -48,10 +49,7 @@ std::string Parent(const std::string& path) {
 
 Status ServiceCommandsSupported() { return OkStatus(); }
 
-Result<std::string> DefaultServiceConfigFile() {
-  CG_ASSIGN_OR_RETURN(std::string program_data, win::ProgramDataDir());
-  return program_data + "\\CounterGuard\\agent.json";
-}
+Result<std::string> DefaultServiceConfigFile() { return os::DefaultAgentPaths().config_file; }
 
 int RunServiceInstall(const ServiceInstallOptions& options,
                       const std::function<Result<platform::Platform>()>& make_platform) {
@@ -75,9 +73,12 @@ int RunServiceInstall(const ServiceInstallOptions& options,
   if (!options.group.empty()) {
     update.group = options.group;
   }
-  update.state_dir = data_dir + "\\state";
-  if (FileExists(data_dir + "\\ca.pem")) {
-    update.ca_file = data_dir + "\\ca.pem";
+  // The state beside agent.json, as the agent's default (%ProgramData%\CounterGuard).
+  update.state_dir = data_dir;
+  // The MSI's copy of the SOC's CA is soc-ca.pem: ca.pem in the state is the pinned copy
+  // enrollment writes.
+  if (FileExists(data_dir + "\\soc-ca.pem")) {
+    update.ca_file = data_dir + "\\soc-ca.pem";
   }
   if (FileExists(data_dir + "\\policy.pub")) {
     update.policy_key_file = data_dir + "\\policy.pub";
@@ -89,7 +90,7 @@ int RunServiceInstall(const ServiceInstallOptions& options,
   if (!config.ok()) {
     return Fail(config.error());
   }
-  const std::string state_dir = config->state_dir.value_or(data_dir + "\\state");
+  const std::string state_dir = config->state_dir.value_or(data_dir);
   if (auto s = StateDir(state_dir).Prepare(); !s.ok()) {
     return Fail(s.error());
   }

@@ -1,11 +1,7 @@
-// SHGetKnownFolderPath and GetModuleFileNameW.
+// GetModuleFileNameW.
 #include "platform/windows/known_paths.h"
 
-// clang-format off
 #include <windows.h>
-#include <knownfolders.h>
-#include <shlobj.h>
-// clang-format on
 
 #include <vector>
 
@@ -13,18 +9,6 @@
 #include "platform/windows/win32_error.h"
 
 namespace cg::platform::windows {
-
-Result<std::string> ProgramDataDir() {
-  PWSTR path = nullptr;
-  const HRESULT hr = SHGetKnownFolderPath(FOLDERID_ProgramData, 0, nullptr, &path);
-  if (FAILED(hr)) {
-    CoTaskMemFree(path);
-    return Win32Error("SHGetKnownFolderPath(ProgramData)", static_cast<uint32_t>(hr));
-  }
-  Result<std::string> utf8 = WideToUtf8(path);
-  CoTaskMemFree(path);
-  return utf8;
-}
 
 Result<std::string> CurrentExecutablePath() {
   std::vector<wchar_t> buffer(MAX_PATH);

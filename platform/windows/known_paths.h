@@ -1,5 +1,5 @@
-// Where Windows keeps things, asked of Windows: %ProgramData% (FOLDERID_ProgramData, which a
-// LocalSystem service and an administrator's console agree on) and this program's own path.
+// This program's own path, asked of Windows (the service's command line and the event
+// log's message file name it). %ProgramData% is platform/os/paths.h's.
 #pragma once
 
 #include <string>
@@ -7,9 +7,6 @@
 #include "common/result.h"
 
 namespace cg::platform::windows {
-
-// e.g. "C:\ProgramData" (no trailing separator).
-Result<std::string> ProgramDataDir();
 
 // The running .exe's full path (GetModuleFileNameW), UTF-8.
 Result<std::string> CurrentExecutablePath();

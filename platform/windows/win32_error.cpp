@@ -19,6 +19,7 @@ ErrorCode Win32ErrorCode(uint32_t code) {
     case ERROR_NO_MORE_ITEMS:
     case NERR_UserNotFound:
     case NERR_GroupNotFound:
+    case ERROR_SERVICE_DOES_NOT_EXIST:
       return ErrorCode::kNotFound;
     case ERROR_ACCESS_DENIED:
     case ERROR_PRIVILEGE_NOT_HELD:

@@ -68,7 +68,7 @@ w reg query "$event_key" /v EventMessageFile | tr -d '\r' | grep -q 'C:\\CG Agen
   fail "event source not registered with the exe as message file"
 grep -q '"server": "127.0.0.1:9"' "$data/agent.json" || fail "agent.json server: $(cat "$data/agent.json")"
 grep -q '"group": "laocai/bac-ha"' "$data/agent.json" || fail "agent.json group"
-grep -q '"state_dir": "C:\\\\ProgramData\\\\CounterGuard\\\\state"' "$data/agent.json" ||
+grep -q '"state_dir": "C:\\\\ProgramData\\\\CounterGuard"' "$data/agent.json" ||
   fail "agent.json state_dir: $(cat "$data/agent.json")"
 wait_state RUNNING
 i=0
@@ -109,11 +109,11 @@ w msiexec /i 'C:\cgtest\agent-0.1.0.msi' /qn /l*v 'C:\cgtest\install.log' \
   fail "msiexec /i: $(tr -d '\0' <"$c/cgtest/install.log" | tail -20)"
 pf="$c/Program Files/CounterGuard"
 [ -f "$pf/cg-agent.exe" ] || fail "cg-agent.exe not installed"
-cmp -s "$data/ca.pem" "$run/ca.pem" || fail "ca.pem not installed"
+cmp -s "$data/soc-ca.pem" "$run/ca.pem" || fail "soc-ca.pem not installed"
 cmp -s "$data/policy.pub" "$run/policy.pub" || fail "policy.pub not installed"
 grep -q '"server": "127.0.0.1:9"' "$data/agent.json" || fail "MSI agent.json server"
 grep -q '"group": "laocai/sa-pa"' "$data/agent.json" || fail "MSI agent.json group"
-grep -q '"ca_file": "C:\\\\ProgramData\\\\CounterGuard\\\\ca.pem"' "$data/agent.json" ||
+grep -q '"ca_file": "C:\\\\ProgramData\\\\CounterGuard\\\\soc-ca.pem"' "$data/agent.json" ||
   fail "agent.json ca_file: $(cat "$data/agent.json")"
 grep -q '"policy_key_file": "C:\\\\ProgramData\\\\CounterGuard\\\\policy.pub"' "$data/agent.json" ||
   fail "agent.json policy_key_file"
@@ -124,24 +124,27 @@ w reg query "$svc_key" /v ImagePath | tr -d '\r' |
   fail "MSI: service ImagePath"
 reg_has "$event_key" || fail "MSI: event source"
 
-# An enrolled device's identity and a report waiting in the spool (planted: no SOC here).
-state="$data/state"
+# An enrolled device's identity and a file in the spool (planted: no SOC here; the spool
+# leaves files that are not its entries alone).
+state="$data"
 mkdir -p "$state/spool"
 printf '{"server":"127.0.0.1:9","device_id":"0b6f3e0e-7c4e-4d8b-9a57-6b0d1c8e2f10","group":"laocai/sa-pa","enrolled_at":"2026-12-01T00:00:00Z"}\n' >"$state/enrollment.json"
 printf 'device key bytes\n' >"$state/device.key"
 printf 'a spooled report\n' >"$state/spool/waiting"
 rm -f "$data/enroll.token"
-(cd "$state" && find . -type f -exec sha256sum {} + | sort) >"$run/state.before"
+# The service runs on: compare what it must never touch (its new reports and logs may come).
+identity() { (cd "$state" && sha256sum enrollment.json device.key spool/waiting); }
+identity >"$run/state.before"
 # An admin's edit, which the upgrade must keep.
 sed -i 's/"group": "laocai\/sa-pa"/"group": "laocai\/sa-pa",\n  "log_level": "debug"/' "$data/agent.json"
 cp "$data/agent.json" "$run/agent.json.before"
 
 w msiexec /i 'C:\cgtest\agent-0.1.1.msi' /qn /l*v 'C:\cgtest\upgrade.log' ||
   fail "msiexec upgrade: $(tr -d '\0' <"$c/cgtest/upgrade.log" | tail -20)"
-(cd "$state" && find . -type f -exec sha256sum {} + | sort) >"$run/state.after"
+identity >"$run/state.after" || fail "the upgrade removed identity or spool files"
 cmp -s "$run/state.before" "$run/state.after" || fail "the upgrade changed the state dir"
 cmp -s "$data/agent.json" "$run/agent.json.before" || fail "the upgrade changed agent.json: $(cat "$data/agent.json")"
-out="$(w 'C:\Program Files\CounterGuard\cg-agent.exe' status --state-dir 'C:\ProgramData\CounterGuard\state' --json 2>&1)"
+out="$(w 'C:\Program Files\CounterGuard\cg-agent.exe' status --state-dir 'C:\ProgramData\CounterGuard' --json 2>&1)"
 echo "$out" | grep -q '"device_id": "0b6f3e0e-7c4e-4d8b-9a57-6b0d1c8e2f10"' || fail "identity lost: $out"
 uninstall_keys="$(w reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s 2>/dev/null | tr -d '\r')"
 [ "$(echo "$uninstall_keys" | grep -c 'DisplayName.*CounterGuard Agent')" = 1 ] ||
@@ -154,8 +157,8 @@ w msiexec /x 'C:\cgtest\agent-0.1.1.msi' /qn /l*v 'C:\cgtest\uninstall.log' ||
 [ -e "$pf/cg-agent.exe" ] && fail "cg-agent.exe left after uninstall"
 reg_has "$svc_key" && fail "service left after uninstall"
 reg_has "$event_key" && fail "event source left after uninstall"
-[ -e "$data/ca.pem" ] && fail "ca.pem left after uninstall"
-(cd "$state" && find . -type f -exec sha256sum {} + | sort) >"$run/state.removed"
+[ -e "$data/soc-ca.pem" ] && fail "soc-ca.pem left after uninstall"
+identity >"$run/state.removed" || fail "uninstall removed identity or spool files"
 cmp -s "$run/state.before" "$run/state.removed" || fail "uninstall changed the state dir"
 [ -f "$data/agent.json" ] || fail "uninstall removed agent.json"
 echo "PASS"
