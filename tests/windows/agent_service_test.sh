@@ -29,7 +29,7 @@ fail() {
 w() { sh "$wine_run" "$@"; }
 # Wine's reg.exe: exit 0 when the key (or value) exists.
 reg_has() { w reg query "$@" >/dev/null 2>&1; }
-service_state() { w sc query CounterGuardAgent 2>/dev/null | tr -d '\r' | sed -n 's/.*STATE *: *[0-9]* *//p'; }
+service_state() { w sc query CounterGuardAgent 2>/dev/null | tr -d '\r' | awk '$1 == "STATE" {print $4}'; }
 wait_state() {
   i=0
   while [ "$(service_state)" != "$1" ]; do
