@@ -56,10 +56,10 @@ mkdir -p "$c/CG Agent"
 cp "$exe" "$c/CG Agent/cg-agent.exe"
 out="$(w 'C:\CG Agent\cg-agent.exe' service install --server https://127.0.0.1:9/ \
   --group laocai/bac-ha 2>&1)" || fail "service install: $out"
-echo "$out"
-echo "$out" | grep -q 'service CounterGuardAgent installed: "C:\\CG Agent\\cg-agent.exe" run --service --config "C:\\ProgramData\\CounterGuard\\agent.json"' ||
+printf '%s\n' "$out"
+printf '%s\n' "$out" | grep -q 'service CounterGuardAgent installed: "C:\\CG Agent\\cg-agent.exe" run --service --config "C:\\ProgramData\\CounterGuard\\agent.json"' ||
   fail "install did not report the service's command line"
-echo "$out" | grep -q "service CounterGuardAgent started" || fail "not started"
+printf '%s\n' "$out" | grep -q "service CounterGuardAgent started" || fail "not started"
 reg_has "$svc_key" /v ImagePath || fail "service not registered"
 w reg query "$svc_key" /v ImagePath | tr -d '\r' | grep -q 'CG Agent\\cg-agent.exe" run --service' ||
   fail "ImagePath"
@@ -83,7 +83,7 @@ grep -q "service stop received, stopping" "$data/logs/cg-agent.log" || fail "sto
 w sc start CounterGuardAgent >/dev/null
 wait_state RUNNING
 out="$(w 'C:\CG Agent\cg-agent.exe' service uninstall 2>&1)" || fail "service uninstall: $out"
-echo "$out"
+printf '%s\n' "$out"
 reg_has "$svc_key" && fail "service still registered after uninstall"
 reg_has "$event_key" && fail "event source still registered after uninstall"
 [ -f "$data/agent.json" ] || fail "uninstall removed agent.json"
@@ -145,11 +145,11 @@ identity >"$run/state.after" || fail "the upgrade removed identity or spool file
 cmp -s "$run/state.before" "$run/state.after" || fail "the upgrade changed the state dir"
 cmp -s "$data/agent.json" "$run/agent.json.before" || fail "the upgrade changed agent.json: $(cat "$data/agent.json")"
 out="$(w 'C:\Program Files\CounterGuard\cg-agent.exe' status --state-dir 'C:\ProgramData\CounterGuard' --json 2>&1)"
-echo "$out" | grep -q '"device_id": "0b6f3e0e-7c4e-4d8b-9a57-6b0d1c8e2f10"' || fail "identity lost: $out"
+printf '%s\n' "$out" | grep -q '"device_id": "0b6f3e0e-7c4e-4d8b-9a57-6b0d1c8e2f10"' || fail "identity lost: $out"
 uninstall_keys="$(w reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s 2>/dev/null | tr -d '\r')"
-[ "$(echo "$uninstall_keys" | grep -c 'DisplayName.*CounterGuard Agent')" = 1 ] ||
+[ "$(printf '%s\n' "$uninstall_keys" | grep -c 'DisplayName.*CounterGuard Agent')" = 1 ] ||
   fail "not exactly one CounterGuard Agent product after the upgrade"
-echo "$uninstall_keys" | grep -q 'DisplayVersion.*0\.1\.1' || fail "the upgrade's version is not the installed one"
+printf '%s\n' "$uninstall_keys" | grep -q 'DisplayVersion.*0\.1\.1' || fail "the upgrade's version is not the installed one"
 reg_has "$svc_key" || fail "the upgrade lost the service"
 
 w msiexec /x 'C:\cgtest\agent-0.1.1.msi' /qn /l*v 'C:\cgtest\uninstall.log' ||
