@@ -180,9 +180,12 @@ else()
   add_custom_command(
     OUTPUT "${CG_MSI}"
     COMMAND ${CMAKE_STRIP} -o "${CMAKE_BINARY_DIR}/msi/cg-agent.exe" $<TARGET_FILE:cg-agent>
-    COMMAND ${CG_WIXL} -a x64 -D Version=${CG_MSI_VERSION}
-            -D AgentExe=${CMAKE_BINARY_DIR}/msi/cg-agent.exe -D SocCa=${CG_MSI_SOC_CA}
-            -D PolicyKey=${CG_MSI_POLICY_KEY} -o "${CG_MSI}" "${CG_MSI_WXS}"
+    # wixl finds -D sources only by relative names: copied beside the stripped exe.
+    COMMAND ${CMAKE_COMMAND} -E copy "${CG_MSI_SOC_CA}" "${CMAKE_BINARY_DIR}/msi/ca.pem"
+    COMMAND ${CMAKE_COMMAND} -E copy "${CG_MSI_POLICY_KEY}" "${CMAKE_BINARY_DIR}/msi/policy.pub"
+    COMMAND ${CG_WIXL} -a x64 -D Version=${CG_MSI_VERSION} -D AgentExe=cg-agent.exe
+            -D SocCa=ca.pem -D PolicyKey=policy.pub -o "${CG_MSI}" "${CG_MSI_WXS}"
+    WORKING_DIRECTORY "${CMAKE_BINARY_DIR}/msi"
     DEPENDS cg-agent "${CG_MSI_WXS}" "${CG_MSI_SOC_CA}" "${CG_MSI_POLICY_KEY}"
     COMMENT "wixl counterguard-agent-${CG_MSI_VERSION}.msi"
     VERBATIM)

@@ -97,8 +97,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=t
 printf 'test policy key\n' >"$run/policy.pub"
 "$strip" -o "$run/cg-agent.exe" "$exe"
 for v in 0.1.0 0.1.1; do
-  wixl -a x64 -D Version=$v -D AgentExe="$run/cg-agent.exe" -D SocCa="$run/ca.pem" \
-    -D PolicyKey="$run/policy.pub" -o "$run/agent-$v.msi" "$wxs"
+  # wixl finds -D sources only by relative names (an absolute one is "Couldn't find file").
+  (cd "$run" && wixl -a x64 -D Version=$v -D AgentExe=cg-agent.exe -D SocCa=ca.pem \
+    -D PolicyKey=policy.pub -o "agent-$v.msi" "$wxs")
 done
 mkdir -p "$c/cgtest"
 cp "$run"/agent-*.msi "$c/cgtest/"
