@@ -22,6 +22,7 @@
 #include "common/ids.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
+#include "platform/os/secret_file.h"
 #include "platform/os/stop_source.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
@@ -124,7 +125,7 @@ Result<Enrollment> Enroll(const EnrollOptions& options, platform::Platform& plat
                      "enrollment: certificate subject does not carry the device id");
   }
   CG_ASSIGN_OR_RETURN(auto key_pem, protocol::PrivateKeyToPem(*key));
-  CG_RETURN_IF_ERROR(WriteFileAtomic(state.KeyPath(), key_pem, 0600));
+  CG_RETURN_IF_ERROR(WriteSecretFile(state.KeyPath(), key_pem));
   CG_RETURN_IF_ERROR(WriteFileAtomic(state.CertPath(), cert, 0644));
   CG_RETURN_IF_ERROR(WriteFileAtomic(state.CaPath(), ca_pem, 0644));
   if (!policy_key.empty()) {

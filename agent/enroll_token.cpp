@@ -65,7 +65,8 @@ std::string TokenFilePath(const AgentConfig& config, const std::string& config_f
   if (config.enroll_token_file) {
     return *config.enroll_token_file;
   }
-  const size_t slash = config_file.rfind('/');
+  // Either separator: C:\ProgramData\CounterGuard\agent.json on Windows.
+  const size_t slash = config_file.find_last_of("/\\");
   return (slash == std::string::npos ? std::string(".") : config_file.substr(0, slash)) +
          "/enroll.token";
 }

@@ -13,6 +13,7 @@
 #include "agent/enroll_token.h"
 #include "agent/renewal.h"
 #include "agent/scan_command.h"
+#include "agent/service_command.h"
 #include "common/cli.h"
 #include "common/logging.h"
 #include "common/timeutil.h"
@@ -188,6 +189,10 @@ int main(int argc, char** argv) {
       "agent configuration (JSON; default " + cg::agent::DefaultConfigFile() + " when present)");
   auto* state_opt = run_cmd->add_option("--state-dir", run.state_dir, "agent state directory");
   run_cmd->add_flag("--once", run.once, "one cycle: check, send, exit");
+  bool run_as_service = false;
+  run_cmd->add_flag("--service", run_as_service,
+                    "run under the Windows service control manager (what `service install` "
+                    "registers); logs also to the event log and a rotated file");
   auto* interval_opt =
       run_cmd->add_option("--interval", interval_s, "seconds between cycles (default 900)")
           ->check(CLI::Range(int64_t{10}, int64_t{7 * 86400}));
@@ -236,6 +241,27 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3600));
   scan_cmd->add_flag("--json", scan.json, "print the stable JSON document");
 
+  cg::agent::ServiceInstallOptions service_install;
+  auto* service_cmd = app.add_subcommand(
+      "service", "Register or remove the Windows service (run as administrator)");
+  service_cmd->require_subcommand(1);
+  auto* service_install_cmd = service_cmd->add_subcommand(
+      "install", "Install or update the service, its configuration and event source; enroll");
+  service_install_cmd->add_option(
+      "--config", service_install.config_file,
+      "agent configuration (default %ProgramData%\\CounterGuard\\agent.json)");
+  service_install_cmd->add_option("--server", service_install.server,
+                                  "SOC agent listener HOST:PORT (or https://HOST:PORT)");
+  service_install_cmd->add_option("--group", service_install.group,
+                                  "group this PC is expected to join (e.g. laocai/bac-ha)");
+  service_install_cmd->add_option("--token-file", service_install.token_file,
+                                  "enrollment token file: the device enrolls now");
+  bool service_no_start = false;
+  service_install_cmd->add_flag("--no-start", service_no_start,
+                                "do not start the service (an installer starts it)");
+  auto* service_uninstall_cmd = service_cmd->add_subcommand(
+      "uninstall", "Stop and remove the service (configuration, identity and spool stay)");
+
   std::string status_dir = cg::agent::DefaultStateDir();
   bool status_json = false;
   auto* status_cmd = app.add_subcommand("status", "Show enrollment and delivery state");
@@ -246,9 +272,21 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
 
+  if (run_as_service || *service_cmd) {
+    if (auto s = cg::agent::ServiceCommandsSupported(); !s.ok()) {
+      return Fail(s.error());
+    }
+  }
   std::optional<cg::agent::AgentConfig> run_config;
   if (*run_cmd) {
     // The config file sets defaults; flags given on the command line win.
+    if (run_as_service && config_file.empty()) {
+      auto found = cg::agent::DefaultServiceConfigFile();
+      if (!found.ok()) {
+        return Fail(found.error());
+      }
+      config_file = *found;
+    }
     const bool explicit_config = !config_file.empty();
     if (!explicit_config && cg::FileExists(cg::agent::DefaultConfigFile())) {
       config_file = cg::agent::DefaultConfigFile();
@@ -296,6 +334,19 @@ int main(int argc, char** argv) {
   if (auto s = cg::InitLogging("cg-agent", *format, log.level); !s.ok()) {
     return Fail(s.error());
   }
+  if (run_as_service) {
+    if (auto s = cg::agent::AddServiceLogging(config_file); !s.ok()) {
+      return Fail(s.error());
+    }
+  }
+  if (*service_install_cmd) {
+    service_install.start = !service_no_start;
+    return cg::agent::RunServiceInstall(service_install,
+                                        [] { return cg::platform::CreateNativePlatform("/"); });
+  }
+  if (*service_uninstall_cmd) {
+    return cg::agent::RunServiceUninstall();
+  }
 
   // The one Platform of this process, wired here and passed down: the live machine, or the
   // tree under `check --root`. `scan` and `status` read only their own files.
@@ -336,15 +387,21 @@ int main(int argc, char** argv) {
     }
     run.interval = std::chrono::seconds(interval_s);
     run.interval_explicit = interval_opt->count() > 0;
-    if (run_config) {
-      if (auto s =
-              cg::agent::EnrollFromTokenFile(*run_config, config_file, run.state_dir, *platform);
-          !s.ok()) {
-        spdlog::error("{}", s.error().ToString());
-        return 2;
+    auto run_agent = [&]() -> int {
+      if (run_config) {
+        if (auto s =
+                cg::agent::EnrollFromTokenFile(*run_config, config_file, run.state_dir, *platform);
+            !s.ok()) {
+          spdlog::error("{}", s.error().ToString());
+          return 2;
+        }
       }
+      return cg::agent::Run(run, *platform);
+    };
+    if (run_as_service) {
+      return cg::agent::RunAsService(run_agent);
     }
-    return cg::agent::Run(run, *platform);
+    return run_agent();
   }
   if (*check_cmd) {
     for (size_t start = 0; start < only.size();) {

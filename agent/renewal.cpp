@@ -11,6 +11,7 @@
 
 #include "agent/soc_client.h"
 #include "platform/os/files.h"
+#include "platform/os/secret_file.h"
 #include "protocol/http.h"
 #include "protocol/https_client.h"
 #include "protocol/json.h"
@@ -90,7 +91,7 @@ Status Renew(const StateDir& state, const Enrollment& enrollment, std::chrono::s
   }
   client->Close();
   CG_ASSIGN_OR_RETURN(auto key_pem, protocol::PrivateKeyToPem(*key));
-  CG_RETURN_IF_ERROR(WriteFileAtomic(PendingKeyPath(state), key_pem, 0600));
+  CG_RETURN_IF_ERROR(WriteSecretFile(PendingKeyPath(state), key_pem));
   CG_RETURN_IF_ERROR(WriteFileAtomic(PendingCertPath(state), cert_pem, 0644));
   CG_RETURN_IF_ERROR(FinishPendingRenewal(state));
   spdlog::info("device certificate renewed: serial {}, valid until {}", info.serial_hex,

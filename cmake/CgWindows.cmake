@@ -123,10 +123,13 @@ else()
   endif()
 endif()
 
+# Resource scripts (the event log's message table in cg-agent.exe).
+enable_language(RC)
+
 # The component libraries, all of which cross-compile since issue 12's "make room" step.
 add_subdirectory(common)
 add_subdirectory(platform)
-# The registry (advapi32), NetUser* (netapi32) and RtlGetVersion (ntdll).
+# The registry, services and event log (advapi32), NetUser* (netapi32), RtlGetVersion (ntdll).
 target_link_libraries(cg_platform PRIVATE advapi32 netapi32 ntdll)
 # WMI and Security Center through COM (platform/windows/{com,wmi,security_center,licensing}).
 target_link_libraries(cg_platform PRIVATE ole32 oleaut32 wbemuuid uuid)
@@ -134,6 +137,63 @@ add_subdirectory(policy)
 add_subdirectory(protocol)
 add_subdirectory(collectors)
 add_subdirectory(agent)
+
+# The Windows event log's message table (platform/windows/event_messages.mc) goes into
+# cg-agent.exe, which the event source names as its message file.
+if(NOT MSVC)
+  set(CG_WINDMC ${CG_MINGW_HOST}-windmc)
+else()
+  set(CG_WINDMC mc)
+endif()
+set(CG_EVENT_MESSAGES_DIR "${CMAKE_BINARY_DIR}/event_messages")
+add_custom_command(
+  OUTPUT "${CG_EVENT_MESSAGES_DIR}/event_messages.rc" "${CG_EVENT_MESSAGES_DIR}/event_messages.h"
+  COMMAND ${CMAKE_COMMAND} -E make_directory "${CG_EVENT_MESSAGES_DIR}"
+  COMMAND ${CG_WINDMC} -r "${CG_EVENT_MESSAGES_DIR}" -h "${CG_EVENT_MESSAGES_DIR}"
+          "${PROJECT_SOURCE_DIR}/platform/windows/event_messages.mc"
+  DEPENDS "${PROJECT_SOURCE_DIR}/platform/windows/event_messages.mc"
+  COMMENT "windmc event_messages.mc"
+  VERBATIM)
+add_custom_target(cg_event_messages DEPENDS "${CG_EVENT_MESSAGES_DIR}/event_messages.rc"
+                                             "${CG_EVENT_MESSAGES_DIR}/event_messages.h")
+target_sources(cg-agent PRIVATE "${CG_EVENT_MESSAGES_DIR}/event_messages.rc")
+add_dependencies(cg-agent cg_event_messages)
+target_include_directories(cg-agent PRIVATE "${CG_EVENT_MESSAGES_DIR}")
+
+# The MSI (installer/windows/counterguard-agent.wxs), made by Debian's wixl from the built
+# cg-agent.exe (stripped): `cmake --build build-win --target counterguard-agent-msi` with the
+# SOC's CA and the policy public key named at configure time (docs/windows.md, "Roll-out").
+set(CG_MSI_VERSION "${PROJECT_VERSION}" CACHE STRING
+    "ProductVersion of the MSI (major.minor.build; raise it for every release: upgrades need it)")
+set(CG_MSI_SOC_CA "" CACHE FILEPATH "The SOC's ca.pem (cg-soc init) installed by the MSI")
+set(CG_MSI_POLICY_KEY "" CACHE FILEPATH "The policy public key (.pub) installed by the MSI")
+find_program(CG_WIXL wixl)
+set(CG_MSI_WXS "${PROJECT_SOURCE_DIR}/installer/windows/counterguard-agent.wxs")
+set(CG_MSI "${CMAKE_BINARY_DIR}/counterguard-agent-${CG_MSI_VERSION}.msi")
+if(NOT CG_WIXL)
+  add_custom_target(counterguard-agent-msi
+    COMMAND ${CMAKE_COMMAND} -E echo "wixl not found: apt-get install wixl" COMMAND false)
+elseif(NOT CG_MSI_SOC_CA OR NOT CG_MSI_POLICY_KEY)
+  add_custom_target(counterguard-agent-msi
+    COMMAND ${CMAKE_COMMAND} -E echo
+            "configure with -DCG_MSI_SOC_CA=ca.pem -DCG_MSI_POLICY_KEY=policy.pub to build the MSI"
+    COMMAND false)
+else()
+  add_custom_command(
+    OUTPUT "${CG_MSI}"
+    COMMAND ${CMAKE_STRIP} -o "${CMAKE_BINARY_DIR}/msi/cg-agent.exe" $<TARGET_FILE:cg-agent>
+    # wixl finds -D sources only by relative names: copied beside the stripped exe.
+    COMMAND ${CMAKE_COMMAND} -E copy "${CG_MSI_SOC_CA}" "${CMAKE_BINARY_DIR}/msi/ca.pem"
+    COMMAND ${CMAKE_COMMAND} -E copy "${CG_MSI_POLICY_KEY}" "${CMAKE_BINARY_DIR}/msi/policy.pub"
+    COMMAND ${CG_WIXL} -a x64 -D Version=${CG_MSI_VERSION} -D AgentExe=cg-agent.exe
+            -D SocCa=ca.pem -D PolicyKey=policy.pub -o "${CG_MSI}" "${CG_MSI_WXS}"
+    WORKING_DIRECTORY "${CMAKE_BINARY_DIR}/msi"
+    DEPENDS cg-agent "${CG_MSI_WXS}" "${CG_MSI_SOC_CA}" "${CG_MSI_POLICY_KEY}"
+    COMMENT "wixl counterguard-agent-${CG_MSI_VERSION}.msi"
+    VERBATIM)
+  file(MAKE_DIRECTORY "${CMAKE_BINARY_DIR}/msi")
+  add_custom_target(counterguard-agent-msi DEPENDS "${CG_MSI}")
+endif()
 
 if(CG_BUILD_TESTS)
   enable_testing()

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "platform/os/files.h"
+#include "platform/os/secret_file.h"
 #include "protocol/pki.h"
 
 namespace cg::protocol {
@@ -79,7 +80,7 @@ Status LoadCertificateAndKey(ssl_ctx_st* ctx, const std::string& cert_file,
   }
 
   const std::string key_what = "loading private key " + key_file;
-  auto key_pem = ReadFileToString(key_file, kMaxPemFileBytes);
+  auto key_pem = ReadSecretFile(key_file, kMaxPemFileBytes);
   if (!key_pem.ok()) {
     return key_pem.error().Wrap(key_what);
   }

@@ -6,8 +6,10 @@
 #include <windows.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "platform/windows/os/stop_request.h"
 #include "platform/windows/utf16.h"
@@ -90,7 +92,29 @@ void WINAPI ServiceMain(DWORD argc, wchar_t** argv) {
     args.push_back(std::move(*arg));
   }
   Report(s, SERVICE_RUNNING);
+  // Progress while the body finishes after a stop: a new STOP_PENDING checkpoint every
+  // kStopCheckpointInterval, so that the SCM does not give up on a stop that is under way.
+  std::mutex pacer_mutex;
+  std::condition_variable_any pacer_cv;
+  bool body_done = false;
+  std::thread pacer([&] {
+    std::unique_lock lock(pacer_mutex);
+    if (pacer_cv.wait(lock, s.stop.get_token(), [&] { return body_done; })) {
+      return;  // the body ended by itself
+    }
+    const auto give_up = std::chrono::steady_clock::now() + kMaxStopTime;
+    while (!pacer_cv.wait_for(lock, kStopCheckpointInterval, [&] { return body_done; }) &&
+           std::chrono::steady_clock::now() < give_up) {
+      Report(s, SERVICE_STOP_PENDING, NO_ERROR, 0, static_cast<DWORD>(kStopWaitHint.count()));
+    }
+  });
   const int code = s.body(s.stop.get_token(), args);
+  {
+    std::lock_guard lock(pacer_mutex);
+    body_done = true;
+  }
+  pacer_cv.notify_all();
+  pacer.join();
   if (code == 0) {
     Report(s, SERVICE_STOPPED);
   } else {

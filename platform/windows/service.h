@@ -21,8 +21,14 @@ namespace cg::platform::windows {
 // service-specific exit code (0: stopped cleanly).
 using ServiceBody = std::function<int(std::stop_token stop, const std::vector<std::string>& args)>;
 
-// How long the SCM is told a stop may take (SERVICE_STATUS.dwWaitHint).
+// How long the SCM is told a stop may take before the next progress report
+// (SERVICE_STATUS.dwWaitHint). While the body is still finishing after a stop, the service
+// reports STOP_PENDING with a new checkpoint every kStopCheckpointInterval, so the SCM keeps
+// waiting, for at most kMaxStopTime; after that it stops reporting progress and the SCM
+// treats the service as hung once the last wait hint has passed.
 inline constexpr std::chrono::milliseconds kStopWaitHint{15000};
+inline constexpr std::chrono::milliseconds kStopCheckpointInterval{3000};
+inline constexpr std::chrono::milliseconds kMaxStopTime{120000};
 
 // Blocks until the service has stopped. An error when the process was not started by the
 // SCM (ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) or the dispatcher failed.

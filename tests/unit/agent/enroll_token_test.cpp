@@ -64,6 +64,10 @@ TEST(TokenFilePathTest, BesideTheConfigurationUnlessConfigured) {
   EXPECT_EQ(TokenFilePath(config, "/etc/counterguard/agent.json"),
             "/etc/counterguard/enroll.token");
   EXPECT_EQ(TokenFilePath(config, "agent.json"), "./enroll.token");
+  // The Windows service's configuration (it used to give ./enroll.token, the service's
+  // working directory being C:\Windows\System32).
+  EXPECT_EQ(TokenFilePath(config, "C:\\ProgramData\\CounterGuard\\agent.json"),
+            "C:\\ProgramData\\CounterGuard/enroll.token");
   config.enroll_token_file = "/run/cg/token";
   EXPECT_EQ(TokenFilePath(config, "/etc/counterguard/agent.json"), "/run/cg/token");
 }
