@@ -545,7 +545,6 @@ struct Commands {
     return out(api->Call("GET", std::string(api::kExportStatus)),
                [](const json& j) { std::fputs(FormatExportStatus(j).c_str(), stdout); });
   }
-
 };
 
 }  // namespace
