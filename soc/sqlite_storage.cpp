@@ -1301,281 +1301,279 @@ class SqliteStorage final : public Storage {
     CG_ASSIGN_OR_RETURN(int64_t n, sqlite_export::RecordStaleDevices(db_.get(), devices, now));
     CG_RETURN_IF_ERROR(tx.Commit());
     return n;
-    Result<std::vector<StatusInterval>> StatusIntervals(const HistoryQuery& query) override {
-      return history_reader_->StatusIntervals(query);
-    }
-    Result<std::vector<EnforcementChange>> EnforcementChanges(const HistoryQuery& query) override {
-      return history_reader_->EnforcementChanges(query);
-    }
-    Result<std::vector<ReportingGap>> ReportingGaps(const HistoryQuery& query) override {
-      return history_reader_->ReportingGaps(query);
-    }
-    Result<std::vector<InspectionRecord>> InspectionRecords(const HistoryQuery& query) override {
-      return history_reader_->InspectionRecords(query);
-    }
-    Result<size_t> DeleteReportsBefore(SysTime cutoff, size_t batch) override {
-      std::lock_guard lock(mu_);
-      return history_->DeleteReportsBefore(cutoff, batch);
-    }
-    Result<size_t> DeleteHistoryBefore(SysTime cutoff, size_t batch) override {
-      std::lock_guard lock(mu_);
-      return history_->DeleteHistoryBefore(cutoff, batch);
-    }
-    Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) override {
-      std::lock_guard lock(mu_);
-      return history_->DeleteAuditBefore(cutoff, batch);
-    }
-    Status RecordGeneratedReport(const GeneratedReport& report) override {
-      std::lock_guard lock(mu_);
-      return history_->RecordGeneratedReport(report);
-    }
-    Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) override {
-      return history_reader_->FindGeneratedReports(digest);
-      // The fleet queries read the last committed state on the reading connection, so they never
-      // wait behind a group commit (sqlite_storage_query.cpp).
-      Result<DevicePage> QueryDevices(const DeviceQuery& query) override {
-        std::lock_guard lock(read_mu_);
-        return sqlite_query::QueryDevices(reader_.get(), query);
-      }
-
-      Result<std::vector<GroupSummary>> SummarizeFleet(const FleetSummaryQuery& query) override {
-        std::lock_guard lock(read_mu_);
-        return sqlite_query::SummarizeFleet(reader_.get(), query);
-      }
-
-      Result<ReportRecord> GetReport(std::string_view report_id) override {
-        std::lock_guard lock(read_mu_);
-        return sqlite_query::GetReport(reader_.get(), report_id);
-      }
-
-      Result<std::vector<std::string>> ListDeviceGroups() override {
-        std::lock_guard lock(read_mu_);
-        CG_ASSIGN_OR_RETURN(auto s, read_statements_->Get("SELECT DISTINCT group_name FROM devices "
-                                                          "ORDER BY group_name"));
-        return AllRows<std::string>(s, [](const Stmt& row) { return row.Text(0); });
-      }
-
-      Status AppendAudit(const AuditEntry& entry) override {
-        std::lock_guard lock(mu_);
-        CG_ASSIGN_OR_RETURN(auto s,
-                            Prepare("INSERT INTO audit_log (time, actor, role, method, path, "
-                                    "target, result, source, action, account) "
-                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
-        return s
-            .Bind(entry.time, entry.actor, entry.role, entry.method, entry.path, entry.target,
-                  int64_t{entry.result}, entry.source, entry.action, entry.account)
-            .Run();
-      }
-
-      Result<std::vector<AuditEntry>> ListAudit(size_t limit) override {
-        std::lock_guard lock(mu_);
-        CG_ASSIGN_OR_RETURN(auto s,
-                            Prepare("SELECT time, actor, role, method, path, target, result, "
-                                    "source FROM audit_log ORDER BY id DESC LIMIT ?1"));
-        s.Bind(SqlLimit(limit));
-        return AllRows<AuditEntry>(s, [](const Stmt& row) {
-          AuditEntry e;
-          e.time = row.Time(0);
-          e.actor = row.Text(1);
-          e.role = row.Text(2);
-          e.method = row.Text(3);
-          e.path = row.Text(4);
-          e.target = row.Text(5);
-          e.result = static_cast<int>(row.Int(6));
-          e.source = row.Text(7);
-          return e;
-        });
-      }
-
-     private:
-      // A statement of the writing connection. Callers hold mu_.
-      Result<Stmt> Prepare(const char* sql) { return statements_.Get(sql); }
-
-      Result<EnrollmentToken> FindEnrollmentTokenLocked(std::string_view token_hash) {
-        CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, token_hash, group_name, created_at, "
-                                            "expires_at, uses_allowed, uses, revoked, created_by "
-                                            "FROM enrollment_tokens WHERE token_hash = ?1"));
-        CG_ASSIGN_OR_RETURN(bool row, s.Bind(token_hash).Step());
-        if (!row) {
-          return MakeError(ErrorCode::kNotFound, "unknown enrollment token");
-        }
-        return ReadEnrollmentToken(s);
-      }
-
-      Status CheckDeviceExists(std::string_view device_id) {
-        CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
-        CG_ASSIGN_OR_RETURN(bool row, s.Bind(device_id).Step());
-        if (!row) {
-          return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
-        }
-        return OkStatus();
-      }
-
-      // Ours (application_id set), or empty and ours to create; anything else is refused before a
-      // byte of it changes.
-      Status Identify(bool create) {
-        auto refuse = [&](const std::string& why) {
-          return MakeError(ErrorCode::kDatabase,
-                           path_ + " is not a CounterGuard SOC database (" + why + ")");
-        };
-        int64_t application_id = 0;
-        int64_t objects = 0;
-        {
-          CG_ASSIGN_OR_RETURN(auto s, Prepare("PRAGMA application_id"));
-          auto row = s.Step();
-          if (!row.ok()) {
-            // The first read of the file: SQLITE_NOTADB here means it is not SQLite at all.
-            if (sqlite3_errcode(db_.get()) == SQLITE_NOTADB) {
-              return refuse(sqlite3_errmsg(db_.get()));
-            }
-            return std::move(row).error();
-          }
-          application_id = *row ? s.Int(0) : 0;
-        }
-        {
-          CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT count(*) FROM sqlite_schema"));
-          CG_ASSIGN_OR_RETURN(bool row, s.Step());
-          objects = row ? s.Int(0) : 0;
-        }
-        if (application_id == kApplicationId) {
-          return OkStatus();
-        }
-        if (application_id != 0) {
-          char hex[32];
-          std::snprintf(hex, sizeof(hex), "0x%08llx",
-                        static_cast<unsigned long long>(application_id) & 0xffffffffULL);
-          return refuse(std::string("application id ") + hex);
-        }
-        if (objects != 0) {
-          return refuse("it holds " + std::to_string(objects) +
-                        " tables or indexes of another program");
-        }
-        if (!create) {
-          return refuse("it is empty; `cg-soc init` creates the database");
-        }
-        return OkStatus();
-      }
-
-      Result<int64_t> SchemaVersionLocked() {
-        CG_ASSIGN_OR_RETURN(auto s,
-                            Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-        CG_ASSIGN_OR_RETURN(bool row, s.Step());
-        return row ? s.Int(0) : 0;
-      }
-
-      // Each pending migration in its own IMMEDIATE transaction with its schema_migrations row.
-      // The version is read again inside each transaction, so two processes opening a new file at
-      // once apply every migration exactly once.
-      Status Migrate() {
-        sqlite3* db = db_.get();
-        const int64_t known = SqliteSchemaVersion();
-        for (const Migration& migration : Migrations()) {
-          CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
-          CG_RETURN_IF_ERROR(
-              Exec(db, kCreateMigrationsTable, path_ + ": creating schema_migrations"));
-          CG_ASSIGN_OR_RETURN(int64_t current, SchemaVersionLocked());
-          if (current > known) {
-            return MakeError(ErrorCode::kDatabase,
-                             path_ + " has schema version " + std::to_string(current) +
-                                 ", newer than this program knows (" + std::to_string(known) +
-                                 "): run a newer cg-soc");
-          }
-          if (current >= migration.version) {
-            continue;
-          }
-          CG_RETURN_IF_ERROR(
-              Exec(db, ("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str(),
-                   path_ + ": setting application_id"));
-          CG_RETURN_IF_ERROR(
-              Exec(db, migration.sql,
-                   path_ + ": applying schema migration " + std::to_string(migration.version)));
-          {
-            CG_ASSIGN_OR_RETURN(auto s,
-                                Prepare("INSERT INTO schema_migrations (version, applied_at) "
-                                        "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"));
-            CG_RETURN_IF_ERROR(s.Bind(migration.version).Run());
-          }
-          CG_RETURN_IF_ERROR(tx.Commit());
-        }
-        return OkStatus();
-      }
-
-      // Destroyed in reverse order: the cached statements are finalised before the connections.
-      DbPtr db_;
-      DbPtr reader_;  // OpenReader; read_mu_ serialises its use
-      std::string path_;
-      std::mutex mu_;
-      std::mutex read_mu_;
-      StatementCache statements_;
-      std::optional<StatementCache> read_statements_;
-      EventOptions event_options_;  // guarded by mu_
-      // Status history (migration 7); declared after the connections, so finalised before them.
-      std::unique_ptr<sqlite_history::HistoryWriter> history_;
-      std::unique_ptr<sqlite_history::HistoryReader> history_reader_;  // its own connection
-    };
-
-  }  // namespace
-
-  namespace sqlite_query {
-
-  Result<Device> ReadDeviceColumns(sqlite3_stmt* stmt) {
-    auto text = [&](int c) {
-      const unsigned char* t = sqlite3_column_text(stmt, c);
-      return t == nullptr ? std::string()
-                          : std::string(reinterpret_cast<const char*>(t),
-                                        static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
-    };
-    auto integer = [&](int c) { return sqlite3_column_int64(stmt, c); };
-    auto time = [&](int c) { return FromUnixSeconds(integer(c)); };
-    Device d;
-    d.device_id = text(0);
-    d.hostname = text(1);
-    d.machine_id = text(2);
-    d.group = text(3);
-    d.cert_serial = text(4);
-    d.cert_not_after = time(5);
-    d.enrolled_at = time(6);
-    if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) {
-      d.last_seen = time(7);
-    }
-    CG_ASSIGN_OR_RETURN(d.status, StatusColumn(text(8)));
-    d.policy_version = integer(9);
-    d.revoked = integer(10) != 0;
-    d.policy_hash = text(11);
-    d.reenroll_allowed = integer(12) != 0;
-    d.pending_cert_serial = text(13);
-    d.pending_cert_not_after = time(14);
-    d.reported_hostname = text(15);
-    d.clock_skew = std::chrono::seconds(integer(16));
-    d.policy_state = text(17);
-    d.verified_policy_version = integer(18);
-    d.verified_policy_hash = text(19);
-    d.served_policy_version = integer(20);
-    d.served_policy_hash = text(21);
-    return d;
   }
 
-  }  // namespace sqlite_query
-
-  int64_t SqliteSchemaVersion() { return Migrations().back().version; }
-
-  Result<std::unique_ptr<Storage>> OpenSqliteStorage(const std::string& path, bool create) {
-    if (!create && !FileExists(path)) {
-      return MakeError(ErrorCode::kNotFound, path + ": no such database");
-    }
-    sqlite3* raw = nullptr;
-    // NOMUTEX: SqliteStorage serialises every use of the connection with its own mutex.
-    const int flags =
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-    DbPtr db(raw);  // allocated even when opening fails; it carries the message
-    if (rc != SQLITE_OK) {
-      return SqliteError(db.get(), rc, "opening " + path);
-    }
-    auto storage = std::make_unique<SqliteStorage>(std::move(db), path);
-    CG_RETURN_IF_ERROR(storage->Initialise(create));
-    CG_RETURN_IF_ERROR(storage->OpenReader());
-    return std::unique_ptr<Storage>(std::move(storage));
+  Result<std::vector<StatusInterval>> StatusIntervals(const HistoryQuery& query) override {
+    return history_reader_->StatusIntervals(query);
   }
+  Result<std::vector<EnforcementChange>> EnforcementChanges(const HistoryQuery& query) override {
+    return history_reader_->EnforcementChanges(query);
+  }
+  Result<std::vector<ReportingGap>> ReportingGaps(const HistoryQuery& query) override {
+    return history_reader_->ReportingGaps(query);
+  }
+  Result<std::vector<InspectionRecord>> InspectionRecords(const HistoryQuery& query) override {
+    return history_reader_->InspectionRecords(query);
+  }
+  Result<size_t> DeleteReportsBefore(SysTime cutoff, size_t batch) override {
+    std::lock_guard lock(mu_);
+    return history_->DeleteReportsBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteHistoryBefore(SysTime cutoff, size_t batch) override {
+    std::lock_guard lock(mu_);
+    return history_->DeleteHistoryBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) override {
+    std::lock_guard lock(mu_);
+    return history_->DeleteAuditBefore(cutoff, batch);
+  }
+  Status RecordGeneratedReport(const GeneratedReport& report) override {
+    std::lock_guard lock(mu_);
+    return history_->RecordGeneratedReport(report);
+  }
+  Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) override {
+    return history_reader_->FindGeneratedReports(digest);
+  }
+
+  // The fleet queries read the last committed state on the reading connection, so they never
+  // wait behind a group commit (sqlite_storage_query.cpp).
+  Result<DevicePage> QueryDevices(const DeviceQuery& query) override {
+    std::lock_guard lock(read_mu_);
+    return sqlite_query::QueryDevices(reader_.get(), query);
+  }
+
+  Result<std::vector<GroupSummary>> SummarizeFleet(const FleetSummaryQuery& query) override {
+    std::lock_guard lock(read_mu_);
+    return sqlite_query::SummarizeFleet(reader_.get(), query);
+  }
+
+  Result<ReportRecord> GetReport(std::string_view report_id) override {
+    std::lock_guard lock(read_mu_);
+    return sqlite_query::GetReport(reader_.get(), report_id);
+  }
+
+  Result<std::vector<std::string>> ListDeviceGroups() override {
+    std::lock_guard lock(read_mu_);
+    CG_ASSIGN_OR_RETURN(auto s, read_statements_->Get("SELECT DISTINCT group_name FROM devices "
+                                                      "ORDER BY group_name"));
+    return AllRows<std::string>(s, [](const Stmt& row) { return row.Text(0); });
+  }
+
+  Status AppendAudit(const AuditEntry& entry) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO audit_log (time, actor, role, method, path, "
+                                        "target, result, source, action, account) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+    return s
+        .Bind(entry.time, entry.actor, entry.role, entry.method, entry.path, entry.target,
+              int64_t{entry.result}, entry.source, entry.action, entry.account)
+        .Run();
+  }
+
+  Result<std::vector<AuditEntry>> ListAudit(size_t limit) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT time, actor, role, method, path, target, result, "
+                                        "source FROM audit_log ORDER BY id DESC LIMIT ?1"));
+    s.Bind(SqlLimit(limit));
+    return AllRows<AuditEntry>(s, [](const Stmt& row) {
+      AuditEntry e;
+      e.time = row.Time(0);
+      e.actor = row.Text(1);
+      e.role = row.Text(2);
+      e.method = row.Text(3);
+      e.path = row.Text(4);
+      e.target = row.Text(5);
+      e.result = static_cast<int>(row.Int(6));
+      e.source = row.Text(7);
+      return e;
+    });
+  }
+
+ private:
+  // A statement of the writing connection. Callers hold mu_.
+  Result<Stmt> Prepare(const char* sql) { return statements_.Get(sql); }
+
+  Result<EnrollmentToken> FindEnrollmentTokenLocked(std::string_view token_hash) {
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT id, token_hash, group_name, created_at, "
+                                        "expires_at, uses_allowed, uses, revoked, created_by "
+                                        "FROM enrollment_tokens WHERE token_hash = ?1"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Bind(token_hash).Step());
+    if (!row) {
+      return MakeError(ErrorCode::kNotFound, "unknown enrollment token");
+    }
+    return ReadEnrollmentToken(s);
+  }
+
+  Status CheckDeviceExists(std::string_view device_id) {
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Bind(device_id).Step());
+    if (!row) {
+      return MakeError(ErrorCode::kNotFound, "unknown device " + std::string(device_id));
+    }
+    return OkStatus();
+  }
+
+  // Ours (application_id set), or empty and ours to create; anything else is refused before a
+  // byte of it changes.
+  Status Identify(bool create) {
+    auto refuse = [&](const std::string& why) {
+      return MakeError(ErrorCode::kDatabase,
+                       path_ + " is not a CounterGuard SOC database (" + why + ")");
+    };
+    int64_t application_id = 0;
+    int64_t objects = 0;
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("PRAGMA application_id"));
+      auto row = s.Step();
+      if (!row.ok()) {
+        // The first read of the file: SQLITE_NOTADB here means it is not SQLite at all.
+        if (sqlite3_errcode(db_.get()) == SQLITE_NOTADB) {
+          return refuse(sqlite3_errmsg(db_.get()));
+        }
+        return std::move(row).error();
+      }
+      application_id = *row ? s.Int(0) : 0;
+    }
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT count(*) FROM sqlite_schema"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Step());
+      objects = row ? s.Int(0) : 0;
+    }
+    if (application_id == kApplicationId) {
+      return OkStatus();
+    }
+    if (application_id != 0) {
+      char hex[32];
+      std::snprintf(hex, sizeof(hex), "0x%08llx",
+                    static_cast<unsigned long long>(application_id) & 0xffffffffULL);
+      return refuse(std::string("application id ") + hex);
+    }
+    if (objects != 0) {
+      return refuse("it holds " + std::to_string(objects) +
+                    " tables or indexes of another program");
+    }
+    if (!create) {
+      return refuse("it is empty; `cg-soc init` creates the database");
+    }
+    return OkStatus();
+  }
+
+  Result<int64_t> SchemaVersionLocked() {
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    CG_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? s.Int(0) : 0;
+  }
+
+  // Each pending migration in its own IMMEDIATE transaction with its schema_migrations row.
+  // The version is read again inside each transaction, so two processes opening a new file at
+  // once apply every migration exactly once.
+  Status Migrate() {
+    sqlite3* db = db_.get();
+    const int64_t known = SqliteSchemaVersion();
+    for (const Migration& migration : Migrations()) {
+      CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
+      CG_RETURN_IF_ERROR(Exec(db, kCreateMigrationsTable, path_ + ": creating schema_migrations"));
+      CG_ASSIGN_OR_RETURN(int64_t current, SchemaVersionLocked());
+      if (current > known) {
+        return MakeError(ErrorCode::kDatabase, path_ + " has schema version " +
+                                                   std::to_string(current) +
+                                                   ", newer than this program knows (" +
+                                                   std::to_string(known) + "): run a newer cg-soc");
+      }
+      if (current >= migration.version) {
+        continue;
+      }
+      CG_RETURN_IF_ERROR(Exec(db,
+                              ("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str(),
+                              path_ + ": setting application_id"));
+      CG_RETURN_IF_ERROR(
+          Exec(db, migration.sql,
+               path_ + ": applying schema migration " + std::to_string(migration.version)));
+      {
+        CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO schema_migrations (version, applied_at) "
+                                            "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"));
+        CG_RETURN_IF_ERROR(s.Bind(migration.version).Run());
+      }
+      CG_RETURN_IF_ERROR(tx.Commit());
+    }
+    return OkStatus();
+  }
+
+  // Destroyed in reverse order: the cached statements are finalised before the connections.
+  DbPtr db_;
+  DbPtr reader_;  // OpenReader; read_mu_ serialises its use
+  std::string path_;
+  std::mutex mu_;
+  std::mutex read_mu_;
+  StatementCache statements_;
+  std::optional<StatementCache> read_statements_;
+  EventOptions event_options_;  // guarded by mu_
+  // Status history (migration 7); declared after the connections, so finalised before them.
+  std::unique_ptr<sqlite_history::HistoryWriter> history_;
+  std::unique_ptr<sqlite_history::HistoryReader> history_reader_;  // its own connection
+};
+
+}  // namespace
+
+namespace sqlite_query {
+
+Result<Device> ReadDeviceColumns(sqlite3_stmt* stmt) {
+  auto text = [&](int c) {
+    const unsigned char* t = sqlite3_column_text(stmt, c);
+    return t == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(t),
+                                      static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
+  };
+  auto integer = [&](int c) { return sqlite3_column_int64(stmt, c); };
+  auto time = [&](int c) { return FromUnixSeconds(integer(c)); };
+  Device d;
+  d.device_id = text(0);
+  d.hostname = text(1);
+  d.machine_id = text(2);
+  d.group = text(3);
+  d.cert_serial = text(4);
+  d.cert_not_after = time(5);
+  d.enrolled_at = time(6);
+  if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) {
+    d.last_seen = time(7);
+  }
+  CG_ASSIGN_OR_RETURN(d.status, StatusColumn(text(8)));
+  d.policy_version = integer(9);
+  d.revoked = integer(10) != 0;
+  d.policy_hash = text(11);
+  d.reenroll_allowed = integer(12) != 0;
+  d.pending_cert_serial = text(13);
+  d.pending_cert_not_after = time(14);
+  d.reported_hostname = text(15);
+  d.clock_skew = std::chrono::seconds(integer(16));
+  d.policy_state = text(17);
+  d.verified_policy_version = integer(18);
+  d.verified_policy_hash = text(19);
+  d.served_policy_version = integer(20);
+  d.served_policy_hash = text(21);
+  return d;
+}
+
+}  // namespace sqlite_query
+
+int64_t SqliteSchemaVersion() { return Migrations().back().version; }
+
+Result<std::unique_ptr<Storage>> OpenSqliteStorage(const std::string& path, bool create) {
+  if (!create && !FileExists(path)) {
+    return MakeError(ErrorCode::kNotFound, path + ": no such database");
+  }
+  sqlite3* raw = nullptr;
+  // NOMUTEX: SqliteStorage serialises every use of the connection with its own mutex.
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  DbPtr db(raw);  // allocated even when opening fails; it carries the message
+  if (rc != SQLITE_OK) {
+    return SqliteError(db.get(), rc, "opening " + path);
+  }
+  auto storage = std::make_unique<SqliteStorage>(std::move(db), path);
+  CG_RETURN_IF_ERROR(storage->Initialise(create));
+  CG_RETURN_IF_ERROR(storage->OpenReader());
+  return std::unique_ptr<Storage>(std::move(storage));
+}
 
 }  // namespace cg::soc

@@ -131,55 +131,51 @@ class ForwardingStorage : public soc::Storage {
   Result<int64_t> RecordStaleDevices(std::span<const soc::StaleDevice> devices,
                                      SysTime now) override {
     return real_.RecordStaleDevices(devices, now);
-    Result<std::vector<soc::StatusInterval>> StatusIntervals(const soc::HistoryQuery& q) override {
-      return real_.StatusIntervals(q);
-    }
-    Result<std::vector<soc::EnforcementChange>> EnforcementChanges(const soc::HistoryQuery& q)
-        override {
-      return real_.EnforcementChanges(q);
-    }
-    Result<std::vector<soc::ReportingGap>> ReportingGaps(const soc::HistoryQuery& q) override {
-      return real_.ReportingGaps(q);
-    }
-    Result<std::vector<soc::InspectionRecord>> InspectionRecords(const soc::HistoryQuery& q)
-        override {
-      return real_.InspectionRecords(q);
-    }
-    Result<size_t> DeleteReportsBefore(SysTime cutoff, size_t batch) override {
-      return real_.DeleteReportsBefore(cutoff, batch);
-    }
-    Result<size_t> DeleteHistoryBefore(SysTime cutoff, size_t batch) override {
-      return real_.DeleteHistoryBefore(cutoff, batch);
-    }
-    Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) override {
-      return real_.DeleteAuditBefore(cutoff, batch);
-    }
-    Status RecordGeneratedReport(const soc::GeneratedReport& r) override {
-      return real_.RecordGeneratedReport(r);
-    }
-    Result<std::vector<soc::GeneratedReport>> FindGeneratedReports(std::string_view d) override {
-      return real_.FindGeneratedReports(d);
-    }
-    Result<soc::DevicePage> QueryDevices(const soc::DeviceQuery& q) override {
-      return real_.QueryDevices(q);
-    }
-    Result<std::vector<soc::GroupSummary>> SummarizeFleet(const soc::FleetSummaryQuery& q)
-        override {
-      return real_.SummarizeFleet(q);
-    }
-    Result<soc::ReportRecord> GetReport(std::string_view id) override {
-      return real_.GetReport(id);
-    }
-    Result<std::vector<std::string>> ListDeviceGroups() override {
-      return real_.ListDeviceGroups();
-    }
-    Status AppendAudit(const soc::AuditEntry& e) override { return real_.AppendAudit(e); }
-    Result<std::vector<soc::AuditEntry>> ListAudit(size_t limit) override {
-      return real_.ListAudit(limit);
-    }
+  }
+  Result<std::vector<soc::StatusInterval>> StatusIntervals(const soc::HistoryQuery& q) override {
+    return real_.StatusIntervals(q);
+  }
+  Result<std::vector<soc::EnforcementChange>> EnforcementChanges(
+      const soc::HistoryQuery& q) override {
+    return real_.EnforcementChanges(q);
+  }
+  Result<std::vector<soc::ReportingGap>> ReportingGaps(const soc::HistoryQuery& q) override {
+    return real_.ReportingGaps(q);
+  }
+  Result<std::vector<soc::InspectionRecord>> InspectionRecords(
+      const soc::HistoryQuery& q) override {
+    return real_.InspectionRecords(q);
+  }
+  Result<size_t> DeleteReportsBefore(SysTime cutoff, size_t batch) override {
+    return real_.DeleteReportsBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteHistoryBefore(SysTime cutoff, size_t batch) override {
+    return real_.DeleteHistoryBefore(cutoff, batch);
+  }
+  Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) override {
+    return real_.DeleteAuditBefore(cutoff, batch);
+  }
+  Status RecordGeneratedReport(const soc::GeneratedReport& r) override {
+    return real_.RecordGeneratedReport(r);
+  }
+  Result<std::vector<soc::GeneratedReport>> FindGeneratedReports(std::string_view d) override {
+    return real_.FindGeneratedReports(d);
+  }
+  Result<soc::DevicePage> QueryDevices(const soc::DeviceQuery& q) override {
+    return real_.QueryDevices(q);
+  }
+  Result<std::vector<soc::GroupSummary>> SummarizeFleet(const soc::FleetSummaryQuery& q) override {
+    return real_.SummarizeFleet(q);
+  }
+  Result<soc::ReportRecord> GetReport(std::string_view id) override { return real_.GetReport(id); }
+  Result<std::vector<std::string>> ListDeviceGroups() override { return real_.ListDeviceGroups(); }
+  Status AppendAudit(const soc::AuditEntry& e) override { return real_.AppendAudit(e); }
+  Result<std::vector<soc::AuditEntry>> ListAudit(size_t limit) override {
+    return real_.ListAudit(limit);
+  }
 
-   protected:
-    soc::Storage& real_;
-  };
+ protected:
+  soc::Storage& real_;
+};
 
 }  // namespace cg::testing
