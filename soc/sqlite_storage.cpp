@@ -1464,9 +1464,9 @@ class SqliteStorage final : public Storage {
     return row ? s.Int(0) : 0;
   }
 
-  // Each pending migration in its own IMMEDIATE transaction with its schema_migrations row.
-  // The version is read again inside each transaction, so two processes opening a new file at
-  // once apply every migration exactly once.
+  // Each pending migration (no schema_migrations row of its version) in its own IMMEDIATE
+  // transaction with its row. The rows are read again inside each transaction, so two processes
+  // opening a new file at once apply every migration exactly once.
   Status Migrate() {
     sqlite3* db = db_.get();
     const int64_t known = SqliteSchemaVersion();
@@ -1480,7 +1480,12 @@ class SqliteStorage final : public Storage {
                                                    ", newer than this program knows (" +
                                                    std::to_string(known) + "): run a newer cg-soc");
       }
-      if (current >= migration.version) {
+      // Each version by its own row, not by the highest one: a migration merged below versions
+      // a database already has (parallel branches) is still applied, exactly once.
+      CG_ASSIGN_OR_RETURN(auto applied,
+                          Prepare("SELECT 1 FROM schema_migrations WHERE version = ?1"));
+      CG_ASSIGN_OR_RETURN(bool done, applied.Bind(migration.version).Step());
+      if (done) {
         continue;
       }
       CG_RETURN_IF_ERROR(Exec(db,

@@ -444,7 +444,7 @@ TEST_F(QueryTest, Migration8BackfillsDevicesOfAnOlderDatabase) {
           "DROP INDEX devices_by_last_seen", "ALTER TABLE devices DROP COLUMN hostname_folded",
           "ALTER TABLE devices DROP COLUMN os_name", "ALTER TABLE devices DROP COLUMN os_version",
           "ALTER TABLE devices DROP COLUMN agent_version",
-          "DELETE FROM schema_migrations WHERE version >= 8"}) {
+          "DELETE FROM schema_migrations WHERE version = 8"}) {
       ASSERT_EQ(sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr), SQLITE_OK)
           << sql << ": " << sqlite3_errmsg(db.get());
     }
