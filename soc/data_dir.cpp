@@ -303,12 +303,12 @@ Status Serve(const ServeOptions& options) {
   loaded.storage->SetEventOptions(EventOptions{options.clock_skew_tolerance});
   IngestWriter writer(*loaded.storage, ingest);
   service.SetIngestWriter(&writer);
-  std::unique_ptr<Exporter> exporter;
-  if (export_config && !export_config->SinkNames().empty()) {
-    service.SetExportSinks(export_config->SinkNames());
-    exporter = std::make_unique<Exporter>(*loaded.storage, *export_config, Now,
-                                          [&service] { service.SweepStale(); });
-  }
+  // The exporter runs without a sink too: the stale sweep records devices going silent (a
+  // property of the fleet, not of the SIEM) and the outbox is trimmed instead of growing.
+  const ExportConfig exporting = export_config.value_or(ExportConfig{});
+  service.SetExportSinks(exporting.SinkNames());
+  auto exporter = std::make_unique<Exporter>(*loaded.storage, exporting, Now,
+                                             [&service] { service.SweepStale(); });
   ServerRuntime runtime(options.threads);
   service.SetDeferrer([&runtime](std::chrono::milliseconds delay, std::function<void()> fn) {
     runtime.After(delay, std::move(fn));
@@ -354,11 +354,11 @@ Status Serve(const ServeOptions& options) {
                       }));
 
   runtime.Start();
-  if (exporter) {
-    exporter->Start();
+  exporter->Start();
+  if (!exporting.SinkNames().empty()) {
     spdlog::info("SIEM export to {}", [&] {
       std::string names;
-      for (const auto& n : export_config->SinkNames()) {
+      for (const auto& n : exporting.SinkNames()) {
         names += (names.empty() ? "" : ", ") + n;
       }
       return names;
@@ -397,9 +397,7 @@ Status Serve(const ServeOptions& options) {
   // and get "duplicate" (committed) answers.
   writer.Stop();
   // After the writer: the events of the last reports are delivered on the next start.
-  if (exporter) {
-    exporter->Stop();
-  }
+  exporter->Stop();
   return OkStatus();
 }
 

@@ -261,7 +261,7 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"GET", api::kConflicts, Access::kAnalyst, &SocService::ListConflicts},
       {"POST", api::kConflictResolve, Access::kAdmin, &SocService::ResolveConflict},
       {"GET", api::kExportStatus, Access::kAnalyst, &SocService::ExportStatus},
-      {"GET", api::kMetrics, Access::kAnalyst, &SocService::MetricsRoute},
+      {"GET", api::kMetrics, Access::kMetrics, &SocService::MetricsRoute},
       // Staff accounts (service_accounts.cpp). Login and setup are open: they carry their own
       // credentials (password and code, or the one-time setup code), throttled.
       {"POST", api::kLogin, Access::kPublic, &SocService::Login},
@@ -276,6 +276,8 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", api::kAccountReset, Access::kAdmin, &SocService::ResetAccount},
       {"GET", api::kInspectionReport, Access::kAnalyst, &SocService::InspectionReport},
       {"GET", api::kInspectionReports, Access::kAnalyst, &SocService::FindInspectionReports},
+      // After .../generate, which the {id} pattern would match too.
+      {"GET", api::kInspectionReportById, Access::kAnalyst, &SocService::DownloadInspectionReport},
       {"GET", api::kSummary, Access::kAnalyst, &SocService::FleetSummary},
       {"GET", api::kStoredReport, Access::kAnalyst, &SocService::GetStoredReport},
   };
@@ -287,6 +289,9 @@ std::vector<SocService::RouteInfo> SocService::OperatorRouteList() {
   for (const Route& route : OperatorRoutes()) {
     std::string_view min_role;
     switch (route.access) {
+      case Access::kMetrics:
+        min_role = kRoleMetrics;
+        break;
       case Access::kAnalyst:
         min_role = "analyst";
         break;
@@ -437,8 +442,16 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
   if (lookup.route == nullptr) {
     return NoRoute(lookup, request);
   }
+  // A scrape-only token reads the metrics and nothing else, not even its own session.
+  const bool scraper = principal.token.role == kRoleMetrics;
+  if (scraper && lookup.route->access != Access::kMetrics) {
+    return Fail(403, "forbidden", "a metrics token may only GET " + std::string(api::kMetrics));
+  }
   std::string_view needed;
   switch (lookup.route->access) {
+    case Access::kMetrics:
+      needed = scraper ? "" : "analyst";
+      break;
     case Access::kAdmin:
       needed = "admin";
       break;

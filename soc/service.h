@@ -148,7 +148,9 @@ class SocService {
   // Who may call a route: anyone (enrollment, login), a device with a verified certificate, any
   // authenticated operator (logout), or an operator with at least this role (analyst <
   // inspector < admin: an admin may do what an inspector may, who may do what an analyst may).
-  enum class Access { kPublic, kDevice, kAnyOperator, kAnalyst, kInspector, kAdmin };
+  // kMetrics: an analyst or above, or a scrape-only token (role "metrics", which reaches
+  // nothing else).
+  enum class Access { kPublic, kDevice, kAnyOperator, kMetrics, kAnalyst, kInspector, kAdmin };
   struct Call;
   using RouteHandler = protocol::HttpResponse (SocService::*)(Call&);
   struct Route {
@@ -250,6 +252,7 @@ class SocService {
   // Status history and inspection reports (service_reports.cpp).
   protocol::HttpResponse InspectionReport(Call& call);
   protocol::HttpResponse FindInspectionReports(Call& call);
+  protocol::HttpResponse DownloadInspectionReport(Call& call);
   // Fleet queries (service_query.cpp).
   protocol::HttpResponse FleetSummary(Call& call);
   protocol::HttpResponse GetStoredReport(Call& call);

@@ -69,6 +69,8 @@ inline constexpr size_t kMaxBatchReports = 100;
 inline constexpr int kOverloadRetryAfterSeconds = 2;
 
 int RoleRank(std::string_view role);
+// The operator-token role of a Prometheus scraper: GET /metrics and nothing else (rank 0).
+inline constexpr std::string_view kRoleMetrics = "metrics";
 nlohmann::json OptionalTime(const std::optional<SysTime>& t);
 nlohmann::json DeviceJson(const Device& device, SysTime stale_before, bool detail,
                           std::chrono::seconds skew_tolerance);

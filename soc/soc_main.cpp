@@ -162,9 +162,9 @@ int main(int argc, char** argv) {
   token_create->add_option("--data-dir", token_dir, "SOC data directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  token_create->add_option("--role", token_role, "analyst or admin")
+  token_create->add_option("--role", token_role, "analyst, admin or metrics (a Prometheus scraper)")
       ->required()
-      ->check(CLI::IsMember({"analyst", "admin"}));
+      ->check(CLI::IsMember({"analyst", "admin", "metrics"}));
   token_create->add_option("--name", token_name, "who the token is for")->required();
   token_create->add_option("--ttl", token_ttl, "lifetime, e.g. 30d (default and most: 90d)");
   token_create->add_flag("--json", token_json, "print {\"token\": ...}");
