@@ -306,8 +306,8 @@ TEST_F(ServiceReportsTest, ARecordedReportDownloadsAgainByteForByte) {
                                           "00000000-0000-4000-8000-0000000000ff"))
                 .status,
             404);
-  for (const std::string bad :
-       {"not-a-uuid", "x'; DROP TABLE generated_reports--", std::string(5000, 'a'), "bắc-hà"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "not-a-uuid", "x'; DROP TABLE generated_reports--", std::string(5000, 'a'), "bắc-hà"}) {
     EXPECT_EQ(Get(protocol::api::PathWithId(protocol::api::kInspectionReportById, bad)).status, 400)
         << bad;
   }
@@ -433,7 +433,8 @@ TEST_F(ServiceReportsTest, HostileInputOnEveryReportParameterIsRefused) {
     const HttpResponse r = Get(target);
     EXPECT_EQ(r.status, 400) << target.substr(0, 120) << ": " << r.body.substr(0, 200);
   }
-  for (const std::string id : {"'; DROP TABLE devices; --", std::string(5000, 'a'), "bắc-hà"}) {
+  for (const std::string id :
+       std::vector<std::string>{"'; DROP TABLE devices; --", std::string(5000, 'a'), "bắc-hà"}) {
     const int status =
         Get(protocol::api::PathWithId(protocol::api::kDeviceHistory, id) + "?from=2026-06-01")
             .status;
