@@ -126,7 +126,7 @@ TEST(ViewsTest, EveryListHasItsColumnsInCsv) {
            {"tokens", {{{"name", "script"}, {"role", "analyst"}, {"state", "active"}}}}}}}},
        "NAME,DISPLAY NAME,ROLE,STATE,TOTP,SESSIONS,LAST LOGIN,TOKENS",
        "nguyen.van.an,\"Nguyễn Văn An, Phòng 2\",inspector,active,yes,1,2026-12-01T00:00:00Z,"
-       "script (analyst, active)"},
+       "\"script (analyst, active)\""},
       {"audit",
        AuditTable,
        {{"entries",
@@ -140,7 +140,7 @@ TEST(ViewsTest, EveryListHasItsColumnsInCsv) {
            {"target", "line\nbreak"}}}}},
        "TIME,ACTOR,ROLE,KIND,ACTION,RESULT,SOURCE,TARGET",
        "2026-12-01T00:00:00Z,nguyen.van.an,inspector,read,GET /api/v1/devices,200,10.0.0.9:5000,"
-       "line\\nbreak"},
+       "line\\x0abreak"},
       {"report records",
        ReportRecordsTable,
        {{"reports",
