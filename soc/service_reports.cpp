@@ -95,8 +95,12 @@ HttpResponse SocService::DeviceHistory(Call& call) {
     return InvalidRequest(limit.error().message);
   }
   std::optional<std::string> check = NonEmptyQuery(call.request, "check");
-  if (check && (check->size() > protocol::kMaxShortField || !IsPrintable(*check))) {
-    return InvalidRequest("check must be a check id");
+  // Shaped like a check id (a-z, 0-9, '_'), not only a known one: the history keeps checks a
+  // later agent no longer runs. Anything else can match nothing, so it is refused, not searched.
+  if (check &&
+      (check->size() > protocol::kMaxShortField ||
+       check->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)) {
+    return InvalidRequest("check must be a check id (a-z, 0-9, _), such as screen_lock");
   }
   HistoryQuery query;
   query.device_id = id;

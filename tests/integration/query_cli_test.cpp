@@ -96,7 +96,7 @@ TEST_F(QueryCliTest, CsvFromEveryListingCommand) {
     EXPECT_TRUE(Contains(r.out, "\r\n")) << "RFC 4180 lines end in CRLF";
   }
   const CommandOutput tokens = RunCmd(soc_->Ctl({"--csv", "enroll-token", "list"}));
-  EXPECT_TRUE(Contains(tokens.out, ",laocai/bac-ha,active,0/1,")) << tokens.out;
+  EXPECT_TRUE(Contains(tokens.out, ",laocai/bac-ha,usable,0/1,")) << tokens.out;
   // A command without data refuses --csv instead of ignoring it.
   const CommandOutput refused = RunCmd(soc_->Ctl({"--csv", "device", "revoke", "x"}));
   EXPECT_EQ(refused.exit_code, 2);
