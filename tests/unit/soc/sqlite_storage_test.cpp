@@ -954,7 +954,13 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
   }
   {
     RawDb raw(DbPath());
-    ASSERT_EQ(raw.Exec(  // migration 10 (accounts), undone
+    ASSERT_EQ(raw.Exec(  // migration 11 (query indexes), undone
+                  "DROP INDEX devices_by_posture; DROP INDEX devices_by_os; "
+                  "DROP INDEX devices_by_agent_version; DROP INDEX devices_by_policy_version; "
+                  "DROP INDEX devices_by_silence; DROP INDEX devices_for_summary; "
+                  "ALTER TABLE devices DROP COLUMN failing_checks; "
+                  "ALTER TABLE devices DROP COLUMN error_checks; "
+                  // migration 10 (accounts), undone
                   "DROP TABLE sessions; DROP TABLE account_recovery_codes; "
                   "DROP TABLE accounts; DROP INDEX audit_log_by_time; "
                   "ALTER TABLE operator_tokens DROP COLUMN account_id; "
