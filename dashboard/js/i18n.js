@@ -61,7 +61,7 @@ export function formatNumber(n) {
   return new Intl.NumberFormat(locale()).format(n);
 }
 
-// RFC 3339 text from the API -> local date and time ("02/12/2026, 23:41:05" in vi-VN);
+// RFC 3339 text from the API -> local date and time ("23:41:05 02/12/2026" in vi-VN);
 // null or empty -> the "never" message.
 export function formatTime(text) {
   if (!text) {
@@ -71,7 +71,10 @@ export function formatTime(text) {
   if (Number.isNaN(d.getTime())) {
     return String(text);
   }
-  return new Intl.DateTimeFormat(locale(), {dateStyle: 'short', timeStyle: 'medium'}).format(d);
+  return new Intl.DateTimeFormat(locale(), {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    second: '2-digit', hour12: false,
+  }).format(d);
 }
 
 // How long ago, in words of the locale ("3 phút trước").

@@ -11,13 +11,13 @@ import {navigate, setFlash} from '../app.js';
 // goes through a data URL too, so nothing of it is ever parsed into the page (an <img> runs
 // no script).
 function qrSource(offer) {
-  for (const key of ['qr_data_url', 'qr_png', 'qr_image', 'qr']) {
+  for (const key of ['qr_code', 'qr_data_url', 'qr_image']) {
     const value = offer[key];
     if (typeof value === 'string' && /^data:image\/(png|svg\+xml|gif)[;,]/.test(value)) {
       return value;
     }
   }
-  for (const key of ['qr_svg', 'qr_code_svg', 'qr']) {
+  for (const key of ['qr_code', 'qr_svg']) {
     const value = offer[key];
     if (typeof value === 'string' && value.trimStart().startsWith('<')) {
       const bytes = new TextEncoder().encode(value);
