@@ -4,6 +4,12 @@ import {t} from './i18n.js';
 
 let csrfToken = '';
 let onUnauthenticated = () => {};
+let lastRequestAt = Date.now();
+
+// When the page last asked the SOC anything (the server's idle clock restarts then too).
+export function lastRequest() {
+  return lastRequestAt;
+}
 
 export function setCsrfToken(token) {
   csrfToken = token || '';
@@ -71,6 +77,7 @@ export async function request(method, path, body, options = {}) {
     headers['Content-Type'] = 'application/json';
   }
   let response;
+  lastRequestAt = Date.now();
   try {
     response = await fetch(path, {
       method,

@@ -1,7 +1,7 @@
 // The dashboard: session, hash routes (#/devices?status=noncompliant), the page frame.
 import {h, clear} from './dom.js';
 import {t, loadLanguage, savedLanguage, language, LANGUAGES} from './i18n.js';
-import {get, post, paths, setCsrfToken, setUnauthenticatedHandler} from './api.js';
+import {get, post, paths, setCsrfToken, setUnauthenticatedHandler, lastRequest} from './api.js';
 import {select} from './dom.js';
 import * as login from './pages/login.js';
 import * as setup from './pages/setup.js';
@@ -187,6 +187,19 @@ async function route() {
   }
 }
 
+// The SOC ends a browser session unused for idle_timeout_seconds; the page leaves at the same
+// time, so that what it showed does not stay on an unattended office screen.
+function watchIdle() {
+  setInterval(() => {
+    const idle = state.session && Number(state.session.idle_timeout_seconds);
+    if (idle > 0 && Date.now() - lastRequest() > idle * 1000) {
+      setSession(null);
+      setFlash(t('login.session_ended'));
+      navigate('#/login');
+    }
+  }, 10000);
+}
+
 async function start() {
   await loadLanguage(savedLanguage());
   setUnauthenticatedHandler(() => {
@@ -205,6 +218,7 @@ async function start() {
     setSession(null);
   }
   window.addEventListener('hashchange', route);
+  watchIdle();
   await route();
 }
 

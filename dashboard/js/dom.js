@@ -1,5 +1,5 @@
 // Building the page without HTML strings: every piece of data goes in through textContent or
-// setAttribute, never innerHTML, so a hostname such as "<img onerror=...>" stays text.
+// setAttribute, never parsed as markup, so a hostname such as "<img onerror=...>" stays text.
 
 // h('a', {href: '#/x', class: 'c', onclick: fn}, child, 'text', [more]) -> HTMLElement.
 // Attributes named on* with a function are listeners; false/null/undefined are left out.
