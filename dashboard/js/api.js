@@ -149,6 +149,7 @@ export const paths = {
   accountDisable: '/api/v1/accounts/{id}/disable',
   accountEnable: '/api/v1/accounts/{id}/enable',
   accountReset: '/api/v1/accounts/{id}/reset',
+  audit: '/api/v1/audit',
   enrollTokens: '/api/v1/enroll-tokens',
   enrollTokenRevoke: '/api/v1/enroll-tokens/{id}/revoke',
 };

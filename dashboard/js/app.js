@@ -13,6 +13,7 @@ import * as inspections from './pages/inspections.js';
 import * as reports from './pages/reports.js';
 import * as accounts from './pages/accounts.js';
 import * as tokens from './pages/tokens.js';
+import * as audit from './pages/audit.js';
 
 const ROLE_RANK = {analyst: 1, inspector: 2, admin: 3};
 
@@ -27,6 +28,7 @@ const ROUTES = [
   {path: /^\/inspections$/, page: inspections, nav: 'nav.inspections', href: '#/inspections'},
   {path: /^\/inspections\/([^/?]+)$/, page: inspections, parent: '#/inspections'},
   {path: /^\/reports$/, page: reports, nav: 'nav.reports', href: '#/reports'},
+  {path: /^\/audit$/, page: audit, nav: 'nav.audit', href: '#/audit', role: 'inspector'},
   {path: /^\/accounts$/, page: accounts, nav: 'nav.accounts', href: '#/accounts', role: 'admin'},
   {path: /^\/tokens$/, page: tokens, nav: 'nav.tokens', href: '#/tokens', role: 'admin'},
 ];
