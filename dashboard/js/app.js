@@ -136,7 +136,8 @@ function frame(current) {
     header.append(
       h('nav', {'aria-label': t('nav.label')}, h('ul', {}, links)),
       h('div', {class: 'user'},
-        h('span', {class: 'who'}, state.session.account, ' · ',
+        h('span', {class: 'who', title: state.session.account},
+          state.session.display_name || state.session.account, ' · ',
           t(`role.${state.session.role}`)),
         languageSwitcher(), out));
   } else {

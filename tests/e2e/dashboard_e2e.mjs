@@ -166,7 +166,7 @@ try {
   assert.equal(csrfless, 403, 'a POST without X-CSRF-Token was not refused');
 
   // 5. The noncompliant devices.
-  await page.getByRole('link', {name: vi['nav.devices']}).click();
+  await page.getByRole('link', {name: vi['nav.devices'], exact: true}).click();
   await heading().filter({hasText: vi['devices.title']}).waitFor();
   await page.getByLabel(vi['status.noncompliant'], {exact: true}).check();
   await page.getByRole('button', {name: vi['common.apply']}).click();
@@ -200,7 +200,7 @@ try {
   await shot(page, 'inspection');
 
   // 8. The inspection report: HTML with its digest, downloaded.
-  await page.getByRole('link', {name: vi['nav.reports']}).click();
+  await page.getByRole('link', {name: vi['nav.reports'], exact: true}).click();
   const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
   await page.getByLabel(vi['reports.group']).fill(reportGroup);
   await page.getByLabel(vi['reports.from']).fill(day(-1));
@@ -227,13 +227,13 @@ try {
 
   // 9. English, remembered across a reload; the session and its CSRF token survive it.
   await page.locator('#language').selectOption('en');
-  await page.getByRole('link', {name: en['nav.devices']}).waitFor();
+  await page.getByRole('link', {name: en['nav.devices'], exact: true}).waitFor();
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   await page.reload();
-  await page.getByRole('link', {name: en['nav.devices']}).waitFor();
+  await page.getByRole('link', {name: en['nav.devices'], exact: true}).waitFor();
   await shot(page, 'english');
   await page.locator('#language').selectOption('vi');
-  await page.getByRole('link', {name: vi['nav.devices']}).waitFor();
+  await page.getByRole('link', {name: vi['nav.devices'], exact: true}).waitFor();
 
   // 10. Logout (a POST with the CSRF token recovered after the reload) ends the session.
   await page.getByRole('button', {name: vi['nav.logout']}).click();
