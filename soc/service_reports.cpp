@@ -1,6 +1,7 @@
 // A device's status history and the inspection reports on the operator port.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -233,6 +234,14 @@ HttpResponse SocService::InspectionReport(Call& call) {
     response.content_type = "text/csv; charset=utf-8";
     response.body = RenderInspectionCsv(content, lang, record.digest);
   }
+  // Always a download: a browser saves it (the dashboard links here) rather than showing it
+  // under the operator port's Content-Security-Policy; cgctl ignores the header. The name is
+  // made of checked parts only (group a-z 0-9 - _, dates YYYY-MM-DD).
+  std::string file_group = group;
+  std::replace(file_group.begin(), file_group.end(), '/', '_');
+  response.headers.emplace_back("Content-Disposition", "attachment; filename=\"inspection-report_" +
+                                                           file_group + "_" + *from_text + "_" +
+                                                           *to_text + "." + format + "\"");
   response.headers.emplace_back(std::string(api::kReportDigestHeader), record.digest);
   response.headers.emplace_back(std::string(api::kReportIdHeader), record.id);
   return response;
