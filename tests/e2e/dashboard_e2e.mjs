@@ -176,6 +176,10 @@ try {
   assert.equal(await rows.count(), noncompliant, 'noncompliant devices listed');
   const badges = await rows.locator('.badge[class*="status-"]').allTextContents();
   assert.deepEqual(badges, Array(noncompliant).fill(vi['status.noncompliant']));
+  for (const row of await rows.allTextContents()) {
+    // The signed policy's requirement, failed on every release, named in Vietnamese.
+    assert.ok(row.includes(vi['check.os_license']), `failing checks of ${row}`);
+  }
   await noHorizontalScroll(1280);
   await shot(page, 'devices-noncompliant');
   await page.setViewportSize({width: 1366, height: 768});

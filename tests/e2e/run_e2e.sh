@@ -69,34 +69,48 @@ operator_port=$(sed -n 's/.*"operator_port": *\([0-9]*\).*/\1/p' "$work/ports.js
 cgctl=("$ctl" --server "https://localhost:$operator_port" --token-file "$work/soc/admin.token"
        --ca "$work/soc/ca.pem")
 
-# Four PCs of this machine, told apart by machine id: two report the built-in policy (this
-# machine fails antivirus and password age: noncompliant), one an unsigned policy of its own
-# (unverified), one never reports (unknown).
+# Four PCs of this machine, told apart by machine id. A signed policy for laocai/ asks for 10
+# years of OS support left, which no release has: the two laocai PCs, running as services,
+# apply it and report noncompliant whatever this machine is. One PC reports an unsigned policy
+# of its own (unverified), one never reports (unknown).
+t() { timeout 60 "$@"; }
 enroll() {  # NAME GROUP
   local token
-  token=$("${cgctl[@]}" enroll-token create --group "$2" | tail -n 1)
-  printf '%s\n' "$token" | "$agent" enroll --server "localhost:$agent_port" --token-file - \
+  token=$(t "${cgctl[@]}" enroll-token create --group "$2" | tail -n 1)
+  printf '%s\n' "$token" | t "$agent" enroll --server "localhost:$agent_port" --token-file - \
     --ca "$work/soc/ca.pem" --policy-key "$work/policy-signing.pub" --state-dir "$work/$1" \
     --machine-id "$(cat /proc/sys/kernel/random/uuid)" >/dev/null 2>&1
-  "$agent" status --state-dir "$work/$1" --json | sed -n 's/.*"device_id": *"\([^"]*\)".*/\1/p'
+  t "$agent" status --state-dir "$work/$1" --json | sed -n 's/.*"device_id": *"\([^"]*\)".*/\1/p'
 }
-service_device=$(enroll pc-service laocai/bac-ha)
-enroll pc-once laocai/sa-pa >/dev/null
+service_device=$(enroll pc-bac-ha laocai/bac-ha)
+other_device=$(enroll pc-sa-pa laocai/sa-pa)
 enroll pc-lax hanoi/ba-dinh >/dev/null
 enroll pc-silent hanoi/hoan-kiem >/dev/null
-"$agent" run --once --state-dir "$work/pc-once" 2>"$work/pc-once.log"
+cat >"$work/policy.json" <<'JSON'
+{"version": 1, "name": "e2e-laocai", "target": {"groups": ["laocai/"]},
+ "checks": {"os_license": {"min_days_left": 3650}}}
+JSON
+t "$ctl" policy sign --key "$work/policy-signing.key" "$work/policy.json" >"$work/policy.signed.json"
+t "${cgctl[@]}" policy push "$work/policy.signed.json" >/dev/null
 echo '{"version": 99, "name": "lax", "checks": {"antivirus": {"enabled": false}, "password_age": {"enabled": false}}}' \
   >"$work/lax.json"
-"$agent" run --once --state-dir "$work/pc-lax" --policy "$work/lax.json" 2>"$work/pc-lax.log" || true
-"$agent" run --state-dir "$work/pc-service" 2>"$work/pc-service.log" &
-pids+=($!)
-# The service's first report, so that the fleet is settled before the browser looks.
-for _ in $(seq 1 300); do
-  "${cgctl[@]}" --json device "$service_device" 2>/dev/null | grep -q '"last_seen": *"' && break
-  sleep 0.2
+t "$agent" run --once --state-dir "$work/pc-lax" --policy "$work/lax.json" 2>"$work/pc-lax.log"
+for pc in pc-bac-ha pc-sa-pa; do
+  "$agent" run --state-dir "$work/$pc" 2>"$work/$pc.log" &
+  pids+=($!)
+done
+# Both services applied the policy and reported, so that the fleet is settled before the
+# browser looks.
+for device in "$service_device" "$other_device"; do
+  for _ in $(seq 1 300); do
+    answer=$(t "${cgctl[@]}" --json device "$device" 2>/dev/null || true)
+    grep -q '"policy_version": *1\b' <<<"$answer" && grep -q '"status": *"noncompliant"' <<<"$answer" &&
+      break
+    sleep 0.2
+  done
 done
 
-admin=$("$soc" account create-admin --data-dir "$work/soc" thu.tran \
+admin=$(t "$soc" account create-admin --data-dir "$work/soc" thu.tran \
   --display-name "Trần Thị Thu" --json)
 setup_code=$(printf '%s' "$admin" | sed -n 's/.*"setup_code": *"\([^"]*\)".*/\1/p')
 [ -n "$setup_code" ] || { echo "error: no setup code from create-admin: $admin" >&2; exit 1; }
