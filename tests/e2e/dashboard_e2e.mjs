@@ -57,8 +57,8 @@ const context = await chromium.launchPersistentContext(env('CG_USER_DATA'), {
   locale: 'vi-VN',
   timeout: 60000,
 });
+const page = context.pages()[0] || await context.newPage();
 try {
-  const page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(20000);
   page.on('console', (m) => {
     if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
@@ -248,6 +248,11 @@ try {
 
   assert.deepEqual(problems, [], 'the page reported problems');
   log(`dashboard end-to-end test passed; ${shots} screenshots in ${artifacts}`);
+} catch (e) {
+  // The page as it was when the test failed, next to the others.
+  await shot(page, 'failure').catch(() => {});
+  console.error(`failed at ${page.url()}; problems seen: ${JSON.stringify(problems)}`);
+  throw e;
 } finally {
   await context.close();
 }
