@@ -81,6 +81,29 @@ try {
     assert.ok(scroll <= width, `page is ${scroll} px wide at ${width} px`);
   };
 
+  // Account setup through the setup page: returns the TOTP secret and the step it used.
+  const setUp = async (name, code) => {
+    await page.getByLabel(vi['login.account']).fill(name);
+    await page.getByLabel(vi['setup.setup_code']).fill(code);
+    await page.getByRole('button', {name: vi['setup.continue']}).click();
+    await page.locator('img.qr').waitFor();
+    const uri = await page.locator('#otpauth-uri').textContent();
+    assert.match(uri, /^otpauth:\/\/totp\//);
+    const key = new URL(uri).searchParams.get('secret');
+    assert.ok(key && key.length >= 16, `no secret in ${uri}`);
+    return key;
+  };
+  const finishSetup = async (key) => {
+    await page.getByLabel(vi['setup.password'], {exact: true}).fill(password);
+    await page.getByLabel(vi['setup.password_again']).fill(password);
+    const step = currentStep();
+    await page.getByLabel(vi['setup.code']).fill(totp(key, step));
+    await page.getByRole('button', {name: vi['setup.finish']}).click();
+    await page.locator('#recovery-codes li').nth(9).waitFor();
+    return step;
+  };
+  page.on('dialog', (d) => d.accept());  // the confirmations of disable and revoke
+
   // 1. The login page, in Vietnamese; the document's security headers.
   await page.goto(url);
   await heading().filter({hasText: vi['login.title']}).waitFor();
@@ -99,23 +122,11 @@ try {
 
   // 2. First login: setup code, QR code and otpauth URI, password, one code, recovery codes.
   await page.getByRole('link', {name: vi['login.setup_link']}).click();
-  await page.getByLabel(vi['login.account']).fill(account);
-  await page.getByLabel(vi['setup.setup_code']).fill(setupCode);
-  await page.getByRole('button', {name: vi['setup.continue']}).click();
+  const secret = await setUp(account, setupCode);
   const qr = page.locator('img.qr');
-  await qr.waitFor();
   assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'QR image not drawn');
-  const uri = await page.locator('#otpauth-uri').textContent();
-  assert.match(uri, /^otpauth:\/\/totp\//);
-  const secret = new URL(uri).searchParams.get('secret');
-  assert.ok(secret && secret.length >= 16, `no secret in ${uri}`);
   await shot(page, 'setup-authenticator');
-  await page.getByLabel(vi['setup.password'], {exact: true}).fill(password);
-  await page.getByLabel(vi['setup.password_again']).fill(password);
-  const setupStep = currentStep();
-  await page.getByLabel(vi['setup.code']).fill(totp(secret, setupStep));
-  await page.getByRole('button', {name: vi['setup.finish']}).click();
-  await page.locator('#recovery-codes li').nth(9).waitFor();
+  const setupStep = await finishSetup(secret);
   assert.equal(await page.locator('#recovery-codes li').count(), 10);
   await shot(page, 'recovery-codes');
   await page.getByRole('button', {name: vi['setup.saved_codes']}).click();
@@ -229,6 +240,31 @@ try {
   assert.ok(html.includes(reportGroup), 'the report does not name its group');
   await shot(page, 'reports');
 
+  // Admin pages: an analyst account (its setup code shown once), an enrollment token (shown
+  // once, gone when the page is left), revoked.
+  await page.getByRole('link', {name: vi['nav.accounts'], exact: true}).click();
+  await page.getByLabel(vi['accounts.name'], {exact: true}).fill('binh.tran');
+  await page.getByLabel(vi['accounts.display_name']).fill('Trần Thị Bình');
+  await page.getByLabel(vi['accounts.role']).selectOption('analyst');
+  await page.getByRole('button', {name: vi['accounts.create']}).click();
+  const analystCode = (await page.locator('[data-secret]').textContent()).trim();
+  assert.match(analystCode, /^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$/, `setup code ${analystCode}`);
+  await page.getByRole('cell', {name: 'Trần Thị Bình'}).waitFor();
+  await shot(page, 'accounts');
+  await page.getByRole('link', {name: vi['nav.tokens'], exact: true}).click();
+  await page.getByLabel(vi['tokens.group']).fill('laocai/sa-pa');
+  await page.getByRole('button', {name: vi['tokens.create']}).click();
+  const enrollToken = (await page.locator('[data-secret]').textContent()).trim();
+  assert.ok(enrollToken.length >= 20, 'no enrollment token shown');
+  await page.getByRole('button', {name: `${vi['tokens.revoke']}: laocai/sa-pa`}).waitFor();
+  await shot(page, 'tokens');
+  await page.getByRole('link', {name: vi['nav.summary'], exact: true}).click();
+  await heading().filter({hasText: vi['summary.title']}).waitFor();
+  await page.getByRole('link', {name: vi['nav.tokens'], exact: true}).click();
+  await page.getByRole('button', {name: `${vi['tokens.revoke']}: laocai/sa-pa`}).click();
+  await page.getByRole('cell', {name: vi['token_state.revoked'], exact: true}).first().waitFor();
+  assert.ok(!(await page.content()).includes(enrollToken), 'the token was shown again');
+
   // 9. English, remembered across a reload; the session and its CSRF token survive it.
   await page.locator('#language').selectOption('en');
   await page.getByRole('link', {name: en['nav.devices'], exact: true}).waitFor();
@@ -245,6 +281,31 @@ try {
   const after = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
   assert.equal(after, 401, 'the session outlived the logout');
   await shot(page, 'logged-out');
+
+  // 11. The analyst sees no admin menu and no button that changes anything.
+  await page.getByRole('link', {name: vi['login.setup_link']}).click();
+  const analystSecret = await setUp('binh.tran', analystCode);
+  const analystStep = await finishSetup(analystSecret);
+  await page.getByRole('button', {name: vi['setup.saved_codes']}).click();
+  await page.getByLabel(vi['login.account']).fill('binh.tran');
+  await page.getByLabel(vi['login.password']).fill(password);
+  await page.getByLabel(vi['login.code']).fill(
+    totp(analystSecret, Math.max(currentStep(), analystStep) + 1));
+  await page.getByRole('button', {name: vi['login.submit']}).click();
+  await heading().filter({hasText: vi['summary.title']}).waitFor();
+  for (const key of ['nav.accounts', 'nav.tokens', 'nav.audit']) {
+    assert.equal(await page.getByRole('link', {name: vi[key], exact: true}).count(), 0, key);
+  }
+  await page.evaluate((hash) => { location.hash = hash; }, `#/devices/${serviceDevice}`);
+  await page.locator('#dev-checks').waitFor();
+  assert.equal(await page.getByRole('button', {name: vi['device.start_inspection']}).count(), 0);
+  await page.getByRole('link', {name: vi['nav.inspections'], exact: true}).click();
+  await heading().filter({hasText: vi['inspections.title']}).waitFor();
+  await page.locator('table').first().waitFor();
+  assert.equal(await page.getByRole('button', {name: vi['inspections.start']}).count(), 0);
+  await shot(page, 'analyst-inspections');
+  await page.getByRole('button', {name: vi['nav.logout']}).click();
+  await page.getByText(vi['login.logged_out']).waitFor();
 
   assert.deepEqual(problems, [], 'the page reported problems');
   log(`dashboard end-to-end test passed; ${shots} screenshots in ${artifacts}`);
