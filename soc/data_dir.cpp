@@ -15,6 +15,7 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/account_service.h"
+#include "soc/dashboard_files.h"
 #include "soc/exporter.h"
 #include "soc/file_security.h"
 #include "soc/https_server.h"
@@ -291,9 +292,25 @@ Status Serve(const ServeOptions& options) {
   account_config.totp_roles = {options.totp_roles.begin(), options.totp_roles.end()};
   account_config.session_ttl = options.session_ttl;
   account_config.session_idle = options.session_idle;
+  account_config.browser_session_idle = options.browser_session_idle;
   CG_ASSIGN_OR_RETURN(auto accounts, AccountService::Create(*loaded.accounts, *loaded.secrets,
                                                             std::move(account_config)));
   service.SetAccounts(accounts.get());
+  std::unique_ptr<DashboardFiles> dashboard;
+  const std::string dashboard_dir = options.dashboard_dir.empty()
+                                        ? FindDashboardDir(options.program_path)
+                                        : options.dashboard_dir;
+  if (auto opened = DashboardFiles::Open(dashboard_dir); opened.ok()) {
+    dashboard = std::move(opened).value();
+    service.SetDashboard(dashboard.get());
+    spdlog::info("dashboard served from {}", dashboard->dir());
+  } else if (!options.dashboard_dir.empty()) {
+    return opened.error().Wrap("--dashboard-dir");
+  } else {
+    spdlog::warn(
+        "no dashboard directory found (--dashboard-dir): GET / answers 404, the API "
+        "works");
+  }
   // Written at start so that it exists (and is fresh) before the first revocation.
   CG_RETURN_IF_ERROR(service.PublishCrl());
   service.SetPolicyHub(&hub);

@@ -31,6 +31,10 @@ struct SocService::Call {
   std::string account_id;
   std::string account_name;
   std::string session_id;
+  std::string display_name;
+  std::string session_kind;  // "cli" | "browser"; "" for a token
+  // A browser session's secret (from the cookie), from which its CSRF token is derived.
+  std::string cookie_secret;
   // A handler that knows whom a public request was about (login) names them for the audit.
   std::string audit_account;
   std::string audit_role;

@@ -1,6 +1,7 @@
 // A device's status history and the inspection reports on the operator port.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -72,6 +73,21 @@ HttpResponse RenderedReport(const json& content, std::string_view format, std::s
     response.content_type = "text/csv; charset=utf-8";
     response.body = RenderInspectionCsv(content, lang, record.digest);
   }
+  // Always a download: a browser saves it (the dashboard links here) rather than showing it
+  // under the operator port's Content-Security-Policy; cgctl ignores the header. The name is
+  // made of the record's checked parameters only (group a-z 0-9 - _ /, dates YYYY-MM-DD).
+  const json parameters = json::parse(record.parameters, nullptr, false);
+  auto text = [&](const char* key) {
+    return parameters.is_object() && parameters.contains(key) && parameters[key].is_string()
+               ? parameters[key].get<std::string>()
+               : std::string();
+  };
+  std::string file_group = text("group");
+  std::replace(file_group.begin(), file_group.end(), '/', '_');
+  response.headers.emplace_back("Content-Disposition", "attachment; filename=\"inspection-report_" +
+                                                           file_group + "_" + text("from") + "_" +
+                                                           text("to") + "." + std::string(format) +
+                                                           "\"");
   response.headers.emplace_back(std::string(api::kReportDigestHeader), record.digest);
   response.headers.emplace_back(std::string(api::kReportIdHeader), record.id);
   return response;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <tuple>
 
@@ -114,7 +115,7 @@ int main(int argc, char** argv) {
   std::string poll_hold;
   serve_cmd->add_option("--poll-hold", poll_hold,
                         "how long an agent's long-poll waits for news (default 55s, at most 110s)");
-  std::string totp_roles, session_ttl, session_idle;
+  std::string totp_roles, session_ttl, session_idle, browser_idle;
   serve_cmd->add_option("--totp-roles", totp_roles,
                         "staff roles that must log in with a TOTP code, comma-separated "
                         "(default analyst,inspector,admin; \"none\" for none)");
@@ -122,6 +123,12 @@ int main(int argc, char** argv) {
                         "how long a staff login session lasts (default 12h, 5m to 7d)");
   serve_cmd->add_option("--session-idle", session_idle,
                         "a session unused this long ends (default 1h, 1m to 24h)");
+  serve_cmd->add_option("--browser-idle", browser_idle,
+                        "a dashboard (browser) session unused this long ends (default 15m, 1m "
+                        "to 12h)");
+  serve_cmd->add_option("--dashboard-dir", serve.dashboard_dir,
+                        "the dashboard's files (default: share/counterguard/dashboard beside the "
+                        "program, else the source tree's dashboard/)");
 
   std::string key_dir;
   std::string key_file;
@@ -258,7 +265,9 @@ int main(int argc, char** argv) {
          {std::tuple{&session_ttl, &serve.session_ttl, "--session-ttl", std::chrono::seconds(300),
                      std::chrono::seconds(7 * 86400)},
           std::tuple{&session_idle, &serve.session_idle, "--session-idle", std::chrono::seconds(60),
-                     std::chrono::seconds(86400)}}) {
+                     std::chrono::seconds(86400)},
+          std::tuple{&browser_idle, &serve.browser_session_idle, "--browser-idle",
+                     std::chrono::seconds(60), std::chrono::seconds(12 * 3600)}}) {
       if (text->empty()) {
         continue;
       }
@@ -287,6 +296,9 @@ int main(int argc, char** argv) {
           start = comma + 1;
         }
       }
+    }
+    if (std::error_code ec; serve.dashboard_dir.empty()) {
+      serve.program_path = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     }
     auto s = cg::soc::Serve(serve);
     return s.ok() ? 0 : Fail(s.error());

@@ -258,6 +258,11 @@ TEST_F(ServiceReportsTest, EnglishAndCsvCarryTheSameContentAndDigest) {
   EXPECT_EQ(Header(en, protocol::api::kReportDigestHeader), digest);
   EXPECT_EQ(Header(csv, protocol::api::kReportDigestHeader), digest);
   EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  // A download from the dashboard's link, named after what it covers.
+  EXPECT_EQ(Header(vi, "Content-Disposition"),
+            "attachment; filename=\"inspection-report_laocai_bac-ha_2026-06-01_2026-06-30.html\"");
+  EXPECT_EQ(Header(csv, "Content-Disposition"),
+            "attachment; filename=\"inspection-report_laocai_bac-ha_2026-06-01_2026-06-30.csv\"");
   EXPECT_THAT(csv.body, HasSubstr("don_vi,ma_thiet_bi,ten_may,hang_muc,ty_le_tuan_thu"));
   EXPECT_THAT(csv.body, HasSubstr(std::string("laocai/bac-ha,") + kA +
                                   ",may-a,,75.0%,2592000,1944000,noncompliant,1,1,0,0\r\n"));
