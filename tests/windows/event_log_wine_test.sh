@@ -29,8 +29,9 @@ expect() { grep -qxF "$1" "$events" || fail "ReportEventW was not given: $1"; }
 expect 'err:eventlog:ReportEventW L"cg-test: error, SOC unreachable"'
 expect 'warn:eventlog:ReportEventW L"cg-test: warning, spool 90% full"'
 expect 'trace:eventlog:ReportEventW L"cg-test: information"'
-# UTF-16 as Wine prints it (\x escapes for what is not ASCII): "Nguyễn Văn Ánh".
-expect 'trace:eventlog:ReportEventW L"cg-test: Nguy\x1ec5n V\x0103n \x00c1nh"'
+# UTF-16 as Wine prints it (a backslash and four hex digits for what is not ASCII):
+# "Nguyễn Văn Ánh".
+expect 'trace:eventlog:ReportEventW L"cg-test: Nguy\1ec5n V\0103n \00c1nh"'
 if grep -q 'cg-test: debug' "$events"; then
   fail "a debug line reached the event log"
 fi
