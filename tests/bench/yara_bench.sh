@@ -19,7 +19,8 @@
 # when the load average is high (wall time then mostly measures waiting for a CPU).
 # Needs: yara (Debian package, same version as libyara), GNU time (/usr/bin/time), tar.
 # CG_BENCH_SHAPES (default "small large"), CG_BENCH_INCREMENTAL=0 skips the cache runs,
-# CG_BENCH_KEEP=1 keeps the temporary directory.
+# CG_BENCH_KEEP=1 keeps the temporary directory; CG_BENCH_SCAN_ARGS adds options to every
+# yara_bench_scan run (e.g. "--map-above 16777216" to try another mapping threshold).
 set -euo pipefail
 export LC_ALL=C
 
@@ -124,8 +125,9 @@ for shape in $SHAPES; do
   for n in 1 2; do
     for _ in $(seq "$REPEAT"); do
       once "${shape}_yara_p$n" yara -r -N -w -p "$n" "$RULES" "$corpus"
+      # shellcheck disable=SC2086 # CG_BENCH_SCAN_ARGS is a list of options
       once "${shape}_cg_t$n" "$BENCH" --rules "$RULES" --path "$corpus" --threads "$n" \
-        --hits "$WORK/${shape}_cg_t$n.hits"
+        --hits "$WORK/${shape}_cg_t$n.hits" ${CG_BENCH_SCAN_ARGS:-}
     done
     sort "$WORK/${shape}_yara_p$n.out" >"$WORK/${shape}_yara_p$n.hits"
     if ! cmp -s "$WORK/${shape}_yara_p$n.hits" "$WORK/${shape}_cg_t$n.hits"; then
@@ -187,7 +189,7 @@ fi
 # ---- report ------------------------------------------------------------------------------
 echo
 echo "YARA scanning benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "rules: $(grep -c '^rule ' "$RULES") ($RULES); yara $(yara --version)"
+echo "rules: $(grep -c '^rule ' "$RULES") ($RULES); yara $(yara --version); scan options: ${CG_BENCH_SCAN_ARGS:-(defaults)}"
 echo "throughput: yara wall / CounterGuard wall; CPU efficiency: yara CPU / CounterGuard CPU (goal >= 1.0 for both)"
 cat "$RESULTS"
 if [ "$FAILED" = 1 ]; then

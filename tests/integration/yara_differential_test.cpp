@@ -1,5 +1,5 @@
 // Differential test: on a generated corpus (matches planted at file start and end, across the
-// engine's 1 MiB read chunk and its 16 MiB mapping threshold, past 2 GiB in a sparse file,
+// engine's 1 MiB mapping threshold and the former 16 MiB one, past 2 GiB in a sparse file,
 // in empty files and files with odd names, beside symlinks, FIFOs and hard links) the set of
 // (rule, path) that `cg-agent scan --json` reports equals what `yara -r -N` prints for the
 // same rules. The scanner binary is CG_YARA_SCAN_BIN (environment, else the compiled-in one);
@@ -212,12 +212,16 @@ class YaraDifferentialTest : public ::testing::Test {
     Write(P("planted/end.bin"), Filler(5000, 2) + m);
     Write(P("planted/twice.txt"), m + Filler(100, 3) + m);
     Write(P("planted/deep/a/b/c/d/e/f/g/h/leaf"), "x" + m + "x");
-    // Across the 1 MiB read chunk: the marker spans bytes 1 MiB - 7 .. 1 MiB + 13.
+    // Across the first MiB (the read chunk; this 3 MiB file is mapped): the marker spans bytes
+    // 1 MiB - 7 .. 1 MiB + 13.
     std::string across = Filler(3 * kMiB, 4);
     across.replace(kMiB - 7, m.size(), m);
     across.replace(2 * kMiB - 19, m.size(), m);
     Write(P("planted/across_chunks.bin"), across);
-    // The mapping threshold (16 MiB): the largest read file and the smallest mapped one.
+    // The mapping threshold (1 MiB): the largest read file and the smallest mapped one; then
+    // the former threshold (16 MiB), now two mapped files.
+    Write(P("planted/exactly_1mib.bin"), Filler(kMiB - m.size(), 13) + m);
+    Write(P("planted/1mib_plus_1.bin"), m + Filler(kMiB + 1 - m.size(), 14));
     Sparse(P("planted/exactly_16mib.bin"), 16 * kMiB, {{16 * kMiB - m.size(), m}});
     Sparse(P("planted/16mib_plus_1.bin"), 16 * kMiB + 1, {{16 * kMiB + 1 - m.size(), m}});
     Sparse(P("planted/40mib_middle.bin"), 40 * kMiB, {{20 * kMiB - 3, m}, {0, "MZ"}});
