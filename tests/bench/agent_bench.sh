@@ -4,13 +4,12 @@
 #   - idle memory once start-up has settled (the first cycle sent, the long-poll held):
 #     VmRSS and VmHWM from /proc/PID/status; Anonymous, Private_Dirty/Clean and Pss from
 #     /proc/PID/smaps_rollup; threads;
-#   - idle CPU: utime+stime (/proc/PID/stat) and the context switches of all threads (wakeups,
-#     /proc/PID/task/*/status) over a window of CG_BENCH_IDLE_SECONDS (default 120: two of the
-#     SOC's 55 s long-polls);
+#   - idle CPU: time on a CPU of all threads (/proc/PID/task/*/schedstat, ns) and their context
+#     switches (wakeups, /proc/PID/task/*/status) over a window of CG_BENCH_IDLE_SECONDS
+#     (default 120: two of the SOC's 55 s long-polls);
 #   - the CPU of one full check cycle without YARA: `cg-agent check` of every other check on
-#     this machine (the process's own CPU, utime+stime of the child from GNU time; median of
-#     CG_BENCH_CYCLES runs) and `cg-agent run --once` (the same checks plus the report sent over
-#     mTLS, process start included);
+#     this machine (utime+stime from GNU time, mean of CG_BENCH_CYCLES runs) and `cg-agent run
+#     --once` (the same checks plus the report sent over mTLS, process start included);
 #   - the average CPU over an hour at the default schedule: (idle CPU per second x 3600 +
 #     cycles per hour x CPU of a cycle inside `run`) / 3600 s, as a percentage of one core;
 #   - the binary size, as built and stripped (`strip -o`, a copy).
@@ -38,7 +37,6 @@ for tool in /usr/bin/time strip awk; do
   command -v "$tool" >/dev/null || { echo "agent_bench: $tool is required" >&2; exit 2; }
 done
 checks=antivirus,os_license,office_license,screen_lock,password_age
-hz=$(getconf CLK_TCK)
 
 work=$(mktemp -d /tmp/cg-agent-bench.XXXXXX)
 soc_pid=""
@@ -68,26 +66,23 @@ operator_port=$(sed -n 's/.*"operator_port": *\([0-9]*\).*/\1/p' "$work/ports.js
   --ca "$work/soc/ca.pem" --state-dir "$work/state" >/dev/null
 
 # ---- a cycle -------------------------------------------------------------------------------
-# cpu_ms CMD...: utime+stime of one run of CMD in ms (GNU time, 10 ms resolution per field on
-# some kernels, so the median of $cycles runs).
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# cpu_runs CMD...: "CPU_ms peak_RSS_KB" of $cycles runs of CMD made in one shell loop under GNU
+# time (which counts the waited-for children): the mean CPU per run (a single run is below GNU
+# time's 10 ms resolution) and the largest process's peak RSS.
 cpu_runs() {
-  for _ in $(seq "$cycles"); do
-    /usr/bin/time -f '%U %S %M' -o "$work/t" "$@" >/dev/null 2>&1 || true
-    awk '{ printf "%.0f %d\n", ($1 + $2) * 1000, $3 }' "$work/t"
-  done
+  /usr/bin/time -f '%U %S %M' -o "$work/t" sh -c \
+    'n=$1; shift; i=0; while [ $i -lt $n ]; do "$@" >/dev/null 2>&1; i=$((i + 1)); done' \
+    sh "$cycles" "$@" || true
+  awk -v n="$cycles" '{ printf "%.1f %d\n", ($1 + $2) * 1000 / n, $3 }' "$work/t"
 }
-cpu_runs /bin/true >"$work/true.runs"
-cpu_runs "$agent" check --only "$checks" --state-dir "$work/check-state" >"$work/check.runs"
-cpu_runs "$agent" --log-level warn run --once --state-dir "$work/state" >"$work/once.runs"
-true_ms=$(awk '{ print $1 }' "$work/true.runs" | median)
-check_ms=$(awk '{ print $1 }' "$work/check.runs" | median)
-check_rss=$(awk '{ print $2 }' "$work/check.runs" | median)
-once_ms=$(awk '{ print $1 }' "$work/once.runs" | median)
-once_rss=$(awk '{ print $2 }' "$work/once.runs" | median)
+read -r true_ms true_rss < <(cpu_runs /bin/true)
+read -r check_ms check_rss < <(cpu_runs "$agent" check --only "$checks" --state-dir "$work/check-state")
+read -r once_ms once_rss < <(cpu_runs "$agent" --log-level warn run --once --state-dir "$work/state")
 
 # ---- idle `cg-agent run` -------------------------------------------------------------------
-proc_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time of all threads in ns (/proc/PID/task/*/schedstat: time on a CPU, nanoseconds; the
+# utime+stime of /proc/PID/stat counts 10 ms ticks, too coarse for an idle process).
+proc_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s }'; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 rollup_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/smaps_rollup"; }
@@ -97,7 +92,7 @@ agent_pid=$!
 # Settled: the first cycle's report is on the SOC and the long-poll is waiting.
 sleep 10
 kill -0 "$agent_pid" || { cat "$work/agent.log" >&2; exit 1; }
-start_ticks=$(proc_cpu_ticks "$agent_pid")
+start_ns=$(proc_cpu_ns "$agent_pid")
 start_sw=$(switches "$agent_pid")
 rss=$(status_kb "$agent_pid" VmRSS)
 hwm=$(status_kb "$agent_pid" VmHWM)
@@ -107,10 +102,10 @@ pclean=$(rollup_kb "$agent_pid" Private_Clean)
 pss=$(rollup_kb "$agent_pid" Pss)
 threads=$(status_kb "$agent_pid" Threads)
 sleep "$window"
-end_ticks=$(proc_cpu_ticks "$agent_pid")
+end_ns=$(proc_cpu_ns "$agent_pid")
 end_sw=$(switches "$agent_pid")
 rss_end=$(status_kb "$agent_pid" VmRSS)
-idle_ms=$(((end_ticks - start_ticks) * 1000 / hz))
+idle_ms=$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')
 wakeups=$((end_sw - start_sw))
 
 # Reference for memory: a process that only sleeps, started the same way.
@@ -137,7 +132,7 @@ printf '%-52s %s\n' "  smaps_rollup" "Anonymous $(mb "$anon") MB, Private_Dirty 
 printf '%-52s %s\n' "  threads" "$threads"
 printf '%-52s %s\n' "  reference: sleep(1)" "VmRSS $(mb "$sleep_rss") MB"
 printf '%-52s %s\n' "idle CPU over ${window} s" "$idle_ms ms ($wakeups context switches, $(awk -v s="$wakeups" -v w="$window" 'BEGIN { printf "%.2f", s / w }')/s)"
-printf '%-52s %s\n' "cg-agent check (every check but yara), median of $cycles" "$check_ms ms CPU, peak RSS $(mb "$check_rss") MB"
+printf '%-52s %s\n' "cg-agent check (every check but yara), mean of $cycles" "$check_ms ms CPU, peak RSS $(mb "$check_rss") MB"
 printf '%-52s %s\n' "cg-agent run --once (checks + mTLS report)" "$once_ms ms CPU, peak RSS $(mb "$once_rss") MB"
 printf '%-52s %s\n' "  reference: /bin/true" "$true_ms ms CPU"
 printf '%-52s %s\n' "average CPU, default schedule (${interval} s)" "$avg % of one core (idle rate x 3600 s + $((3600 / interval)) cycles x $once_ms ms, per hour)"
