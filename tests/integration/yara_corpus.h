@@ -124,12 +124,16 @@ inline std::vector<std::string> WritePlanted(const std::filesystem::path& root) 
   put("planted/end.bin", Filler(5000, 2) + m);
   put("planted/twice.txt", m + Filler(100, 3) + m);
   put("planted/deep/a/b/c/d/e/f/g/h/leaf", "x" + m + "x");
-  // Across the 1 MiB read chunk: the marker spans bytes 1 MiB - 7 .. 1 MiB + 13.
+  // Across the first MiB (the read chunk; this 3 MiB file is mapped): the marker spans bytes
+  // 1 MiB - 7 .. 1 MiB + 13.
   std::string across = Filler(3 * kMiB, 4);
   across.replace(kMiB - 7, m.size(), m);
   across.replace(2 * kMiB - 19, m.size(), m);
   put("planted/across_chunks.bin", across);
-  // The mapping threshold (16 MiB): the largest read file and the smallest mapped one.
+  // The mapping threshold (1 MiB): the largest read file and the smallest mapped one; then
+  // the former threshold (16 MiB), now two mapped files.
+  put("planted/exactly_1mib.bin", Filler(kMiB - m.size(), 13) + m);
+  put("planted/1mib_plus_1.bin", m + Filler(kMiB + 1 - m.size(), 14));
   sparse("planted/exactly_16mib.bin", 16 * kMiB, {{16 * kMiB - m.size(), m}});
   sparse("planted/16mib_plus_1.bin", 16 * kMiB + 1, {{16 * kMiB + 1 - m.size(), m}});
   sparse("planted/40mib_middle.bin", 40 * kMiB, {{20 * kMiB - 3, m}, {0, "MZ"}});

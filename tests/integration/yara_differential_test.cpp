@@ -1,5 +1,5 @@
 // Differential test: on a generated corpus (matches planted at file start and end, across the
-// engine's 1 MiB read chunk and its 16 MiB mapping threshold, past 2 GiB in a sparse file,
+// engine's 1 MiB mapping threshold and the former 16 MiB one, past 2 GiB in a sparse file,
 // in empty files and files with odd names, beside symlinks, FIFOs and hard links) the set of
 // (rule, path) that `cg-agent scan --json` reports equals what `yara -r -N` prints for the
 // same rules. The scanner binary is CG_YARA_SCAN_BIN (environment, else the compiled-in one);
