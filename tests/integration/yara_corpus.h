@@ -106,7 +106,7 @@ inline bool WriteSparse(const std::filesystem::path& path, uint64_t size,
 }
 
 // The planted files, under `root`/planted: matches at file start and end, across the engine's
-// 1 MiB read chunk and its 16 MiB mapping threshold, past 2 GiB in a sparse file (unless
+// 1 MiB mapping threshold and the former 16 MiB one, past 2 GiB in a sparse file (unless
 // CG_YARA_DIFF_HUGE=0), empty files, and one file per rule kind. Returns the files it could
 // not write (none expected).
 inline std::vector<std::string> WritePlanted(const std::filesystem::path& root) {
