@@ -263,8 +263,10 @@ struct Commands {
     return show(
         api->Call("GET", api::PathWithId(api::kDevice, device_id)),
         [](const json& j) {
-          return ChecksTable(
-              j.value("latest_report", json::object()).value("checks", json::array()));
+          // A device that has not reported has "latest_report": null: no rows.
+          const json report = j.value("latest_report", json(nullptr));
+          return ChecksTable(report.is_object() ? report.value("checks", json::array())
+                                                : json::array());
         },
         [](const json& j) { std::fputs(FormatDevice(j).c_str(), stdout); });
   }
