@@ -164,7 +164,9 @@ struct Commands {
     if (!r.ok()) {
       return Fail(r.error().message);
     }
-    if (g.json || g.csv) {
+    if (g.json) {
+      Emit(Table({}), *r, format());  // the answer as it is: no table is built for JSON
+    } else if (g.csv) {
       Emit(table(*r), *r, format());
     } else {
       human(*r);
