@@ -13,12 +13,12 @@
 #include "cgctl/views.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
+#include "platform/os/private_files.h"
 #include "platform/os/terminal.h"
 #include "protocol/account_api.h"
 #include "protocol/api_paths.h"
 #include "protocol/http.h"
 #include "soc/auth/otpauth.h"
-#include "soc/file_security.h"
 
 namespace cg::cgctl {
 
@@ -43,7 +43,7 @@ Result<std::string> Secret(const std::string& file, const std::string& prompt, b
   }
   if (!file.empty()) {
     if (private_file) {
-      CG_RETURN_IF_ERROR(cg::soc::CheckPrivateFile(file, "the file of " + prompt));
+      CG_RETURN_IF_ERROR(cg::CheckPrivateFile(file, "the file of " + prompt));
     }
     CG_ASSIGN_OR_RETURN(auto text, ReadFileToString(file, 4096));
     const size_t end = text.find_first_of("\r\n");

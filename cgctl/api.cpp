@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "platform/os/files.h"
+#include "platform/os/private_files.h"
 #include "soc/escape.h"
-#include "soc/file_security.h"
 
 namespace cg::cgctl {
 
@@ -38,7 +38,7 @@ Result<std::optional<json>> LoadSession() {
     return std::optional<json>();
   }
   // A session others can read is no secret: refused like a readable token file.
-  CG_RETURN_IF_ERROR(cg::soc::CheckPrivateFile(file, "the saved login session"));
+  CG_RETURN_IF_ERROR(cg::CheckPrivateFile(file, "the saved login session"));
   CG_ASSIGN_OR_RETURN(auto text, ReadFileToString(file, 64 * 1024));
   json j = json::parse(text, nullptr, false);
   if (!j.is_object() || !j.contains("token") || !j["token"].is_string()) {
@@ -97,7 +97,7 @@ Result<Api> Api::Connect(const Globals& g) {
   std::string token;
   if (!g.token_file.empty()) {
     // Refused like ssh refuses a readable private key: a token others can read is no secret.
-    CG_RETURN_IF_ERROR(cg::soc::CheckPrivateFile(g.token_file, "the operator token file"));
+    CG_RETURN_IF_ERROR(cg::CheckPrivateFile(g.token_file, "the operator token file"));
     CG_ASSIGN_OR_RETURN(token, ReadFileToString(g.token_file, 4096));
     while (!token.empty() &&
            (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {

@@ -16,11 +16,11 @@
 #include "common/cli.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
+#include "platform/os/private_files.h"
 #include "policy/signing.h"
 #include "protocol/api_paths.h"
 #include "protocol/https_client.h"
 #include "soc/escape.h"
-#include "soc/file_security.h"
 
 namespace cg::cgctl {
 
@@ -177,12 +177,12 @@ struct Commands {
   int PolicyKeygenOrSign(bool keygen_cmd, bool sign_cmd) {
     std::string passphrase;
     if (sign_cmd) {
-      if (auto s = cg::soc::CheckPrivateFile(sign_key, "the policy signing key"); !s.ok()) {
+      if (auto s = cg::CheckPrivateFile(sign_key, "the policy signing key"); !s.ok()) {
         return Fail(s.error().message);
       }
     }
     if (!passphrase_file.empty()) {
-      if (auto s = cg::soc::CheckPrivateFile(passphrase_file, "the passphrase file"); !s.ok()) {
+      if (auto s = cg::CheckPrivateFile(passphrase_file, "the passphrase file"); !s.ok()) {
         return Fail(s.error().message);
       }
       auto p = cg::ReadFileToString(passphrase_file, 4096);

@@ -1,10 +1,12 @@
 // The OS-neutral part of platform/scan_io.h: globs, path escaping, skip reasons, the reused
-// scan buffer. The walkers and file readers are per OS (platform/linux/scan_io.cpp,
-// platform/windows/scan_io.cpp).
+// scan buffer, WalkFiles and its checks of the options. The walkers and file readers are per OS
+// (platform/linux/scan_io.cpp, platform/windows/scan_io.cpp).
 #include "platform/scan_io.h"
 
 #include <algorithm>
 #include <cstdint>
+
+#include "platform/scan_walker.h"
 
 namespace cg::platform {
 namespace {
@@ -246,6 +248,22 @@ uint8_t* ScanBuffer::Reserve(size_t bytes) {
     capacity_ = want;
   }
   return data_.get();
+}
+
+Status WalkFiles(const WalkOptions& options, WalkVisitor& visitor) {
+  if (options.roots.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no paths to scan");
+  }
+  for (const auto& r : options.roots) {
+    if (r.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument, "empty scan path");
+    }
+  }
+  if (options.max_depth < 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "max_depth must be at least 1");
+  }
+  WalkCheckedRoots(options, visitor);
+  return OkStatus();
 }
 
 }  // namespace cg::platform

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/os/files.h"
+#include "platform/os/private_files.h"
 #include "platform/os/stop_source.h"
 #include "policy/signing.h"
 #include "protocol/https_client.h"
@@ -17,7 +18,6 @@
 #include "soc/account_service.h"
 #include "soc/dashboard_files.h"
 #include "soc/exporter.h"
-#include "soc/file_security.h"
 #include "soc/https_server.h"
 #include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"

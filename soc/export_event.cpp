@@ -22,13 +22,23 @@ std::string Text(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-ExportEvent Base(const DeviceBefore& before, const protocol::Report& report, SysTime time) {
+// What every event about a device starts with: a new id, the time, and the device.
+ExportEvent BaseEvent(std::string_view device_id, std::string_view hostname, std::string_view group,
+                      SysTime time) {
   ExportEvent e;
   e.id = NewUuid();
   e.time = time;
-  e.device_id = report.device_id;
-  e.hostname = before.hostname.empty() ? report.hostname : before.hostname;
-  e.group = before.group;
+  e.device_id = device_id;
+  e.hostname = hostname;
+  e.group = group;
+  return e;
+}
+
+// An event about a report: the device as it was known before it, plus what the report says.
+ExportEvent Base(const DeviceBefore& before, const protocol::Report& report, SysTime time) {
+  ExportEvent e =
+      BaseEvent(report.device_id, before.hostname.empty() ? report.hostname : before.hostname,
+                before.group, time);
   e.os = report.os;
   e.agent_version = report.agent_version;
   e.report_id = report.report_id;
@@ -282,18 +292,13 @@ std::vector<ExportEvent> DeriveReportEvents(const DeviceBefore& before,
 
 ExportEvent RevokedEvent(std::string_view device_id, std::string_view hostname,
                          std::string_view group, SysTime now) {
-  ExportEvent e;
-  e.id = NewUuid();
-  e.time = now;
+  ExportEvent e = BaseEvent(device_id, hostname, group, now);
   e.action = export_action::kDeviceRevoked;
   e.kind = "state";
   e.category = "host";
   e.type = "change";
   e.outcome = "success";
   e.severity = protocol::Severity::kHigh;
-  e.device_id = device_id;
-  e.hostname = hostname;
-  e.group = group;
   e.status = "revoked";
   e.message = "device " + std::string(hostname) + " was revoked: its certificate is refused";
   return e;
@@ -302,18 +307,13 @@ ExportEvent RevokedEvent(std::string_view device_id, std::string_view hostname,
 ExportEvent StaleEvent(std::string_view device_id, std::string_view hostname,
                        std::string_view group, std::optional<SysTime> last_seen,
                        std::string_view status, SysTime now) {
-  ExportEvent e;
-  e.id = NewUuid();
-  e.time = now;
+  ExportEvent e = BaseEvent(device_id, hostname, group, now);
   e.action = export_action::kDeviceStale;
   e.kind = "state";
   e.category = "host";
   e.type = "info";
   e.outcome = "unknown";
   e.severity = protocol::Severity::kMedium;
-  e.device_id = device_id;
-  e.hostname = hostname;
-  e.group = group;
   e.previous_status = status;
   e.status = "stale";
   e.evidence = {{"last_seen", last_seen ? json(FormatRfc3339(*last_seen)) : json(nullptr)},

@@ -9,7 +9,7 @@
 
 #include "common/ids.h"
 #include "platform/os/files.h"
-#include "soc/file_security.h"
+#include "platform/os/private_files.h"
 
 namespace cg::soc {
 namespace {

@@ -17,8 +17,8 @@ class SecretBox {
  public:
   // A key of exactly 32 bytes.
   static Result<SecretBox> FromKey(std::string key);
-  // Reads the key file (which must be private: soc/file_security), creating it with a random
-  // key (0600) when `create` and it does not exist.
+  // Reads the key file (which must be private: platform/os/private_files.h), creating it with a
+  // random key (0600) when `create` and it does not exist.
   static Result<SecretBox> FromKeyFile(const std::string& path, bool create);
 
   // "v1:" + base64(nonce 12 | ciphertext | tag 16).

@@ -4,8 +4,10 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "common/ids.h"
 #include "protocol/account_api.h"
@@ -28,6 +30,20 @@ HttpResponse NoAccounts() {
   return Fail(503, "unavailable", "staff accounts are not configured on this SOC");
 }
 
+// The preamble of an account call with a JSON body: staff accounts configured, the body parsed.
+// The parsed body, or the answer to send instead.
+std::variant<json, HttpResponse> AccountCallBody(const AccountService* accounts,
+                                                 std::string_view body) {
+  if (accounts == nullptr) {
+    return NoAccounts();
+  }
+  auto parsed = ParseJsonBody(body);
+  if (!parsed.ok()) {
+    return Fail(400, "bad_json", parsed.error().message);
+  }
+  return std::move(parsed).value();
+}
+
 HttpResponse FailureAnswer(const AccountFailure& f) {
   const char* code = f.status == 401   ? "unauthenticated"
                      : f.status == 403 ? "forbidden"
@@ -40,6 +56,22 @@ HttpResponse FailureAnswer(const AccountFailure& f) {
     response.headers.emplace_back("Retry-After", std::to_string(f.retry_after.count()));
   }
   return response;
+}
+
+// Login and setup: names whom an AccountService outcome was about in the audit row; the error
+// answer when it failed, nullopt when it succeeded. (CallT is SocService::Call, a type only the
+// class's members may name.)
+template <typename CallT, typename T>
+std::optional<HttpResponse> OutcomeRefusal(CallT& call, const Outcome<T>& outcome) {
+  if (outcome.account) {
+    call.audit_account = outcome.account->name;
+    call.audit_role = outcome.account->role;
+  }
+  if (!outcome.ok()) {
+    call.audit_target = outcome.failure.audit;
+    return FailureAnswer(outcome.failure);
+  }
+  return std::nullopt;
 }
 
 // body[key] as a string that may be empty or absent ("" then).
@@ -148,20 +180,18 @@ std::optional<HttpResponse> SocService::ApplyTokenOwner(Principal& principal, Au
 // --- login, logout, setup ----------------------------------------------------------------------
 
 HttpResponse SocService::Login(Call& call) {
-  if (accounts_ == nullptr) {
-    return NoAccounts();
+  auto parsed = AccountCallBody(accounts_, call.request.body);
+  if (auto* answer = std::get_if<HttpResponse>(&parsed)) {
+    return std::move(*answer);
   }
-  auto body = ParseJsonBody(call.request.body);
-  if (!body.ok()) {
-    return Fail(400, "bad_json", body.error().message);
-  }
+  const json& body = std::get<json>(parsed);
   LoginRequest request;
-  request.account = OptionalString(*body, fields::kAccount);
-  request.password = OptionalString(*body, fields::kPassword);
-  request.code = OptionalString(*body, fields::kCode);
-  request.recovery_code = OptionalString(*body, fields::kRecoveryCode);
+  request.account = OptionalString(body, fields::kAccount);
+  request.password = OptionalString(body, fields::kPassword);
+  request.code = OptionalString(body, fields::kCode);
+  request.recovery_code = OptionalString(body, fields::kRecoveryCode);
   request.address = AddressOf(call.request.peer_address);
-  const std::string client = OptionalString(*body, fields::kClient);
+  const std::string client = OptionalString(body, fields::kClient);
   if (!client.empty() && client != fields::kClientCli && client != fields::kClientBrowser) {
     return InvalidRequest("client must be cli or browser");
   }
@@ -177,13 +207,8 @@ HttpResponse SocService::Login(Call& call) {
   request.kind = browser ? kSessionBrowser : kSessionCli;
   call.audit_actor = IsValidAccountName(request.account) ? request.account : "-";
   auto outcome = accounts_->Login(request, call.now);
-  if (outcome.account) {
-    call.audit_account = outcome.account->name;
-    call.audit_role = outcome.account->role;
-  }
-  if (!outcome.ok()) {
-    call.audit_target = outcome.failure.audit;
-    return FailureAnswer(outcome.failure);
+  if (auto refused = OutcomeRefusal(call, outcome)) {
+    return std::move(*refused);
   }
   const LoginDone& done = *outcome.value;
   call.audit_target = "login: " + done.session.kind + " session " + done.session.id +
@@ -254,24 +279,17 @@ HttpResponse SocService::SessionInfo(Call& call) {
 }
 
 HttpResponse SocService::SetupStart(Call& call) {
-  if (accounts_ == nullptr) {
-    return NoAccounts();
+  auto parsed = AccountCallBody(accounts_, call.request.body);
+  if (auto* answer = std::get_if<HttpResponse>(&parsed)) {
+    return std::move(*answer);
   }
-  auto body = ParseJsonBody(call.request.body);
-  if (!body.ok()) {
-    return Fail(400, "bad_json", body.error().message);
-  }
-  const std::string name = OptionalString(*body, fields::kAccount);
+  const json& body = std::get<json>(parsed);
+  const std::string name = OptionalString(body, fields::kAccount);
   call.audit_actor = IsValidAccountName(name) ? name : "-";
-  auto outcome = accounts_->StartSetup(name, OptionalString(*body, fields::kSetupCode),
+  auto outcome = accounts_->StartSetup(name, OptionalString(body, fields::kSetupCode),
                                        AddressOf(call.request.peer_address), call.now);
-  if (outcome.account) {
-    call.audit_account = outcome.account->name;
-    call.audit_role = outcome.account->role;
-  }
-  if (!outcome.ok()) {
-    call.audit_target = outcome.failure.audit;
-    return FailureAnswer(outcome.failure);
+  if (auto refused = OutcomeRefusal(call, outcome)) {
+    return std::move(*refused);
   }
   const SetupOffer& offer = *outcome.value;
   call.audit_target =
@@ -296,25 +314,18 @@ HttpResponse SocService::SetupStart(Call& call) {
 }
 
 HttpResponse SocService::SetupFinish(Call& call) {
-  if (accounts_ == nullptr) {
-    return NoAccounts();
+  auto parsed = AccountCallBody(accounts_, call.request.body);
+  if (auto* answer = std::get_if<HttpResponse>(&parsed)) {
+    return std::move(*answer);
   }
-  auto body = ParseJsonBody(call.request.body);
-  if (!body.ok()) {
-    return Fail(400, "bad_json", body.error().message);
-  }
-  const std::string name = OptionalString(*body, fields::kAccount);
+  const json& body = std::get<json>(parsed);
+  const std::string name = OptionalString(body, fields::kAccount);
   call.audit_actor = IsValidAccountName(name) ? name : "-";
   auto outcome = accounts_->FinishSetup(
-      name, OptionalString(*body, fields::kSetupCode), OptionalString(*body, fields::kPassword),
-      OptionalString(*body, fields::kCode), AddressOf(call.request.peer_address), call.now);
-  if (outcome.account) {
-    call.audit_account = outcome.account->name;
-    call.audit_role = outcome.account->role;
-  }
-  if (!outcome.ok()) {
-    call.audit_target = outcome.failure.audit;
-    return FailureAnswer(outcome.failure);
+      name, OptionalString(body, fields::kSetupCode), OptionalString(body, fields::kPassword),
+      OptionalString(body, fields::kCode), AddressOf(call.request.peer_address), call.now);
+  if (auto refused = OutcomeRefusal(call, outcome)) {
+    return std::move(*refused);
   }
   call.audit_target = "setup finished";
   return HttpResponse::Json(200, {{fields::kAccount, outcome.value->account.name},
@@ -371,17 +382,15 @@ HttpResponse SocService::ListAccounts(Call& call) {
 }
 
 HttpResponse SocService::CreateAccount(Call& call) {
-  if (accounts_ == nullptr) {
-    return NoAccounts();
+  auto parsed = AccountCallBody(accounts_, call.request.body);
+  if (auto* answer = std::get_if<HttpResponse>(&parsed)) {
+    return std::move(*answer);
   }
-  auto body = ParseJsonBody(call.request.body);
-  if (!body.ok()) {
-    return Fail(400, "bad_json", body.error().message);
-  }
-  const std::string name = OptionalString(*body, fields::kName);
-  const std::string role = OptionalString(*body, fields::kRole);
+  const json& body = std::get<json>(parsed);
+  const std::string name = OptionalString(body, fields::kName);
+  const std::string role = OptionalString(body, fields::kRole);
   call.audit_target = "account " + Clip(name, 64) + " role " + Clip(role, 16);
-  auto created = accounts_->CreateAccount(name, OptionalString(*body, fields::kDisplayName), role,
+  auto created = accounts_->CreateAccount(name, OptionalString(body, fields::kDisplayName), role,
                                           call.operator_token->name, call.now);
   if (!created.ok()) {
     switch (created.error().code) {
@@ -457,15 +466,13 @@ HttpResponse SocService::EnableAccount(Call& call) {
 }
 
 HttpResponse SocService::ResetAccount(Call& call) {
-  if (accounts_ == nullptr) {
-    return NoAccounts();
+  auto parsed = AccountCallBody(accounts_, call.request.body.empty() ? "{}" : call.request.body);
+  if (auto* answer = std::get_if<HttpResponse>(&parsed)) {
+    return std::move(*answer);
   }
-  auto body = ParseJsonBody(call.request.body.empty() ? "{}" : call.request.body);
-  if (!body.ok()) {
-    return Fail(400, "bad_json", body.error().message);
-  }
-  bool password = body->value(fields::kResetPassword, false);
-  bool totp = body->value(fields::kResetTotp, false);
+  const json& body = std::get<json>(parsed);
+  bool password = body.value(fields::kResetPassword, false);
+  bool totp = body.value(fields::kResetTotp, false);
   if (!password && !totp) {
     password = totp = true;  // nothing said: both
   }

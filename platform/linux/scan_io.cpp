@@ -27,6 +27,7 @@
 
 #include "platform/linux/fd.h"
 #include "platform/os/files.h"
+#include "platform/scan_walker.h"
 
 namespace cg::platform {
 namespace {
@@ -541,25 +542,13 @@ std::string ReadTrimmed(const std::string& path) {
 
 }  // namespace
 
-Status WalkFiles(const WalkOptions& options, WalkVisitor& visitor) {
-  if (options.roots.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "no paths to scan");
-  }
-  for (const auto& r : options.roots) {
-    if (r.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, "empty scan path");
-    }
-  }
-  if (options.max_depth < 1) {
-    return MakeError(ErrorCode::kInvalidArgument, "max_depth must be at least 1");
-  }
+void WalkCheckedRoots(const WalkOptions& options, WalkVisitor& visitor) {
   Walker walker(options, visitor);
   for (const auto& root : options.roots) {
     if (!walker.WalkRoot(root)) {
       break;
     }
   }
-  return OkStatus();
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "platform/scan_walker.h"
 #include "platform/windows/handle.h"
 #include "platform/windows/long_path.h"
 #include "platform/windows/utf16.h"
@@ -394,25 +395,13 @@ HANDLE HandleOf(int fd) { return reinterpret_cast<HANDLE>(_get_osfhandle(fd)); }
 
 }  // namespace
 
-Status WalkFiles(const WalkOptions& options, WalkVisitor& visitor) {
-  if (options.roots.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "no paths to scan");
-  }
-  for (const auto& r : options.roots) {
-    if (r.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, "empty scan path");
-    }
-  }
-  if (options.max_depth < 1) {
-    return MakeError(ErrorCode::kInvalidArgument, "max_depth must be at least 1");
-  }
+void WalkCheckedRoots(const WalkOptions& options, WalkVisitor& visitor) {
   Walker walker(options, visitor);
   for (const auto& root : options.roots) {
     if (!walker.WalkRoot(root)) {
       break;
     }
   }
-  return OkStatus();
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

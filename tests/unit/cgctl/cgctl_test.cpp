@@ -8,26 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/testing/text_lines.h"
+
 namespace cg::cgctl {
 namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
+using testing::Lines;
 using ::testing::Not;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    lines.push_back(text.substr(start, end - start));
-    if (end == std::string::npos) {
-      break;
-    }
-    start = end + 1;
-  }
-  return lines;
-}
 
 int RunWith(std::vector<std::string> args, std::string* err) {
   args.insert(args.begin(), "cgctl");
@@ -36,9 +25,9 @@ int RunWith(std::vector<std::string> args, std::string* err) {
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   const int code = Run(static_cast<int>(args.size()), argv.data());
-  *err = testing::internal::GetCapturedStderr();
+  *err = ::testing::internal::GetCapturedStderr();
   return code;
 }
 

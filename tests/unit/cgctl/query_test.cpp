@@ -12,27 +12,15 @@
 
 #include "cgctl/table.h"
 #include "soc/text_width.h"
+#include "tests/unit/testing/text_lines.h"
 
 namespace cg::cgctl {
 namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
+using testing::Lines;
 using ::testing::Not;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    lines.push_back(text.substr(start, end - start));
-    if (end == std::string::npos) {
-      break;
-    }
-    start = end + 1;
-  }
-  return lines;
-}
 
 // The display column where `needle` starts in `line`.
 size_t ColumnOf(const std::string& line, const std::string& needle) {
@@ -156,9 +144,9 @@ TEST(DevicesCommandTest, WithoutLimitEveryPageIsFetchedAndJsonIsTheArrayContract
   o.search = "b\xe1\xba\xaf\x63 h\xc3\xa0";
   o.status = "noncompliant,unknown";
   o.stale = true;
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   EXPECT_EQ(RunDevices(o, api.Fn(), Format::kJson), 0);
-  const json out = json::parse(testing::internal::GetCapturedStdout());
+  const json out = json::parse(::testing::internal::GetCapturedStdout());
   ASSERT_TRUE(out.is_array());
   EXPECT_EQ(out.size(), 5u);
   EXPECT_EQ(out[4]["hostname"], "pc-5");
@@ -176,11 +164,11 @@ TEST(DevicesCommandTest, WithALimitOnePageAndTheNextCursorOnStderr) {
   }
   DevicesOptions o;
   o.limit = 2;
-  testing::internal::CaptureStdout();
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
   EXPECT_EQ(RunDevices(o, api.Fn(), Format::kCsv), 0);
-  const std::string csv = testing::internal::GetCapturedStdout();
-  const std::string err = testing::internal::GetCapturedStderr();
+  const std::string csv = ::testing::internal::GetCapturedStdout();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(api.targets.size(), 1u);
   EXPECT_THAT(api.targets[0], HasSubstr("limit=2"));
   EXPECT_THAT(err, HasSubstr("--cursor 2"));
@@ -196,9 +184,9 @@ TEST(DevicesCommandTest, AnApiErrorIsReportedAndEscaped) {
   CallFn failing = [](const std::string&) -> Result<json> {
     return MakeError(ErrorCode::kInvalidArgument, "HTTP 400: search is longer than 256\x1b");
   };
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   EXPECT_EQ(RunDevices(DevicesOptions{}, failing, Format::kText), 2);
-  const std::string err = testing::internal::GetCapturedStderr();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_THAT(err, HasSubstr("HTTP 400: search is longer than 256\\x1b"));
 }
 
@@ -225,24 +213,24 @@ TEST(SummaryCommandTest, TextCsvAndJson) {
     targets.push_back(target);
     return answer;
   };
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   EXPECT_EQ(RunSummary("laocai/bac-ha", fn, Format::kText), 0);
-  const auto text = Lines(testing::internal::GetCapturedStdout());
+  const auto text = Lines(::testing::internal::GetCapturedStdout());
   ASSERT_EQ(text.size(), 3u);
   EXPECT_EQ(ColumnOf(text[1], "10"), ColumnOf(text[0], "DEVICES"));
   EXPECT_THAT(text[1], HasSubstr("antivirus 2, yara 1"));
   EXPECT_THAT(text[2], HasSubstr("(all)"));
   EXPECT_EQ(targets[0], "/api/v1/summary?group=laocai%2Fbac-ha");
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   EXPECT_EQ(RunSummary("", fn, Format::kCsv), 0);
-  const auto csv = Lines(testing::internal::GetCapturedStdout());
+  const auto csv = Lines(::testing::internal::GetCapturedStdout());
   EXPECT_EQ(csv[0],
             "group,devices,compliant,noncompliant,error,unverified,unknown,stale,"
             "never_reported,revoked,failing_antivirus,failing_yara\r");
   EXPECT_EQ(csv[1], "laocai/bac-ha,10,6,3,0,0,0,2,0,1,2,1\r");
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   EXPECT_EQ(RunSummary("", fn, Format::kJson), 0);
-  EXPECT_EQ(json::parse(testing::internal::GetCapturedStdout()), answer);
+  EXPECT_EQ(json::parse(::testing::internal::GetCapturedStdout()), answer);
 }
 
 TEST(ReportCommandTest, ChecksWithTheirEvidence) {

@@ -368,5 +368,35 @@ TEST_F(AccountsApiTest, AThrottledLoginDoesNotClearTheAddresssAuthenticationDela
   EXPECT_EQ(delays.back(), std::chrono::milliseconds(16000));
 }
 
+TEST_F(AccountsApiTest, AccountCallsRefuseABodyThatIsNotJsonAndSayWhenAccountsAreOff) {
+  // What login, setup, account creation and reset check first, the same way each: the body is
+  // JSON (else 400 bad_json), and a SOC without staff accounts says so (503).
+  const std::vector<std::pair<std::string, std::string>> calls = {
+      {"/api/v1/login", ""},
+      {"/api/v1/account-setup/start", ""},
+      {"/api/v1/account-setup/finish", ""},
+      {"/api/v1/accounts", bootstrap_},
+      {"/api/v1/accounts/le.van.b/reset", bootstrap_}};
+  for (const auto& [target, token] : calls) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = target;
+    if (!token.empty()) {
+      r.headers.emplace_back("Authorization", "Bearer " + token);
+    }
+    r.body = "{\"account\": ";
+    r.peer_address = "10.1.2.3:5000";
+    const HttpResponse bad = Send(std::move(r));
+    EXPECT_EQ(bad.status, 400) << target << ": " << bad.body;
+    EXPECT_EQ(BodyOf(bad)["error"].value("code", ""), "bad_json") << target;
+  }
+  service_->SetAccounts(nullptr);
+  for (const auto& [target, token] : calls) {
+    const HttpResponse off = Call("POST", target, token, json::object());
+    EXPECT_EQ(off.status, 503) << target << ": " << off.body;
+    EXPECT_EQ(MessageOf(off), "staff accounts are not configured on this SOC") << target;
+  }
+}
+
 }  // namespace
 }  // namespace cg::soc

@@ -23,7 +23,7 @@
 #include "protocol/report.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
-#include "tests/unit/testing/test_pki.h"
+#include "tests/unit/testing/soc_service.h"
 
 namespace cg::soc {
 namespace {
@@ -36,7 +36,6 @@ using std::chrono::hours;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::TempDir;
 namespace api = protocol::api;
 
 constexpr SysTime kT0{seconds(1'790'000'000)};
@@ -47,19 +46,13 @@ std::string Uuid(int n) {
   return buf;
 }
 
-class ServiceQueryTest : public ::testing::Test {
+class ServiceQueryTest : public testing::SocServiceTest {
  protected:
   void SetUp() override {
-    auto real = OpenSqliteStorage(dir_.File("soc.db"), /*create=*/true);
-    ASSERT_TRUE(real.ok()) << real.error().ToString();
-    storage_ = std::move(real).value();
-    auto ca = protocol::CertificateAuthority::Create("Test CA", hours(24 * 3650), kT0);
-    ASSERT_TRUE(ca.ok());
-    ca_.emplace(std::move(ca).value());
-    service_ = std::make_unique<SocService>(
-        *storage_, *ca_, [this] { return now_; }, SocConfig{});
-    admin_ = service_->CreateOperatorToken("root", "admin", std::nullopt).value_or("");
-    analyst_ = service_->CreateOperatorToken("an", "analyst", std::nullopt).value_or("");
+    now_ = kT0;
+    ASSERT_NO_FATAL_FAILURE(StartService(kT0));
+    admin_ = OperatorToken("root", "admin");
+    analyst_ = OperatorToken("an", "analyst");
     ASSERT_FALSE(admin_.empty());
     ASSERT_FALSE(analyst_.empty());
   }
@@ -115,25 +108,11 @@ class ServiceQueryTest : public ::testing::Test {
   }
 
   HttpResponse Get(const std::string& target, const std::string& token) {
-    HttpRequest r;
-    r.method = "GET";
-    r.target = target;
-    r.headers.emplace_back("Authorization", "Bearer " + token);
-    r.peer_address = "127.0.0.1:40000";
-    std::optional<HttpResponse> answer;
-    service_->HandleOperator(std::move(r), [&](HttpResponse response) { answer = response; });
-    return answer.value_or(HttpResponse{});
+    return OperatorCall("GET", target, token);
   }
 
   HttpResponse Post(const std::string& target, const std::string& token) {
-    HttpRequest r;
-    r.method = "POST";
-    r.target = target;
-    r.headers.emplace_back("Authorization", "Bearer " + token);
-    r.peer_address = "127.0.0.1:40000";
-    std::optional<HttpResponse> answer;
-    service_->HandleOperator(std::move(r), [&](HttpResponse response) { answer = response; });
-    return answer.value_or(HttpResponse{});
+    return OperatorCall("POST", target, token);
   }
 
   // The device numbers a devices query answers, in order (one page).
@@ -153,11 +132,6 @@ class ServiceQueryTest : public ::testing::Test {
     return body.is_object() && body.contains("error") ? body["error"].value("message", "") : "";
   }
 
-  TempDir dir_;
-  SysTime now_ = kT0;
-  std::unique_ptr<Storage> storage_;
-  std::optional<protocol::CertificateAuthority> ca_;
-  std::unique_ptr<SocService> service_;
   std::string admin_;
   std::string analyst_;
 };

@@ -17,7 +17,7 @@
 #include "soc/inspection_report.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
-#include "tests/unit/testing/test_pki.h"
+#include "tests/unit/testing/soc_service.h"
 
 namespace cg::soc {
 namespace {
@@ -30,7 +30,6 @@ using std::chrono::hours;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::TempDir;
 
 // The period asked for: June 2026 in Vietnam's time.
 const SysTime kFrom = FromUnixSeconds(UnixSecondsFromUtc(2026, 6, 1, 0, 0, 0) - 7 * 3600);
@@ -41,22 +40,15 @@ constexpr const char* kC = "00000000-0000-4000-8000-00000000000c";
 constexpr const char* kD = "00000000-0000-4000-8000-00000000000d";
 constexpr const char* kE = "00000000-0000-4000-8000-00000000000e";
 
-class ServiceReportsTest : public ::testing::Test {
+class ServiceReportsTest : public testing::SocServiceTest {
  protected:
   void SetUp() override {
-    auto storage = OpenSqliteStorage(dir_.File("soc.db"), /*create=*/true);
-    ASSERT_TRUE(storage.ok()) << storage.error().ToString();
-    storage_ = std::move(storage).value();
-    auto ca = protocol::CertificateAuthority::Create("Test CA", hours(24 * 3650), kFrom);
-    ASSERT_TRUE(ca.ok());
-    ca_.emplace(std::move(ca).value());
+    now_ = kFrom;
     SocConfig config;
     config.soc_name = "soc.laocai.gov.vn";
-    service_ = std::make_unique<SocService>(
-        *storage_, *ca_, [this] { return now_; }, config);
-    auto analyst = service_->CreateOperatorToken("nguyen.van.a", "analyst", std::nullopt);
-    ASSERT_TRUE(analyst.ok());
-    analyst_ = *analyst;
+    ASSERT_NO_FATAL_FAILURE(StartService(kFrom, config));
+    analyst_ = OperatorToken("nguyen.van.a", "analyst");
+    ASSERT_FALSE(analyst_.empty());
   }
 
   void AddDevice(const char* id, const std::string& hostname, const std::string& group,
@@ -93,16 +85,7 @@ class ServiceReportsTest : public ::testing::Test {
     last_report_id_ = r.report_id;
   }
 
-  HttpResponse Get(const std::string& target) {
-    HttpRequest r;
-    r.method = "GET";
-    r.target = target;
-    r.headers.emplace_back("Authorization", "Bearer " + analyst_);
-    r.peer_address = "127.0.0.1:40000";
-    HttpResponse answer;
-    service_->HandleOperator(std::move(r), [&](HttpResponse a) { answer = std::move(a); });
-    return answer;
-  }
+  HttpResponse Get(const std::string& target) { return OperatorCall("GET", target, analyst_); }
 
   std::string Header(const HttpResponse& r, std::string_view name) {
     for (const auto& [k, v] : r.headers) {
@@ -174,12 +157,7 @@ class ServiceReportsTest : public ::testing::Test {
     now_ = kTo + hours(24);
   }
 
-  TempDir dir_;
-  std::unique_ptr<Storage> storage_;
-  std::optional<protocol::CertificateAuthority> ca_;
-  std::unique_ptr<SocService> service_;
   std::string analyst_;
-  SysTime now_ = kFrom;
   int reports_ = 0;
   std::string last_report_id_;
   const std::string task_id_ = "00000000-0000-4000-a000-000000000001";

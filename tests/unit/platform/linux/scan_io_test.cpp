@@ -432,6 +432,25 @@ TEST(WalkFilesTest, RefusesNoRoots) {
   EXPECT_FALSE(WalkFiles(WalkOptions{}, c).ok());
 }
 
+TEST_F(WalkerTest, RefusesAnEmptyRootAndADepthBelowOneBeforeWalking) {
+  tree_.Put("a", "x");
+  Collector c;
+  WalkOptions empty_root = Options();
+  empty_root.roots.push_back("");
+  auto status = WalkFiles(empty_root, c);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(status.error().message, "empty scan path");
+
+  WalkOptions no_depth = Options();
+  no_depth.max_depth = 0;
+  status = WalkFiles(no_depth, c);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message, "max_depth must be at least 1");
+  // Refused before anything was walked.
+  EXPECT_TRUE(c.files.empty());
+}
+
 // ---- reader ------------------------------------------------------------------------------
 
 TEST(ScanFileTest, ReadsInChunksIntoAReusedBuffer) {

@@ -1,5 +1,6 @@
-// Permission checks of the SOC's secrets and the descriptor limit (see file_security.h).
-#include "soc/file_security.h"
+// platform/os/private_files.h on Linux: owners and mode bits by lstat(), the descriptor limit by
+// getrlimit()/setrlimit().
+#include "platform/os/private_files.h"
 
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -9,7 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace cg::soc {
+namespace cg {
 namespace {
 
 std::string Octal(mode_t mode) {
@@ -91,4 +92,4 @@ Result<size_t> RaiseFileDescriptorLimit() {
                                          : static_cast<size_t>(limit.rlim_cur);
 }
 
-}  // namespace cg::soc
+}  // namespace cg
