@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
   // reports): the devices of the first page and of a later one, each asked once in turn.
   std::vector<std::string> ids;
   for (const char* page : {"?limit=100", "?limit=100&sort=last_seen"}) {
-    for (const auto& row : get(devices + page)[cg::protocol::api::devices_field::kDevices]) {
+    const json answer = get(devices + page);  // kept: the loop reads into it
+    for (const auto& row : answer[cg::protocol::api::devices_field::kDevices]) {
       ids.push_back(row.value(cg::protocol::api::device_field::kDeviceId, ""));
     }
   }
