@@ -2,6 +2,8 @@
 // group-committed through Storage::StoreReports.
 #include "tests/bench/fleet_generator.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -10,8 +12,11 @@
 #include <span>
 #include <utility>
 
+#include "platform/os/files.h"
 #include "policy/policy.h"
 #include "protocol/report.h"
+#include "soc/sqlite_storage.h"
+#include "soc/sqlite_storage_query.h"
 
 namespace cg::bench {
 namespace {
@@ -150,8 +155,18 @@ std::vector<std::string> FleetGroups(int count) {
   return names;
 }
 
-Result<FleetStats> GenerateFleet(soc::Storage& storage, const FleetSpec& spec,
-                                 const std::function<void(int64_t)>& progress) {
+namespace {
+
+// Stores one batch of generated reports (with their JSON bodies).
+using BatchWriter = std::function<Status(const std::vector<Report>& reports,
+                                         const std::vector<std::string>& bodies)>;
+
+// The received time of a generated report: 2 s after it was collected.
+int64_t ReceivedAt(const Report& r) { return ToUnixSeconds(*ParseRfc3339(r.collected_at)) + 2; }
+
+Result<FleetStats> Simulate(soc::Storage& storage, const FleetSpec& spec,
+                            const std::function<void(int64_t)>& progress,
+                            const BatchWriter& write) {
   if (spec.devices < 1 || spec.groups < 1 || spec.days < 1 || spec.batch < 1) {
     return MakeError(ErrorCode::kInvalidArgument, "fleet: devices, groups, days and batch >= 1");
   }
@@ -228,19 +243,8 @@ Result<FleetStats> GenerateFleet(soc::Storage& storage, const FleetSpec& spec,
   const int rollout_day = spec.days * 2 / 3;
   std::vector<Report> reports;
   std::vector<std::string> bodies;
-  std::vector<soc::ReportToStore> batch;
   auto flush = [&]() -> Status {
-    batch.clear();
-    for (size_t i = 0; i < reports.size(); ++i) {
-      const int64_t received = ToUnixSeconds(*ParseRfc3339(reports[i].collected_at)) + 2;
-      batch.push_back({&reports[i], bodies[i], FromUnixSeconds(received), {}});
-    }
-    const auto results = storage.StoreReports(batch);
-    for (const auto& r : results) {
-      if (!r.ok()) {
-        return r.error();
-      }
-    }
+    CG_RETURN_IF_ERROR(write(reports, bodies));
     stats.reports += static_cast<int64_t>(reports.size());
     reports.clear();
     bodies.clear();
@@ -312,6 +316,192 @@ Result<FleetStats> GenerateFleet(soc::Storage& storage, const FleetSpec& spec,
       ++stats.status_at_end["unknown"];
     }
   }
+  stats.seconds = std::chrono::steady_clock::now() - started;
+  return stats;
+}
+
+}  // namespace
+
+Result<FleetStats> GenerateFleet(soc::Storage& storage, const FleetSpec& spec,
+                                 const std::function<void(int64_t)>& progress) {
+  std::vector<soc::ReportToStore> batch;
+  return Simulate(
+      storage, spec, progress,
+      [&](const std::vector<Report>& reports, const std::vector<std::string>& bodies) {
+        batch.clear();
+        for (size_t i = 0; i < reports.size(); ++i) {
+          batch.push_back({&reports[i], bodies[i], FromUnixSeconds(ReceivedAt(reports[i])), {}});
+        }
+        for (const auto& r : storage.StoreReports(batch)) {
+          if (!r.ok()) {
+            return Status(r.error());
+          }
+        }
+        return OkStatus();
+      });
+}
+
+namespace {
+
+// A raw SQLite connection of GenerateFleetDirect: no fsync, a large page cache, statements
+// finalized with it.
+class RawDb {
+ public:
+  ~RawDb() {
+    for (sqlite3_stmt* s : statements_) {
+      sqlite3_finalize(s);
+    }
+    sqlite3_close(db_);
+  }
+  Status Open(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      return Fail("opening " + path);
+    }
+    return Exec("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA foreign_keys = ON");
+  }
+  Status Exec(const char* sql) {
+    return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK ? OkStatus() : Fail(sql);
+  }
+  Result<sqlite3_stmt*> Prepare(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+      return Fail(sql);
+    }
+    statements_.push_back(s);
+    return s;
+  }
+  // Binds text (SQLITE_TRANSIENT), integers; steps once; resets.
+  Status Run(sqlite3_stmt* s) {
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? OkStatus() : Fail(sqlite3_sql(s));
+  }
+  static void Text(sqlite3_stmt* s, int i, std::string_view v) {
+    sqlite3_bind_text64(s, i, v.data() == nullptr ? "" : v.data(), v.size(), SQLITE_TRANSIENT,
+                        SQLITE_UTF8);
+  }
+  static void Int(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+  int64_t LastRowId() const { return sqlite3_last_insert_rowid(db_); }
+
+ private:
+  Error Fail(const std::string& what) const {
+    return MakeError(ErrorCode::kDatabase, "fleet: " + what + ": " + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_ = nullptr;
+  std::vector<sqlite3_stmt*> statements_;
+};
+
+// What the device row shows after its newest report (the columns ingest's UPDATE writes).
+struct Latest {
+  int64_t row = 0;
+  int64_t received = 0;
+  int64_t skew = 0;
+  std::string status, hostname, policy_hash, os_name, os_version, agent_version, failing, errors;
+  int64_t policy_version = 0;
+};
+
+}  // namespace
+
+Result<FleetStats> GenerateFleetDirect(const std::string& db_path, const FleetSpec& spec,
+                                       const std::function<void(int64_t)>& progress) {
+  if (FileExists(db_path)) {
+    return MakeError(ErrorCode::kAlreadyExists, db_path + " exists");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  CG_ASSIGN_OR_RETURN(auto storage, soc::OpenSqliteStorage(db_path, /*create=*/true));
+  RawDb raw;
+  CG_RETURN_IF_ERROR(raw.Open(db_path));
+  CG_ASSIGN_OR_RETURN(sqlite3_stmt * insert_report,
+                      raw.Prepare("INSERT INTO reports (report_id, device_id, received_at, "
+                                  "collected_at, status, body, clock_skew, policy_state) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '')"));
+  CG_ASSIGN_OR_RETURN(sqlite3_stmt * insert_check,
+                      raw.Prepare("INSERT INTO check_results (report, check_id, status, "
+                                  "severity) VALUES (?1, ?2, ?3, ?4)"));
+  std::map<std::string, Latest> latest;
+  bool begun = false;
+  // The devices are enrolled through `storage` before the first batch; the reports go in one
+  // transaction of this connection.
+  CG_ASSIGN_OR_RETURN(FleetStats stats,
+                      Simulate(*storage, spec, progress,
+                               [&](const std::vector<Report>& reports,
+                                   const std::vector<std::string>& bodies) -> Status {
+                                 if (!begun) {
+                                   CG_RETURN_IF_ERROR(raw.Exec("BEGIN IMMEDIATE"));
+                                   begun = true;
+                                 }
+                                 for (size_t i = 0; i < reports.size(); ++i) {
+                                   const Report& r = reports[i];
+                                   const int64_t received = ReceivedAt(r);
+                                   const int64_t collected = received - 2;
+                                   const std::string_view status =
+                                       protocol::ToString(protocol::OverallStatus(r.checks));
+                                   RawDb::Text(insert_report, 1, r.report_id);
+                                   RawDb::Text(insert_report, 2, r.device_id);
+                                   RawDb::Int(insert_report, 3, received);
+                                   RawDb::Int(insert_report, 4, collected);
+                                   RawDb::Text(insert_report, 5, status);
+                                   RawDb::Text(insert_report, 6, bodies[i]);
+                                   RawDb::Int(insert_report, 7, collected - received);
+                                   CG_RETURN_IF_ERROR(raw.Run(insert_report));
+                                   const int64_t row = raw.LastRowId();
+                                   for (const auto& c : r.checks) {
+                                     RawDb::Int(insert_check, 1, row);
+                                     RawDb::Text(insert_check, 2, c.id);
+                                     RawDb::Text(insert_check, 3, protocol::ToString(c.status));
+                                     RawDb::Text(insert_check, 4, protocol::ToString(c.severity));
+                                     CG_RETURN_IF_ERROR(raw.Run(insert_check));
+                                   }
+                                   Latest& l = latest[r.device_id];
+                                   if (received >= l.received) {
+                                     l = {row,
+                                          received,
+                                          collected - received,
+                                          std::string(status),
+                                          r.hostname,
+                                          r.policy_hash,
+                                          r.os.name,
+                                          r.os.version,
+                                          r.agent_version,
+                                          soc::sqlite_query::JoinedChecks(r, CheckStatus::kFail),
+                                          soc::sqlite_query::JoinedChecks(r, CheckStatus::kError),
+                                          r.policy_version};
+                                   }
+                                 }
+                                 return OkStatus();
+                               }));
+  if (!begun) {
+    CG_RETURN_IF_ERROR(raw.Exec("BEGIN IMMEDIATE"));
+  }
+  CG_ASSIGN_OR_RETURN(
+      sqlite3_stmt * update,
+      raw.Prepare("UPDATE devices SET last_seen = ?2, status = ?3, policy_version = ?4, "
+                  "reported_hostname = ?5, latest_report = ?6, policy_hash = ?7, clock_skew = ?8, "
+                  "os_name = ?9, os_version = ?10, agent_version = ?11, failing_checks = ?12, "
+                  "error_checks = ?13, policy_state = '' WHERE device_id = ?1"));
+  for (const auto& [id, l] : latest) {
+    RawDb::Text(update, 1, id);
+    RawDb::Int(update, 2, l.received);
+    RawDb::Text(update, 3, l.status);
+    RawDb::Int(update, 4, l.policy_version);
+    RawDb::Text(update, 5, l.hostname);
+    RawDb::Int(update, 6, l.row);
+    RawDb::Text(update, 7, l.policy_hash);
+    RawDb::Int(update, 8, l.skew);
+    RawDb::Text(update, 9, l.os_name);
+    RawDb::Text(update, 10, l.os_version);
+    RawDb::Text(update, 11, l.agent_version);
+    RawDb::Text(update, 12, l.failing);
+    RawDb::Text(update, 13, l.errors);
+    CG_RETURN_IF_ERROR(raw.Run(update));
+  }
+  // The status history, reporting gaps and enforcement changes: rebuilt from the stored reports
+  // by the backend's own backfill when the database is next opened, the same rows ingest writes
+  // (SqliteHistoryTest.BackfillFromStoredReportsMatchesIngest).
+  CG_RETURN_IF_ERROR(raw.Exec("INSERT INTO history_backfill (pending) VALUES (1); COMMIT"));
+  storage.reset();
+  CG_ASSIGN_OR_RETURN(storage, soc::OpenSqliteStorage(db_path, /*create=*/false));
   stats.seconds = std::chrono::steady_clock::now() - started;
   return stats;
 }

@@ -281,6 +281,35 @@ TEST_F(OutboxTest, TheFileRotatesBySizeKeepingNFiles) {
             json::parse(current.front())["@timestamp"].get<std::string>());
 }
 
+// The CEF body through a sink (not only ToCef): each recorded event is one CEF line in the file,
+// delivered once, with its event id as externalId and no JSON left in the line.
+TEST_F(OutboxTest, TheFileSinkWritesCefWhenConfigured) {
+  AddDevice(1);
+  for (int i = 0; i < 4; ++i) {
+    Store(MakeReport(i, Uuid(1), kT0 + hours(i),
+                     {{"screen_lock", i % 2 ? CheckStatus::kPass : CheckStatus::kFail}}),
+          kT0 + hours(i));
+  }
+  auto recorded = storage_->ReadOutbox(kFileSink, 1000);
+  ASSERT_TRUE(recorded.ok());
+  ASSERT_GE(recorded->size(), 7u);  // the device's status and the check's, at every flip
+  ExportConfig config = FileConfig();
+  config.file->body = ExportBody::kCef;
+  ASSERT_TRUE(EnsureDirectory(dir_.File("export"), 0750).ok());
+  Exporter exporter(*storage_, config, [] { return kT0; });
+  EXPECT_EQ(exporter.RunOnce(), recorded->size());
+  EXPECT_EQ(exporter.RunOnce(), 0u);
+  const auto lines = Lines(config.file->path);
+  ASSERT_EQ(lines.size(), recorded->size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].rfind("CEF:0|CounterGuard|cg-soc|", 0), 0u) << lines[i];
+    EXPECT_NE(lines[i].find("externalId=" + (*recorded)[i].event.id + " "), std::string::npos)
+        << lines[i];
+    EXPECT_NE(lines[i].find("act=" + (*recorded)[i].event.action), std::string::npos) << lines[i];
+    EXPECT_FALSE(json::accept(lines[i])) << "an ECS document in the CEF file: " << lines[i];
+  }
+}
+
 TEST(ExportConfigTest, RefusesWhatWouldExportNothingOrUnverified) {
   struct Case {
     const char* json;
