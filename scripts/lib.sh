@@ -14,6 +14,7 @@ CG_PACKAGES=(
   sslscan testssl.sh python3 util-linux
   dpkg-dev lintian systemd bubblewrap strace
   rsyslog rsyslog-gnutls
+  libpq-dev postgresql
 )
 
 # What the Windows job (scripts/windows-test.sh) adds: the mingw-w64 cross compiler, Wine to
