@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -45,14 +47,18 @@ Param ToParam(std::string_view v);
 inline Param ToParam(const std::string& v) { return ToParam(std::string_view(v)); }
 inline Param ToParam(const char* v) { return ToParam(std::string_view(v)); }
 Param ToParam(std::nullopt_t);
+// The type OID a NULL of T is sent with (pg_type: int8 20, text 25).
+template <typename T>
+constexpr unsigned NullType() {
+  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
+    return 25;
+  } else {
+    return 20;
+  }
+}
 template <typename T>
 Param ToParam(const std::optional<T>& v) {
-  if (v.has_value()) {
-    return ToParam(*v);
-  }
-  Param p = ToParam(T{});
-  p.text.reset();
-  return p;
+  return v.has_value() ? ToParam(*v) : Param{std::nullopt, NullType<T>()};
 }
 
 // The rows of a statement (or only its affected-row count). Columns are read as text and
@@ -165,5 +171,30 @@ class Pool {
   std::shared_ptr<State> state_ = MakeState();
   static std::shared_ptr<State> MakeState();
 };
+
+// Runs `work(conn)` in a READ COMMITTED transaction on a pooled connection and commits; runs it
+// again (up to kMaxAttempts) when PostgreSQL ends it with a serialization failure or deadlock.
+// `work` returns a Result or Status; an error it returns rolls the transaction back.
+template <typename Work>
+auto RunTransaction(Pool& pool, Work&& work) -> decltype(work(std::declval<Connection&>())) {
+  for (int attempt = 1;; ++attempt) {
+    CG_ASSIGN_OR_RETURN(auto conn, pool.Acquire());
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*conn));
+    auto result = work(*conn);
+    if (result.ok()) {
+      auto committed = tx.Commit();
+      if (committed.ok()) {
+        return result;
+      }
+      if (!Retryable(*conn) || attempt >= kMaxAttempts) {
+        return std::move(committed).error();
+      }
+      continue;
+    }
+    if (!Retryable(*conn) || attempt >= kMaxAttempts) {
+      return result;
+    }
+  }
+}
 
 }  // namespace cg::soc::pg

@@ -108,24 +108,7 @@ class PgStorage final : public Storage {
 
 template <typename Work>
 auto PgStorage::InTransaction(Work&& work) -> decltype(work(std::declval<Connection&>())) {
-  for (int attempt = 1;; ++attempt) {
-    CG_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*conn));
-    auto result = work(*conn);
-    if (result.ok()) {
-      auto committed = tx.Commit();
-      if (committed.ok()) {
-        return result;
-      }
-      if (!Retryable(*conn) || attempt >= kMaxAttempts) {
-        return std::move(committed).error();
-      }
-      continue;
-    }
-    if (!Retryable(*conn) || attempt >= kMaxAttempts) {
-      return result;
-    }
-  }
+  return RunTransaction(pool_, std::forward<Work>(work));
 }
 
 // Reading a device row of CG_DEVICE_COLUMNS (soc/sqlite_storage_query.h) at `first`.

@@ -19,7 +19,9 @@
 #include <sstream>
 #include <string>
 
+#include "soc/account_store.h"
 #include "soc/pg/pg.h"
+#include "soc/pg/pg_account_store.h"
 #include "soc/pg/pg_storage.h"
 #include "soc/sqlite_storage.h"
 #include "soc/storage.h"
@@ -41,6 +43,8 @@ class TestDatabase {
  public:
   virtual ~TestDatabase() = default;
   virtual Result<std::unique_ptr<Storage>> Open(bool create) = 0;
+  // The staff accounts of the same database (open the Storage first: it makes the schema).
+  virtual Result<std::unique_ptr<AccountStore>> OpenAccounts() = 0;
   // The single value of `sql`'s first row (the test fails when there is none).
   virtual int64_t Int(const std::string& sql) = 0;
   virtual std::string Text(const std::string& sql) = 0;
@@ -65,6 +69,9 @@ class SqliteTestDatabase final : public TestDatabase {
   }
   Result<std::unique_ptr<Storage>> Open(bool create) override {
     return OpenSqliteStorage(path_, create);
+  }
+  Result<std::unique_ptr<AccountStore>> OpenAccounts() override {
+    return OpenSqliteAccountStore(path_);
   }
   int64_t Int(const std::string& sql) override {
     int64_t v = 0;
@@ -172,6 +179,7 @@ class PgTestDatabase final : public TestDatabase {
   Result<std::unique_ptr<Storage>> Open(bool create) override {
     return OpenPgStorage(uri_, create);
   }
+  Result<std::unique_ptr<AccountStore>> OpenAccounts() override { return OpenPgAccountStore(uri_); }
   int64_t Int(const std::string& sql) override {
     auto rows = raw_->Query(sql);
     EXPECT_TRUE(rows.ok()) << sql << ": " << (rows.ok() ? "" : rows.error().ToString());
