@@ -193,10 +193,13 @@ Status Connection::Exec(std::string_view sql, std::string_view what) {
 }
 
 Result<Transaction> Transaction::Begin(Connection& conn, Isolation isolation) {
-  CG_RETURN_IF_ERROR(conn.Exec(isolation == Isolation::kSerializable
-                                   ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                                   : "BEGIN ISOLATION LEVEL READ COMMITTED",
-                               "starting a transaction"));
+  const char* begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+  if (isolation == Isolation::kSerializable) {
+    begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+  } else if (isolation == Isolation::kRepeatableRead) {
+    begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+  }
+  CG_RETURN_IF_ERROR(conn.Exec(begin, "starting a transaction"));
   return Transaction(&conn);
 }
 

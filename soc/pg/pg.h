@@ -119,7 +119,8 @@ class Connection {
 // BEGIN ... COMMIT on one connection, rolled back unless committed.
 class Transaction {
  public:
-  enum class Isolation { kReadCommitted, kSerializable };
+  // kRepeatableRead is read-only: several reads from one snapshot.
+  enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
   static Result<Transaction> Begin(Connection& conn,
                                    Isolation isolation = Isolation::kReadCommitted);
   Transaction(Transaction&& other) noexcept;

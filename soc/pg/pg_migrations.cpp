@@ -3,6 +3,9 @@
 // by its own schema_migrations row, in its own transaction with that row).
 //
 // What differs on purpose:
+// - the device columns the queries sort and compare by prefix (device_id, hostname,
+//   group_name, hostname_folded) are COLLATE "C": bytewise, as SQLite's BINARY, whatever the
+//   database's locale, and their indexes serve those orders and ranges;
 // - times stay BIGINT Unix seconds and flags INTEGER 0/1 (the queries and the conformance tests
 //   read both backends alike);
 // - SQLite's rowids and INTEGER PRIMARY KEY become identity columns; tables ordered by rowid
@@ -56,10 +59,10 @@ CREATE TABLE enrollment_tokens (
 );
 
 CREATE TABLE devices (
-  device_id       TEXT PRIMARY KEY,
-  hostname        TEXT NOT NULL,
+  device_id       TEXT COLLATE "C" PRIMARY KEY,
+  hostname        TEXT COLLATE "C" NOT NULL,
   machine_id      TEXT NOT NULL,
-  group_name      TEXT NOT NULL,
+  group_name      TEXT COLLATE "C" NOT NULL,
   cert_serial     TEXT NOT NULL,
   cert_not_after  BIGINT NOT NULL,
   enrolled_at     BIGINT NOT NULL,
@@ -303,7 +306,7 @@ CREATE TABLE history_backfill (pending INTEGER NOT NULL);
       // The folded host name is computed in C++ when a device row is written; the OS and agent
       // version columns are filled at ingest (no report exists yet when this runs).
       {8, R"sql(
-ALTER TABLE devices ADD COLUMN hostname_folded TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN hostname_folded TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN os_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN os_version TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN agent_version TEXT NOT NULL DEFAULT '';

@@ -531,11 +531,5 @@ Result<std::vector<ReportingGap>> PgStorage::ReportingGaps(const HistoryQuery&) 
 Result<std::vector<InspectionRecord>> PgStorage::InspectionRecords(const HistoryQuery&) {
   return NotYet("the status history (InspectionRecords)");
 }
-Result<DevicePage> PgStorage::QueryDevices(const DeviceQuery&) {
-  return NotYet("the devices query (QueryDevices)");
-}
-Result<std::vector<GroupSummary>> PgStorage::SummarizeFleet(const FleetSummaryQuery&) {
-  return NotYet("the fleet summary (SummarizeFleet)");
-}
 
 }  // namespace cg::soc::pg
