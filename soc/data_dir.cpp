@@ -314,12 +314,6 @@ Status Serve(const ServeOptions& options) {
   const DataDirLayout layout{options.data_dir};
   CG_ASSIGN_OR_RETURN(auto export_config, LoadExportConfig(options, layout));
   CG_ASSIGN_OR_RETURN(const std::string database, DatabaseLocation(layout, options.database));
-  if (pg::IsPostgresUri(database) && export_config && !export_config->SinkNames().empty()) {
-    // Refused at start rather than failing every export batch later (issue 17, not ported).
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "the SIEM export (the \"export\" section of the configuration) is not "
-                     "available on PostgreSQL yet; remove it or use the SQLite database");
-  }
   CG_ASSIGN_OR_RETURN(auto loaded, Load(layout, options.database));
   if (pg::IsPostgresUri(database)) {
     spdlog::info("database: PostgreSQL {}", pg::RedactUri(database));

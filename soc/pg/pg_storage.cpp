@@ -233,7 +233,8 @@ Result<std::vector<Device>> PgStorage::ListDevices(const DeviceFilter& filter) {
 
 Status PgStorage::RevokeDevice(std::string_view device_id, SysTime now) {
   return InTransaction([&](Connection& conn) -> Status {
-    // The export event of the revocation is not recorded yet on PostgreSQL (NotYet: outbox).
+    CG_RETURN_IF_ERROR(LockOutbox(conn));
+    CG_RETURN_IF_ERROR(RecordRevokedEvent(conn, device_id, now));
     CG_ASSIGN_OR_RETURN(auto updated, conn.Query("UPDATE devices SET revoked = 1, "
                                                  "reenroll_allowed = 0 WHERE device_id = $1",
                                                  device_id));

@@ -102,14 +102,26 @@ class PgStorage final : public Storage {
                              std::string_view body_json, SysTime received_at,
                              std::string_view policy_state);
 
+  EventOptions event_options();
+
   Pool pool_;
   std::string where_;  // the redacted URI, for messages
+  std::mutex event_mu_;
+  EventOptions event_options_;  // guarded by event_mu_
 };
 
 template <typename Work>
 auto PgStorage::InTransaction(Work&& work) -> decltype(work(std::declval<Connection&>())) {
   return RunTransaction(pool_, std::forward<Work>(work));
 }
+
+// The export outbox's writers (pg_storage_export.cpp). LockOutbox comes first in every
+// transaction that appends events, before any row lock.
+Status LockOutbox(Connection& conn);
+Status RecordReportEvents(Connection& conn, const protocol::Report& report,
+                          std::string_view policy_state, SysTime received_at, bool newest,
+                          const EventOptions& options);
+Status RecordRevokedEvent(Connection& conn, std::string_view device_id, SysTime now);
 
 // Reading a device row of CG_DEVICE_COLUMNS (soc/sqlite_storage_query.h) at `first`.
 Result<Device> ReadDevice(const Rows& rows, int row, int first = 0);

@@ -1,5 +1,5 @@
 // PostgreSQL backend: reports (one and a group commit), policies, tasks, retention, generated
-// reports, and the areas not ported yet (NotYet: kUnavailable, never an empty success).
+// reports, and the status history, not ported yet (NotYet: kUnavailable, never an empty success).
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -49,6 +49,7 @@ Task ReadTask(const Rows& rows, int i) {
 Result<bool> PgStorage::StoreReport(const protocol::Report& report, std::string_view body_json,
                                     SysTime received_at, std::string_view policy_state) {
   return InTransaction([&](Connection& conn) -> Result<bool> {
+    CG_RETURN_IF_ERROR(LockOutbox(conn));
     return StoreReportIn(conn, report, body_json, received_at, policy_state);
   });
 }
@@ -72,6 +73,12 @@ std::vector<Result<bool>> PgStorage::StoreReports(std::span<const ReportToStore>
     auto tx = Transaction::Begin(c);
     if (!tx.ok()) {
       return fail_all(tx.error());
+    }
+    if (auto s = LockOutbox(c); !s.ok()) {
+      if (Retryable(c) && attempt < kMaxAttempts) {
+        continue;
+      }
+      return fail_all(s.error());
     }
     bool retry = false;
     for (const ReportToStore& item : reports) {
@@ -152,6 +159,9 @@ Result<bool> PgStorage::StoreReportIn(Connection& conn, const protocol::Report& 
     }
     newest = rows.IsNull(0, 0) || received_at >= rows.Time(0, 0);
   }
+  // The events of the change, in its transaction (before the device row moves on).
+  CG_RETURN_IF_ERROR(
+      RecordReportEvents(conn, report, policy_state, received_at, newest, event_options()));
   const int64_t clock_skew = ToUnixSeconds(*collected) - ToUnixSeconds(received_at);
   int64_t row_id = 0;
   {
@@ -503,22 +513,6 @@ Result<std::vector<GeneratedReport>> PgStorage::FindGeneratedReports(std::string
 
 // --- not ported yet: an error every time, never an empty answer that could pass for one ------
 
-void PgStorage::SetEventOptions(const EventOptions& /*options*/) {}
-Result<std::vector<OutboxEntry>> PgStorage::ReadOutbox(std::string_view, size_t) {
-  return NotYet("the export outbox (ReadOutbox)");
-}
-Status PgStorage::MarkExported(std::string_view, int64_t, SysTime) {
-  return NotYet("the export outbox (MarkExported)");
-}
-Result<std::vector<ExportSinkState>> PgStorage::ExportStatus(const std::vector<std::string>&) {
-  return NotYet("the export outbox (ExportStatus)");
-}
-Result<int64_t> PgStorage::PruneOutbox(const std::vector<std::string>&) {
-  return NotYet("the export outbox (PruneOutbox)");
-}
-Result<int64_t> PgStorage::RecordStaleDevices(std::span<const StaleDevice>, SysTime) {
-  return NotYet("the export outbox (RecordStaleDevices)");
-}
 Result<std::vector<StatusInterval>> PgStorage::StatusIntervals(const HistoryQuery&) {
   return NotYet("the status history (StatusIntervals)");
 }
