@@ -42,8 +42,8 @@ stop_cluster() {
   local data bin
   data=$(cat "$state/datadir")
   bin=$(pg_bin)
-  if [ -n "$bin" ] && [ -f "$data/postmaster.pid" ]; then
-    as_owner "$bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  if [ -n "$bin" ] && [ -f "$data/db/postmaster.pid" ]; then
+    as_owner "$bin/pg_ctl" -D "$data/db" -m fast -w -t 60 stop >/dev/null 2>&1 || true
   fi
   case "$data" in
     /tmp/cg-pgtest.*) rm -rf -- "$data" ;;
