@@ -39,8 +39,8 @@ void KeepAsLastError(const StateDir& state, const std::string& message) {
 }  // namespace
 
 Result<std::string> ReadTokenFile(const std::string& path) {
-  const std::string source = path == "-" ? "/dev/stdin" : path;
-  CG_ASSIGN_OR_RETURN(auto text, ReadFileToString(source, 4096));
+  CG_ASSIGN_OR_RETURN(auto text,
+                      path == "-" ? ReadStandardInput(4096) : ReadFileToString(path, 4096));
   const std::string where = path == "-" ? "standard input" : path;
   std::string_view rest = Trim(text);
   const size_t newline = rest.find('\n');
@@ -65,10 +65,13 @@ std::string TokenFilePath(const AgentConfig& config, const std::string& config_f
   if (config.enroll_token_file) {
     return *config.enroll_token_file;
   }
-  // Either separator: C:\ProgramData\CounterGuard\agent.json on Windows.
+  // Beside the configuration, with its separator: C:\ProgramData\CounterGuard\agent.json on
+  // Windows.
   const size_t slash = config_file.find_last_of("/\\");
-  return (slash == std::string::npos ? std::string(".") : config_file.substr(0, slash)) +
-         "/enroll.token";
+  if (slash == std::string::npos) {
+    return "./enroll.token";
+  }
+  return config_file.substr(0, slash + 1) + "enroll.token";
 }
 
 Status EnrollFromTokenFile(const AgentConfig& config, const std::string& config_file,
@@ -91,12 +94,11 @@ Status EnrollFromTokenFile(const AgentConfig& config, const std::string& config_
                      path + " waits to be used, but " + config_file +
                          " does not name the SOC to enroll with (\"server\" and \"ca_file\")");
   }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const auto perms = fs::status(path, ec).permissions();
-  if (!ec && (perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
-    spdlog::warn("{} can be read by other users than root (mode {:o}); it is deleted once used",
-                 path, static_cast<unsigned>(perms) & 0777u);
+  if (auto others = ReadableByOthers(path); others.ok() && *others) {
+    spdlog::warn(
+        "{} can be read by other users than root and the administrators ({}); it is "
+        "deleted once used",
+        path, **others);
   }
   CG_ASSIGN_OR_RETURN(auto token, ReadTokenFile(path));
   EnrollOptions options;

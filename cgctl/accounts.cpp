@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cgctl/cgctl.h"
+#include "cgctl/views.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
 #include "platform/os/terminal.h"
@@ -49,16 +50,6 @@ Result<std::string> Secret(const std::string& file, const std::string& prompt, b
     return end == std::string::npos ? text : text.substr(0, end);
   }
   return os::ReadSecretFromTerminal(prompt[0] == '\0' ? "secret: " : prompt + ": ");
-}
-
-// `text` padded with spaces to `width` characters (UTF-8 code points, not bytes: printf's %-20s
-// would misalign "Nguyễn Văn An").
-std::string Pad(const std::string& text, size_t width) {
-  size_t chars = 0;
-  for (unsigned char c : text) {
-    chars += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return chars >= width ? text : text + std::string(width - chars, ' ');
 }
 
 bool LooksLikeTotpCode(const std::string& text) {
@@ -146,6 +137,8 @@ void AccountCommands::Register(CLI::App& app, Globals& g) {
   audit_->add_option("--limit", audit_limit_, "how many entries (default 100)")
       ->check(CLI::Range(1, 10000));
 }
+
+bool AccountCommands::PrintsTable() const { return *list_ || *audit_; }
 
 std::optional<int> AccountCommands::RunIfChosen() {
   if (*login_) {
@@ -398,21 +391,8 @@ int AccountCommands::List() {
   if (!client.ok()) {
     return Fail(client.error().message);
   }
-  return Out(client->Call("GET", std::string(api::kAccounts)), [](const json& j) {
-    std::printf("%-20s  %-24s  %-9s  %-13s  %-4s  %-8s  %-20s  %s\n", "NAME", "DISPLAY NAME",
-                "ROLE", "STATE", "TOTP", "SESSIONS", "LAST LOGIN", "TOKENS");
-    for (const auto& a : j.value(fields::kAccounts, json::array())) {
-      std::string tokens;
-      for (const auto& t : a.value(fields::kTokens, json::array())) {
-        tokens += (tokens.empty() ? "" : ", ") + S(t, "name") + " (" + S(t, "role") + ", " +
-                  S(t, "state") + ")";
-      }
-      std::printf("%-20s  %s  %-9s  %-13s  %-4s  %-8s  %-20s  %s\n", S(a, "name").c_str(),
-                  Pad(S(a, fields::kDisplayName), 24).c_str(), S(a, "role").c_str(),
-                  S(a, "state").c_str(), a.value("totp", false) ? "yes" : "no",
-                  S(a, "sessions").c_str(), S(a, "last_login_at").c_str(),
-                  tokens.empty() ? "-" : tokens.c_str());
-    }
+  return Out(client->Call("GET", std::string(api::kAccounts)), [&](const json& j) {
+    Emit(AccountsTable(j), j, g_->csv ? Format::kCsv : Format::kText);
   });
 }
 
@@ -488,15 +468,8 @@ int AccountCommands::Audit() {
   if (!client.ok()) {
     return Fail(client.error().message);
   }
-  return Out(client->Call("GET", query), [](const json& j) {
-    std::printf("%-20s  %-16s  %-9s  %-6s  %-44s  %-6s  %-22s  %s\n", "TIME", "ACTOR", "ROLE",
-                "KIND", "ACTION", "RESULT", "SOURCE", "TARGET");
-    for (const auto& e : j.value(fields::kEntries, json::array())) {
-      std::printf("%-20s  %-16s  %-9s  %-6s  %-44s  %-6s  %-22s  %s\n", S(e, "time").c_str(),
-                  S(e, "actor").c_str(), S(e, "role").c_str(), S(e, "kind").c_str(),
-                  S(e, "action").c_str(), S(e, "result").c_str(), S(e, "source").c_str(),
-                  S(e, "target").c_str());
-    }
+  return Out(client->Call("GET", query), [&](const json& j) {
+    Emit(AuditTable(j), j, g_->csv ? Format::kCsv : Format::kText);
   });
 }
 

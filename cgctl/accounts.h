@@ -18,6 +18,8 @@ class AccountCommands {
   // After the parse: runs the chosen command and returns its exit code, or nullopt when none of
   // these commands was chosen.
   std::optional<int> RunIfChosen();
+  // Whether the chosen command prints a table (and so takes --csv): `account list`, `audit`.
+  bool PrintsTable() const;
 
  private:
   int Login();

@@ -12,6 +12,7 @@
 #include "cgctl/api.h"
 #include "cgctl/history_report.h"
 #include "cgctl/query.h"
+#include "cgctl/views.h"
 #include "common/cli.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
@@ -157,6 +158,22 @@ struct Commands {
     return 0;
   }
 
+  // Prints a call's answer as JSON (--json), as the CSV of `table` (--csv) or with `human`.
+  template <typename T, typename F>
+  int show(const cg::Result<json>& r, T&& table, F&& human) {
+    if (!r.ok()) {
+      return Fail(r.error().message);
+    }
+    if (g.json) {
+      Emit(Table({}), *r, format());  // the answer as it is: no table is built for JSON
+    } else if (g.csv) {
+      Emit(table(*r), *r, format());
+    } else {
+      human(*r);
+    }
+    return 0;
+  }
+
   int PolicyKeygenOrSign(bool keygen_cmd, bool sign_cmd) {
     std::string passphrase;
     if (sign_cmd) {
@@ -244,8 +261,16 @@ struct Commands {
     if (device_id.empty()) {
       return Fail("device: give a device id (or `device revoke ID`)");
     }
-    return out(api->Call("GET", api::PathWithId(api::kDevice, device_id)),
-               [](const json& j) { std::fputs(FormatDevice(j).c_str(), stdout); });
+    // --csv: the latest report's checks with their evidence, as `report show` gives them.
+    return show(
+        api->Call("GET", api::PathWithId(api::kDevice, device_id)),
+        [](const json& j) {
+          // A device that has not reported has "latest_report": null: no rows.
+          const json report = j.value("latest_report", json(nullptr));
+          return ChecksTable(report.is_object() ? report.value("checks", json::array())
+                                                : json::array());
+        },
+        [](const json& j) { std::fputs(FormatDevice(j).c_str(), stdout); });
   }
 
   int EnrollTokenCreate() {
@@ -259,14 +284,13 @@ struct Commands {
     if (!r.ok()) {
       return Fail(r.error().message);
     }
-    if (g.json) {
-      std::cout << json{{"token", r->value("token", "")},
+    const json shown = {{"token", r->value("token", "")},
                         {"id", r->value("id", "")},
                         {"group", r->value("group", "")},
                         {"expires_at", r->value("expires_at", "")},
-                        {"uses", r->value("uses", 0)}}
-                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
-                << "\n";
+                        {"uses", r->value("uses", 0)}};
+    if (g.json || g.csv) {
+      Emit(FieldsTable(shown, {"token", "id", "group", "expires_at", "uses"}), shown, format());
     } else {
       std::printf("enrollment token %s for group %s, %s use(s), expires %s:\n%s\n",
                   S(*r, "id").c_str(), S(*r, "group").c_str(), S(*r, "uses").c_str(),
@@ -305,40 +329,23 @@ struct Commands {
 
   int PolicyStatus() {
     std::string q = status_group.empty() ? "" : "?group=" + cg::protocol::UrlEncode(status_group);
-    return out(api->Call("GET", std::string(api::kPolicyStatus) + q), [](const json& j) {
-      std::printf("%-8s  %-64s  %s\n", "VERSION", "HASH", "DEVICES");
-      for (const auto& v : j.value("versions", json::array())) {
-        std::printf("%-8s  %-64s  %s\n", S(v, "version").c_str(), S(v, "hash").c_str(),
-                    S(v, "devices").c_str());
-      }
-      const json lagging = j.value("lagging", json::array());
-      std::printf("\n%zu device(s) lagging\n", lagging.size());
-      if (!lagging.empty()) {
-        std::printf("%-36s  %-20s  %-22s  %-7s  %-8s  %-12s  %s\n", "DEVICE ID", "HOSTNAME",
-                    "GROUP", "HAS", "EXPECTED", "STATUS", "LAST SEEN");
-      }
-      for (const auto& d : lagging) {
-        std::printf("%-36s  %-20s  %-22s  %-7s  %-8s  %-12s  %s\n", S(d, "device_id").c_str(),
-                    S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "policy_version").c_str(),
-                    S(d, "expected_version").c_str(), S(d, "status").c_str(),
-                    S(d, "last_seen").c_str());
-      }
-      const json unverified = j.value("unverified", json::array());
-      std::printf(
-          "\n%zu device(s) unverified (their last report names a policy the SOC never "
-          "served them)\n",
-          unverified.size());
-      if (!unverified.empty()) {
-        std::printf("%-36s  %-20s  %-22s  %-7s  %-16s  %-8s  %s\n", "DEVICE ID", "HOSTNAME",
-                    "GROUP", "CLAIMS", "CLAIMED HASH", "EXPECTED", "LAST SEEN");
-      }
-      for (const auto& d : unverified) {
-        std::printf("%-36s  %-20s  %-22s  %-7s  %-16.16s  %-8s  %s\n", S(d, "device_id").c_str(),
-                    S(d, "hostname").c_str(), S(d, "group").c_str(), S(d, "policy_version").c_str(),
-                    S(d, "policy_hash").c_str(), S(d, "expected_version").c_str(),
-                    S(d, "last_seen").c_str());
-      }
-    });
+    return show(api->Call("GET", std::string(api::kPolicyStatus) + q), PolicyStatusCsvTable,
+                [](const json& j) {
+                  std::fputs(PolicyVersionsTable(j).Text().c_str(), stdout);
+                  const Table lagging = PolicyLaggingTable(j);
+                  std::printf("\n%zu device(s) lagging\n", lagging.rows());
+                  if (lagging.rows() > 0) {
+                    std::fputs(lagging.Text().c_str(), stdout);
+                  }
+                  const Table unverified = PolicyUnverifiedTable(j);
+                  std::printf(
+                      "\n%zu device(s) unverified (their last report names a policy the SOC "
+                      "never served them)\n",
+                      unverified.rows());
+                  if (unverified.rows() > 0) {
+                    std::fputs(unverified.Text().c_str(), stdout);
+                  }
+                });
   }
 
   int PolicyEffective() {
@@ -348,67 +355,39 @@ struct Commands {
     const std::string q = effective_device.empty()
                               ? "?group=" + cg::protocol::UrlEncode(effective_group)
                               : "?device=" + cg::protocol::UrlEncode(effective_device);
-    return out(api->Call("GET", std::string(api::kPolicyEffective) + q), [](const json& j) {
-      std::printf("group:    %s\nversion:  %s\nhash:     %s\n", S(j, "group").c_str(),
-                  S(j, "version").c_str(), S(j, "hash").c_str());
-      if (j.contains("device")) {
-        std::printf("device:   %s runs version %s hash %s (%s)\n",
-                    S(j["device"], "device_id").c_str(), S(j["device"], "policy_version").c_str(),
-                    S(j["device"], "policy_hash").c_str(),
-                    S(j["device"], "policy_state") == "" ? "not judged"
-                                                         : S(j["device"], "policy_state").c_str());
-      }
-      std::printf("layers (broadest first):\n");
-      for (const auto& l : j.value("layers", json::array())) {
-        std::printf("  %-24s  version %-6s  %s  %s\n",
-                    S(l, "target") == "" ? "(every group)" : S(l, "target").c_str(),
-                    S(l, "version").c_str(), S(l, "hash").c_str(), S(l, "name").c_str());
-      }
-      std::printf("%-52s  %-28s  %s\n", "SETTING", "VALUE", "FROM");
-      const json& policy = j.at("policy");
-      const json origins = j.value("origin", json::object());
-      for (const auto& [path, from] : origins.items()) {
-        // path is "checks.<id>.<key>", "reporting.<key>" or "name".
-        json value = nullptr;
-        const auto first = path.find('.');
-        const auto second = path.find('.', first == std::string::npos ? first : first + 1);
-        if (path.starts_with("checks.") && second != std::string::npos) {
-          value =
-              policy["checks"][path.substr(first + 1, second - first - 1)][path.substr(second + 1)];
-        } else if (path.starts_with("reporting.")) {
-          value = policy["reporting"][path.substr(first + 1)];
-        } else {
-          value = policy.value(path, json(nullptr));
-        }
-        std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-        if (text.size() > 28) {
-          text = text.substr(0, 25) + "...";
-        }
-        const std::string origin = E(from.get<std::string>());
-        std::printf("%-52s  %-28s  %s\n", E(path).c_str(), E(text).c_str(),
-                    origin.empty() ? "(every group)" : origin.c_str());
-      }
-    });
+    return show(
+        api->Call("GET", std::string(api::kPolicyEffective) + q), PolicySettingsTable,
+        [](const json& j) {
+          std::printf("group:    %s\nversion:  %s\nhash:     %s\n", S(j, "group").c_str(),
+                      S(j, "version").c_str(), S(j, "hash").c_str());
+          if (j.contains("device")) {
+            std::printf(
+                "device:   %s runs version %s hash %s (%s)\n", S(j["device"], "device_id").c_str(),
+                S(j["device"], "policy_version").c_str(), S(j["device"], "policy_hash").c_str(),
+                S(j["device"], "policy_state") == "" ? "not judged"
+                                                     : S(j["device"], "policy_state").c_str());
+          }
+          std::printf("layers (broadest first):\n");
+          for (const auto& l : j.value("layers", json::array())) {
+            std::printf("  %-24s  version %-6s  %s  %s\n",
+                        S(l, "target") == "" ? "(every group)" : S(l, "target").c_str(),
+                        S(l, "version").c_str(), S(l, "hash").c_str(), S(l, "name").c_str());
+          }
+          std::fputs(PolicySettingsTable(j).Text().c_str(), stdout);
+        });
   }
 
   int PolicyList() {
-    return out(api->Call("GET", std::string(api::kPolicies)), [](const json& j) {
-      std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n", "TARGET", "VERSION", "NAME",
-                  "KEY", "SCOPE", "PUSHED BY", "PUSHED AT");
-      for (const auto& p : j.value("policies", json::array())) {
-        std::printf("%-20s  %-8s  %-24s  %-16s  %-20s  %-16s  %s\n",
-                    S(p, "target") == "" ? "(every group)" : S(p, "target").c_str(),
-                    S(p, "version").c_str(), S(p, "name").c_str(), S(p, "key_id").c_str(),
-                    S(p, "scope") == "" ? "(signed target)" : S(p, "scope").c_str(),
-                    S(p, "pushed_by").c_str(), S(p, "pushed_at").c_str());
-      }
-    });
+    return show(api->Call("GET", std::string(api::kPolicies)), PolicyListTable,
+                [](const json& j) { std::fputs(PolicyListTable(j).Text().c_str(), stdout); });
   }
 
   int InspectStatus() {
     if (!inspect_task.empty()) {
-      return out(
-          api->Call("GET", api::PathWithId(api::kInspection, inspect_task)), [](const json& j) {
+      return show(
+          api->Call("GET", api::PathWithId(api::kInspection, inspect_task)),
+          [](const json& j) { return InspectionTable(j.value("devices", json::array())); },
+          [](const json& j) {
             std::printf("inspection %s of %s%s, asked by %s at %s\n\n", S(j, "task_id").c_str(),
                         S(j, "target").c_str(), j.value("yara", false) ? " (with YARA)" : "",
                         S(j, "created_by").c_str(), S(j, "created_at").c_str());
@@ -416,16 +395,8 @@ struct Commands {
             std::fputs(InspectionTable(j.value("devices", json::array())).Text().c_str(), stdout);
           });
     }
-    return out(api->Call("GET", std::string(api::kInspections)), [](const json& j) {
-      std::printf("%-36s  %-30s  %-5s  %-20s  %-8s  %-9s  %s\n", "INSPECTION", "TARGET", "YARA",
-                  "ASKED AT", "DEVICES", "DELIVERED", "DONE");
-      for (const auto& t : j.value("inspections", json::array())) {
-        std::printf("%-36s  %-30s  %-5s  %-20s  %-8s  %-9s  %s\n", S(t, "task_id").c_str(),
-                    S(t, "target").c_str(), t.value("yara", false) ? "yes" : "no",
-                    S(t, "created_at").c_str(), S(t, "devices").c_str(), S(t, "delivered").c_str(),
-                    S(t, "done").c_str());
-      }
-    });
+    return show(api->Call("GET", std::string(api::kInspections)), InspectionsTable,
+                [](const json& j) { std::fputs(InspectionsTable(j).Text().c_str(), stdout); });
   }
 
   int Inspect() {
@@ -448,16 +419,8 @@ struct Commands {
   }
 
   int EnrollTokenList() {
-    return out(api->Call("GET", std::string(api::kEnrollTokens)), [](const json& j) {
-      std::printf("%-36s  %-22s  %-9s  %-9s  %-20s  %s\n", "ID", "GROUP", "STATE", "USES",
-                  "EXPIRES", "CREATED BY");
-      for (const auto& t : j.value("enroll_tokens", json::array())) {
-        const std::string uses = S(t, "uses") + "/" + S(t, "uses_allowed");
-        std::printf("%-36s  %-22s  %-9s  %-9s  %-20s  %s\n", S(t, "id").c_str(),
-                    S(t, "group").c_str(), S(t, "state").c_str(), uses.c_str(),
-                    S(t, "expires_at").c_str(), S(t, "created_by").c_str());
-      }
-    });
+    return show(api->Call("GET", std::string(api::kEnrollTokens)), EnrollTokensTable,
+                [](const json& j) { std::fputs(EnrollTokensTable(j).Text().c_str(), stdout); });
   }
 
   int EnrollTokenRevoke() {
@@ -468,16 +431,8 @@ struct Commands {
   }
 
   int OperatorList() {
-    return out(api->Call("GET", std::string(api::kOperatorTokens)), [](const json& j) {
-      std::printf("%-36s  %-20s  %-16s  %-8s  %-8s  %-20s  %-20s  %s\n", "ID", "NAME", "ACCOUNT",
-                  "ROLE", "STATE", "EXPIRES", "LAST USED", "CREATED");
-      for (const auto& t : j.value("operator_tokens", json::array())) {
-        std::printf("%-36s  %-20s  %-16s  %-8s  %-8s  %-20s  %-20s  %s\n", S(t, "id").c_str(),
-                    S(t, "name").c_str(), S(t, "account").c_str(), S(t, "role").c_str(),
-                    S(t, "state").c_str(), S(t, "expires_at").c_str(), S(t, "last_used_at").c_str(),
-                    S(t, "created_at").c_str());
-      }
-    });
+    return show(api->Call("GET", std::string(api::kOperatorTokens)), OperatorTokensTable,
+                [](const json& j) { std::fputs(OperatorTokensTable(j).Text().c_str(), stdout); });
   }
 
   int OperatorCreate() {
@@ -496,14 +451,13 @@ struct Commands {
     if (!r.ok()) {
       return Fail(r.error().message);
     }
-    if (g.json) {
-      std::cout << json{{"token", r->value("token", "")},
+    const json shown = {{"token", r->value("token", "")},
                         {"id", r->value("id", "")},
                         {"name", r->value("name", "")},
                         {"role", r->value("role", "")},
-                        {"expires_at", r->value("expires_at", json(nullptr))}}
-                       .dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace)
-                << "\n";
+                        {"expires_at", r->value("expires_at", json(nullptr))}};
+    if (g.json || g.csv) {
+      Emit(FieldsTable(shown, {"token", "id", "name", "role", "expires_at"}), shown, format());
     } else {
       std::printf("operator token %s for %s (%s, account %s), expires %s, shown once:\n%s\n",
                   S(*r, "id").c_str(), S(*r, "name").c_str(), S(*r, "role").c_str(),
@@ -524,26 +478,14 @@ struct Commands {
   }
 
   int Conflicts() {
-    return out(api->Call("GET", std::string(api::kConflicts) + (conflicts_all ? "?all=1" : "")),
-               [](const json& j) {
-                 std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", "ID", "TIME",
-                             "DEVICE ID", "HOSTNAME", "GROUP", "SOURCE", "RESOLVED");
-                 for (const auto& c : j.value("conflicts", json::array())) {
-                   std::string resolved = S(c, "resolved_at");
-                   if (resolved != "-" && !c.value("resolved_by", "").empty()) {
-                     resolved += " by " + S(c, "resolved_by");
-                   }
-                   std::printf("%-6s  %-20s  %-36s  %-20s  %-22s  %-22s  %s\n", S(c, "id").c_str(),
-                               S(c, "time").c_str(), S(c, "device_id").c_str(),
-                               S(c, "hostname").c_str(), S(c, "group").c_str(),
-                               S(c, "source").c_str(), resolved.c_str());
-                 }
-               });
+    return show(api->Call("GET", std::string(api::kConflicts) + (conflicts_all ? "?all=1" : "")),
+                ConflictsTable,
+                [](const json& j) { std::fputs(ConflictsTable(j).Text().c_str(), stdout); });
   }
 
   int ExportStatus() {
-    return out(api->Call("GET", std::string(api::kExportStatus)),
-               [](const json& j) { std::fputs(FormatExportStatus(j).c_str(), stdout); });
+    return show(api->Call("GET", std::string(api::kExportStatus)), ExportSinksTable,
+                [](const json& j) { std::fputs(FormatExportStatus(j).c_str(), stdout); });
   }
 };
 
@@ -591,7 +533,10 @@ int Run(int argc, char** argv) {
                  "session of `cgctl login`");
   app.add_option("--ca", g.ca_file, "SOC CA certificate to pin (env CGCTL_CA)");
   auto* json_flag = app.add_flag("--json", g.json, "JSON output");
-  app.add_flag("--csv", g.csv, "CSV output (devices, summary, report show)")->excludes(json_flag);
+  app.add_flag("--csv", g.csv,
+               "CSV output (RFC 4180) of every command that lists or shows data; refused by the "
+               "commands that print none")
+      ->excludes(json_flag);
 
   // devices, summary, report show: cgctl/query.cpp.
   const QueryCommands query = AddQueryCommands(app, c.devices, c.summary_group, c.report_id);
@@ -634,9 +579,11 @@ int Run(int argc, char** argv) {
   auto* op_list = operator_cmd->add_subcommand("list", "List operator tokens");
   auto* op_create = operator_cmd->add_subcommand("create", "Create an operator token");
   op_create->add_option("--name", op_name, "who the token is for")->required();
-  op_create->add_option("--role", op_role, "analyst or admin")
+  op_create
+      ->add_option("--role", op_role,
+                   "analyst, admin or metrics (GET /metrics only: for Prometheus)")
       ->required()
-      ->check(CLI::IsMember({"analyst", "admin"}));
+      ->check(CLI::IsMember({"analyst", "admin", "metrics"}));
   op_create->add_option("--ttl", op_ttl, "lifetime, e.g. 30d (default and most: 90d)");
   op_create->add_option("--account", op_account,
                         "the staff account that owns it (default: yours when logged in); "
@@ -700,7 +647,21 @@ int Run(int argc, char** argv) {
     return *exit_code;
   }
 
-  // Offline commands: the signing key never touches the SOC.
+  // --csv is for data: a command that prints none refuses it rather than ignore it.
+  if (g.csv) {
+    const bool table = *query.devices || *query.summary || *query.report_show ||
+                       (*device && !*revoke && !*allow_reenroll) || history_report.PrintsTable() ||
+                       *policy_status || *policy_list || *policy_effective || *inspect_status ||
+                       *token_list || *token_create || *op_list || *op_create ||
+                       (*conflicts && !*conflict_resolve) || *export_status ||
+                       accounts.PrintsTable();
+    if (!table) {
+      return Fail(
+          "--csv: this command prints no table (`report inspection` and `report download` take "
+          "--format csv)");
+    }
+  }
+
   // Offline commands: the signing key never touches the SOC.
   if (*keygen || *sign) {
     return c.PolicyKeygenOrSign(static_cast<bool>(*keygen), static_cast<bool>(*sign));
@@ -738,7 +699,7 @@ int Run(int argc, char** argv) {
   if (auto code =
           history_report.Run([&](const std::string& method,
                                  const std::string& target) { return api->Raw(method, target); },
-                             g.json)) {
+                             g.json, g.csv)) {
     return *code;
   }
   if (*token_create) {

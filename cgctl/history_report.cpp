@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cgctl/cgctl.h"
+#include "cgctl/views.h"
 #include "common/timeutil.h"
 #include "platform/os/files.h"
 #include "protocol/api_paths.h"
@@ -42,24 +43,6 @@ Result<json> JsonCall(const RawCall& call, const std::string& target) {
     return MakeError(ErrorCode::kParse, "the SOC answered something that is not JSON");
   }
   return j;
-}
-
-std::string CsvCell(std::string text) {
-  // A cell a spreadsheet would run as a formula is quoted as text.
-  if (!text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos) {
-    text.insert(text.begin(), '\'');
-  }
-  if (text.find_first_of(",\"\r\n") == std::string::npos) {
-    return text;
-  }
-  std::string out = "\"";
-  for (const char c : text) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
 }
 
 std::string Query(std::initializer_list<std::pair<const char*, std::string>> params) {
@@ -147,7 +130,7 @@ std::string HistoryCsv(const json& answer) {
           open ? std::string() : i.value("until", ""),
           seconds < 0 ? std::string() : std::to_string(seconds), i.value("report_id", ""),
           i.value("summary", "")}) {
-      out += CsvCell(E(cell)) + ",";  // control characters escaped, as on the terminal
+      out += CsvCell(cell) + ",";  // control characters escaped, as on the terminal
     }
     out.back() = '\r';
     out += "\n";
@@ -185,27 +168,43 @@ void HistoryReportCommands::Register(CLI::App& app) {
       ->check(CLI::IsMember({"html", "csv"}));
   inspection_->add_option("--lang", lang_, "vi (default) or en")
       ->check(CLI::IsMember({"vi", "en"}));
-  inspection_->add_option("--output", output_, "write to FILE (default: standard output)");
+  inspection_->add_option("-o,--output", output_, "write to FILE (default: standard output)");
+  download_ = report_->add_subcommand(
+      "download", "A report the SOC generated before, again, by its id (same digest)");
+  download_->add_option("id", download_id_, "report id (printed with the digest)")->required();
+  download_->add_option("-o,--output", download_output_,
+                        "write to FILE (default: standard output)");
+  download_->add_option("--format", download_format_, "html or csv (default: as generated)")
+      ->check(CLI::IsMember({"html", "csv"}));
+  download_->add_option("--lang", download_lang_, "vi or en (default: as generated)")
+      ->check(CLI::IsMember({"vi", "en"}));
   verify_ = report_->add_subcommand(
       "verify", "Find the SOC's record of a report by the digest printed on it");
   verify_->add_option("digest", digest_, "SHA-256 digest (64 hex digits)")->required();
 }
 
-std::optional<int> HistoryReportCommands::Run(const RawCall& call, bool json_out) {
+bool HistoryReportCommands::PrintsTable() const {
+  return (history_ != nullptr && *history_) || (verify_ != nullptr && *verify_);
+}
+
+std::optional<int> HistoryReportCommands::Run(const RawCall& call, bool json_out, bool csv_out) {
   if (history_ != nullptr && *history_) {
-    return History(call, json_out);
+    return History(call, json_out, csv_ || csv_out);
   }
   if (inspection_ != nullptr && *inspection_) {
     return Inspection(call, json_out);
   }
   if (verify_ != nullptr && *verify_) {
-    return Verify(call, json_out);
+    return Verify(call, json_out, csv_out);
+  }
+  if (download_ != nullptr && *download_) {
+    return Download(call, json_out);
   }
   return std::nullopt;
 }
 
-int HistoryReportCommands::History(const RawCall& call, bool json_out) {
-  if (json_out && csv_) {
+int HistoryReportCommands::History(const RawCall& call, bool json_out, bool csv) {
+  if (json_out && csv) {
     return Fail("history: --json and --csv exclude each other");
   }
   auto r = JsonCall(call, api::PathWithId(api::kDeviceHistory, device_id_) +
@@ -218,7 +217,7 @@ int HistoryReportCommands::History(const RawCall& call, bool json_out) {
   }
   if (json_out) {
     std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
-  } else if (csv_) {
+  } else if (csv) {
     std::fputs(HistoryCsv(*r).c_str(), stdout);
   } else {
     std::fputs(FormatHistory(*r).c_str(), stdout);
@@ -238,28 +237,50 @@ int HistoryReportCommands::Inspection(const RawCall& call, bool json_out) {
   if (r->status != 200) {
     return Fail(ErrorOf(*r));
   }
-  const std::string digest = r->Header(api::kReportDigestHeader);
-  const std::string id = r->Header(api::kReportIdHeader);
-  if (!output_.empty()) {
-    if (auto s = WriteFileAtomic(output_, r->body, 0600); !s.ok()) {
+  return WriteDocument(*r, output_, json_out);
+}
+
+int HistoryReportCommands::Download(const RawCall& call, bool json_out) {
+  auto r = call("GET", api::PathWithId(api::kInspectionReportById, download_id_) +
+                           Query({{"format", download_format_}, {"lang", download_lang_}}));
+  if (!r.ok()) {
+    return Fail(r.error().message);
+  }
+  if (r->status != 200) {
+    return Fail(ErrorOf(*r));
+  }
+  // The SOC checked its stored content against the digest; say which digest that was.
+  if (r->Header(api::kReportIdHeader) != download_id_) {
+    return Fail("the SOC answered another report than " + download_id_);
+  }
+  return WriteDocument(*r, download_output_, json_out);
+}
+
+int HistoryReportCommands::WriteDocument(const protocol::HttpResponse& r, const std::string& output,
+                                         bool json_out) {
+  const std::string digest = r.Header(api::kReportDigestHeader);
+  const std::string id = r.Header(api::kReportIdHeader);
+  if (!output.empty()) {
+    if (auto s = WriteFileAtomic(output, r.body, 0600); !s.ok()) {
       return Fail(s.error().message);
     }
   } else {
-    std::fwrite(r->body.data(), 1, r->body.size(), stdout);
+    std::fwrite(r.body.data(), 1, r.body.size(), stdout);
+    std::fflush(stdout);
   }
   // The identity goes where it does not mix with the document.
-  FILE* info = output_.empty() ? stderr : stdout;
+  FILE* info = output.empty() ? stderr : stdout;
   if (json_out) {
     std::fprintf(info, "%s\n",
-                 json{{"id", id}, {"digest", digest}, {"output", output_}}.dump().c_str());
+                 json{{"id", id}, {"digest", digest}, {"output", output}}.dump().c_str());
   } else {
     std::fprintf(info, "report %s%s%s, digest %s\n", E(id).c_str(),
-                 output_.empty() ? "" : " written to ", E(output_).c_str(), E(digest).c_str());
+                 output.empty() ? "" : " written to ", E(output).c_str(), E(digest).c_str());
   }
   return 0;
 }
 
-int HistoryReportCommands::Verify(const RawCall& call, bool json_out) {
+int HistoryReportCommands::Verify(const RawCall& call, bool json_out, bool csv) {
   auto r = JsonCall(call, std::string(api::kInspectionReports) + Query({{"digest", digest_}}));
   if (!r.ok()) {
     if (r.error().code == ErrorCode::kNotFound) {
@@ -267,8 +288,8 @@ int HistoryReportCommands::Verify(const RawCall& call, bool json_out) {
     }
     return Fail(r.error().message);
   }
-  if (json_out) {
-    std::cout << r->dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) << "\n";
+  if (json_out || csv) {
+    Emit(ReportRecordsTable(*r), *r, json_out ? Format::kJson : Format::kCsv);
     return 0;
   }
   for (const auto& rep : r->value("reports", json::array())) {
@@ -279,6 +300,7 @@ int HistoryReportCommands::Verify(const RawCall& call, bool json_out) {
                 S(p, "lang").c_str(), S(rep, "generated_by").c_str(),
                 S(rep, "generated_at").c_str());
   }
+  std::printf("(`cgctl report download ID` gives a recorded report again)\n");
   return 0;
 }
 

@@ -221,7 +221,9 @@ int RunDevices(const DevicesOptions& o, const CallFn& call, Format format) {
     for (auto& d : r->value(api::devices_field::kDevices, json::array())) {
       devices.push_back(std::move(d));
     }
-    total = r->value(api::devices_field::kTotal, int64_t{0});
+    if (const json t = r->value(api::devices_field::kTotal, json(nullptr)); t.is_number()) {
+      total = t.get<int64_t>();  // the first page's count (later pages carry null)
+    }
     const json n = r->value(api::devices_field::kNextCursor, json(nullptr));
     next = n.is_string() ? n.get<std::string>() : "";
     if (one_page || next.empty()) {

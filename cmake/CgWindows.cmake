@@ -163,12 +163,14 @@ target_include_directories(cg-agent PRIVATE "${CG_EVENT_MESSAGES_DIR}")
 # The MSI (installer/windows/counterguard-agent.wxs), made by Debian's wixl from the built
 # cg-agent.exe (stripped): `cmake --build build-win --target counterguard-agent-msi` with the
 # SOC's CA and the policy public key named at configure time (docs/windows.md, "Roll-out").
+# installer/windows/build-msi.cmake is the recipe, shared with the MSI test (which builds its
+# own MSIs with its SOC's test CA and policy key).
 set(CG_MSI_VERSION "${PROJECT_VERSION}" CACHE STRING
     "ProductVersion of the MSI (major.minor.build; raise it for every release: upgrades need it)")
 set(CG_MSI_SOC_CA "" CACHE FILEPATH "The SOC's ca.pem (cg-soc init) installed by the MSI")
 set(CG_MSI_POLICY_KEY "" CACHE FILEPATH "The policy public key (.pub) installed by the MSI")
 find_program(CG_WIXL wixl)
-set(CG_MSI_WXS "${PROJECT_SOURCE_DIR}/installer/windows/counterguard-agent.wxs")
+set(CG_MSI_RECIPE "${PROJECT_SOURCE_DIR}/installer/windows/build-msi.cmake")
 set(CG_MSI "${CMAKE_BINARY_DIR}/counterguard-agent-${CG_MSI_VERSION}.msi")
 if(NOT CG_WIXL)
   add_custom_target(counterguard-agent-msi
@@ -181,17 +183,13 @@ elseif(NOT CG_MSI_SOC_CA OR NOT CG_MSI_POLICY_KEY)
 else()
   add_custom_command(
     OUTPUT "${CG_MSI}"
-    COMMAND ${CMAKE_STRIP} -o "${CMAKE_BINARY_DIR}/msi/cg-agent.exe" $<TARGET_FILE:cg-agent>
-    # wixl finds -D sources only by relative names: copied beside the stripped exe.
-    COMMAND ${CMAKE_COMMAND} -E copy "${CG_MSI_SOC_CA}" "${CMAKE_BINARY_DIR}/msi/ca.pem"
-    COMMAND ${CMAKE_COMMAND} -E copy "${CG_MSI_POLICY_KEY}" "${CMAKE_BINARY_DIR}/msi/policy.pub"
-    COMMAND ${CG_WIXL} -a x64 -D Version=${CG_MSI_VERSION} -D AgentExe=cg-agent.exe
-            -D SocCa=ca.pem -D PolicyKey=policy.pub -o "${CG_MSI}" "${CG_MSI_WXS}"
-    WORKING_DIRECTORY "${CMAKE_BINARY_DIR}/msi"
-    DEPENDS cg-agent "${CG_MSI_WXS}" "${CG_MSI_SOC_CA}" "${CG_MSI_POLICY_KEY}"
+    COMMAND ${CMAKE_COMMAND} -DAGENT_EXE=$<TARGET_FILE:cg-agent> -DSOC_CA=${CG_MSI_SOC_CA}
+            -DPOLICY_KEY=${CG_MSI_POLICY_KEY} -DVERSION=${CG_MSI_VERSION} -DOUTPUT=${CG_MSI}
+            -DWIXL=${CG_WIXL} -DSTRIP=${CMAKE_STRIP} -P ${CG_MSI_RECIPE}
+    DEPENDS cg-agent "${CG_MSI_RECIPE}" "${PROJECT_SOURCE_DIR}/installer/windows/counterguard-agent.wxs"
+            "${CG_MSI_SOC_CA}" "${CG_MSI_POLICY_KEY}"
     COMMENT "wixl counterguard-agent-${CG_MSI_VERSION}.msi"
     VERBATIM)
-  file(MAKE_DIRECTORY "${CMAKE_BINARY_DIR}/msi")
   add_custom_target(counterguard-agent-msi DEPENDS "${CG_MSI}")
 endif()
 

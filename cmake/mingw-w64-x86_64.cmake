@@ -41,7 +41,13 @@ if(CG_WINE AND CG_WINESERVER)
   if(NOT CG_WINEPREFIX)
     set(CG_WINEPREFIX "${CMAKE_BINARY_DIR}/wineprefix" CACHE PATH "Wine prefix of the tests")
   endif()
+  # A pristine prefix, made once and copied into every prefix the tests make (wine-run.sh).
+  if(NOT CG_WINEPREFIX_TEMPLATE)
+    set(CG_WINEPREFIX_TEMPLATE "${CMAKE_BINARY_DIR}/wineprefix-template" CACHE PATH
+        "Pristine Wine prefix copied into the tests' prefixes")
+  endif()
   set(CMAKE_CROSSCOMPILING_EMULATOR
-      env "CG_WINEPREFIX=${CG_WINEPREFIX}" "CG_WINE=${CG_WINE}" "CG_WINESERVER=${CG_WINESERVER}"
+      env "CG_WINEPREFIX=${CG_WINEPREFIX}" "CG_WINEPREFIX_TEMPLATE=${CG_WINEPREFIX_TEMPLATE}"
+          "CG_WINE=${CG_WINE}" "CG_WINESERVER=${CG_WINESERVER}"
           ${CMAKE_CURRENT_LIST_DIR}/wine-run.sh)
 endif()

@@ -229,11 +229,18 @@ CheckResult EvaluateRegistry(const CheckContext& ctx, const Params& params) {
   json facts = {{"windows", source->LoadSystem(notes)}};
   std::vector<Evaluation> evals = source->Evaluate({});
   size_t users = 0;
+  size_t offline = 0;
   for (const auto& e : evals) {
-    users += e.user != screen_lock::kAllUsers ? 1 : 0;
+    if (e.user.ends_with("not logged on)")) {
+      ++offline;
+    } else if (e.user != screen_lock::kAllUsers) {
+      ++users;
+    }
   }
-  Conclude(r, evals, params, std::move(facts), notes,
-           "screen lock compliant for " + std::to_string(users) + " logged-on user(s)");
+  Conclude(
+      r, evals, params, std::move(facts), notes,
+      "screen lock compliant for " + std::to_string(users) + " logged-on user(s)" +
+          (offline > 0 ? " and " + std::to_string(offline) + " profile(s) not logged on" : ""));
   return r;
 }
 

@@ -11,7 +11,7 @@ namespace cg::collectors::screen_lock {
 
 Params ReadParams(const policy::CheckPolicy& p) {
   return Params{p.Int("max_idle_seconds"), p.Int("max_lock_delay_seconds"),
-                p.Bool("allow_user_override")};
+                p.Bool("allow_user_override"), p.Bool("read_profiles_not_logged_on")};
 }
 
 Status Source::PlanEnforcement(const Params& /*params*/, EnforcementPlan& /*plan*/) const {

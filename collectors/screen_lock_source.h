@@ -27,6 +27,9 @@ struct Params {
   int64_t max_idle_seconds = 300;
   int64_t max_lock_delay_seconds = 5;
   bool allow_user_override = false;
+  // Windows: also judge the profiles whose user is not logged on, from their NTUSER.DAT
+  // loaded for reading (else they are only listed).
+  bool read_profiles_not_logged_on = false;
 };
 
 Params ReadParams(const policy::CheckPolicy& p);

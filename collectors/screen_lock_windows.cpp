@@ -14,6 +14,11 @@
 // - HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon ScreenSaverGracePeriod, REG_SZ
 //   seconds (default 5): after the screen saver starts, input within it unlocks without a
 //   password — the lock delay.
+// - Profiles whose user is not logged on (HKLM\...\ProfileList\<SID> without a hive under
+//   HKEY_USERS), when the policy asks (read_profiles_not_logged_on): the same values from
+//   <ProfileImagePath>\NTUSER.DAT, loaded for reading through the platform
+//   (Registry::LoadHiveFile) and unloaded as soon as they are read. They are not enforced:
+//   the machine inactivity limit enforcement sets locks their sessions too.
 #include <algorithm>
 #include <map>
 
@@ -85,6 +90,39 @@ Result<std::optional<RegistryValue>> GetOptional(const Registry& registry, Regis
   return std::optional<RegistryValue>(std::move(value).value());
 }
 
+// Where one user's values are read: their hive loaded under HKU\<SID>, or their NTUSER.DAT
+// loaded for the check.
+class UserHive {
+ public:
+  UserHive(const Registry& registry, std::string sid)
+      : registry_(&registry), prefix_(std::move(sid)) {}
+  UserHive(const platform::RegistryHiveFile& file, std::string path)
+      : file_(&file), prefix_(std::move(path)) {}
+
+  Result<std::optional<RegistryValue>> Get(std::string_view key, std::string_view name) const {
+    auto value = file_ != nullptr ? file_->GetValue(key, name)
+                                  : registry_->GetValue(RegistryHive::kUsers,
+                                                        prefix_ + "\\" + std::string(key), name);
+    if (!value.ok()) {
+      if (value.error().code == ErrorCode::kNotFound) {
+        return std::optional<RegistryValue>();
+      }
+      return value.error();
+    }
+    return std::optional<RegistryValue>(std::move(value).value());
+  }
+  // "HKU\<SID>\<key>", or "<path>: <key>" for a hive file.
+  std::string Where(std::string_view key) const {
+    return file_ != nullptr ? prefix_ + ": " + std::string(key)
+                            : Hku(prefix_ + "\\" + std::string(key));
+  }
+
+ private:
+  const Registry* registry_ = nullptr;
+  const platform::RegistryHiveFile* file_ = nullptr;
+  std::string prefix_;
+};
+
 // One of a user's screen saver values: the policy key's when it holds a REG_SZ, else the user
 // key's. A value of another type is skipped with a note: the screen saver reads strings.
 struct UserValue {
@@ -94,26 +132,57 @@ struct UserValue {
   std::vector<std::string> notes;
 };
 
-Result<UserValue> ReadUserValue(const Registry& registry, const std::string& sid,
-                                std::string_view name) {
+Result<UserValue> ReadUserValue(const UserHive& hive, std::string_view name) {
   UserValue out;
   for (const bool policy : {true, false}) {
-    const std::string key = sid + "\\" + std::string(policy ? kUserPolicyKey : kUserKey);
-    CG_ASSIGN_OR_RETURN(auto value, GetOptional(registry, RegistryHive::kUsers, key, name));
+    const std::string_view key = policy ? kUserPolicyKey : kUserKey;
+    CG_ASSIGN_OR_RETURN(auto value, hive.Get(key, name));
     if (!value) {
       continue;
     }
     if (value->type != RegistryValueType::kString) {
-      out.notes.push_back(Hku(key) + " [" + std::string(name) + "] is " +
+      out.notes.push_back(hive.Where(key) + " [" + std::string(name) + "] is " +
                           std::string(TypeName(value->type)) + ", not REG_SZ: not counted");
       continue;
     }
     out.text = value->text;
-    out.where = Hku(key);
+    out.where = hive.Where(key);
     out.from_policy = policy;
     return out;
   }
   return out;
+}
+
+// The four values the judgement needs, read at once (a hive file is unloaded right after).
+using UserValues = std::map<std::string_view, UserValue>;
+
+Result<UserValues> ReadUserValues(const UserHive& hive) {
+  UserValues out;
+  for (std::string_view name : {kActive, kSecure, kTimeout, kProgram}) {
+    CG_ASSIGN_OR_RETURN(out[name], ReadUserValue(hive, name));
+  }
+  return out;
+}
+
+// Why a profile's NTUSER.DAT could not be loaded, by the Win32 code in the error.
+std::string LoadHint(const Error& error) {
+  switch (platform::Win32CodeOf(error).value_or(0)) {
+    case 2:
+    case 3:
+      return "no NTUSER.DAT where ProfileList says: an orphaned profile (remove it, or set the "
+             "machine inactivity limit)";
+    case 5:
+      return "the agent may not open it (it must run as SYSTEM)";
+    case 32:
+    case 33:
+      return "the hive is in use or locked by another program (or the user has just logged on)";
+    case 1009:
+    case 1015:
+    case 1017:
+      return "not a readable registry hive (damaged, or not a hive file)";
+    default:
+      return "";
+  }
 }
 
 // "1" is on; "0", anything that is not a number, or no value at all is off.
@@ -168,7 +237,27 @@ Result<MachineValue> ReadMachineValue(const Registry& registry, std::string_view
 struct Hive {
   std::string sid;
   std::string name;  // the account name when known
-  std::string label() const { return name.empty() ? sid : name + " (" + sid + ")"; }
+  bool logged_on = true;
+  std::string label() const {
+    const std::string tail = logged_on ? "" : ", not logged on";
+    return name.empty() ? sid + (logged_on ? "" : " (not logged on)")
+                        : name + " (" + sid + tail + ")";
+  }
+};
+
+// A ProfileList entry: the profile folder (ProfileImagePath, REG_EXPAND_SZ, unexpanded).
+struct Profile {
+  std::string name;  // the folder's last component
+  std::string path;
+  std::string error;  // ProfileImagePath could not be read
+};
+
+// A profile whose user is not logged on, and what its NTUSER.DAT said (values or error).
+struct OfflineProfile {
+  Hive hive;
+  std::optional<UserValues> values;
+  std::optional<std::string> error;
+  bool machine_decides = false;  // not loaded: the machine limit decides for everyone
 };
 
 class WindowsSource final : public Source {
@@ -207,7 +296,7 @@ class WindowsSource final : public Source {
       facts["error"] = *error_;
       return facts;
     }
-    std::map<std::string, std::string> profile_names = ProfileNames(facts);
+    std::map<std::string, Profile> profiles = Profiles(facts);
     json skipped = json::array();
     for (const std::string& subkey : *subkeys) {
       const std::string_view why = platform::WhyNotUserHive(subkey);
@@ -221,31 +310,21 @@ class WindowsSource final : public Source {
           registry_.GetString(RegistryHive::kUsers, subkey + "\\Volatile Environment", "USERNAME");
       if (user_name.ok() && !user_name->empty()) {
         hive.name = *user_name;
-      } else if (auto it = profile_names.find(subkey); it != profile_names.end()) {
-        hive.name = it->second;
+      } else if (auto it = profiles.find(subkey); it != profiles.end()) {
+        hive.name = it->second.name;
       }
       hives_.push_back(std::move(hive));
     }
     json read = json::array();
     for (const auto& h : hives_) {
       read.push_back({{"hive", Hku(h.sid)}, {"user", h.name}});
-      profile_names.erase(h.sid);
-    }
-    json not_loaded = json::array();
-    for (const auto& [sid, name] : profile_names) {
-      not_loaded.push_back({{"sid", sid}, {"user", name}});
+      profiles.erase(h.sid);
     }
     facts["user_hives"] = std::move(read);
     facts["skipped_hives"] = std::move(skipped);
     // Profiles whose user is not logged on have no hive under HKEY_USERS; their own settings
-    // apply again at their next logon, when the machine limit (if any) covers them as well.
-    facts["profiles_not_logged_on"] = std::move(not_loaded);
-    if (!facts["profiles_not_logged_on"].empty()) {
-      notes.push_back(std::to_string(facts["profiles_not_logged_on"].size()) +
-                      " profile(s) not logged on not read; " +
-                      (MachineLocks() ? "the machine inactivity limit covers them"
-                                      : "only a machine inactivity limit would cover them"));
-    }
+    // apply again at their next logon.
+    facts["profiles_not_logged_on"] = ReadProfilesNotLoggedOn(profiles, notes);
     return facts;
   }
 
@@ -258,9 +337,29 @@ class WindowsSource final : public Source {
       return out;
     }
     for (const auto& h : hives_) {
-      out.push_back(EvaluateHive(h));
+      Evaluation e(h.label(), std::string(kDesktop));
+      auto values = ReadUserValues(UserHive(registry_, h.sid));
+      if (!values.ok()) {
+        e.error = values.error().ToString();
+      } else {
+        EvaluateValues(e, *values);
+      }
+      out.push_back(std::move(e));
     }
-    if (hives_.empty()) {
+    for (const auto& p : offline_) {
+      Evaluation e(p.hive.label(), std::string(kDesktop));
+      if (p.machine_decides) {
+        DecideByMachine(e,
+                        "profile not logged on; its NTUSER.DAT is not loaded since this "
+                        "limit decides for every user");
+      } else if (p.error) {
+        e.error = *p.error;
+      } else {
+        EvaluateValues(e, *p.values);
+      }
+      out.push_back(std::move(e));
+    }
+    if (out.empty()) {
       // Nobody is logged on: only the machine limit can be judged, and it alone decides.
       Evaluation e{std::string(kAllUsers), std::string(kDesktop)};
       if (MachineLocks()) {
@@ -300,8 +399,9 @@ class WindowsSource final : public Source {
     }
     for (const auto& h : hives_) {
       const std::string policy_key = h.sid + "\\" + std::string(kUserPolicyKey);
-      CG_ASSIGN_OR_RETURN(UserValue program, ReadUserValue(registry_, h.sid, kProgram));
-      CG_ASSIGN_OR_RETURN(UserValue timeout, ReadUserValue(registry_, h.sid, kTimeout));
+      const UserHive hive(registry_, h.sid);
+      CG_ASSIGN_OR_RETURN(UserValue program, ReadUserValue(hive, kProgram));
+      CG_ASSIGN_OR_RETURN(UserValue timeout, ReadUserValue(hive, kTimeout));
       const auto seconds = timeout.text ? ParseInt(*timeout.text) : std::nullopt;
       const bool timeout_ok =
           timeout.from_policy && seconds && *seconds > 0 && *seconds <= params.max_idle_seconds;
@@ -325,9 +425,9 @@ class WindowsSource final : public Source {
   }
 
  private:
-  // SID -> profile folder name, from the ProfileList (local and domain profiles alike).
-  std::map<std::string, std::string> ProfileNames(json& facts) const {
-    std::map<std::string, std::string> out;
+  // SID -> profile, from the ProfileList (local and domain profiles alike).
+  std::map<std::string, Profile> Profiles(json& facts) const {
+    std::map<std::string, Profile> out;
     auto sids = registry_.ListSubkeys(RegistryHive::kLocalMachine, kProfileListKey);
     if (!sids.ok()) {
       if (sids.error().code != ErrorCode::kNotFound) {
@@ -342,12 +442,92 @@ class WindowsSource final : public Source {
       auto path =
           registry_.GetString(RegistryHive::kLocalMachine,
                               std::string(kProfileListKey) + "\\" + sid, "ProfileImagePath");
-      std::string name;
+      Profile profile;
       if (path.ok()) {
         const size_t slash = path->find_last_of("\\/");
-        name = slash == std::string::npos ? *path : path->substr(slash + 1);
+        profile.name = slash == std::string::npos ? *path : path->substr(slash + 1);
+        profile.path = *path;
+      } else {
+        profile.error = path.error().ToString();
       }
-      out[sid] = name;
+      out[sid] = std::move(profile);
+    }
+    return out;
+  }
+
+  // The facts of the profiles not logged on; with read_profiles_not_logged_on, each one's
+  // NTUSER.DAT is loaded, its values read, and unloaded at once (offline_).
+  json ReadProfilesNotLoggedOn(const std::map<std::string, Profile>& profiles,
+                               std::vector<std::string>& notes) {
+    json out = json::array();
+    const bool machine_decides = MachineLocks() && *inactivity_.seconds <= params_.max_idle_seconds;
+    size_t failed = 0;
+    for (const auto& [sid, profile] : profiles) {
+      json entry = {{"sid", sid}, {"user", profile.name}};
+      if (!params_.read_profiles_not_logged_on) {
+        entry["read"] = false;
+        entry["reason"] = "the policy does not ask (read_profiles_not_logged_on is false)";
+        out.push_back(std::move(entry));
+        continue;
+      }
+      OfflineProfile p{Hive{sid, profile.name, false}, std::nullopt, std::nullopt, false};
+      const std::string file = profile.path + "\\NTUSER.DAT";
+      if (!profile.path.empty()) {
+        entry["hive_file"] = file;
+      }
+      // Enforcement writes no hive file: the machine limit it sets locks these sessions too.
+      entry["enforcement"] =
+          "not written into the hive file; the machine inactivity limit covers this user";
+      if (machine_decides) {
+        entry["read"] = false;
+        entry["reason"] = "the machine inactivity limit (" + std::to_string(*inactivity_.seconds) +
+                          " s) is within the policy and decides for every user";
+        p.machine_decides = true;
+      } else if (profile.path.empty()) {
+        p.error = "profile not logged on: no ProfileImagePath in the ProfileList (" +
+                  profile.error + "): its NTUSER.DAT cannot be found";
+      } else {
+        auto loaded = registry_.LoadHiveFile(file);
+        if (!loaded.ok()) {
+          const std::string hint = LoadHint(loaded.error());
+          p.error = "profile not logged on: " + loaded.error().ToString() +
+                    (hint.empty() ? "" : " — " + hint);
+          if (auto code = platform::Win32CodeOf(loaded.error())) {
+            entry["win32_error"] = *code;
+          }
+        } else {
+          entry["method"] = (*loaded)->method();
+          auto values = ReadUserValues(UserHive(**loaded, file));
+          loaded->reset();  // unload before anything else: the user may be logging on
+          if (values.ok()) {
+            p.values = std::move(*values);
+          } else {
+            p.error = "profile not logged on: reading " + file + ": " + values.error().ToString();
+            if (auto code = platform::Win32CodeOf(values.error())) {
+              entry["win32_error"] = *code;
+            }
+          }
+        }
+        entry["read"] = p.values.has_value();
+      }
+      if (p.error) {
+        entry["read"] = false;
+        entry["error"] = *p.error;
+        ++failed;
+      }
+      offline_.push_back(std::move(p));
+      out.push_back(std::move(entry));
+    }
+    if (out.empty()) {
+      return out;
+    }
+    if (!params_.read_profiles_not_logged_on) {
+      notes.push_back(std::to_string(out.size()) + " profile(s) not logged on not read; " +
+                      (MachineLocks() ? "the machine inactivity limit covers them"
+                                      : "only a machine inactivity limit would cover them"));
+    } else if (failed > 0) {
+      notes.push_back(std::to_string(failed) + " of " + std::to_string(out.size()) +
+                      " profile(s) not logged on could not be read");
     }
     return out;
   }
@@ -374,17 +554,7 @@ class WindowsSource final : public Source {
                                         " s without input (" + why + ")"));
   }
 
-  Evaluation EvaluateHive(const Hive& h) const {
-    Evaluation e(h.label(), std::string(kDesktop));
-    std::map<std::string_view, UserValue> v;
-    for (std::string_view name : {kActive, kSecure, kTimeout, kProgram}) {
-      auto read = ReadUserValue(registry_, h.sid, name);
-      if (!read.ok()) {
-        e.error = read.error().ToString();
-        return e;
-      }
-      v[name] = std::move(read).value();
-    }
+  void EvaluateValues(Evaluation& e, UserValues v) const {
     const bool active = IsOn(v[kActive]);
     const bool secure = IsOn(v[kSecure]);
     const bool has_program = v[kProgram].text && !Trim(*v[kProgram].text).empty();
@@ -403,7 +573,7 @@ class WindowsSource final : public Source {
     if (MachineLocks() && (*inactivity_.seconds <= params_.max_idle_seconds || !saver_locks ||
                            *inactivity_.seconds < timeout)) {
       DecideByMachine(e, saver_locks ? saver : "the screen saver does not lock: " + saver);
-      return e;
+      return;
     }
     const int64_t grace = grace_.seconds.value_or(kDefaultGraceSeconds);
     e.idle_seconds = timeout;
@@ -432,7 +602,6 @@ class WindowsSource final : public Source {
       e.settings.push_back(MachineSetting(
           inactivity_.note.empty() ? "not set: no machine inactivity limit" : inactivity_.note));
     }
-    return e;
   }
 
   // Adds a write of `after` unless the value is already exactly that.
@@ -455,6 +624,7 @@ class WindowsSource final : public Source {
   MachineValue inactivity_;
   MachineValue grace_;
   std::vector<Hive> hives_;
+  std::vector<OfflineProfile> offline_;
 };
 
 }  // namespace

@@ -193,9 +193,11 @@ struct ScanOptions {
   std::chrono::milliseconds battery_poll{30000};
   // Files up to large_file_threshold bytes are read into a per-worker buffer in read_chunk
   // pieces; larger ones are mapped. Either way libyara sees the whole file at once, so
-  // `filesize`, offsets and strings anywhere behave exactly as with `yara`.
+  // `filesize`, offsets and strings anywhere behave exactly as with `yara`. Reading saves the
+  // set-up and tear-down of a mapping per small file; above ~1 MiB copying the bytes costs more
+  // than faulting the mapping in (docs/performance.md), and the buffer stays small.
   size_t read_chunk = 1u << 20;
-  uint64_t large_file_threshold = 16u << 20;
+  uint64_t large_file_threshold = 1u << 20;
   // Bounds on what a result holds.
   size_t max_strings_per_match = 8;
   size_t max_string_bytes = 32;

@@ -36,6 +36,30 @@ Result<uint64_t> Registry::GetNumber(RegistryHive hive, std::string_view key,
   return value.number;
 }
 
+Result<std::unique_ptr<RegistryHiveFile>> Registry::LoadHiveFile(std::string_view path) const {
+  return MakeError(ErrorCode::kUnavailable,
+                   "loading the hive file " + std::string(path) + ": not supported here");
+}
+
+std::optional<uint32_t> Win32CodeOf(const Error& error) {
+  constexpr std::string_view kPrefix = "(Win32 error ";
+  const std::string_view message = error.message;
+  const size_t at = message.rfind(kPrefix);
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  uint64_t code = 0;
+  size_t i = at + kPrefix.size();
+  const size_t first = i;
+  for (; i < message.size() && message[i] >= '0' && message[i] <= '9' && i - first < 10; ++i) {
+    code = code * 10 + static_cast<uint64_t>(message[i] - '0');
+  }
+  if (i == first || i >= message.size() || message[i] != ')' || code > UINT32_MAX) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(code);
+}
+
 std::string_view WhyNotUserHive(std::string_view name) {
   if (name.ends_with("_Classes")) {
     return "a user's file associations (software classes), not settings";

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,19 @@ struct RegistryValue {
   }
 };
 
+// A hive file loaded for reading only: the NTUSER.DAT of a profile whose user is not logged
+// on. Keys are relative to the hive's root ("Control Panel\\Desktop"). The file is unloaded
+// when this object is destroyed: hold it only while reading, since Windows cannot load the
+// user's hive at their logon while it is loaded here.
+class RegistryHiveFile {
+ public:
+  virtual ~RegistryHiveFile() = default;
+  // As Registry::GetValue.
+  virtual Result<RegistryValue> GetValue(std::string_view key, std::string_view name) const = 0;
+  // How the file was loaded, for the facts ("RegLoadAppKeyW, KEY_READ, private to the agent").
+  virtual std::string method() const = 0;
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -77,6 +92,11 @@ class Registry {
                           const RegistryValue& value) = 0;
   // Removes the value; ok when it was already absent (undo of a value enforcement created).
   virtual Status DeleteValue(RegistryHive hive, std::string_view key, std::string_view name) = 0;
+  // Loads the hive file at `path` (a machine path; %VARIABLES% in it are expanded, as
+  // ProfileImagePath is REG_EXPAND_SZ) for reading. Errors carry the OS's code in the
+  // message ("(Win32 error 32)": the file is in use); kUnavailable where hive files cannot be
+  // loaded (this default).
+  virtual Result<std::unique_ptr<RegistryHiveFile>> LoadHiveFile(std::string_view path) const;
 
   // REG_SZ or REG_EXPAND_SZ as text; kInvalidArgument for other types.
   Result<std::string> GetString(RegistryHive hive, std::string_view key,
@@ -92,5 +112,9 @@ class Registry {
 // SERVICE, and the "<SID>_Classes" hives (a user's file associations, next to the user's own).
 std::string_view WhyNotUserHive(std::string_view name);
 inline bool IsUserHiveName(std::string_view name) { return WhyNotUserHive(name).empty(); }
+
+// The Win32 code of an error from the Windows implementations, which end their messages with
+// "(Win32 error 32)"; nullopt when the message holds none.
+std::optional<uint32_t> Win32CodeOf(const Error& error);
 
 }  // namespace cg::platform

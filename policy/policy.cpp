@@ -78,6 +78,7 @@ const std::vector<CheckSpec>& Specs() {
            {"max_idle_seconds", 300, 1, 86400},
            {"max_lock_delay_seconds", 5, 0, 3600},
            {"allow_user_override", false},
+           {"read_profiles_not_logged_on", false},
        }},
       {"password_age",
        protocol::Severity::kHigh,

@@ -17,6 +17,11 @@ inline constexpr const char* kDisplayName = "display_name";
 inline constexpr const char* kRole = "role";
 inline constexpr const char* kResetPassword = "password";  // account reset: what to reset
 inline constexpr const char* kResetTotp = "totp";
+// Login: "browser" for the dashboard (a cookie session with a CSRF token), "cli" (the default)
+// for a bearer token.
+inline constexpr const char* kClient = "client";
+inline constexpr const char* kClientBrowser = "browser";
+inline constexpr const char* kClientCli = "cli";
 
 // Answers.
 inline constexpr const char* kToken = "token";  // a session's bearer token, given once
@@ -26,11 +31,19 @@ inline constexpr const char* kSetupExpiresAt = "setup_expires_at";
 inline constexpr const char* kPasswordRequired = "password_required";
 inline constexpr const char* kTotpSecret = "totp_secret";  // base32, during setup only
 inline constexpr const char* kOtpauthUri = "otpauth_uri";
+// The otpauth URI's QR code as a data:image/svg+xml;base64 URL (for an <img> under the CSP).
+inline constexpr const char* kQrCode = "qr_code";
+// A browser session's CSRF token (login and GET /api/v1/session answers).
+inline constexpr const char* kCsrfToken = "csrf_token";
 inline constexpr const char* kRecoveryCodes = "recovery_codes";
 inline constexpr const char* kRecoveryCodesLeft = "recovery_codes_left";
 inline constexpr const char* kAccounts = "accounts";
 inline constexpr const char* kTokens = "operator_tokens";
 inline constexpr const char* kEntries = "entries";
+
+// The dashboard's session cookie and the header every change made with it must carry.
+inline constexpr std::string_view kSessionCookie = "cg_session";
+inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
 
 // Audit log query parameters (GET /api/v1/audit).
 inline constexpr const char* kQueryKind = "kind";  // "changes" | "reads"

@@ -54,6 +54,9 @@ inline constexpr std::string_view kAccountReset = "/api/v1/accounts/{id}/reset";
 // collection with ?digest=HEX lists the SOC's records of that digest.
 inline constexpr std::string_view kInspectionReport = "/api/v1/inspection-reports/generate";
 inline constexpr std::string_view kInspectionReports = "/api/v1/inspection-reports";
+// One recorded report again (?format=html|csv&lang=vi|en, default as generated): rendered from
+// the canonical content stored with its record, after checking that content against the digest.
+inline constexpr std::string_view kInspectionReportById = "/api/v1/inspection-reports/{id}";
 inline constexpr std::string_view kReportDigestHeader = "X-CounterGuard-Digest";
 inline constexpr std::string_view kReportIdHeader = "X-CounterGuard-Report-Id";
 // Fleet queries (protocol/fleet_api.h): per-group summary, any stored report by its id.

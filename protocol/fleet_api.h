@@ -58,7 +58,9 @@ inline constexpr const char* kEnrolledAt = "enrolled_at";
 namespace devices_field {
 inline constexpr const char* kDevices = "devices";
 inline constexpr const char* kNextCursor = "next_cursor";  // null on the last page
-inline constexpr const char* kTotal = "total";             // devices matching, all pages
+// Devices matching, all pages: on the first page; null on the pages a cursor asks for (the
+// count reads every matching row, which those pages do not need).
+inline constexpr const char* kTotal = "total";
 }  // namespace devices_field
 
 // GET /api/v1/summary answer: {"groups": [...], "total": {...}} (total: the same fields over

@@ -15,6 +15,7 @@ CG_PACKAGES=(
   dpkg-dev lintian systemd bubblewrap strace
   rsyslog rsyslog-gnutls
   libpq-dev postgresql
+  chromium nodejs
 )
 
 # What the Windows job (scripts/windows-test.sh) adds: the mingw-w64 cross compiler, Wine to

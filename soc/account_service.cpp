@@ -53,6 +53,17 @@ bool IsValidAccountName(std::string_view name) {
   return true;
 }
 
+std::string CsrfTokenOf(std::string_view session_secret) {
+  return Sha256Hex("counterguard csrf v1:" + std::string(session_secret));
+}
+
+bool CsrfMatches(std::string_view csrf_hash, std::string_view typed) {
+  if (csrf_hash.empty() || typed.empty() || typed.size() > 256) {
+    return false;
+  }
+  return ConstantTimeEquals(Sha256Hex(typed), csrf_hash);
+}
+
 bool IsAccountRole(std::string_view role) {
   return role == kRoleAnalyst || role == kRoleInspector || role == kRoleAdmin;
 }
@@ -295,6 +306,10 @@ Outcome<SetupDone> AccountService::FinishSetup(std::string_view name, std::strin
 
 Outcome<LoginDone> AccountService::Login(const LoginRequest& r, SysTime now) {
   Outcome<LoginDone> out;
+  if (r.kind != kSessionCli && r.kind != kSessionBrowser) {
+    out.failure = {400, "client must be cli or browser", "login refused: malformed request"};
+    return out;
+  }
   if (r.account.empty() || r.account.size() > 64 || r.password.size() > kMaxSecretInputBytes ||
       r.code.size() > 64 || r.recovery_code.size() > 64) {
     out.failure = {400, "account, password and code are required (and short)",
@@ -409,6 +424,10 @@ Outcome<LoginDone> AccountService::Login(const LoginRequest& r, SysTime now) {
   s.last_used_at = now;
   s.expires_at = now + config_.session_ttl;
   s.source = Clip(r.address, 64);
+  if (s.kind == kSessionBrowser) {
+    done.csrf_token = CsrfTokenOf(done.token);
+    s.csrf_hash = Sha256Hex(done.csrf_token);
+  }
   if (auto stored = store_.CompleteLogin(record, now); !stored.ok()) {
     if (stored.error().code == ErrorCode::kConflict) {
       // Another login used the same code (or recovery code) first.
@@ -428,17 +447,19 @@ Outcome<LoginDone> AccountService::Login(const LoginRequest& r, SysTime now) {
   return out;
 }
 
-Result<Authenticated> AccountService::Authenticate(std::string_view secret, SysTime now) {
+Result<Authenticated> AccountService::Authenticate(std::string_view secret, std::string_view kind,
+                                                   SysTime now) {
   const std::string hash = Sha256Hex(secret);
   CG_ASSIGN_OR_RETURN(auto session, store_.FindSessionByHash(hash));
-  if (!ConstantTimeEquals(session.token_hash, hash)) {
+  if (!ConstantTimeEquals(session.token_hash, hash) || session.kind != kind) {
     return MakeError(ErrorCode::kNotFound, "unknown session");
   }
   std::string why;
+  const auto idle = IdleTimeout(session.kind);
   if (now >= session.expires_at) {
     why = "session expired: log in again";
-  } else if (now - session.last_used_at >= config_.session_idle) {
-    why = "session ended after " + std::to_string(config_.session_idle.count() / 60) +
+  } else if (now - session.last_used_at >= idle) {
+    why = "session ended after " + std::to_string(idle.count() / 60) +
           " min without use: log in again";
   }
   CG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(session.account_id));

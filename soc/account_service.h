@@ -29,8 +29,11 @@ struct AccountConfig {
   // MFA of staff accounts); `cg-soc serve --totp-roles`.
   std::set<std::string> totp_roles{"analyst", "inspector", "admin"};
   std::chrono::seconds session_ttl{12 * 3600};
-  // A session not used for this long ends (the dashboard's idle timeout; the CLI's too).
+  // A CLI session not used for this long ends (`cg-soc serve --session-idle`).
   std::chrono::seconds session_idle{3600};
+  // The dashboard's idle timeout: a browser left open at a counter must not stay logged in
+  // (`cg-soc serve --browser-idle`).
+  std::chrono::seconds browser_session_idle{15 * 60};
   // How long a setup code from `account create` / `account reset` stays usable.
   std::chrono::seconds setup_ttl{72 * 3600};
   auth::Argon2Params argon2{};
@@ -42,6 +45,16 @@ struct AccountConfig {
 inline constexpr std::string_view kRoleAnalyst = "analyst";
 inline constexpr std::string_view kRoleInspector = "inspector";
 inline constexpr std::string_view kRoleAdmin = "admin";
+inline constexpr std::string_view kSessionCli = "cli";
+inline constexpr std::string_view kSessionBrowser = "browser";
+
+// The CSRF token of a browser session: derived from the session's secret (SHA-256 with a
+// label), so that the server can give it again to a reloaded page that holds only the cookie,
+// while knowing it tells nothing about the cookie. Only its hash is stored (sessions.csrf_hash).
+std::string CsrfTokenOf(std::string_view session_secret);
+// Whether `typed` (the X-CSRF-Token header) is the CSRF token of a session with this
+// csrf_hash (never for a session without one); compared in constant time.
+bool CsrfMatches(std::string_view csrf_hash, std::string_view typed);
 
 // a-z 0-9 . _ -, starting with a letter or digit, 1 to 64 characters.
 bool IsValidAccountName(std::string_view name);
@@ -87,13 +100,14 @@ struct LoginRequest {
   std::string code;           // TOTP, or
   std::string recovery_code;  // one of the recovery codes
   std::string address;        // client address (throttle)
-  std::string kind = "cli";
+  std::string kind = "cli";   // kSessionCli | kSessionBrowser
 };
 
 struct LoginDone {
   Account account;
   Session session;
-  std::string token;  // the session's secret, given once
+  std::string token;       // the session's secret, given once
+  std::string csrf_token;  // browser sessions
   bool used_recovery_code = false;
   size_t recovery_codes_left = 0;
 };
@@ -133,9 +147,15 @@ class AccountService {
 
   Outcome<LoginDone> Login(const LoginRequest& request, SysTime now);
 
-  // The session of a bearer token or cookie; kNotFound when the secret is no session,
-  // kUnauthenticated (with why) when it expired, went idle or its account is disabled.
-  Result<Authenticated> Authenticate(std::string_view secret, SysTime now);
+  // The session of a bearer token (kind "cli") or cookie (kind "browser"); kNotFound when the
+  // secret is no session of that kind (a browser session's secret is no bearer token, a CLI
+  // token no cookie), kUnauthenticated (with why) when it expired, went idle or its account is
+  // disabled (the session is deleted then). A use refreshes the idle timeout.
+  Result<Authenticated> Authenticate(std::string_view secret, std::string_view kind, SysTime now);
+  // How long a session of this kind may go unused.
+  std::chrono::seconds IdleTimeout(std::string_view kind) const {
+    return kind == kSessionBrowser ? config_.browser_session_idle : config_.session_idle;
+  }
 
  private:
   AccountService(AccountStore& store, SecretBox box, AccountConfig config,

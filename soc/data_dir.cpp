@@ -15,6 +15,7 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/account_service.h"
+#include "soc/dashboard_files.h"
 #include "soc/exporter.h"
 #include "soc/file_security.h"
 #include "soc/https_server.h"
@@ -374,9 +375,25 @@ Status Serve(const ServeOptions& options) {
   account_config.totp_roles = {options.totp_roles.begin(), options.totp_roles.end()};
   account_config.session_ttl = options.session_ttl;
   account_config.session_idle = options.session_idle;
+  account_config.browser_session_idle = options.browser_session_idle;
   CG_ASSIGN_OR_RETURN(auto accounts, AccountService::Create(*loaded.accounts, *loaded.secrets,
                                                             std::move(account_config)));
   service.SetAccounts(accounts.get());
+  std::unique_ptr<DashboardFiles> dashboard;
+  const std::string dashboard_dir = options.dashboard_dir.empty()
+                                        ? FindDashboardDir(options.program_path)
+                                        : options.dashboard_dir;
+  if (auto opened = DashboardFiles::Open(dashboard_dir); opened.ok()) {
+    dashboard = std::move(opened).value();
+    service.SetDashboard(dashboard.get());
+    spdlog::info("dashboard served from {}", dashboard->dir());
+  } else if (!options.dashboard_dir.empty()) {
+    return opened.error().Wrap("--dashboard-dir");
+  } else {
+    spdlog::warn(
+        "no dashboard directory found (--dashboard-dir): GET / answers 404, the API "
+        "works");
+  }
   // Written at start so that it exists (and is fresh) before the first revocation.
   CG_RETURN_IF_ERROR(service.PublishCrl());
   service.SetPolicyHub(&hub);
@@ -386,12 +403,12 @@ Status Serve(const ServeOptions& options) {
   loaded.storage->SetEventOptions(EventOptions{options.clock_skew_tolerance});
   IngestWriter writer(*loaded.storage, ingest);
   service.SetIngestWriter(&writer);
-  std::unique_ptr<Exporter> exporter;
-  if (export_config && !export_config->SinkNames().empty()) {
-    service.SetExportSinks(export_config->SinkNames());
-    exporter = std::make_unique<Exporter>(*loaded.storage, *export_config, Now,
-                                          [&service] { service.SweepStale(); });
-  }
+  // The exporter runs without a sink too: the stale sweep records devices going silent (a
+  // property of the fleet, not of the SIEM) and the outbox is trimmed instead of growing.
+  const ExportConfig exporting = export_config.value_or(ExportConfig{});
+  service.SetExportSinks(exporting.SinkNames());
+  auto exporter = std::make_unique<Exporter>(*loaded.storage, exporting, Now,
+                                             [&service] { service.SweepStale(); });
   ServerRuntime runtime(options.threads);
   service.SetDeferrer([&runtime](std::chrono::milliseconds delay, std::function<void()> fn) {
     runtime.After(delay, std::move(fn));
@@ -437,11 +454,11 @@ Status Serve(const ServeOptions& options) {
                       }));
 
   runtime.Start();
-  if (exporter) {
-    exporter->Start();
+  exporter->Start();
+  if (!exporting.SinkNames().empty()) {
     spdlog::info("SIEM export to {}", [&] {
       std::string names;
-      for (const auto& n : export_config->SinkNames()) {
+      for (const auto& n : exporting.SinkNames()) {
         names += (names.empty() ? "" : ", ") + n;
       }
       return names;
@@ -480,9 +497,7 @@ Status Serve(const ServeOptions& options) {
   // and get "duplicate" (committed) answers.
   writer.Stop();
   // After the writer: the events of the last reports are delivered on the next start.
-  if (exporter) {
-    exporter->Stop();
-  }
+  exporter->Stop();
   return OkStatus();
 }
 

@@ -102,6 +102,12 @@ struct ServeOptions {
   std::vector<std::string> totp_roles{"analyst", "inspector", "admin"};
   std::chrono::seconds session_ttl{12 * 3600};
   std::chrono::seconds session_idle{3600};
+  // The dashboard's idle timeout (its sessions live in a browser left open at a desk).
+  std::chrono::seconds browser_session_idle{15 * 60};
+  // Where the dashboard's files are; "" = FindDashboardDir (none found: GET / says so, the API
+  // works). A directory given here must exist.
+  std::string dashboard_dir;
+  std::string program_path;  // /proc/self/exe, for FindDashboardDir
   // The SOC's name on generated reports ("": the first host name of its server certificate).
   std::string soc_name;
   // How long reports, status history and audit entries are kept (soc/retention.h).

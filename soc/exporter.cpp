@@ -380,13 +380,45 @@ size_t Exporter::RunOnce() {
   return delivered;
 }
 
+int64_t Exporter::Housekeep() {
+  if (sweep_) {
+    sweep_();
+  }
+  if (!sinks_.empty()) {
+    return 0;  // delivered events are pruned by RunOnce; undelivered ones wait for their sink
+  }
+  int64_t trimmed = 0;
+  const SysTime before = now_() - config_.unexported_keep;
+  // Small transactions, like retention, so that ingest never waits long for the write lock.
+  while (true) {
+    auto n = storage_.TrimOutbox(before, config_.batch);
+    if (!n.ok()) {
+      spdlog::warn("export: trimming the outbox failed: {}", n.error().ToString());
+      break;
+    }
+    trimmed += *n;
+    if (*n < static_cast<int64_t>(config_.batch)) {
+      break;
+    }
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      break;
+    }
+  }
+  if (trimmed > 0) {
+    spdlog::info("export: no sink configured, {} event(s) older than {} days deleted", trimmed,
+                 config_.unexported_keep.count() / 86400);
+  }
+  return trimmed;
+}
+
 void Exporter::Loop() {
   auto next_sweep = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    if (sweep_ && std::chrono::steady_clock::now() >= next_sweep) {
-      sweep_();
+    if (std::chrono::steady_clock::now() >= next_sweep) {
+      Housekeep();
       next_sweep = std::chrono::steady_clock::now() + config_.stale_sweep_interval;
     }
     RunOnce();

@@ -46,6 +46,9 @@ struct ExportConfig {
   std::chrono::milliseconds retry_initial{1000};
   std::chrono::milliseconds retry_max{5 * 60 * 1000};
   std::chrono::seconds stale_sweep_interval{60};
+  // Without a sink, events older than this are deleted at each sweep, so that the outbox stays
+  // bounded and a sink configured later starts with the last week of events.
+  std::chrono::seconds unexported_keep{7LL * 86400};
 
   // The sinks configured, by the names their cursors have ("file", "syslog").
   std::vector<std::string> SinkNames() const;
@@ -63,7 +66,9 @@ inline constexpr const char* kSyslogSink = "syslog";
 class Exporter {
  public:
   // `storage` must outlive the exporter. `sweep` (may be empty) records stale devices; it is
-  // called on the exporter's thread every stale_sweep_interval.
+  // called on the exporter's thread every stale_sweep_interval. An exporter without sinks still
+  // runs: it sweeps stale devices (their events and audit do not depend on a SIEM) and trims
+  // the outbox (Housekeep).
   Exporter(Storage& storage, ExportConfig config, std::function<SysTime()> now,
            std::function<void()> sweep = {});
   ~Exporter();  // Stop()
@@ -79,6 +84,9 @@ class Exporter {
   // One pass over every sink whose back-off has passed: what the thread does each time.
   // Returns the number of events delivered.
   size_t RunOnce();
+  // What the thread does every stale_sweep_interval: the stale sweep and, without a sink, the
+  // deletion of events older than unexported_keep. Returns the number of events deleted.
+  int64_t Housekeep();
 
   const ExportConfig& config() const { return config_; }
 

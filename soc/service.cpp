@@ -17,8 +17,11 @@
 #include "common/ids.h"
 #include "platform/os/files.h"
 #include "policy/policy.h"
+#include "protocol/account_api.h"
 #include "protocol/api_paths.h"
 #include "protocol/json.h"
+#include "soc/account_service.h"
+#include "soc/browser_security.h"
 #include "soc/escape.h"
 #include "soc/ingest_writer.h"
 #include "soc/policy_hub.h"
@@ -261,7 +264,7 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"GET", api::kConflicts, Access::kAnalyst, &SocService::ListConflicts},
       {"POST", api::kConflictResolve, Access::kAdmin, &SocService::ResolveConflict},
       {"GET", api::kExportStatus, Access::kAnalyst, &SocService::ExportStatus},
-      {"GET", api::kMetrics, Access::kAnalyst, &SocService::MetricsRoute},
+      {"GET", api::kMetrics, Access::kMetrics, &SocService::MetricsRoute},
       // Staff accounts (service_accounts.cpp). Login and setup are open: they carry their own
       // credentials (password and code, or the one-time setup code), throttled.
       {"POST", api::kLogin, Access::kPublic, &SocService::Login},
@@ -276,6 +279,8 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"POST", api::kAccountReset, Access::kAdmin, &SocService::ResetAccount},
       {"GET", api::kInspectionReport, Access::kAnalyst, &SocService::InspectionReport},
       {"GET", api::kInspectionReports, Access::kAnalyst, &SocService::FindInspectionReports},
+      // After .../generate, which the {id} pattern would match too.
+      {"GET", api::kInspectionReportById, Access::kAnalyst, &SocService::DownloadInspectionReport},
       {"GET", api::kSummary, Access::kAnalyst, &SocService::FleetSummary},
       {"GET", api::kStoredReport, Access::kAnalyst, &SocService::GetStoredReport},
   };
@@ -287,6 +292,9 @@ std::vector<SocService::RouteInfo> SocService::OperatorRouteList() {
   for (const Route& route : OperatorRoutes()) {
     std::string_view min_role;
     switch (route.access) {
+      case Access::kMetrics:
+        min_role = kRoleMetrics;
+        break;
       case Access::kAnalyst:
         min_role = "analyst";
         break;
@@ -299,7 +307,8 @@ std::vector<SocService::RouteInfo> SocService::OperatorRouteList() {
       default:
         break;
     }
-    list.push_back({route.method, route.pattern, route.access == Access::kAdmin, min_role});
+    list.push_back({route.method, route.pattern, route.access == Access::kAdmin, min_role,
+                    route.access == Access::kPublic});
   }
   return list;
 }
@@ -314,8 +323,19 @@ void SocService::HandleAgent(HttpRequest request, Responder respond) {
 }
 
 void SocService::HandleOperator(HttpRequest request, Responder respond) {
+  // Every answer of the operator port, API or page, carries the browser security headers.
+  respond = [inner = std::move(respond)](HttpResponse response) mutable {
+    AddSecurityHeaders(response);
+    inner(std::move(response));
+  };
   if (auto probe = ProbeAnswer(request)) {
     respond(std::move(*probe));
+    return;
+  }
+  // The dashboard's static files are public and not audited (a page load is a dozen files;
+  // what the page then asks of the API is).
+  if (auto page = DashboardAnswer(request)) {
+    respond(std::move(*page));
     return;
   }
   const SysTime now = now_();
@@ -424,21 +444,50 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
     authenticated = response.status < 300;
     return response;
   }
-  const auto secret = BearerToken(request.Header("Authorization"));
-  if (!secret) {
-    return Unauthenticated("missing bearer token (Authorization: Bearer <token>)");
+  // A bearer token (cgctl, scripts) or the dashboard's session cookie. A request with both is
+  // judged by its bearer token: browsers never send one by themselves.
+  const std::string authorization = request.Header("Authorization");
+  std::optional<std::string> cookie;
+  if (authorization.empty() && accounts_ != nullptr) {
+    cookie = CookieValue(request, protocol::account_api::kSessionCookie);
   }
-  auto who = Authenticate(*secret, now, audit);
+  std::variant<Principal, HttpResponse> who;
+  if (cookie) {
+    who = SessionPrincipal(*cookie, kSessionBrowser, now, audit);
+    if (auto* refused = std::get_if<HttpResponse>(&who); refused && refused->status == 401) {
+      refused->headers.emplace_back("Set-Cookie", ClearedSessionSetCookie());
+    }
+  } else {
+    const auto secret = BearerToken(authorization);
+    if (!secret) {
+      return Unauthenticated("missing bearer token (Authorization: Bearer <token>)");
+    }
+    who = Authenticate(*secret, now, audit);
+  }
   if (auto* refused = std::get_if<HttpResponse>(&who)) {
     return std::move(*refused);
   }
   Principal& principal = std::get<Principal>(who);
   authenticated = true;
+  if (cookie) {
+    // Before routing: a forged change is refused the same whether its route exists or not.
+    if (auto refused = CheckBrowserRequest(request, principal)) {
+      return std::move(*refused);
+    }
+  }
   if (lookup.route == nullptr) {
     return NoRoute(lookup, request);
   }
+  // A scrape-only token reads the metrics and nothing else, not even its own session.
+  const bool scraper = principal.token.role == kRoleMetrics;
+  if (scraper && lookup.route->access != Access::kMetrics) {
+    return Fail(403, "forbidden", "a metrics token may only GET " + std::string(api::kMetrics));
+  }
   std::string_view needed;
   switch (lookup.route->access) {
+    case Access::kMetrics:
+      needed = scraper ? "" : "analyst";
+      break;
     case Access::kAdmin:
       needed = "admin";
       break;
@@ -465,6 +514,11 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
   call.account_id = principal.account_id;
   call.account_name = principal.account_name;
   call.session_id = principal.session_id;
+  call.display_name = principal.display_name;
+  call.session_kind = principal.session_kind;
+  if (cookie) {
+    call.cookie_secret = std::move(*cookie);
+  }
   HttpResponse response = (this->*lookup.route->handler)(call);
   audit.target = Clip(call.audit_target);
   return response;
@@ -485,7 +539,7 @@ std::variant<SocService::Principal, HttpResponse> SocService::Authenticate(std::
       return StorageFailure("looking up an operator token", token.error());
     }
     if (accounts_ != nullptr) {
-      return SessionPrincipal(secret, now, audit);
+      return SessionPrincipal(secret, kSessionCli, now, audit);
     }
     spdlog::warn("operator request {} {} from {} with an unknown token", audit.method, audit.path,
                  audit.source);
@@ -500,7 +554,8 @@ std::variant<SocService::Principal, HttpResponse> SocService::Authenticate(std::
                  audit.source, why, token->name);
     return Unauthenticated(why);
   }
-  Principal principal{std::move(token).value(), "", "", ""};
+  Principal principal;
+  principal.token = std::move(token).value();
   if (accounts_ != nullptr) {
     if (auto refused = ApplyTokenOwner(principal, audit)) {
       return std::move(*refused);

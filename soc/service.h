@@ -27,6 +27,7 @@
 namespace cg::soc {
 class PolicyHub;
 class AccountService;
+class DashboardFiles;
 }  // namespace cg::soc
 
 namespace cg::soc {
@@ -127,6 +128,9 @@ class SocService {
   // log. Without it the account routes answer 503 and only operator tokens authenticate.
   // `accounts` must outlive the service.
   void SetAccounts(AccountService* accounts) { accounts_ = accounts; }
+  // The dashboard's static files, served at / on the operator port; without them GET / answers
+  // 404 saying so (the API works). `files` must outlive the service.
+  void SetDashboard(const DashboardFiles* files) { dashboard_ = files; }
 
   // The current CRL (PEM), built from Storage's revoked and superseded certificates.
   Result<std::string> CrlPem();
@@ -141,6 +145,8 @@ class SocService {
     // The least role that may call it: "analyst", "inspector", "admin"; "" for a route open to
     // anyone (login, account setup) or to any logged-in account (logout, whoami).
     std::string_view min_role;
+    // Open to anyone: the route carries its own credentials (login, account setup).
+    bool open = false;
   };
   static std::vector<RouteInfo> OperatorRouteList();
 
@@ -148,7 +154,9 @@ class SocService {
   // Who may call a route: anyone (enrollment, login), a device with a verified certificate, any
   // authenticated operator (logout), or an operator with at least this role (analyst <
   // inspector < admin: an admin may do what an inspector may, who may do what an analyst may).
-  enum class Access { kPublic, kDevice, kAnyOperator, kAnalyst, kInspector, kAdmin };
+  // kMetrics: an analyst or above, or a scrape-only token (role "metrics", which reaches
+  // nothing else).
+  enum class Access { kPublic, kDevice, kAnyOperator, kMetrics, kAnalyst, kInspector, kAdmin };
   struct Call;
   using RouteHandler = protocol::HttpResponse (SocService::*)(Call&);
   struct Route {
@@ -237,19 +245,30 @@ class SocService {
     std::string account_id;  // "" for a token no account owns
     std::string account_name;
     std::string session_id;  // "" for a token
+    std::string display_name;
+    std::string session_kind;  // "cli" | "browser" for a session
+    std::string csrf_hash;     // a browser session's
   };
   // The principal of a bearer secret, or the 401/500 answer. Names the actor in `audit`.
   std::variant<Principal, protocol::HttpResponse> Authenticate(std::string_view secret, SysTime now,
                                                                AuditEntry& audit);
-  // With accounts (service_accounts.cpp): a secret that is no operator token may be a session;
-  // a token an account owns is refused when the account is disabled and never acts above the
-  // account's role.
+  // With accounts (service_accounts.cpp): a secret that is no operator token may be a session
+  // of `kind` ("cli" for a bearer token, "browser" for the cookie); a token an account owns is
+  // refused when the account is disabled and never acts above the account's role.
   std::variant<Principal, protocol::HttpResponse> SessionPrincipal(std::string_view secret,
+                                                                   std::string_view kind,
                                                                    SysTime now, AuditEntry& audit);
+  // The dashboard (service_browser.cpp): static files for GET/HEAD outside /api/ (nullopt for
+  // other requests), and the checks of a request authenticated by the session cookie (CSRF
+  // token on every change, no cross-site request): the 403, or nullopt.
+  std::optional<protocol::HttpResponse> DashboardAnswer(const protocol::HttpRequest& request);
+  std::optional<protocol::HttpResponse> CheckBrowserRequest(const protocol::HttpRequest& request,
+                                                            const Principal& principal);
   std::optional<protocol::HttpResponse> ApplyTokenOwner(Principal& principal, AuditEntry& audit);
   // Status history and inspection reports (service_reports.cpp).
   protocol::HttpResponse InspectionReport(Call& call);
   protocol::HttpResponse FindInspectionReports(Call& call);
+  protocol::HttpResponse DownloadInspectionReport(Call& call);
   // Fleet queries (service_query.cpp).
   protocol::HttpResponse FleetSummary(Call& call);
   protocol::HttpResponse GetStoredReport(Call& call);
@@ -284,6 +303,7 @@ class SocService {
   IngestWriter* writer_ = nullptr;
   std::vector<std::string> export_sinks_;
   AccountService* accounts_ = nullptr;
+  const DashboardFiles* dashboard_ = nullptr;
 };
 
 }  // namespace cg::soc

@@ -7,8 +7,11 @@
 #include <string>
 #include <utility>
 
+#include "common/ids.h"
 #include "protocol/account_api.h"
 #include "soc/account_service.h"
+#include "soc/auth/otpauth.h"
+#include "soc/browser_security.h"
 #include "soc/service.h"
 #include "soc/service_internal.h"
 #include "soc/validation.h"
@@ -75,13 +78,15 @@ json AccountJson(const Account& a, SysTime now, size_t sessions, const json& tok
 // --- principals ------------------------------------------------------------------------------
 
 std::variant<SocService::Principal, HttpResponse> SocService::SessionPrincipal(
-    std::string_view secret, SysTime now, AuditEntry& audit) {
-  auto who = accounts_->Authenticate(secret, now);
+    std::string_view secret, std::string_view kind, SysTime now, AuditEntry& audit) {
+  auto who = accounts_->Authenticate(secret, kind, now);
   if (!who.ok()) {
     if (who.error().code == ErrorCode::kNotFound) {
-      spdlog::warn("operator request {} {} from {} with an unknown token", audit.method, audit.path,
-                   audit.source);
-      HttpResponse r = Fail(401, "unauthenticated", "unknown token");
+      spdlog::warn("operator request {} {} from {} with an unknown {}", audit.method, audit.path,
+                   audit.source, kind == kSessionBrowser ? "session cookie" : "token");
+      HttpResponse r =
+          Fail(401, "unauthenticated",
+               kind == kSessionBrowser ? "not logged in (or the session ended)" : "unknown token");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;
     }
@@ -101,6 +106,9 @@ std::variant<SocService::Principal, HttpResponse> SocService::SessionPrincipal(
   p.account_id = who->account.id;
   p.account_name = who->account.name;
   p.session_id = who->session.id;
+  p.display_name = who->account.display_name;
+  p.session_kind = who->session.kind;
+  p.csrf_hash = who->session.csrf_hash;
   audit.actor = Clip(who->account.name, 128);
   audit.account = audit.actor;
   audit.role = who->account.role;
@@ -153,6 +161,20 @@ HttpResponse SocService::Login(Call& call) {
   request.code = OptionalString(*body, fields::kCode);
   request.recovery_code = OptionalString(*body, fields::kRecoveryCode);
   request.address = AddressOf(call.request.peer_address);
+  const std::string client = OptionalString(*body, fields::kClient);
+  if (!client.empty() && client != fields::kClientCli && client != fields::kClientBrowser) {
+    return InvalidRequest("client must be cli or browser");
+  }
+  const bool browser = client == fields::kClientBrowser;
+  if (browser) {
+    // No login forced on from another site's page (its cookie would replace the person's).
+    const std::string site = call.request.Header("Sec-Fetch-Site");
+    if (site == "cross-site" || site == "same-site") {
+      call.audit_target = "login refused: request from another site";
+      return Fail(403, "forbidden", "a login from another site is refused");
+    }
+  }
+  request.kind = browser ? kSessionBrowser : kSessionCli;
   call.audit_actor = IsValidAccountName(request.account) ? request.account : "-";
   auto outcome = accounts_->Login(request, call.now);
   if (outcome.account) {
@@ -164,15 +186,31 @@ HttpResponse SocService::Login(Call& call) {
     return FailureAnswer(outcome.failure);
   }
   const LoginDone& done = *outcome.value;
-  call.audit_target = "login: session " + done.session.id +
+  call.audit_target = "login: " + done.session.kind + " session " + done.session.id +
                       (done.used_recovery_code ? " (recovery code used)" : "");
+  const auto idle = accounts_->IdleTimeout(done.session.kind);
+  if (browser) {
+    // The session's secret goes only into the HttpOnly cookie: no script ever reads it.
+    json answer = {{fields::kAccount, done.account.name},
+                   {fields::kDisplayName, done.account.display_name},
+                   {fields::kRole, done.account.role},
+                   {fields::kCsrfToken, done.csrf_token},
+                   {fields::kExpiresAt, FormatRfc3339(done.session.expires_at)},
+                   {fields::kIdleTimeoutSeconds, idle.count()}};
+    if (done.used_recovery_code) {
+      answer[fields::kRecoveryCodesLeft] = done.recovery_codes_left;
+    }
+    HttpResponse response = HttpResponse::Json(200, answer);
+    response.headers.emplace_back("Set-Cookie", SessionSetCookie(done.token));
+    return response;
+  }
   json answer = {{fields::kToken, done.token},
                  {fields::kAccount, done.account.name},
                  {fields::kDisplayName, done.account.display_name},
                  {fields::kRole, done.account.role},
                  {"session_id", done.session.id},
                  {fields::kExpiresAt, FormatRfc3339(done.session.expires_at)},
-                 {fields::kIdleTimeoutSeconds, accounts_->config().session_idle.count()}};
+                 {fields::kIdleTimeoutSeconds, idle.count()}};
   if (done.used_recovery_code) {
     answer[fields::kRecoveryCodesLeft] = done.recovery_codes_left;
   }
@@ -188,7 +226,12 @@ HttpResponse SocService::Logout(Call& call) {
     return StorageFailure("ending a session", s.error());
   }
   spdlog::info("account {} logged out (session {})", call.account_name, call.session_id);
-  return HttpResponse::Json(200, {{"session_id", call.session_id}, {"state", "ended"}});
+  HttpResponse response =
+      HttpResponse::Json(200, {{"session_id", call.session_id}, {"state", "ended"}});
+  if (call.session_kind == kSessionBrowser) {
+    response.headers.emplace_back("Set-Cookie", ClearedSessionSetCookie());
+  }
+  return response;
 }
 
 HttpResponse SocService::SessionInfo(Call& call) {
@@ -198,6 +241,15 @@ HttpResponse SocService::SessionInfo(Call& call) {
       {"via", call.session_id.empty() ? "operator token" : "session"},
       {"token_name", call.operator_token->name},
       {fields::kExpiresAt, OptionalTime(call.operator_token->expires_at)}};
+  if (!call.session_id.empty()) {
+    answer[fields::kDisplayName] = call.display_name;
+    answer["session_kind"] = call.session_kind;
+    answer[fields::kIdleTimeoutSeconds] = accounts_->IdleTimeout(call.session_kind).count();
+  }
+  if (!call.cookie_secret.empty()) {
+    // A reloaded page holds only the cookie: this gives it the CSRF token again.
+    answer[fields::kCsrfToken] = CsrfTokenOf(call.cookie_secret);
+  }
   return HttpResponse::Json(200, answer);
 }
 
@@ -230,7 +282,16 @@ HttpResponse SocService::SetupStart(Call& call) {
       {fields::kRole, offer.account.role},
       {fields::kPasswordRequired, offer.password_required},
       {fields::kTotpSecret, offer.totp_secret.empty() ? json(nullptr) : json(offer.totp_secret)},
-      {fields::kOtpauthUri, offer.otpauth_uri.empty() ? json(nullptr) : json(offer.otpauth_uri)}};
+      {fields::kOtpauthUri, offer.otpauth_uri.empty() ? json(nullptr) : json(offer.otpauth_uri)},
+      {fields::kQrCode, nullptr}};
+  if (!offer.otpauth_uri.empty()) {
+    // For the dashboard: an <img src> the Content-Security-Policy allows (img-src data:).
+    auto qr = auth::EncodeQr(offer.otpauth_uri);
+    if (!qr.ok()) {
+      return StorageFailure("drawing the authenticator's QR code", qr.error());
+    }
+    answer[fields::kQrCode] = "data:image/svg+xml;base64," + Base64Encode(auth::RenderQrSvg(*qr));
+  }
   return HttpResponse::Json(200, answer);
 }
 

@@ -31,6 +31,10 @@ struct SocService::Call {
   std::string account_id;
   std::string account_name;
   std::string session_id;
+  std::string display_name;
+  std::string session_kind;  // "cli" | "browser"; "" for a token
+  // A browser session's secret (from the cookie), from which its CSRF token is derived.
+  std::string cookie_secret;
   // A handler that knows whom a public request was about (login) names them for the audit.
   std::string audit_account;
   std::string audit_role;
@@ -69,6 +73,8 @@ inline constexpr size_t kMaxBatchReports = 100;
 inline constexpr int kOverloadRetryAfterSeconds = 2;
 
 int RoleRank(std::string_view role);
+// The operator-token role of a Prometheus scraper: GET /metrics and nothing else (rank 0).
+inline constexpr std::string_view kRoleMetrics = "metrics";
 nlohmann::json OptionalTime(const std::optional<SysTime>& t);
 nlohmann::json DeviceJson(const Device& device, SysTime stale_before, bool detail,
                           std::chrono::seconds skew_tolerance);

@@ -393,6 +393,7 @@ HttpResponse SocService::ListDevices(Call& call) {
       return InvalidRequest(key.error().message);
     }
     q.after = *key;
+    q.count_total = false;  // the first page gave it
   }
   auto cutoffs = StaleCutoffs(call.now);
   if (!cutoffs.ok()) {
@@ -415,7 +416,7 @@ HttpResponse SocService::ListDevices(Call& call) {
   }
   return HttpResponse::Json(200, {{f::kDevices, std::move(list)},
                                   {f::kNextCursor, std::move(next)},
-                                  {f::kTotal, page->total},
+                                  {f::kTotal, q.after ? json(nullptr) : json(page->total)},
                                   {"sort", SortName(q.sort)},
                                   {"order", q.descending ? "desc" : "asc"}});
 }

@@ -81,9 +81,10 @@ Result<std::string> SocService::CreateOperatorToken(std::string_view name, std::
 
 Result<std::pair<std::string, OperatorToken>> SocService::CreateOperatorTokenRecord(
     std::string_view name, std::string_view role, std::optional<SysTime> expires_at, SysTime now) {
-  if (role != "analyst" && role != "admin") {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "role must be analyst or admin, not '" + Clip(role, 32) + "'");
+  if (role != "analyst" && role != "admin" && role != kRoleMetrics) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "role must be analyst, admin or metrics (GET /metrics only), not '" + Clip(role, 32) + "'");
   }
   if (name.empty() || name.size() > kMaxOperatorNameBytes || !IsPrintable(name)) {
     return MakeError(ErrorCode::kInvalidArgument,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <tuple>
 
@@ -121,7 +122,7 @@ int main(int argc, char** argv) {
   std::string poll_hold;
   serve_cmd->add_option("--poll-hold", poll_hold,
                         "how long an agent's long-poll waits for news (default 55s, at most 110s)");
-  std::string totp_roles, session_ttl, session_idle;
+  std::string totp_roles, session_ttl, session_idle, browser_idle;
   serve_cmd->add_option("--totp-roles", totp_roles,
                         "staff roles that must log in with a TOTP code, comma-separated "
                         "(default analyst,inspector,admin; \"none\" for none)");
@@ -129,6 +130,12 @@ int main(int argc, char** argv) {
                         "how long a staff login session lasts (default 12h, 5m to 7d)");
   serve_cmd->add_option("--session-idle", session_idle,
                         "a session unused this long ends (default 1h, 1m to 24h)");
+  serve_cmd->add_option("--browser-idle", browser_idle,
+                        "a dashboard (browser) session unused this long ends (default 15m, 1m "
+                        "to 12h)");
+  serve_cmd->add_option("--dashboard-dir", serve.dashboard_dir,
+                        "the dashboard's files (default: share/counterguard/dashboard beside the "
+                        "program, else the source tree's dashboard/)");
 
   std::string key_dir;
   std::string key_file;
@@ -169,9 +176,9 @@ int main(int argc, char** argv) {
   token_create->add_option("--data-dir", token_dir, "SOC data directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  token_create->add_option("--role", token_role, "analyst or admin")
+  token_create->add_option("--role", token_role, "analyst, admin or metrics (a Prometheus scraper)")
       ->required()
-      ->check(CLI::IsMember({"analyst", "admin"}));
+      ->check(CLI::IsMember({"analyst", "admin", "metrics"}));
   token_create->add_option("--name", token_name, "who the token is for")->required();
   token_create->add_option("--ttl", token_ttl, "lifetime, e.g. 30d (default and most: 90d)");
   token_create->add_flag("--json", token_json, "print {\"token\": ...}");
@@ -265,7 +272,9 @@ int main(int argc, char** argv) {
          {std::tuple{&session_ttl, &serve.session_ttl, "--session-ttl", std::chrono::seconds(300),
                      std::chrono::seconds(7 * 86400)},
           std::tuple{&session_idle, &serve.session_idle, "--session-idle", std::chrono::seconds(60),
-                     std::chrono::seconds(86400)}}) {
+                     std::chrono::seconds(86400)},
+          std::tuple{&browser_idle, &serve.browser_session_idle, "--browser-idle",
+                     std::chrono::seconds(60), std::chrono::seconds(12 * 3600)}}) {
       if (text->empty()) {
         continue;
       }
@@ -294,6 +303,9 @@ int main(int argc, char** argv) {
           start = comma + 1;
         }
       }
+    }
+    if (std::error_code ec; serve.dashboard_dir.empty()) {
+      serve.program_path = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     }
     auto s = cg::soc::Serve(serve);
     return s.ok() ? 0 : Fail(s.error());

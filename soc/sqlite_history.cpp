@@ -665,4 +665,27 @@ Result<std::vector<GeneratedReport>> HistoryReader::FindGeneratedReports(std::st
   });
 }
 
+Result<GeneratedReport> HistoryReader::GetGeneratedReport(std::string_view id) {
+  std::lock_guard lock(mu_);
+  CG_Q(q, statements_,
+       "SELECT id, kind, digest, parameters, generated_by, generated_at, content "
+       "FROM generated_reports WHERE id = ?1");
+  q.Bind(id);
+  CG_ASSIGN_OR_RETURN(auto rows, Rows<GeneratedReport>(q, [](const Q& r) {
+                        GeneratedReport g;
+                        g.id = r.Text(0);
+                        g.kind = r.Text(1);
+                        g.digest = r.Text(2);
+                        g.parameters = r.Text(3);
+                        g.generated_by = r.Text(4);
+                        g.generated_at = r.Time(5);
+                        g.content = r.Text(6);
+                        return g;
+                      }));
+  if (rows.empty()) {
+    return MakeError(ErrorCode::kNotFound, "unknown report");
+  }
+  return std::move(rows.front());
+}
+
 }  // namespace cg::soc::sqlite_history

@@ -89,6 +89,7 @@ class HistoryReader {
   Result<std::vector<ReportingGap>> ReportingGaps(const HistoryQuery& query);
   Result<std::vector<InspectionRecord>> InspectionRecords(const HistoryQuery& query);
   Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest);
+  Result<GeneratedReport> GetGeneratedReport(std::string_view id);
 
  private:
   struct DbCloser {

@@ -257,6 +257,8 @@ DROP TABLE policies;
       // Staff accounts (issue 16): accounts, recovery codes, sessions, token owners, and the
       // audit log's action and account (soc/sqlite_account_store.cpp).
       {10, kAccountsMigrationSql},
+      // The devices' failing checks on their rows, indexes of the fleet queries (issue 15).
+      {11, sqlite_query::kMigration11},
   };
   return migrations;
 }
@@ -1067,11 +1069,14 @@ class SqliteStorage final : public Storage {
       CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET status = ?2, policy_version = ?3, "
                                           "reported_hostname = ?4, latest_report = ?5, "
                                           "policy_hash = ?6, clock_skew = ?7, os_name = ?8, "
-                                          "os_version = ?9, agent_version = ?10 "
+                                          "os_version = ?9, agent_version = ?10, "
+                                          "failing_checks = ?11, error_checks = ?12 "
                                           "WHERE device_id = ?1"));
       CG_RETURN_IF_ERROR(s.Bind(report.device_id, status, report.policy_version, report.hostname,
                                 row_id, report.policy_hash, clock_skew, report.os.name,
-                                report.os.version, report.agent_version)
+                                report.os.version, report.agent_version,
+                                sqlite_query::JoinedChecks(report, protocol::CheckStatus::kFail),
+                                sqlite_query::JoinedChecks(report, protocol::CheckStatus::kError))
                              .Run());
       // An accepted policy becomes the device's confirmed one (the roll-out baseline).
       CG_ASSIGN_OR_RETURN(auto v, Prepare("UPDATE devices SET policy_state = ?2, "
@@ -1295,6 +1300,10 @@ class SqliteStorage final : public Storage {
     std::lock_guard lock(mu_);
     return sqlite_export::PruneOutbox(db_.get(), sinks);
   }
+  Result<int64_t> TrimOutbox(SysTime before, size_t batch) override {
+    std::lock_guard lock(mu_);
+    return sqlite_export::TrimOutbox(db_.get(), before, batch);
+  }
   Result<int64_t> RecordStaleDevices(std::span<const StaleDevice> devices, SysTime now) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
@@ -1333,6 +1342,9 @@ class SqliteStorage final : public Storage {
   }
   Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) override {
     return history_reader_->FindGeneratedReports(digest);
+  }
+  Result<GeneratedReport> GetGeneratedReport(std::string_view id) override {
+    return history_reader_->GetGeneratedReport(id);
   }
 
   // The fleet queries read the last committed state on the reading connection, so they never

@@ -282,6 +282,19 @@ Result<int64_t> PruneOutbox(sqlite3* db, const std::vector<std::string>& sinks) 
   return static_cast<int64_t>(sqlite3_changes(db));
 }
 
+Result<int64_t> TrimOutbox(sqlite3* db, SysTime before, size_t batch) {
+  // Oldest first by sequence (events are appended in time order), so the scan stops after
+  // `batch` matches instead of reading the whole outbox.
+  CG_ASSIGN_OR_RETURN(auto q, Query::Prepare(db,
+                                             "DELETE FROM export_outbox WHERE seq IN (SELECT seq "
+                                             "FROM export_outbox WHERE time < ?1 ORDER BY seq "
+                                             "LIMIT ?2)"));
+  CG_RETURN_IF_ERROR(q.Int(1, ToUnixSeconds(before))
+                         .Int(2, static_cast<int64_t>(std::max<size_t>(batch, 1)))
+                         .Run());
+  return static_cast<int64_t>(sqlite3_changes(db));
+}
+
 Result<int64_t> RecordStaleDevices(sqlite3* db, std::span<const StaleDevice> devices, SysTime now) {
   int64_t recorded = 0;
   for (const StaleDevice& d : devices) {

@@ -31,6 +31,7 @@ Status MarkExported(sqlite3* db, std::string_view sink, int64_t seq, SysTime now
 Result<std::vector<ExportSinkState>> ExportStatus(sqlite3* db,
                                                   const std::vector<std::string>& sinks);
 Result<int64_t> PruneOutbox(sqlite3* db, const std::vector<std::string>& sinks);
+Result<int64_t> TrimOutbox(sqlite3* db, SysTime before, size_t batch);
 Result<int64_t> RecordStaleDevices(sqlite3* db, std::span<const StaleDevice> devices, SysTime now);
 
 }  // namespace cg::soc::sqlite_export

@@ -1,6 +1,7 @@
 // The fleet queries of the SQLite backend (sqlite_storage_query.h): SQL built from the query's
 // set filters with every value bound as a parameter (nothing from a request is ever spliced into
-// SQL text), keyset pagination on row values, and the summary as three GROUP BY scans.
+// SQL text), keyset pagination on row values, and the summary as one GROUP BY scan of the device
+// rows.
 #include "soc/sqlite_storage_query.h"
 
 #include <sqlite3.h>
@@ -36,9 +37,88 @@ CREATE INDEX devices_by_group_hostname ON devices(group_name, hostname_folded, d
 CREATE INDEX devices_by_last_seen ON devices(COALESCE(last_seen, -1), device_id);
 )sql";
 
+// The index expression of devices_by_posture is kRankSql below without the "d." qualifiers; SQLite
+// matches it in queries that qualify the columns (EXPLAIN QUERY PLAN: SEARCH d USING INDEX
+// devices_by_posture). devices_by_silence serves the stale filter's range on the silence.
+const char* const kMigration11 = R"sql(
+ALTER TABLE devices ADD COLUMN failing_checks TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN error_checks TEXT NOT NULL DEFAULT '';
+UPDATE devices SET
+  failing_checks = COALESCE((SELECT group_concat(check_id, ',') FROM
+                              (SELECT c.check_id FROM check_results c
+                               WHERE c.report = devices.latest_report AND c.status = 'fail'
+                               ORDER BY c.check_id)), ''),
+  error_checks = COALESCE((SELECT group_concat(check_id, ',') FROM
+                            (SELECT c.check_id FROM check_results c
+                             WHERE c.report = devices.latest_report AND c.status = 'error'
+                             ORDER BY c.check_id)), '')
+WHERE latest_report IS NOT NULL;
+CREATE INDEX devices_by_posture ON devices(
+  (CASE WHEN policy_state = 'unverified' THEN 2 ELSE CASE status WHEN 'noncompliant' THEN 0
+   WHEN 'error' THEN 1 WHEN 'unknown' THEN 3 ELSE 4 END END), hostname_folded, device_id);
+CREATE INDEX devices_by_os ON devices(os_name, os_version);
+CREATE INDEX devices_by_agent_version ON devices(agent_version);
+CREATE INDEX devices_by_policy_version ON devices(policy_version);
+CREATE INDEX devices_by_silence ON devices(COALESCE(last_seen, enrolled_at)) WHERE revoked = 0;
+-- Covers the summary: one scan of this index in its order (no table rows, no sort).
+CREATE INDEX devices_for_summary ON devices(group_name, policy_state, status, revoked,
+                                            failing_checks, error_checks, last_seen, enrolled_at);
+
+-- The scrape-only operator role "metrics" (GET /metrics and nothing else). SQLite cannot change
+-- a CHECK constraint in place: the table is rebuilt with the same columns (migrations 1, 5, 10;
+-- nothing references it).
+CREATE TABLE operator_tokens_v11 (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK (role IN ('analyst', 'admin', 'metrics')),
+  token_hash    TEXT NOT NULL UNIQUE,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER,
+  revoked       INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+  last_used_at  INTEGER,
+  account_id    TEXT
+);
+INSERT INTO operator_tokens_v11 (id, name, role, token_hash, created_at, expires_at, revoked,
+                                 last_used_at, account_id)
+  SELECT id, name, role, token_hash, created_at, expires_at, revoked, last_used_at, account_id
+  FROM operator_tokens;
+DROP TABLE operator_tokens;
+ALTER TABLE operator_tokens_v11 RENAME TO operator_tokens;
+)sql";
+
+std::string JoinedChecks(const protocol::Report& report, protocol::CheckStatus status) {
+  std::vector<std::string> ids;
+  for (const auto& c : report.checks) {
+    if (c.status == status) {
+      ids.push_back(c.id);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::string out;
+  for (const auto& id : ids) {
+    out += (out.empty() ? "" : ",") + id;
+  }
+  return out;
+}
+
 namespace {
 
 using protocol::DeviceStatus;
+
+// A devices.failing_checks / error_checks value as its check ids.
+std::vector<std::string> SplitChecks(const std::string& joined) {
+  std::vector<std::string> ids;
+  size_t at = 0;
+  while (at < joined.size()) {
+    const size_t comma = std::min(joined.find(',', at), joined.size());
+    if (comma > at) {
+      ids.push_back(joined.substr(at, comma - at));
+    }
+    at = comma + 1;
+  }
+  return ids;
+}
 
 Error SqlError(sqlite3* db, int rc, std::string_view what) {
   return MakeError(ErrorCode::kDatabase, std::string(what) + ": " +
@@ -117,10 +197,7 @@ std::string ColumnText(sqlite3_stmt* s, int column) {
                      static_cast<size_t>(sqlite3_column_bytes(s, column)));
 }
 
-// The posture (PostureStatus) of device row d, in SQL.
-constexpr std::string_view kPostureSql =
-    "(CASE WHEN d.policy_state = 'unverified' THEN 'unverified' ELSE d.status END)";
-// PostureRank in SQL.
+// PostureRank(PostureStatus(d)) of device row d, in SQL: one-to-one with the posture.
 constexpr std::string_view kRankSql =
     "(CASE WHEN d.policy_state = 'unverified' THEN 2 ELSE CASE d.status "
     "WHEN 'noncompliant' THEN 0 WHEN 'error' THEN 1 WHEN 'unknown' THEN 3 ELSE 4 END END)";
@@ -168,11 +245,17 @@ void AppendFilters(Sql& sql, const DeviceQuery& q) {
     AppendGroupPrefix(sql, TrimmedGroup(*q.group_prefix));
   }
   if (!q.postures.empty()) {
-    sql.Text(" AND ").Text(kPostureSql).Text(" IN (");
-    for (size_t i = 0; i < q.postures.size(); ++i) {
-      sql.Text(i == 0 ? "" : ", ").Bind(std::string(protocol::ToString(q.postures[i])));
+    // PostureRank is one-to-one on the five postures, so the filter is on the rank, which
+    // devices_by_posture indexes; "=" for one posture keeps that index's order for the sort.
+    if (q.postures.size() == 1) {
+      sql.Text(" AND ").Text(kRankSql).Text(" = ").Bind(PostureRank(q.postures[0]));
+    } else {
+      sql.Text(" AND ").Text(kRankSql).Text(" IN (");
+      for (size_t i = 0; i < q.postures.size(); ++i) {
+        sql.Text(i == 0 ? "" : ", ").Bind(PostureRank(q.postures[i]));
+      }
+      sql.Text(")");
     }
-    sql.Text(")");
   }
   if (q.check_id) {
     sql.Text(
@@ -185,6 +268,16 @@ void AppendFilters(Sql& sql, const DeviceQuery& q) {
     sql.Text(" AND ");
     AppendStale(sql, q.stale_before, q.stale_before_by_group);
     sql.Text(" = ").Bind(int64_t{*q.stale});
+    if (*q.stale) {
+      // Implied by the exact test above (no group's cutoff is later than the latest one): a
+      // range devices_by_silence can serve, so only the silent devices are read.
+      SysTime latest = q.stale_before;
+      for (const auto& [group, cutoff] : q.stale_before_by_group) {
+        latest = std::max(latest, cutoff);
+      }
+      sql.Text(" AND d.revoked = 0 AND COALESCE(d.last_seen, d.enrolled_at) < ")
+          .Bind(ToUnixSeconds(latest));
+    }
   }
   if (q.revoked) {
     sql.Text(" AND d.revoked = ").Bind(int64_t{*q.revoked});
@@ -289,7 +382,7 @@ Result<DevicePage> QueryDevices(sqlite3* db, const DeviceQuery& q) {
     return MakeError(ErrorCode::kInvalidArgument, "page size must be at least 1");
   }
   DevicePage page;
-  {
+  if (q.count_total) {
     Sql count;
     count.Text("SELECT count(*) FROM devices d WHERE 1");
     AppendFilters(count, q);
@@ -304,7 +397,7 @@ Result<DevicePage> QueryDevices(sqlite3* db, const DeviceQuery& q) {
            "d.hostname_folded, ");
   sql.Text(kRankSql).Text(", COALESCE(d.last_seen, -1), ");
   AppendStale(sql, q.stale_before, q.stale_before_by_group);
-  sql.Text(", d.latest_report FROM devices d WHERE 1");
+  sql.Text(", d.failing_checks, d.error_checks FROM devices d WHERE 1");
   AppendFilters(sql, q);
   if (q.after) {
     AppendAfter(sql, q.sort, q.descending, *q.after);
@@ -315,7 +408,6 @@ Result<DevicePage> QueryDevices(sqlite3* db, const DeviceQuery& q) {
   sql.Text(" LIMIT ").Bind(limit + 1);
   CG_ASSIGN_OR_RETURN(auto s, sql.Prepare(db, "listing devices"));
   constexpr int kExtra = kDeviceColumnCount;
-  std::map<int64_t, size_t> row_of_report;  // latest_report -> index in page.rows
   while (true) {
     CG_ASSIGN_OR_RETURN(bool row, Step(db, s.get(), "listing devices"));
     if (!row) {
@@ -334,9 +426,8 @@ Result<DevicePage> QueryDevices(sqlite3* db, const DeviceQuery& q) {
     const int64_t rank = sqlite3_column_int64(s.get(), kExtra + 4);
     const int64_t seen = sqlite3_column_int64(s.get(), kExtra + 5);
     r.stale = sqlite3_column_int64(s.get(), kExtra + 6) != 0;
-    if (sqlite3_column_type(s.get(), kExtra + 7) != SQLITE_NULL) {
-      row_of_report[sqlite3_column_int64(s.get(), kExtra + 7)] = page.rows.size();
-    }
+    r.failing_checks = SplitChecks(ColumnText(s.get(), kExtra + 7));
+    r.error_checks = SplitChecks(ColumnText(s.get(), kExtra + 8));
     r.key.group = r.device.group;
     r.key.device_id = r.device.device_id;
     r.key.number = q.sort == DeviceSort::kStatus     ? rank
@@ -344,98 +435,51 @@ Result<DevicePage> QueryDevices(sqlite3* db, const DeviceQuery& q) {
                                                      : 0;
     page.rows.push_back(std::move(r));
   }
-  if (row_of_report.empty()) {
-    return page;
-  }
-  // The failing checks of the page's rows only (one indexed lookup per row), not of every
-  // matching device.
-  Sql checks;
-  checks.Text(
-      "SELECT report, check_id, status FROM check_results WHERE status IN "
-      "('fail', 'error') AND report IN (");
-  bool first = true;
-  for (const auto& [report, index] : row_of_report) {
-    checks.Text(first ? "" : ", ").Bind(report);
-    first = false;
-  }
-  checks.Text(") ORDER BY report, check_id");
-  CG_ASSIGN_OR_RETURN(auto c, checks.Prepare(db, "reading failing checks"));
-  while (true) {
-    CG_ASSIGN_OR_RETURN(bool row, Step(db, c.get(), "reading failing checks"));
-    if (!row) {
-      break;
-    }
-    DeviceRow& r = page.rows[row_of_report.at(sqlite3_column_int64(c.get(), 0))];
-    (ColumnText(c.get(), 2) == "fail" ? r.failing_checks : r.error_checks)
-        .push_back(ColumnText(c.get(), 1));
-  }
   return page;
 }
 
 Result<std::vector<GroupSummary>> SummarizeFleet(sqlite3* db, const FleetSummaryQuery& q) {
+  // One scan of devices_for_summary in its own order (the posture and failing checks are kept on
+  // the device rows at ingest), grouped by everything the summary counts by: a few hundred
+  // combinations for 10,000 devices, which C++ adds up per group.
   std::map<std::string, GroupSummary> groups;
-  auto group_filter = [&](Sql& sql) {
-    if (q.group_prefix) {
-      AppendGroupPrefix(sql, TrimmedGroup(*q.group_prefix));
-    }
-  };
-  {
-    Sql sql;
-    sql.Text(
-        "SELECT d.group_name, count(*), sum(d.revoked), "
-        "sum(d.revoked = 0 AND d.last_seen IS NULL), sum(");
-    AppendStale(sql, q.stale_before, q.stale_before_by_group);
-    sql.Text(") FROM devices d WHERE 1");
-    group_filter(sql);
-    sql.Text(" GROUP BY d.group_name");
-    CG_ASSIGN_OR_RETURN(auto s, sql.Prepare(db, "summarising devices"));
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, Step(db, s.get(), "summarising devices"));
-      if (!row) {
-        break;
-      }
-      GroupSummary g;
-      g.group = ColumnText(s.get(), 0);
-      g.devices = sqlite3_column_int64(s.get(), 1);
-      g.revoked = sqlite3_column_int64(s.get(), 2);
-      g.never_reported = sqlite3_column_int64(s.get(), 3);
-      g.stale = sqlite3_column_int64(s.get(), 4);
-      groups.emplace(g.group, std::move(g));
-    }
+  Sql sql;
+  sql.Text(
+      "SELECT d.group_name, d.policy_state, d.status, d.revoked, d.failing_checks, "
+      "d.error_checks, count(*), sum(d.revoked = 0 AND d.last_seen IS NULL), sum(");
+  AppendStale(sql, q.stale_before, q.stale_before_by_group);
+  sql.Text(") FROM devices d WHERE 1");
+  if (q.group_prefix) {
+    AppendGroupPrefix(sql, TrimmedGroup(*q.group_prefix));
   }
-  {
-    Sql sql;
-    sql.Text("SELECT d.group_name, ").Text(kPostureSql);
-    sql.Text(", count(*) FROM devices d WHERE d.revoked = 0");
-    group_filter(sql);
-    sql.Text(" GROUP BY 1, 2");
-    CG_ASSIGN_OR_RETURN(auto s, sql.Prepare(db, "summarising postures"));
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, Step(db, s.get(), "summarising postures"));
-      if (!row) {
-        break;
-      }
-      groups[ColumnText(s.get(), 0)].postures[ColumnText(s.get(), 1)] =
-          sqlite3_column_int64(s.get(), 2);
+  sql.Text(
+      " GROUP BY d.group_name, d.policy_state, d.status, d.revoked, d.failing_checks, "
+      "d.error_checks");
+  CG_ASSIGN_OR_RETURN(auto s, sql.Prepare(db, "summarising devices"));
+  while (true) {
+    CG_ASSIGN_OR_RETURN(bool row, Step(db, s.get(), "summarising devices"));
+    if (!row) {
+      break;
     }
-  }
-  {
-    Sql sql;
-    sql.Text(
-        "SELECT d.group_name, c.check_id, c.status, count(*) FROM devices d "
-        "JOIN check_results c ON c.report = d.latest_report "
-        "WHERE d.revoked = 0 AND c.status IN ('fail', 'error')");
-    group_filter(sql);
-    sql.Text(" GROUP BY 1, 2, 3");
-    CG_ASSIGN_OR_RETURN(auto s, sql.Prepare(db, "summarising failing checks"));
-    while (true) {
-      CG_ASSIGN_OR_RETURN(bool row, Step(db, s.get(), "summarising failing checks"));
-      if (!row) {
-        break;
-      }
-      GroupSummary& g = groups[ColumnText(s.get(), 0)];
-      (ColumnText(s.get(), 2) == "fail" ? g.failing : g.errors)[ColumnText(s.get(), 1)] =
-          sqlite3_column_int64(s.get(), 3);
+    GroupSummary& g = groups[ColumnText(s.get(), 0)];
+    const bool revoked = sqlite3_column_int64(s.get(), 3) != 0;
+    const int64_t n = sqlite3_column_int64(s.get(), 6);
+    g.devices += n;
+    g.never_reported += sqlite3_column_int64(s.get(), 7);
+    g.stale += sqlite3_column_int64(s.get(), 8);
+    if (revoked) {
+      g.revoked += n;
+      continue;  // a revoked device counts in no posture and no failing check
+    }
+    // PostureStatus: the report's status unless its policy was unverified.
+    const std::string posture =
+        ColumnText(s.get(), 1) == kPolicyUnverified ? kPolicyUnverified : ColumnText(s.get(), 2);
+    g.postures[posture] += n;
+    for (const auto& check : SplitChecks(ColumnText(s.get(), 4))) {
+      g.failing[check] += n;
+    }
+    for (const auto& check : SplitChecks(ColumnText(s.get(), 5))) {
+      g.errors[check] += n;
     }
   }
   std::vector<GroupSummary> out;

@@ -3,10 +3,12 @@
 // and what the two files share about the devices table.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "protocol/report.h"
 #include "soc/storage.h"
 
 struct sqlite3;
@@ -29,6 +31,15 @@ Result<Device> ReadDeviceColumns(sqlite3_stmt* stmt);
 // Schema migration 8: what the devices query filters, sorts and searches on, kept on the device
 // row at ingest (the folded host name, the latest report's OS and agent version) with indexes.
 extern const char* const kMigration8;
+
+// Schema migration 11: each device's failing and error checks on its row (kept at ingest, like
+// its status), so that the summary and the list read no check results; indexes for the posture
+// filter and order, OS, agent and policy version, and silence (stale); and the operator tokens'
+// role check admitting the scrape-only role "metrics".
+extern const char* const kMigration11;
+// The `failing_checks` / `error_checks` value of a device row: the latest report's check ids
+// with that status, sorted, joined by ','.
+std::string JoinedChecks(const protocol::Report& report, protocol::CheckStatus status);
 
 // SQL functions the migrations use: cg_fold(text), FoldForSearch (soc/text_fold.h).
 Status RegisterFunctions(sqlite3* db);

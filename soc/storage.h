@@ -25,7 +25,7 @@ namespace cg::soc {
 struct OperatorToken {
   std::string id;    // UUID
   std::string name;  // who holds it ("nguyen.van.a"); the audit log's actor
-  std::string role;  // "analyst" | "admin"
+  std::string role;  // "analyst" | "admin" | "metrics" (GET /metrics only)
   std::string token_hash;
   SysTime created_at;
   std::optional<SysTime> expires_at;  // nullopt: no expiry
@@ -175,6 +175,9 @@ struct DeviceQuery {
   bool descending = false;
   size_t limit = 50;
   std::optional<DeviceSortKey> after;
+  // Whether to count `total` (the service asks on the first page only: the count reads every
+  // matching row, which a cursor page otherwise never does).
+  bool count_total = true;
 };
 
 // One row of a devices page: the device with what the listing shows beside it.
@@ -192,7 +195,7 @@ struct DeviceRow {
 struct DevicePage {
   std::vector<DeviceRow> rows;
   bool more = false;  // rows follow the last one
-  int64_t total = 0;  // devices matching the filters, on every page
+  int64_t total = 0;  // devices matching the filters (0 unless query.count_total)
 };
 
 // Per group: how many devices, in which posture, failing which checks (fleet summary).
@@ -585,6 +588,9 @@ class Storage {
       const std::vector<std::string>& sinks) = 0;
   // Deletes events every one of `sinks` has delivered (no-op without sinks); returns how many.
   virtual Result<int64_t> PruneOutbox(const std::vector<std::string>& sinks) = 0;
+  // Deletes up to `batch` of the oldest events recorded before `before`, whoever delivered
+  // them: what keeps the outbox bounded when no sink is configured. Returns how many.
+  virtual Result<int64_t> TrimOutbox(SysTime before, size_t batch) = 0;
   // Records each device's stale event unless a report arrived since `silent_since` was read or
   // its silence was already recorded; returns how many were recorded.
   virtual Result<int64_t> RecordStaleDevices(std::span<const StaleDevice> devices, SysTime now) = 0;
@@ -612,6 +618,8 @@ class Storage {
   virtual Status RecordGeneratedReport(const GeneratedReport& report) = 0;
   // The recorded reports with this digest, newest first (content left empty).
   virtual Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) = 0;
+  // One recorded report with its content; kNotFound for an unknown id.
+  virtual Result<GeneratedReport> GetGeneratedReport(std::string_view id) = 0;
   // The devices query (DeviceQuery): one page in the query's order. kInvalidArgument for a
   // limit of 0.
   virtual Result<DevicePage> QueryDevices(const DeviceQuery& query) = 0;

@@ -441,6 +441,63 @@ Status FakeRegistry::DeleteValue(RegistryHive hive, std::string_view key, std::s
   return OkStatus();
 }
 
+void FakeRegistry::SetHiveFileValue(std::string_view path, std::string_view key,
+                                    std::string_view name, RegistryValue value) {
+  hive_files_[FoldCase(path)].values[FoldCase(TrimSeparators(key))][FoldCase(name)] =
+      std::move(value);
+}
+
+void FakeRegistry::SetHiveFileError(std::string_view path, Error error) {
+  hive_files_[FoldCase(path)].error = std::move(error);
+}
+
+namespace {
+
+class FakeHiveFile final : public RegistryHiveFile {
+ public:
+  FakeHiveFile(std::string path, std::map<std::string, std::map<std::string, RegistryValue>> values,
+               std::shared_ptr<int> loaded)
+      : path_(std::move(path)), values_(std::move(values)), loaded_(std::move(loaded)) {
+    ++*loaded_;
+  }
+  ~FakeHiveFile() override { --*loaded_; }
+  Result<RegistryValue> GetValue(std::string_view key, std::string_view name) const override {
+    const std::string where = path_ + ": " + std::string(key) + " [" + std::string(name) + "]";
+    auto k = values_.find(FoldCase(TrimSeparators(key)));
+    if (k == values_.end()) {
+      return MakeError(ErrorCode::kNotFound, where + ": no such key (Win32 error 2)");
+    }
+    auto v = k->second.find(FoldCase(name));
+    if (v == k->second.end()) {
+      return MakeError(ErrorCode::kNotFound, where + ": no such value (Win32 error 2)");
+    }
+    return v->second;
+  }
+  std::string method() const override { return "fake hive file"; }
+
+ private:
+  std::string path_;
+  std::map<std::string, std::map<std::string, RegistryValue>> values_;
+  std::shared_ptr<int> loaded_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RegistryHiveFile>> FakeRegistry::LoadHiveFile(std::string_view path) const {
+  hive_file_loads_.emplace_back(path);
+  if (error_) return *error_;
+  auto it = hive_files_.find(FoldCase(path));
+  if (it == hive_files_.end()) {
+    return MakeError(ErrorCode::kNotFound,
+                     "loading the hive file " + std::string(path) +
+                         " (RegLoadAppKeyW): The system cannot find the file specified "
+                         "(Win32 error 2)");
+  }
+  if (it->second.error) return *it->second.error;
+  return std::unique_ptr<RegistryHiveFile>(
+      std::make_unique<FakeHiveFile>(std::string(path), it->second.values, hive_files_loaded_));
+}
+
 // ---- FakePlatform ----
 
 FakePlatform::FakePlatform(std::string root, FakeOs os) {

@@ -238,7 +238,27 @@ class FakeRegistry final : public Registry {
   // Panel\Desktop [ScreenSaveTimeOut]"), for tests of enforcement.
   const std::vector<std::string>& writes() const { return writes_; }
 
+  // Hive files (a profile's NTUSER.DAT when its user is not logged on): LoadHiveFile(path)
+  // answers the values set here, or fails with the error set (e.g. the Win32Error message of
+  // ERROR_SHARING_VIOLATION that Windows gives for a hive in use). A path never set is
+  // kNotFound "(Win32 error 2)", as RegLoadAppKeyW on a missing file.
+  void SetHiveFileValue(std::string_view path, std::string_view key, std::string_view name,
+                        RegistryValue value);
+  void SetHiveFileError(std::string_view path, Error error);
+  Result<std::unique_ptr<RegistryHiveFile>> LoadHiveFile(std::string_view path) const override;
+  // The paths LoadHiveFile was asked for, in order, and how many are loaded now.
+  const std::vector<std::string>& hive_file_loads() const { return hive_file_loads_; }
+  int hive_files_loaded() const { return *hive_files_loaded_; }
+
  private:
+  struct HiveFile {
+    std::map<std::string, std::map<std::string, RegistryValue>> values;  // folded key -> name ->
+    std::optional<Error> error;
+  };
+  std::map<std::string, HiveFile> hive_files_;  // folded path ->
+  mutable std::vector<std::string> hive_file_loads_;
+  std::shared_ptr<int> hive_files_loaded_ = std::make_shared<int>(0);
+
   struct Key {
     std::string path;                                                     // as first written
     std::map<std::string, std::pair<std::string, RegistryValue>> values;  // folded name ->

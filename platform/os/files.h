@@ -5,6 +5,7 @@
 // program has always called them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,5 +29,16 @@ bool FileExists(const std::string& path);
 // returning (fdatasync / FlushFileBuffers): what returned OK survives a crash. A failed append
 // may have written part of `data`.
 Status AppendFileDurable(const std::string& path, std::string_view data, unsigned mode = 0640);
+
+// Reads standard input to its end (a pipe or a redirected file; from a console, the first
+// line), refusing more than max_bytes (kTooLarge); kUnavailable when the process has none.
+// Not a path: "/dev/stdin" does not exist on Windows.
+Result<std::string> ReadStandardInput(size_t max_bytes);
+
+// Who besides the owner, root/SYSTEM and the administrators may read the file, as the OS's
+// permissions say: nullopt when nobody, else a short description for a warning. Linux: the
+// group and other mode bits ("mode 644"); Windows: an allow entry with read access in the
+// file's DACL for Everyone, Users, Authenticated Users or Interactive, or no DACL at all.
+Result<std::optional<std::string>> ReadableByOthers(const std::string& path);
 
 }  // namespace cg

@@ -80,7 +80,19 @@ Result<UniqueHkey> OpenKey(RegistryHive hive, std::string_view key, REGSAM acces
 
 Result<RegistryValue> WindowsRegistry::GetValue(RegistryHive hive, std::string_view key,
                                                 std::string_view name) const {
-  CG_ASSIGN_OR_RETURN(UniqueHkey handle, OpenKey(hive, key, KEY_QUERY_VALUE));
+  return ReadValue(HiveRoot(hive), key, name, Where(hive, key, name));
+}
+
+Result<RegistryValue> ReadValue(HKEY root, std::string_view key, std::string_view name,
+                                const std::string& where) {
+  CG_ASSIGN_OR_RETURN(std::wstring wide_key, Utf8ToWide(key));
+  HKEY raw = nullptr;
+  const LSTATUS open_rc =
+      RegOpenKeyExW(root, wide_key.c_str(), 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY, &raw);
+  if (open_rc != ERROR_SUCCESS) {
+    return Win32Error("opening " + where, static_cast<uint32_t>(open_rc));
+  }
+  const UniqueHkey handle(raw);
   CG_ASSIGN_OR_RETURN(std::wstring wide_name, Utf8ToWide(name));
   // The value can grow between the size query and the read (another writer): retry on
   // ERROR_MORE_DATA with the size Windows reports.
@@ -98,7 +110,7 @@ Result<RegistryValue> WindowsRegistry::GetValue(RegistryHive hive, std::string_v
       data.resize(size);
       continue;
     }
-    return Win32Error("reading " + Where(hive, key, name), static_cast<uint32_t>(rc));
+    return Win32Error("reading " + where, static_cast<uint32_t>(rc));
   }
 
   RegistryValue value;
@@ -110,7 +122,7 @@ Result<RegistryValue> WindowsRegistry::GetValue(RegistryHive hive, std::string_v
       value.type = type == REG_SZ ? RegistryValueType::kString : RegistryValueType::kExpandString;
       Result<std::string> utf8 = StringFromData(text);
       if (!utf8.ok()) {
-        return utf8.error().Wrap(Where(hive, key, name));
+        return utf8.error().Wrap(where);
       }
       value.text = std::move(*utf8);
       break;
@@ -119,7 +131,7 @@ Result<RegistryValue> WindowsRegistry::GetValue(RegistryHive hive, std::string_v
       value.type = RegistryValueType::kMultiString;
       Result<std::vector<std::string>> list = MultiStringFromData(text);
       if (!list.ok()) {
-        return list.error().Wrap(Where(hive, key, name));
+        return list.error().Wrap(where);
       }
       value.strings = std::move(*list);
       break;
@@ -128,8 +140,8 @@ Result<RegistryValue> WindowsRegistry::GetValue(RegistryHive hive, std::string_v
     case REG_QWORD: {
       const size_t want = type == REG_DWORD ? sizeof(uint32_t) : sizeof(uint64_t);
       if (data.size() != want) {
-        return MakeError(ErrorCode::kParse, Where(hive, key, name) + ": " +
-                                                std::to_string(data.size()) + " bytes for a " +
+        return MakeError(ErrorCode::kParse, where + ": " + std::to_string(data.size()) +
+                                                " bytes for a " +
                                                 (type == REG_DWORD ? "DWORD" : "QWORD"));
       }
       value.type = type == REG_DWORD ? RegistryValueType::kDword : RegistryValueType::kQword;

@@ -382,6 +382,34 @@ ALTER TABLE audit_log ADD COLUMN action TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit_log ADD COLUMN account TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_log_by_time ON audit_log(time);
 )sql"},
+      // Each device's failing and error checks on its row (kept at ingest: the latest report's
+      // check ids, sorted, joined by ','), indexes of the fleet queries, and the scrape-only
+      // operator role "metrics". PostgreSQL changes the role CHECK in place (SQLite rebuilds the
+      // table). The backfill is the SQLite one in string_agg.
+      {11, R"sql(
+ALTER TABLE devices ADD COLUMN failing_checks TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN error_checks TEXT NOT NULL DEFAULT '';
+UPDATE devices SET
+  failing_checks = COALESCE((SELECT string_agg(c.check_id, ',' ORDER BY c.check_id COLLATE "C")
+                             FROM check_results c
+                             WHERE c.report = devices.latest_report AND c.status = 'fail'), ''),
+  error_checks = COALESCE((SELECT string_agg(c.check_id, ',' ORDER BY c.check_id COLLATE "C")
+                           FROM check_results c
+                           WHERE c.report = devices.latest_report AND c.status = 'error'), '')
+WHERE latest_report IS NOT NULL;
+CREATE INDEX devices_by_posture ON devices(
+  (CASE WHEN policy_state = 'unverified' THEN 2 ELSE CASE status WHEN 'noncompliant' THEN 0
+   WHEN 'error' THEN 1 WHEN 'unknown' THEN 3 ELSE 4 END END), hostname_folded, device_id);
+CREATE INDEX devices_by_os ON devices(os_name, os_version);
+CREATE INDEX devices_by_agent_version ON devices(agent_version);
+CREATE INDEX devices_by_policy_version ON devices(policy_version);
+CREATE INDEX devices_by_silence ON devices(COALESCE(last_seen, enrolled_at)) WHERE revoked = 0;
+CREATE INDEX devices_for_summary ON devices(group_name, policy_state, status, revoked,
+                                            failing_checks, error_checks, last_seen, enrolled_at);
+ALTER TABLE operator_tokens DROP CONSTRAINT operator_tokens_role_check;
+ALTER TABLE operator_tokens ADD CONSTRAINT operator_tokens_role_check
+  CHECK (role IN ('analyst', 'admin', 'metrics'));
+)sql"},
   };
   return migrations;
 }

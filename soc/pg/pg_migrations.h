@@ -17,7 +17,7 @@ struct PgMigration {
   const char* sql;
 };
 
-// Append-only, like the SQLite list: versions 1..10 today.
+// Append-only, like the SQLite list: versions 1..11 today.
 const std::vector<PgMigration>& PgMigrations();
 int64_t PgSchemaVersion();
 

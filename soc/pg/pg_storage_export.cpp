@@ -195,6 +195,16 @@ Result<int64_t> PgStorage::PruneOutbox(const std::vector<std::string>& sinks) {
   return deleted.Affected();
 }
 
+Result<int64_t> PgStorage::TrimOutbox(SysTime before, size_t batch) {
+  // Oldest first by sequence (events are appended in time order), as SQLite does.
+  CG_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  CG_ASSIGN_OR_RETURN(auto deleted,
+                      conn->Query("DELETE FROM export_outbox WHERE seq IN (SELECT seq FROM "
+                                  "export_outbox WHERE time < $1 ORDER BY seq LIMIT $2)",
+                                  before, static_cast<int64_t>(std::max<size_t>(batch, 1))));
+  return deleted.Affected();
+}
+
 Result<int64_t> PgStorage::RecordStaleDevices(std::span<const StaleDevice> devices, SysTime now) {
   return InTransaction([&](Connection& conn) -> Result<int64_t> {
     CG_RETURN_IF_ERROR(LockOutbox(conn));

@@ -75,6 +75,7 @@ class PgStorage final : public Storage {
   Status MarkExported(std::string_view sink, int64_t seq, SysTime now) override;
   Result<std::vector<ExportSinkState>> ExportStatus(const std::vector<std::string>& sinks) override;
   Result<int64_t> PruneOutbox(const std::vector<std::string>& sinks) override;
+  Result<int64_t> TrimOutbox(SysTime before, size_t batch) override;
   Result<int64_t> RecordStaleDevices(std::span<const StaleDevice> devices, SysTime now) override;
   Result<std::vector<StatusInterval>> StatusIntervals(const HistoryQuery& query) override;
   Result<std::vector<EnforcementChange>> EnforcementChanges(const HistoryQuery& query) override;
@@ -85,6 +86,7 @@ class PgStorage final : public Storage {
   Result<size_t> DeleteAuditBefore(SysTime cutoff, size_t batch) override;
   Status RecordGeneratedReport(const GeneratedReport& report) override;
   Result<std::vector<GeneratedReport>> FindGeneratedReports(std::string_view digest) override;
+  Result<GeneratedReport> GetGeneratedReport(std::string_view id) override;
   Result<DevicePage> QueryDevices(const DeviceQuery& query) override;
   Result<std::vector<GroupSummary>> SummarizeFleet(const FleetSummaryQuery& query) override;
   Result<ReportRecord> GetReport(std::string_view report_id) override;

@@ -17,6 +17,20 @@
 namespace cg::soc::pg {
 namespace {
 
+// A devices.failing_checks / error_checks value (kept at ingest, migration 11) as its check ids.
+std::vector<std::string> SplitChecks(const std::string& joined) {
+  std::vector<std::string> ids;
+  size_t at = 0;
+  while (at < joined.size()) {
+    const size_t comma = std::min(joined.find(',', at), joined.size());
+    if (comma > at) {
+      ids.push_back(joined.substr(at, comma - at));
+    }
+    at = comma + 1;
+  }
+  return ids;
+}
+
 // SQL text with its parameters in order: every value from a request goes through Bind.
 class Sql {
  public:
@@ -187,7 +201,7 @@ Result<DevicePage> PgStorage::QueryDevices(const DeviceQuery& q) {
   // The count and the page from one snapshot, as SQLite's reader connection sees one.
   CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*conn, Transaction::Isolation::kRepeatableRead));
   DevicePage page;
-  {
+  if (q.count_total) {
     Sql count;
     count.Text("SELECT count(*) FROM devices d WHERE TRUE");
     AppendFilters(count, q);
@@ -200,7 +214,7 @@ Result<DevicePage> PgStorage::QueryDevices(const DeviceQuery& q) {
            "d.hostname_folded, ");
   sql.Text(kRankSql).Text(", COALESCE(d.last_seen, -1), ");
   AppendStale(sql, q.stale_before, q.stale_before_by_group);
-  sql.Text(", d.latest_report FROM devices d WHERE TRUE");
+  sql.Text(", d.failing_checks, d.error_checks FROM devices d WHERE TRUE");
   AppendFilters(sql, q);
   if (q.after) {
     AppendAfter(sql, q.sort, q.descending, *q.after);
@@ -211,7 +225,6 @@ Result<DevicePage> PgStorage::QueryDevices(const DeviceQuery& q) {
   sql.Text(" LIMIT ").Bind(limit + 1);
   CG_ASSIGN_OR_RETURN(auto rows, sql.Run(*conn));
   constexpr int kExtra = sqlite_query::kDeviceColumnCount;
-  std::map<int64_t, size_t> row_of_report;  // latest_report -> index in page.rows
   for (int i = 0; i < rows.Count(); ++i) {
     if (static_cast<int64_t>(page.rows.size()) == limit) {
       page.more = true;
@@ -226,33 +239,14 @@ Result<DevicePage> PgStorage::QueryDevices(const DeviceQuery& q) {
     const int64_t rank = rows.Int(i, kExtra + 4);
     const int64_t seen = rows.Int(i, kExtra + 5);
     r.stale = rows.Int(i, kExtra + 6) != 0;
-    if (!rows.IsNull(i, kExtra + 7)) {
-      row_of_report[rows.Int(i, kExtra + 7)] = page.rows.size();
-    }
+    r.failing_checks = SplitChecks(rows.Text(i, kExtra + 7));
+    r.error_checks = SplitChecks(rows.Text(i, kExtra + 8));
     r.key.group = r.device.group;
     r.key.device_id = r.device.device_id;
     r.key.number = q.sort == DeviceSort::kStatus     ? rank
                    : q.sort == DeviceSort::kLastSeen ? seen
                                                      : 0;
     page.rows.push_back(std::move(r));
-  }
-  if (!row_of_report.empty()) {
-    // The failing checks of the page's rows only.
-    Sql checks;
-    checks.Text(
-        "SELECT report, check_id, status FROM check_results WHERE status IN "
-        "('fail', 'error') AND report IN (");
-    bool first = true;
-    for (const auto& [report, index] : row_of_report) {
-      checks.Text(first ? "" : ", ").Bind(report);
-      first = false;
-    }
-    checks.Text(") ORDER BY report, check_id COLLATE \"C\"");
-    CG_ASSIGN_OR_RETURN(auto c, checks.Run(*conn));
-    for (int i = 0; i < c.Count(); ++i) {
-      DeviceRow& r = page.rows[row_of_report.at(c.Int(i, 0))];
-      (c.Text(i, 2) == "fail" ? r.failing_checks : r.error_checks).push_back(c.Text(i, 1));
-    }
   }
   CG_RETURN_IF_ERROR(tx.Commit());
   return page;

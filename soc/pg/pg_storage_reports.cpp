@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "soc/pg/pg_storage_internal.h"
+#include "soc/sqlite_storage_query.h"  // JoinedChecks: the devices' failing_checks, alike
 
 namespace cg::soc::pg {
 namespace {
@@ -196,14 +197,15 @@ Result<bool> PgStorage::StoreReportIn(Connection& conn, const protocol::Report& 
     CG_RETURN_IF_ERROR(conn.Query(
         "UPDATE devices SET status = $2, policy_version = $3, reported_hostname = $4, "
         "latest_report = $5, policy_hash = $6, clock_skew = $7, os_name = $8, os_version = $9, "
-        "agent_version = $10, policy_state = $11, "
+        "agent_version = $10, policy_state = $11, failing_checks = $12, error_checks = $13, "
         "verified_policy_version = CASE WHEN $11 IN ('expected', 'rollout') THEN $3 ELSE "
         "verified_policy_version END, "
         "verified_policy_hash = CASE WHEN $11 IN ('expected', 'rollout') THEN $6 ELSE "
         "verified_policy_hash END WHERE device_id = $1",
         report.device_id, status, report.policy_version, report.hostname, row_id,
         report.policy_hash, clock_skew, report.os.name, report.os.version, report.agent_version,
-        policy_state));
+        policy_state, sqlite_query::JoinedChecks(report, protocol::CheckStatus::kFail),
+        sqlite_query::JoinedChecks(report, protocol::CheckStatus::kError)));
   }
   for (const auto& task_id : report.task_ids) {
     CG_RETURN_IF_ERROR(
@@ -509,6 +511,26 @@ Result<std::vector<GeneratedReport>> PgStorage::FindGeneratedReports(std::string
     out.push_back(std::move(g));
   }
   return out;
+}
+
+Result<GeneratedReport> PgStorage::GetGeneratedReport(std::string_view id) {
+  CG_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  CG_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT id, kind, digest, parameters, generated_by, "
+                                             "generated_at, content FROM generated_reports WHERE "
+                                             "id = $1",
+                                             id));
+  if (rows.Count() == 0) {
+    return MakeError(ErrorCode::kNotFound, "unknown report");
+  }
+  GeneratedReport g;
+  g.id = rows.Text(0, 0);
+  g.kind = rows.Text(0, 1);
+  g.digest = rows.Text(0, 2);
+  g.parameters = rows.Text(0, 3);
+  g.generated_by = rows.Text(0, 4);
+  g.generated_at = rows.Time(0, 5);
+  g.content = rows.Text(0, 6);
+  return g;
 }
 
 // --- not ported yet: an error every time, never an empty answer that could pass for one ------

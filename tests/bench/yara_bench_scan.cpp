@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   int budget = 0;
   bool low_priority = false;
   std::string hits_file;
+  int64_t map_above = -1;
   app.add_option("--rules", rules_file, "rules file")->required();
   app.add_option("--path", paths, "file or directory")->required();
   app.add_option("--threads", threads, "worker threads (0: hardware threads)");
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
   app.add_option("--cpu-budget", budget, "percent of one core (0: unlimited)");
   app.add_flag("--low-priority", low_priority, "nice 19 and idle I/O class");
   app.add_option("--hits", hits_file, "write \"rule path\" lines here");
+  app.add_option(
+      "--map-above", map_above,
+      "map files larger than this many bytes, read smaller ones (default: the engine's)");
   CLI11_PARSE(app, argc, argv);
 
   auto source = cg::collectors::ReadRuleFile(rules_file);
@@ -63,6 +67,9 @@ int main(int argc, char** argv) {
   o.cpu_budget_percent = budget;
   o.low_priority = low_priority;
   o.max_matches = 1000000;
+  if (map_above >= 0) {
+    o.large_file_threshold = static_cast<uint64_t>(map_above);
+  }
   auto s = cg::collectors::ScanFiles(**rules, o);
   if (!s.ok()) {
     std::cerr << s.error().ToString() << "\n";

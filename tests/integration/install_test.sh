@@ -21,6 +21,11 @@ for f in usr/sbin/cg-agent usr/bin/cg-soc usr/bin/cgctl usr/lib/systemd/system/c
   usr/share/doc/counterguard-agent/changelog.gz; do
   [ -f "$root/$f" ] || fail "$f not installed"
 done
+# The dashboard, where cg-soc looks for it (../share/counterguard/dashboard from /usr/bin).
+source_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
+if [ -f "$source_dir/dashboard/index.html" ]; then
+  [ -f "$root/usr/share/counterguard/dashboard/index.html" ] || fail "the dashboard not installed"
+fi
 [ ! -e "$root/usr/etc" ] || fail "something was installed under /usr/etc: $(find "$root/usr/etc")"
 gzip -t "$root/usr/share/doc/counterguard-agent/changelog.gz" || fail "changelog.gz is not gzip"
 

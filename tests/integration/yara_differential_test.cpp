@@ -1,10 +1,11 @@
 // Differential test: on a generated corpus (matches planted at file start and end, across the
-// engine's 1 MiB read chunk and its 16 MiB mapping threshold, past 2 GiB in a sparse file,
+// engine's 1 MiB mapping threshold and the former 16 MiB one, past 2 GiB in a sparse file,
 // in empty files and files with odd names, beside symlinks, FIFOs and hard links) the set of
 // (rule, path) that `cg-agent scan --json` reports equals what `yara -r -N` prints for the
 // same rules. The scanner binary is CG_YARA_SCAN_BIN (environment, else the compiled-in one);
 // it must take `scan --rules FILE --path DIR --threads N --json`. Set CG_YARA_DIFF_HUGE=0 to
-// leave out the 2.2 GiB sparse file.
+// leave out the 2.2 GiB sparse file. The rules and the planted files are yara_corpus.h's,
+// shared with the Windows test under Wine (tests/windows/yara_differential.cpp).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "platform/scan_io.h"
+#include "yara_corpus.h"
 
 #ifndef CG_YARA_SCAN_BIN
 #error "CG_YARA_SCAN_BIN must name the scanner binary (cg-agent or yara_scan_driver)"
@@ -33,33 +35,11 @@ namespace {
 namespace stdfs = std::filesystem;
 using Hits = std::set<std::pair<std::string, std::string>>;
 
-constexpr uint64_t kMiB = 1u << 20;
-const std::string kMarker = "CG-DIFF-MARKER-31337";
-
-// Rules of every kind the engine must treat as `yara` does: text (plain, nocase, wide, xor,
-// base64), hex with jumps and alternatives, regular expressions, offsets, counts, filesize,
-// integer reads, private and global-free composition, and a rule for empty files.
-constexpr const char* kRules = R"YARA(
-rule marker_anywhere { strings: $m = "CG-DIFF-MARKER-31337" condition: $m }
-rule marker_at_start { strings: $m = "CG-DIFF-MARKER-31337" condition: $m at 0 }
-rule marker_at_end { strings: $m = "CG-DIFF-MARKER-31337" condition: $m at filesize - 20 }
-rule marker_twice { strings: $m = "CG-DIFF-MARKER-31337" condition: #m >= 2 }
-rule marker_after_1mib { strings: $m = "CG-DIFF-MARKER-31337" condition: $m in (1048576..filesize) }
-rule big_file { condition: filesize > 16777216 }
-rule exactly_16mib { condition: filesize == 16777216 }
-rule empty_file { condition: filesize == 0 }
-rule elf_small { condition: uint32(0) == 0x464c457f and filesize < 2MB }
-rule mz_pe_jump { strings: $h = { 4D 5A [2-40] 50 45 00 00 } condition: $h at 0 }
-rule hex_alternatives { strings: $h = { 43 47 2D ( 41 4C 50 48 41 | 42 45 54 41 ) 2D } condition: $h }
-rule regex_id { strings: $r = /cg-(alpha|beta)-[0-9]{4}/ condition: $r }
-rule nocase_word { strings: $s = "counterguard-evil" nocase condition: $s }
-rule wide_word { strings: $w = "WideMarker" wide condition: $w }
-rule xor_word { strings: $x = "xor-secret-payload" xor(1-255) condition: $x }
-rule base64_word { strings: $b = "base64 hidden payload" base64 condition: $b }
-private rule has_marker { strings: $m = "CG-DIFF-MARKER-31337" condition: $m }
-rule composite { strings: $r = /cg-(alpha|beta)-[0-9]{4}/ condition: has_marker and $r }
-rule shebang_script { strings: $s = "#!/bin/sh" condition: $s at 0 and filesize < 4096 }
-)YARA";
+using cg::test::yara_corpus::Filler;
+using cg::test::yara_corpus::kMarker;
+using cg::test::yara_corpus::kMiB;
+using cg::test::yara_corpus::kRules;
+using cg::test::yara_corpus::RuleNames;
 
 struct Output {
   int exit_code = -1;
@@ -113,35 +93,6 @@ void Write(const std::string& path, const std::string& data) {
   ASSERT_TRUE(f.good()) << path;
 }
 
-void Sparse(const std::string& path, uint64_t size,
-            const std::vector<std::pair<uint64_t, std::string>>& plants) {
-  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
-  for (const auto& [offset, text] : plants) {
-    ASSERT_EQ(::pwrite(fd, text.data(), text.size(), static_cast<off_t>(offset)),
-              static_cast<ssize_t>(text.size()));
-  }
-  ::close(fd);
-}
-
-std::string Filler(size_t n, char seed) {
-  std::string s(n, ' ');
-  for (size_t i = 0; i < n; ++i) {
-    s[i] = static_cast<char>('a' + (i * 7 + static_cast<size_t>(seed)) % 26);
-  }
-  return s;
-}
-
-std::string Wide(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out.push_back(c);
-    out.push_back('\0');
-  }
-  return out;
-}
-
 // `yara` prints "RULE PATH\n" per match with the path's raw bytes: a path may hold a newline,
 // so a record ends only where the next "\nRULE ROOT/" begins.
 Hits ParseYaraOutput(const std::string& out, const std::vector<std::string>& rules,
@@ -174,19 +125,6 @@ Hits ParseYaraOutput(const std::string& out, const std::vector<std::string>& rul
   return hits;
 }
 
-std::vector<std::string> RuleNames() {
-  std::vector<std::string> names;
-  const std::string text = kRules;
-  for (size_t i = text.find("rule "); i != std::string::npos; i = text.find("rule ", i + 5)) {
-    if (i > 0 && text[i - 1] != '\n' && text.compare(i - 8, 8, "private ") != 0) {
-      continue;
-    }
-    const size_t end = text.find(' ', i + 5);
-    names.push_back(text.substr(i + 5, end - i - 5));
-  }
-  return names;
-}
-
 class YaraDifferentialTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -207,44 +145,7 @@ class YaraDifferentialTest : public ::testing::Test {
 
   void BuildCorpus() {
     const std::string& m = kMarker;
-    stdfs::create_directories(P("planted/deep/a/b/c/d/e/f/g/h"));
-    Write(P("planted/start.bin"), m + Filler(5000, 1));
-    Write(P("planted/end.bin"), Filler(5000, 2) + m);
-    Write(P("planted/twice.txt"), m + Filler(100, 3) + m);
-    Write(P("planted/deep/a/b/c/d/e/f/g/h/leaf"), "x" + m + "x");
-    // Across the 1 MiB read chunk: the marker spans bytes 1 MiB - 7 .. 1 MiB + 13.
-    std::string across = Filler(3 * kMiB, 4);
-    across.replace(kMiB - 7, m.size(), m);
-    across.replace(2 * kMiB - 19, m.size(), m);
-    Write(P("planted/across_chunks.bin"), across);
-    // The mapping threshold (16 MiB): the largest read file and the smallest mapped one.
-    Sparse(P("planted/exactly_16mib.bin"), 16 * kMiB, {{16 * kMiB - m.size(), m}});
-    Sparse(P("planted/16mib_plus_1.bin"), 16 * kMiB + 1, {{16 * kMiB + 1 - m.size(), m}});
-    Sparse(P("planted/40mib_middle.bin"), 40 * kMiB, {{20 * kMiB - 3, m}, {0, "MZ"}});
-    const char* huge = std::getenv("CG_YARA_DIFF_HUGE");
-    if (huge == nullptr || std::string(huge) != "0") {
-      // Past 2^31: offsets and sizes that do not fit 32 bits.
-      const uint64_t size = (uint64_t{1} << 31) + 64 * kMiB;
-      Sparse(P("planted/huge_sparse.bin"), size,
-             {{(uint64_t{1} << 31) - 5, m}, {size - m.size(), m}});
-    }
-    Write(P("planted/empty"), "");
-    Write(P("planted/also empty"), "");
-    Write(P("planted/mz.exe"),
-          std::string("MZ") + Filler(30, 5) + std::string("PE\0\0", 4) + Filler(200, 6));
-    Write(P("planted/ids.log"), Filler(100, 7) + "cg-beta-2026" + Filler(100, 8));
-    Write(P("planted/hex_alt.bin"), Filler(10, 9) + "CG-ALPHA-" + Filler(10, 10));
-    Write(P("planted/composite.txt"), m + " cg-alpha-0001");
-    Write(P("planted/nocase.txt"), "... CounterGuard-EVIL ...");
-    Write(P("planted/wide.bin"), Filler(9, 11) + Wide("WideMarker") + Filler(9, 12));
-    std::string x = "xor-secret-payload";
-    for (char& c : x) {
-      c = static_cast<char>(c ^ 0x5a);
-    }
-    Write(P("planted/xored.bin"), Filler(33, 13) + x + Filler(33, 14));
-    // base64("base64 hidden payload") at offset 0 of the encoding.
-    Write(P("planted/b64.txt"), "data: YmFzZTY0IGhpZGRlbiBwYXlsb2Fk\n");
-    Write(P("planted/script.sh"), "#!/bin/sh\necho " + m + "\n");
+    EXPECT_EQ(cg::test::yara_corpus::WritePlanted(root_), std::vector<std::string>{});
     // Odd names, every one holding the marker.
     for (const std::string name :
          {"caf\xe9.txt", "with space.txt", "new\nline.txt", "tab\tname", "back\\slash", "-rf",
@@ -313,19 +214,11 @@ TEST_F(YaraDifferentialTest, SameMatchesAsYaraCli) {
   }
 
   // The corpus exercises what it claims to: planted hits of each kind are in yara's output.
-  for (const auto& [rule, rel] : std::vector<std::pair<std::string, std::string>>{
-           {"marker_at_start", "planted/start.bin"},
-           {"marker_at_end", "planted/end.bin"},
-           {"marker_after_1mib", "planted/across_chunks.bin"},
-           {"exactly_16mib", "planted/exactly_16mib.bin"},
-           {"marker_at_end", "planted/16mib_plus_1.bin"},
-           {"empty_file", "planted/also empty"},
-           {"marker_anywhere", "odd/new\nline.txt"},
-           {"marker_anywhere", "odd/caf\xe9.txt"},
-           {"marker_at_end", "links/hardlink_end"},
-           {"composite", "planted/composite.txt"},
-           {"xor_word", "planted/xored.bin"},
-       }) {
+  auto corpus_hits = cg::test::yara_corpus::PlantedHits();
+  corpus_hits.insert(corpus_hits.end(), {{"marker_anywhere", "odd/new\nline.txt"},
+                                         {"marker_anywhere", "odd/caf\xe9.txt"},
+                                         {"marker_at_end", "links/hardlink_end"}});
+  for (const auto& [rule, rel] : corpus_hits) {
     EXPECT_TRUE(expected.contains({rule, cg::platform::EscapePath(P(rel))}))
         << "corpus check: yara should report " << rule << " in " << rel;
   }

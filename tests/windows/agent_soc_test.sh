@@ -87,11 +87,10 @@ step "enroll token for group laocai/bac-ha"
 token=$("${cgctl[@]}" enroll-token create --group laocai/bac-ha | tail -n 1)
 [ -n "$token" ] || fail "no enrollment token"
 
-step "cg-agent.exe enroll (under Wine; the token in a file, as the MSI drops it)"
-# (Standard input does not reach the program through the emulator here: "no enrollment token
-# in standard input".)
-(umask 077 && printf '%s\n' "$token" >"$work/enroll.token")
-agent enroll --server "localhost:$agent_port" --token-file "$(win "$work/enroll.token")" \
+step "cg-agent.exe enroll (under Wine; the token on standard input)"
+# `--token-file -`: standard input through the emulator, read with the Windows API (a path
+# like /dev/stdin does not exist on Windows).
+printf '%s\n' "$token" | agent enroll --server "localhost:$agent_port" --token-file - \
   --ca "$(win "$work/soc/ca.pem")" --policy-key "$(win "$work/policy-signing.pub")" \
   --state-dir "$(win "$work/agent")" >"$work/enroll.log" 2>&1 || fail "cg-agent.exe enroll"
 

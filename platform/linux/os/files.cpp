@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <utility>
 
@@ -138,6 +139,45 @@ Status EnsureDirectory(const std::string& path, unsigned mode) {
     return ErrnoError("chmod " + path);
   }
   return OkStatus();
+}
+
+Result<std::string> ReadStandardInput(size_t max_bytes) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EBADF) {
+        return MakeError(ErrorCode::kUnavailable, "no standard input");
+      }
+      return ErrnoError("read standard input");
+    }
+    if (n == 0) {
+      return out;
+    }
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return MakeError(ErrorCode::kTooLarge,
+                       "standard input: larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+Result<std::optional<std::string>> ReadableByOthers(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return ErrnoError("stat " + path);
+  }
+  const unsigned mode = static_cast<unsigned>(st.st_mode) & 0777u;
+  if ((mode & 077u) == 0) {
+    return std::optional<std::string>();
+  }
+  char text[8];
+  std::snprintf(text, sizeof(text), "%o", mode);
+  return std::optional<std::string>("mode " + std::string(text));
 }
 
 bool FileExists(const std::string& path) {

@@ -1,11 +1,10 @@
 // Stop requests on Linux: SIGTERM and SIGINT, blocked in every thread and taken synchronously
-// (sigtimedwait in a thread of the source, or sigwait in the caller).
+// (sigwaitinfo in a thread of the source, or sigwait in the caller).
 #include "platform/os/stop_source.h"
 
 #include <signal.h>
 
 #include <atomic>
-#include <ctime>
 #include <thread>
 
 namespace cg::os {
@@ -22,17 +21,23 @@ class SignalStopSource final : public StopSource {
   ~SignalStopSource() override {
     done_ = true;
     if (thread_.joinable()) {
+      // Wakes the thread's wait with a signal of the set sent to that thread alone (blocked
+      // there, so it is only ever taken by the wait, now or at its next call).
+      pthread_kill(thread_.native_handle(), SIGTERM);
       thread_.join();
     }
   }
 
   void Start(Callback on_stop) override {
     thread_ = std::thread([this, on_stop = std::move(on_stop)] {
-      // A short timeout so that the destructor is never kept waiting for a signal.
-      while (!done_) {
-        timespec ts{0, 200 * 1000 * 1000};
+      // Waits without a timeout: an idle agent's thread must not wake up on its own (it woke
+      // five times a second with a 200 ms timeout).
+      for (;;) {
         siginfo_t info{};
-        const int sig = sigtimedwait(&set_, &info, &ts);
+        const int sig = sigwaitinfo(&set_, &info);
+        if (done_) {
+          return;
+        }
         if (sig == SIGTERM || sig == SIGINT) {
           on_stop("signal " + std::to_string(sig));
         }

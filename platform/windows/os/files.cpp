@@ -178,6 +178,88 @@ Status EnsureDirectory(const std::string& path, unsigned mode) {
   return OkStatus();
 }
 
+Result<std::string> ReadStandardInput(size_t max_bytes) {
+  HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+  if (in == INVALID_HANDLE_VALUE || in == nullptr) {
+    return MakeError(ErrorCode::kUnavailable, "no standard input");
+  }
+  // Typed at a console there is no end of file short of Ctrl+Z: one line is the answer.
+  const bool console = GetFileType(in) == FILE_TYPE_CHAR;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    DWORD n = 0;
+    if (!ReadFile(in, buf, sizeof buf, &n, nullptr)) {
+      const DWORD rc = GetLastError();
+      if (rc == ERROR_BROKEN_PIPE || rc == ERROR_HANDLE_EOF) {
+        break;  // the writer closed its end of the pipe
+      }
+      return Win32Error("read standard input", rc);
+    }
+    if (n == 0) {
+      break;
+    }
+    if (out.size() + n > max_bytes) {
+      return MakeError(ErrorCode::kTooLarge,
+                       "standard input: larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, n);
+    if (console && out.find('\n') != std::string::npos) {
+      break;
+    }
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> ReadableByOthers(const std::string& path) {
+  CG_ASSIGN_OR_RETURN(std::wstring wide, Utf8ToWide(path));
+  PACL dacl = nullptr;
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  const DWORD rc = GetNamedSecurityInfoW(wide.c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                                         nullptr, nullptr, &dacl, nullptr, &sd);
+  if (rc != ERROR_SUCCESS) {
+    return Win32Error("reading the ACL of " + path, rc);
+  }
+  std::unique_ptr<void, LocalFreer> owned(sd);
+  if (dacl == nullptr) {
+    return std::optional<std::string>("no ACL: everyone has full access");
+  }
+  struct Broad {
+    WELL_KNOWN_SID_TYPE type;
+    const char* name;
+  };
+  constexpr Broad kBroad[] = {{WinWorldSid, "Everyone"},
+                              {WinBuiltinUsersSid, "Users"},
+                              {WinAuthenticatedUserSid, "Authenticated Users"},
+                              {WinInteractiveSid, "Interactive"}};
+  constexpr ACCESS_MASK kRead = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL;
+  // Deny entries are not weighed: a broad allow is reported even behind a deny (a warning too
+  // many rather than one too few).
+  for (DWORD i = 0; i < dacl->AceCount; ++i) {
+    void* ace = nullptr;
+    if (!GetAce(dacl, i, &ace)) {
+      return LastWin32Error("reading the ACL of " + path);
+    }
+    const auto* header = static_cast<const ACE_HEADER*>(ace);
+    if (header->AceType != ACCESS_ALLOWED_ACE_TYPE || (header->AceFlags & INHERIT_ONLY_ACE) != 0) {
+      continue;
+    }
+    auto* allowed = static_cast<ACCESS_ALLOWED_ACE*>(ace);
+    if ((allowed->Mask & kRead) == 0) {
+      continue;
+    }
+    for (const Broad& broad : kBroad) {
+      BYTE sid[SECURITY_MAX_SID_SIZE];
+      DWORD size = sizeof sid;
+      if (CreateWellKnownSid(broad.type, nullptr, sid, &size) &&
+          EqualSid(&allowed->SidStart, sid)) {
+        return std::optional<std::string>(std::string(broad.name) + " may read it (its ACL)");
+      }
+    }
+  }
+  return std::optional<std::string>();
+}
+
 bool FileExists(const std::string& path) {
   Result<std::wstring> wide = Utf8ToWide(path);
   return wide.ok() && GetFileAttributesW(wide->c_str()) != INVALID_FILE_ATTRIBUTES;

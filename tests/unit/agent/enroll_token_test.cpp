@@ -67,7 +67,7 @@ TEST(TokenFilePathTest, BesideTheConfigurationUnlessConfigured) {
   // The Windows service's configuration (it used to give ./enroll.token, the service's
   // working directory being C:\Windows\System32).
   EXPECT_EQ(TokenFilePath(config, "C:\\ProgramData\\CounterGuard\\agent.json"),
-            "C:\\ProgramData\\CounterGuard/enroll.token");
+            "C:\\ProgramData\\CounterGuard\\enroll.token");
   config.enroll_token_file = "/run/cg/token";
   EXPECT_EQ(TokenFilePath(config, "/etc/counterguard/agent.json"), "/run/cg/token");
 }

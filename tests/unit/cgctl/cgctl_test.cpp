@@ -164,5 +164,65 @@ TEST(CgctlArgsTest, ErrorMessagesAreEscaped) {
   EXPECT_THAT(err, HasSubstr("\\x1b[31mtoken"));
 }
 
+// --csv works with every command that prints data and is refused, before any connection, by
+// those that print none (before, it was silently ignored outside devices, summary and report
+// show: `cgctl --csv policy status` printed the text table).
+TEST(CgctlArgsTest, CsvIsTakenByEveryCommandThatPrintsDataAndRefusedByTheOthers) {
+  if (std::getenv("CGCTL_TOKEN_FILE") != nullptr || std::getenv("CGCTL_CA") != nullptr) {
+    GTEST_SKIP() << "CGCTL_TOKEN_FILE or CGCTL_CA is set in this environment";
+  }
+  setenv("XDG_CONFIG_HOME", "/nonexistent/cg-test-config", 1);
+  const std::vector<std::vector<std::string>> tables = {
+      {"devices"},
+      {"summary"},
+      {"device", "d1"},
+      {"history", "d1"},
+      {"report", "show", "r1"},
+      {"report", "verify", std::string(64, 'a')},
+      {"policy", "status"},
+      {"policy", "list"},
+      {"policy", "effective", "--group", "laocai"},
+      {"inspect", "status"},
+      {"inspect", "status", "t1"},
+      {"enroll-token", "list"},
+      {"enroll-token", "create", "--group", "laocai"},
+      {"operator", "list"},
+      {"operator", "create", "--name", "p", "--role", "metrics"},
+      {"conflicts"},
+      {"export", "status"},
+      {"account", "list"},
+      {"audit"},
+  };
+  for (const auto& args : tables) {
+    std::vector<std::string> with = {"--csv"};
+    with.insert(with.end(), args.begin(), args.end());
+    SCOPED_TRACE(::testing::PrintToString(with));
+    std::string err;
+    EXPECT_EQ(RunWith(with, &err), 2);
+    // Accepted: it went on to look for credentials.
+    EXPECT_THAT(err, HasSubstr("not logged in"));
+  }
+  const std::vector<std::vector<std::string>> no_table = {
+      {"device", "revoke", "d1"},
+      {"device", "allow-reenroll", "d1"},
+      {"conflicts", "resolve", "1"},
+      {"enroll-token", "revoke", "t1"},
+      {"operator", "revoke", "t1"},
+      {"inspect", "--group", "laocai"},
+      {"report", "inspection", "--group", "g", "--from", "2026-01-01", "--to", "2026-01-31",
+       "--format", "html"},
+      {"report", "download", "00000000-0000-4000-8000-000000000001"},
+      {"logout"},
+  };
+  for (const auto& args : no_table) {
+    std::vector<std::string> with = {"--csv"};
+    with.insert(with.end(), args.begin(), args.end());
+    SCOPED_TRACE(::testing::PrintToString(with));
+    std::string err;
+    EXPECT_EQ(RunWith(with, &err), 2);
+    EXPECT_THAT(err, HasSubstr("--csv: this command prints no table"));
+  }
+}
+
 }  // namespace
 }  // namespace cg::cgctl

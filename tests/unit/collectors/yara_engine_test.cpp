@@ -359,7 +359,7 @@ TEST_F(YaraScanTest, MatchesAtStartEndAcrossChunksAndInMappedFiles) {
 }
 
 TEST_F(YaraScanTest, FilesizeAndOffsetsBehaveAsInYaraAtTheDefaultThreshold) {
-  // Over the default 16 MiB threshold, with the default read chunk.
+  // Over the default 1 MiB threshold (mapped), with the default read chunk.
   auto rules = MustCompile(
       "rule at_end { strings: $m = \"CG-MARKER-0123456789\" condition: $m at filesize - 20 }\n"
       "rule big { condition: filesize == 20971520 and uint8(filesize - 1) == 0x39 }\n");

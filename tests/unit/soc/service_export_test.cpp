@@ -16,6 +16,7 @@
 
 #include "common/timeutil.h"
 #include "protocol/pki.h"
+#include "soc/exporter.h"
 #include "soc/ingest_writer.h"
 #include "soc/metrics.h"
 #include "soc/service.h"
@@ -280,6 +281,56 @@ TEST_P(ServiceExportTest, TheSweepRecordsADeviceGoneSilentOnce) {
       EXPECT_EQ(e.event.hostname, "Bắc Hà 01");
     }
   }
+}
+
+// cg-soc serve runs its exporter without a sink too (soc/data_dir.cpp): before, it made one
+// only with a sink, so without a SIEM no device was ever recorded as gone silent and the
+// outbox grew without end (seen: the outbox kept every event of every report).
+TEST_P(ServiceExportTest, WithoutASinkTheExporterStillSweepsAndTrimsTheOutbox) {
+  ASSERT_EQ(Report(ReportBody("00000000-0000-4000-8000-00000000a004", protocol::CheckStatus::kFail))
+                .status,
+            200);
+  auto actions = [&] {
+    std::vector<std::string> out;
+    auto entries = storage_->ReadOutbox("any", 100);
+    EXPECT_TRUE(entries.ok());
+    for (const auto& e : *entries) {
+      out.push_back(e.event.action);
+    }
+    return out;
+  };
+  const auto reported = actions();
+  ASSERT_EQ(reported.size(), 2u);  // device-noncompliant and its failing check
+  ExportConfig none;               // what cg-soc serve runs without an "export" section
+  ASSERT_TRUE(none.SinkNames().empty());
+  none.batch = 1;  // several small transactions
+  Exporter exporter(
+      *storage_, none, [this] { return now_; }, [this] { service_->SweepStale(); });
+  now_ = kT0 + hours(73);
+  EXPECT_EQ(exporter.Housekeep(), 0);  // nothing older than a week yet
+  auto with_stale = reported;
+  with_stale.push_back(export_action::kDeviceStale);
+  EXPECT_EQ(actions(), with_stale);
+  now_ = kT0 + hours(8 * 24);  // the report's events are 8 days old, the stale one 5
+  EXPECT_EQ(exporter.Housekeep(), 2);
+  EXPECT_EQ(actions(), std::vector<std::string>{export_action::kDeviceStale});
+  now_ = kT0 + hours(11 * 24);
+  EXPECT_EQ(exporter.Housekeep(), 1);
+  EXPECT_TRUE(actions().empty());
+
+  // With a sink, undelivered events are never trimmed, however old: they wait for it.
+  ASSERT_EQ(Report(ReportBody("00000000-0000-4000-8000-00000000a005", protocol::CheckStatus::kPass))
+                .status,
+            200);
+  const size_t waiting = actions().size();
+  ASSERT_GT(waiting, 0u);
+  ExportConfig file;
+  file.file =
+      ExportFileConfig{dir_.File("missing-dir/events.ndjson"), 1 << 20, 1, ExportBody::kEcs};
+  Exporter with_sink(*storage_, file, [this] { return now_; });
+  now_ = kT0 + hours(400 * 24);
+  EXPECT_EQ(with_sink.Housekeep(), 0);
+  EXPECT_EQ(actions().size(), waiting);
 }
 
 }  // namespace

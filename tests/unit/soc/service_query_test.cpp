@@ -242,7 +242,12 @@ TEST_F(ServiceQueryTest, EverySortAndPageBoundary) {
           for (const auto& d : body["devices"]) {
             seen.push_back(std::stoi(d["device_id"].get<std::string>().substr(24)));
           }
-          EXPECT_EQ(body["total"], 10);
+          // Counted on the first page only; a cursor page does not read every match again.
+          if (cursor.empty()) {
+            EXPECT_EQ(body["total"], 10);
+          } else {
+            EXPECT_TRUE(body["total"].is_null()) << body.dump();
+          }
           if (body["next_cursor"].is_null()) {
             break;
           }

@@ -3,10 +3,12 @@
 // driven through SocService over a real SQLite database (no network, fixed clock).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/timeutil.h"
@@ -256,6 +258,11 @@ TEST_F(ServiceReportsTest, EnglishAndCsvCarryTheSameContentAndDigest) {
   EXPECT_EQ(Header(en, protocol::api::kReportDigestHeader), digest);
   EXPECT_EQ(Header(csv, protocol::api::kReportDigestHeader), digest);
   EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  // A download from the dashboard's link, named after what it covers.
+  EXPECT_EQ(Header(vi, "Content-Disposition"),
+            "attachment; filename=\"inspection-report_laocai_bac-ha_2026-06-01_2026-06-30.html\"");
+  EXPECT_EQ(Header(csv, "Content-Disposition"),
+            "attachment; filename=\"inspection-report_laocai_bac-ha_2026-06-01_2026-06-30.csv\"");
   EXPECT_THAT(csv.body, HasSubstr("don_vi,ma_thiet_bi,ten_may,hang_muc,ty_le_tuan_thu"));
   EXPECT_THAT(csv.body, HasSubstr(std::string("laocai/bac-ha,") + kA +
                                   ",may-a,,75.0%,2592000,1944000,noncompliant,1,1,0,0\r\n"));
@@ -269,6 +276,63 @@ TEST_F(ServiceReportsTest, EnglishAndCsvCarryTheSameContentAndDigest) {
   // A report stored since changes the figures (same moment, same parameters): another digest.
   Report(kC, kTo - hours(1), {{"antivirus", CheckStatus::kFail}});
   EXPECT_NE(Header(Get(kReportVi), protocol::api::kReportDigestHeader), digest);
+}
+
+// The SOC keeps each generated report's canonical content with its record: the report is
+// downloaded again by id, byte for byte, after the fleet changed and retention ran, and only
+// while that content still matches the digest printed on it.
+TEST_F(ServiceReportsTest, ARecordedReportDownloadsAgainByteForByte) {
+  MakeFleet();
+  const HttpResponse original = Get(kReportVi);
+  ASSERT_EQ(original.status, 200) << original.body;
+  const std::string id = Header(original, protocol::api::kReportIdHeader);
+  const std::string digest = Header(original, protocol::api::kReportDigestHeader);
+  // The fleet changes and time passes: a new report would differ, the recorded one does not.
+  Report(kC, kTo - hours(1), {{"antivirus", CheckStatus::kFail}});
+  now_ = kTo + hours(24 * 30);  // within the analyst token's 90 days
+  ASSERT_TRUE(storage_->DeleteReportsBefore(kTo + hours(24 * 200), 100000).ok());
+  const std::string path = protocol::api::PathWithId(protocol::api::kInspectionReportById, id);
+  const HttpResponse again = Get(path);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.body, original.body);
+  EXPECT_EQ(again.content_type, original.content_type);
+  EXPECT_EQ(Header(again, protocol::api::kReportDigestHeader), digest);
+  EXPECT_EQ(Header(again, protocol::api::kReportIdHeader), id);
+  // The same record in another format or language: same digest, the figures of June.
+  const HttpResponse csv = Get(path + "?format=csv&lang=en");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  EXPECT_EQ(Header(csv, protocol::api::kReportDigestHeader), digest);
+  EXPECT_THAT(csv.body, HasSubstr(std::string(",") + kC + ",may-c,,"));
+  EXPECT_THAT(csv.body, HasSubstr(std::string(",") + kA + ",may-a,,75.0%,"));
+  EXPECT_THAT(csv.body, HasSubstr(digest));
+  // Bad, unknown and hostile ids; bad parameters.
+  EXPECT_EQ(Get(protocol::api::PathWithId(protocol::api::kInspectionReportById,
+                                          "00000000-0000-4000-8000-0000000000ff"))
+                .status,
+            404);
+  for (const std::string& bad : std::vector<std::string>{
+           "not-a-uuid", "x'; DROP TABLE generated_reports--", std::string(5000, 'a'), "bắc-hà"}) {
+    EXPECT_EQ(Get(protocol::api::PathWithId(protocol::api::kInspectionReportById, bad)).status, 400)
+        << bad;
+  }
+  EXPECT_EQ(Get(path + "?format=pdf").status, 400);
+  EXPECT_EQ(Get(path + "?lang=fr").status, 400);
+  // Content altered in the database no longer matches the digest: refused, not served.
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("soc.db").c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
+    const std::string sql =
+        "UPDATE generated_reports SET content = replace(content, 'may-a', 'may-z') WHERE id = '" +
+        id + "'";
+    ASSERT_EQ(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_changes(db.get()), 1);
+  }
+  const HttpResponse tampered = Get(path);
+  EXPECT_EQ(tampered.status, 500);
+  EXPECT_THAT(tampered.body, HasSubstr("does not match its digest"));
+  EXPECT_THAT(tampered.body, Not(HasSubstr("may-z")));
 }
 
 TEST_F(ServiceReportsTest, HostileTextFromDevicesIsEscaped) {
@@ -341,6 +405,51 @@ TEST_F(ServiceReportsTest, HistoryRouteGivesStatusChangesNotReports) {
                                           "00000000-0000-4000-8000-0000000000ff"))
                 .status,
             404);
+}
+
+// SQL metacharacters, oversized and Unicode input on every parameter of the history, report and
+// verify routes: a 400 (or 404 for an id that names nothing), never a 500, and nothing lost.
+TEST_F(ServiceReportsTest, HostileInputOnEveryReportParameterIsRefused) {
+  MakeFleet();
+  const std::string sql = "%27%3B%20DROP%20TABLE%20status_intervals%3B%20--";
+  const std::string huge(5000, '9');
+  const std::string unicode = "ng%C3%A0y%201";  // "ngày 1"
+  const std::string control = "%1b%5b2J";
+  const std::string history = protocol::api::PathWithId(protocol::api::kDeviceHistory, kA);
+  std::vector<std::string> bad;
+  for (const std::string& v : {sql, huge, unicode, control, std::string("%ff%fe")}) {
+    for (const char* key : {"from", "to", "check", "limit"}) {
+      bad.push_back(history + "?" + key + "=" + v);
+    }
+    for (const std::string key : {"group", "from", "to", "format", "lang"}) {
+      std::string q;
+      for (const auto& [k, good] : std::vector<std::pair<std::string, std::string>>{
+               {"group", "laocai"}, {"from", "2026-06-01"}, {"to", "2026-06-30"}}) {
+        q += (q.empty() ? "?" : "&") + k + "=" + (k == key ? v : good);
+      }
+      if (key == "format" || key == "lang") {
+        q += "&" + key + "=" + v;
+      }
+      bad.push_back(std::string(protocol::api::kInspectionReport) + q);
+    }
+    bad.push_back(std::string(protocol::api::kInspectionReports) + "?digest=" + v);
+  }
+  for (const auto& target : bad) {
+    const HttpResponse r = Get(target);
+    EXPECT_EQ(r.status, 400) << target.substr(0, 120) << ": " << r.body.substr(0, 200);
+  }
+  for (const std::string& id :
+       std::vector<std::string>{"'; DROP TABLE devices; --", std::string(5000, 'a'), "bắc-hà"}) {
+    const int status =
+        Get(protocol::api::PathWithId(protocol::api::kDeviceHistory, id) + "?from=2026-06-01")
+            .status;
+    EXPECT_TRUE(status == 400 || status == 404) << id.substr(0, 40) << ": " << status;
+  }
+  // Nothing was lost: the history and the report are what they were.
+  const HttpResponse after = Get(history + "?from=2026-06-01");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_EQ(json::parse(after.body)["overall"].size(), 2u);
+  EXPECT_EQ(Get(kReportVi).status, 200);
 }
 
 TEST(InspectionTextTest, VietnameseAndEnglishDatesAndPercentages) {

@@ -652,6 +652,47 @@ TEST_F(SocServiceTest, AnalystsAreRefusedEveryAdminRoute) {
   }
 }
 
+// Prometheus needs no analyst rights to the fleet: a token of role "metrics" scrapes /metrics
+// and is refused everything else, the route table driving the test as above.
+TEST_F(SocServiceTest, AMetricsTokenScrapesAndReachesNothingElse) {
+  auto scraper = service_->CreateOperatorToken("prometheus", "metrics", std::nullopt);
+  ASSERT_TRUE(scraper.ok()) << scraper.error().ToString();
+  const HttpResponse scraped = Operator(Op("GET", "/metrics", *scraper));
+  EXPECT_EQ(scraped.status, 200) << scraped.body;
+  EXPECT_THAT(scraped.body, HasSubstr("counterguard_devices"));
+  const std::string some_id = "6f1e2d3c-4b5a-4987-8a6b-5c4d3e2f1a0b";
+  size_t refused = 0;
+  for (const auto& route : SocService::OperatorRouteList()) {
+    if (route.min_role.empty() || route.min_role == "metrics") {
+      continue;
+    }
+    std::string target(route.pattern);
+    for (size_t at; (at = target.find("{id}")) != std::string::npos;) {
+      target.replace(at, 4, some_id);
+    }
+    const std::string method(route.method);
+    SCOPED_TRACE(method + " " + target);
+    const HttpResponse answer =
+        Operator(Op(method, target, *scraper, method == "POST" ? "{}" : ""));
+    EXPECT_EQ(answer.status, 403) << answer.body;
+    EXPECT_THAT(ErrorMessageOf(answer), HasSubstr("metrics token may only GET /metrics"));
+    ++refused;
+  }
+  EXPECT_GE(refused, 20u);
+  // Nor the routes any operator may call.
+  EXPECT_EQ(Operator(Op("GET", "/api/v1/session", *scraper)).status, 403);
+  // Analysts still scrape; an admin makes such a token over the API; other roles are refused.
+  EXPECT_EQ(Operator(Op("GET", "/metrics", analyst_)).status, 200);
+  const HttpResponse made = Operator(Op("POST", "/api/v1/operator-tokens", admin_,
+                                        json{{"name", "prom-2"}, {"role", "metrics"}}.dump()));
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(Operator(Op("GET", "/metrics", BodyOf(made)["token"].get<std::string>())).status, 200);
+  EXPECT_EQ(Operator(Op("POST", "/api/v1/operator-tokens", admin_,
+                        json{{"name", "x"}, {"role", "scraper"}}.dump()))
+                .status,
+            400);
+}
+
 TEST_F(SocServiceTest, AdminCreatesEnrollmentTokensWithDefaultsAndLimits) {
   const HttpResponse response =
       Operator(Op("POST", "/api/v1/enroll-tokens", admin_, json{{"group", "laocai/sa-pa"}}.dump()));

@@ -397,6 +397,30 @@ TEST_P(QueryTest, ACursorStaysValidWhenTheDataChanges) {
   EXPECT_THAT(Ids(*rest), ElementsAre(4, 8, 5));
 }
 
+// The service asks for the total on a first page only (a cursor page answers null): without
+// count_total the page is the same and its total 0.
+TEST_P(QueryTest, TheTotalIsCountedOnlyWhenAsked) {
+  AddFleet();
+  DeviceQuery q;
+  q.sort = DeviceSort::kHostname;
+  q.stale_before = kStaleBefore;
+  q.limit = 2;
+  auto counted = storage_->QueryDevices(q);
+  ASSERT_TRUE(counted.ok()) << counted.error().ToString();
+  EXPECT_EQ(counted->total, 7);
+  q.count_total = false;
+  auto uncounted = storage_->QueryDevices(q);
+  ASSERT_TRUE(uncounted.ok()) << uncounted.error().ToString();
+  EXPECT_EQ(uncounted->total, 0);
+  EXPECT_EQ(Ids(*uncounted), Ids(*counted));
+  EXPECT_TRUE(uncounted->more);
+  q.after = uncounted->rows.back().key;
+  auto next = storage_->QueryDevices(q);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->total, 0);
+  EXPECT_EQ(next->rows.size(), 2u);
+}
+
 TEST_P(QueryTest, ZeroLimitIsRefused) {
   DeviceQuery q;
   q.limit = 0;
@@ -463,8 +487,11 @@ TEST_F(SqliteQueryTest, Migration8BackfillsDevicesOfAnOlderDatabase) {
     ASSERT_EQ(sqlite3_open(dir_.File("soc.db").c_str(), &raw), SQLITE_OK);
     std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
     for (const char* sql :
-         {"DROP INDEX devices_by_hostname_folded", "DROP INDEX devices_by_group_hostname",
-          "DROP INDEX devices_by_last_seen", "ALTER TABLE devices DROP COLUMN hostname_folded",
+         {// Migration 11's indexes over migration 8's columns go first.
+          "DROP INDEX devices_by_posture", "DROP INDEX devices_by_os",
+          "DROP INDEX devices_by_agent_version", "DROP INDEX devices_by_hostname_folded",
+          "DROP INDEX devices_by_group_hostname", "DROP INDEX devices_by_last_seen",
+          "ALTER TABLE devices DROP COLUMN hostname_folded",
           "ALTER TABLE devices DROP COLUMN os_name", "ALTER TABLE devices DROP COLUMN os_version",
           "ALTER TABLE devices DROP COLUMN agent_version",
           "DELETE FROM schema_migrations WHERE version = 8"}) {
@@ -482,6 +509,118 @@ TEST_F(SqliteQueryTest, Migration8BackfillsDevicesOfAnOlderDatabase) {
   os.os_name = "Debian GNU/Linux";
   os.agent_version = "1.3.0";
   EXPECT_THAT(Find(os), ElementsAre(4));
+}
+
+TEST_F(SqliteQueryTest, Migration11BackfillsFailingChecksOfAnOlderDatabase) {
+  AddFleet();
+  // A later report keeps only the latest report's checks on the row.
+  Add({8, "later-08", "laocai/sa-pa", {{"antivirus", CheckStatus::kFail}}});
+  OperatorToken token;
+  token.id = Uuid(77);
+  token.name = "nguyen.van.a";
+  token.role = "analyst";
+  token.token_hash = std::string(64, 'a');
+  token.created_at = kT0;
+  token.expires_at = kT0 + hours(24);
+  ASSERT_TRUE(storage_->CreateOperatorToken(token).ok());
+  storage_.reset();
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("soc.db").c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
+    for (const char* sql :
+         {"DROP INDEX devices_by_posture", "DROP INDEX devices_by_os",
+          "DROP INDEX devices_by_agent_version", "DROP INDEX devices_by_policy_version",
+          "DROP INDEX devices_by_silence", "DROP INDEX devices_for_summary",
+          "ALTER TABLE devices DROP COLUMN failing_checks",
+          "ALTER TABLE devices DROP COLUMN error_checks",
+          "DELETE FROM schema_migrations WHERE version = 11"}) {
+      ASSERT_EQ(sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr), SQLITE_OK)
+          << sql << ": " << sqlite3_errmsg(db.get());
+    }
+  }
+  auto opened = OpenSqliteStorage(dir_.File("soc.db"), /*create=*/false);
+  ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+  storage_ = std::move(opened).value();
+  DeviceQuery q;
+  q.stale_before = kStaleBefore;
+  q.sort = DeviceSort::kHostname;
+  q.limit = 100;
+  auto page = storage_->QueryDevices(q);
+  ASSERT_TRUE(page.ok()) << page.error().ToString();
+  std::map<int, std::pair<std::vector<std::string>, std::vector<std::string>>> checks;
+  for (const auto& row : page->rows) {
+    checks[std::stoi(row.device.device_id.substr(24))] = {row.failing_checks, row.error_checks};
+  }
+  using V = std::vector<std::string>;
+  EXPECT_EQ(checks[1], std::make_pair(V{}, V{}));
+  EXPECT_EQ(checks[3], std::make_pair(V{"antivirus", "screen_lock"}, V{}));
+  EXPECT_EQ(checks[4], std::make_pair(V{}, V{"password_age"}));
+  EXPECT_EQ(checks[5], std::make_pair(V{}, V{}));
+  EXPECT_EQ(checks[8], std::make_pair(V{"antivirus"}, V{}));
+  FleetSummaryQuery s;
+  s.stale_before = kStaleBefore;
+  s.group_prefix = "laocai/sa-pa";
+  auto groups = storage_->SummarizeFleet(s);
+  ASSERT_TRUE(groups.ok());
+  ASSERT_EQ(groups->size(), 1u);
+  EXPECT_EQ((*groups)[0].failing, (std::map<std::string, int64_t>{{"antivirus", 1}}));
+  EXPECT_EQ((*groups)[0].errors, (std::map<std::string, int64_t>{{"password_age", 1}}));
+  // The operator tokens' table was rebuilt: the token is kept, and a scrape-only token fits.
+  auto kept = storage_->FindOperatorTokenByHash(std::string(64, 'a'));
+  ASSERT_TRUE(kept.ok()) << kept.error().ToString();
+  EXPECT_EQ(kept->name, "nguyen.van.a");
+  EXPECT_EQ(kept->expires_at, kT0 + hours(24));
+  OperatorToken scraper = token;
+  scraper.id = Uuid(78);
+  scraper.role = "metrics";
+  scraper.token_hash = std::string(64, 'b');
+  EXPECT_TRUE(storage_->CreateOperatorToken(scraper).ok());
+  scraper.id = Uuid(79);
+  scraper.role = "root";
+  scraper.token_hash = std::string(64, 'c');
+  EXPECT_FALSE(storage_->CreateOperatorToken(scraper).ok());
+  // The filters the new indexes serve still answer the same.
+  DeviceQuery noncompliant;
+  noncompliant.postures = {DeviceStatus::kNoncompliant};
+  EXPECT_THAT(Find(noncompliant), ElementsAre(2, 3, 6, 8));
+  DeviceQuery stale;
+  stale.stale = true;
+  EXPECT_THAT(Find(stale), ElementsAre(3, 5));
+}
+
+// The failing checks on a device row follow its newest report, not an older one stored later.
+TEST_P(QueryTest, TheRowsFailingChecksFollowTheNewestReport) {
+  Add({1, "pc-01", "laocai/bac-ha", {{"antivirus", CheckStatus::kFail}}, kT0});
+  Add({2, "pc-02", "laocai/bac-ha", {{"yara", CheckStatus::kPass}}, kT0});
+  protocol::Report fixed;
+  fixed.report_id = Uuid(900001);
+  fixed.device_id = Uuid(1);
+  fixed.hostname = "pc-01";
+  fixed.collected_at = FormatRfc3339(kT0 + hours(1));
+  fixed.checks.push_back({});
+  fixed.checks.back().id = "antivirus";
+  fixed.checks.back().status = CheckStatus::kPass;
+  fixed.checks.back().summary = "ok";
+  ASSERT_TRUE(storage_->StoreReport(fixed, protocol::ToJson(fixed).dump(), kT0 + hours(1)).ok());
+  // Stored with an earlier arrival time than the latest (the SOC's arrival order decides): it
+  // does not become the device's report.
+  protocol::Report late = fixed;
+  late.report_id = Uuid(900002);
+  late.collected_at = FormatRfc3339(kT0 - hours(5));
+  late.checks.back().status = CheckStatus::kFail;
+  ASSERT_TRUE(
+      storage_->StoreReport(late, protocol::ToJson(late).dump(), kT0 + std::chrono::minutes(30))
+          .ok());
+  DeviceQuery failing;
+  failing.check_id = "antivirus";
+  EXPECT_TRUE(Find(failing).empty());
+  FleetSummaryQuery s;
+  s.stale_before = kStaleBefore;
+  auto groups = storage_->SummarizeFleet(s);
+  ASSERT_TRUE(groups.ok());
+  EXPECT_TRUE((*groups)[0].failing.empty());
+  EXPECT_EQ((*groups)[0].postures, (std::map<std::string, int64_t>{{"compliant", 2}}));
 }
 
 }  // namespace

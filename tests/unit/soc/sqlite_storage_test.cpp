@@ -943,6 +943,46 @@ TEST_P(StorageTest, ATaskForAnUnknownDeviceStoresNothing) {
   EXPECT_TRUE(storage->TakeTasks(Uuid(1), kT0)->empty());
 }
 
+// Generated reports: recorded once per id, found by digest (newest first, without content),
+// read back by id with their content; an unknown id is kNotFound.
+TEST_P(StorageTest, GeneratedReportsAreRecordedOnceAndReadBackByIdOrDigest) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  GeneratedReport r;
+  r.id = Uuid(41);
+  r.kind = "inspection";
+  r.digest = std::string(64, 'd');
+  r.parameters = R"({"group":"laocai","lang":"vi"})";
+  r.generated_by = "tran.thi.hoa";
+  r.generated_at = kT0;
+  r.content = R"({"title":"Báo cáo kiểm tra"})";
+  ASSERT_TRUE(storage->RecordGeneratedReport(r).ok());
+  const Status again = storage->RecordGeneratedReport(r);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  GeneratedReport later = r;
+  later.id = Uuid(42);
+  later.generated_at = kT0 + hours(1);
+  ASSERT_TRUE(storage->RecordGeneratedReport(later).ok());
+  auto found = storage->FindGeneratedReports(r.digest);
+  ASSERT_TRUE(found.ok()) << found.error().ToString();
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].id, Uuid(42));
+  EXPECT_EQ((*found)[1].id, Uuid(41));
+  EXPECT_TRUE((*found)[0].content.empty());
+  auto one = storage->GetGeneratedReport(Uuid(41));
+  ASSERT_TRUE(one.ok()) << one.error().ToString();
+  EXPECT_EQ(one->kind, "inspection");
+  EXPECT_EQ(one->digest, r.digest);
+  EXPECT_EQ(one->parameters, r.parameters);
+  EXPECT_EQ(one->generated_by, "tran.thi.hoa");
+  EXPECT_EQ(one->generated_at, kT0);
+  EXPECT_EQ(one->content, r.content);
+  auto unknown = storage->GetGeneratedReport(Uuid(43));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
 TEST_P(StorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
@@ -995,7 +1035,13 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
   }
   {
     RawDb raw(DbPath());
-    ASSERT_EQ(raw.Exec(  // migration 10 (accounts), undone
+    ASSERT_EQ(raw.Exec(  // migration 11 (query indexes), undone
+                  "DROP INDEX devices_by_posture; DROP INDEX devices_by_os; "
+                  "DROP INDEX devices_by_agent_version; DROP INDEX devices_by_policy_version; "
+                  "DROP INDEX devices_by_silence; DROP INDEX devices_for_summary; "
+                  "ALTER TABLE devices DROP COLUMN failing_checks; "
+                  "ALTER TABLE devices DROP COLUMN error_checks; "
+                  // migration 10 (accounts), undone
                   "DROP TABLE sessions; DROP TABLE account_recovery_codes; "
                   "DROP TABLE accounts; DROP INDEX audit_log_by_time; "
                   "ALTER TABLE operator_tokens DROP COLUMN account_id; "

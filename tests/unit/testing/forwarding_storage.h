@@ -128,6 +128,9 @@ class ForwardingStorage : public soc::Storage {
   Result<int64_t> PruneOutbox(const std::vector<std::string>& sinks) override {
     return real_.PruneOutbox(sinks);
   }
+  Result<int64_t> TrimOutbox(SysTime before, size_t batch) override {
+    return real_.TrimOutbox(before, batch);
+  }
   Result<int64_t> RecordStaleDevices(std::span<const soc::StaleDevice> devices,
                                      SysTime now) override {
     return real_.RecordStaleDevices(devices, now);
@@ -160,6 +163,9 @@ class ForwardingStorage : public soc::Storage {
   }
   Result<std::vector<soc::GeneratedReport>> FindGeneratedReports(std::string_view d) override {
     return real_.FindGeneratedReports(d);
+  }
+  Result<soc::GeneratedReport> GetGeneratedReport(std::string_view id) override {
+    return real_.GetGeneratedReport(id);
   }
   Result<soc::DevicePage> QueryDevices(const soc::DeviceQuery& q) override {
     return real_.QueryDevices(q);

@@ -1,13 +1,22 @@
 // agent/windows/event_log_sink.h: what the service's log lines become in the event log
 // (the level, the message alone), through a recording writer in place of ReportEventW,
-// whose events Wine does not keep.
+// whose events Wine does not keep; and AddServiceLogging (agent/windows/service_logging.cpp),
+// the service's real sinks: the rotated file, and ReportEventW itself. Wine's ReportEventW
+// keeps nothing but prints each string on its "eventlog" debug channel (err: error, warn:
+// warning, trace: information), which event_log_wine_test.sh reads.
 #include "agent/windows/event_log_sink.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "agent/service_command.h"
 
 namespace cg::agent::windows {
 namespace {
@@ -43,6 +52,41 @@ TEST(EventLogSinkTest, LevelsAndMessagesAsTheEventLogGetsThem) {
   logger.error("one");
   logger.error("two");
   EXPECT_EQ(sink->failed_writes(), 2u);
+}
+
+TEST(ServiceLoggingTest, LinesGoToTheRotatedFileAndTheEventLog) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "cg-service-logging-test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto logger = spdlog::default_logger();
+  const auto sinks_before = logger->sinks();
+  const std::string config = (dir / "agent.json").string();
+  ASSERT_TRUE(AddServiceLogging(config).ok());
+  logger->set_level(spdlog::level::debug);
+  // The same lines event_log_wine_test.sh looks for on Wine's eventlog channel.
+  spdlog::debug("cg-test: debug, not for the event log");
+  spdlog::info("cg-test: information");
+  spdlog::warn("cg-test: warning, spool 90% full");
+  spdlog::error("cg-test: error, SOC unreachable");
+  spdlog::info("cg-test: {}", "Nguyễn Văn Ánh");
+  logger->flush();
+  logger->sinks() = sinks_before;  // closes the file
+  logger->set_level(spdlog::level::info);
+
+  std::ifstream in(dir / "logs" / "cg-agent.log", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string file = text.str();
+  for (const char* line :
+       {"debug: cg-test: debug, not for the event log", "info: cg-test: information",
+        "warning: cg-test: warning, spool 90% full", "error: cg-test: error, SOC unreachable",
+        "info: cg-test: Nguyễn Văn Ánh"}) {
+    EXPECT_NE(file.find(line), std::string::npos) << line << " not in:\n" << file;
+  }
+  in.close();
+  fs::remove_all(dir);
 }
 
 }  // namespace

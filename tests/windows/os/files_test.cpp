@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 
 namespace cg {
 namespace {
@@ -125,6 +126,43 @@ TEST_F(CommonFilesTest, PrivateModesGetTheSystemAndAdministratorsAcl) {
     EXPECT_EQ(acl.find(";;;BU)"), std::string::npos) << acl;
     EXPECT_EQ(acl.find(";;;WD)"), std::string::npos) << acl;
   }
+}
+
+// What the service warns about before using a staged token: the private mode's ACL lets no
+// broad group read it; an ACL granting Everyone (or Users) read is reported by name.
+TEST_F(CommonFilesTest, ReadableByOthersNamesTheBroadGroupInTheAcl) {
+  const std::string token = Path("enroll.token");
+  ASSERT_TRUE(WriteFileAtomic(token, "tok\n", 0600).ok());
+  auto private_file = ReadableByOthers(token);
+  ASSERT_TRUE(private_file.ok()) << private_file.error().ToString();
+  EXPECT_EQ(*private_file, std::nullopt) << DaclSddl(token);
+
+  for (const auto& [sddl, who] : {std::pair{L"D:P(A;;FA;;;SY)(A;;FR;;;WD)", "Everyone"},
+                                  std::pair{L"D:P(A;;FA;;;SY)(A;;FR;;;BU)", "Users"}}) {
+    PSECURITY_DESCRIPTOR sd = nullptr;
+    ASSERT_TRUE(
+        ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, nullptr));
+    BOOL present = FALSE;
+    BOOL defaulted = FALSE;
+    PACL dacl = nullptr;
+    ASSERT_TRUE(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+    std::wstring wide = FromUtf8(token).wstring();
+    const DWORD rc =
+        SetNamedSecurityInfoW(wide.data(), SE_FILE_OBJECT,
+                              DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                              nullptr, nullptr, dacl, nullptr);
+    LocalFree(sd);
+    ASSERT_EQ(rc, static_cast<DWORD>(ERROR_SUCCESS));
+    // Wine keeps what Unix mode bits can say: both come back as
+    // "D:(A;;FA;;;SY)(A;;FA;;;<owner>)(A;;0x1200a9;;;WD)", Everyone may read.
+    const std::string acl = DaclSddl(token);
+    auto others = ReadableByOthers(token);
+    ASSERT_TRUE(others.ok()) << others.error().ToString();
+    ASSERT_TRUE(others->has_value()) << acl;
+    const char* named = acl.find(";;;WD)") != std::string::npos ? "Everyone" : who;
+    EXPECT_NE((*others)->find(named), std::string::npos) << **others << " for " << acl;
+  }
+  EXPECT_FALSE(ReadableByOthers(Path("missing")).ok());
 }
 
 }  // namespace

@@ -59,6 +59,19 @@ TEST_F(FilesTest, EnsureDirectorySetsMode) {
   ASSERT_TRUE(EnsureDirectory(path, 0700).ok());  // idempotent
 }
 
+TEST_F(FilesTest, ReadableByOthersFollowsTheGroupAndOtherBits) {
+  const std::string path = dir_ + "/enroll.token";
+  ASSERT_TRUE(WriteFileAtomic(path, "tok\n", 0600).ok());
+  auto private_file = ReadableByOthers(path);
+  ASSERT_TRUE(private_file.ok()) << private_file.error().ToString();
+  EXPECT_EQ(*private_file, std::nullopt);
+  ASSERT_EQ(chmod(path.c_str(), 0640), 0);
+  auto group = ReadableByOthers(path);
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(*group, std::optional<std::string>("mode 640"));
+  EXPECT_EQ(ReadableByOthers(dir_ + "/nope").error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(FilesTest, WriteIntoMissingDirectoryFailsClearly) {
   auto s = WriteFileAtomic(dir_ + "/no/such/dir/file", "x");
   ASSERT_FALSE(s.ok());

@@ -1,0 +1,21 @@
+#!/bin/bash
+# The yara check's engine on Windows against the Linux `yara` CLI, on the same files: the
+# Windows helper (under Wine) writes the rules and the corpus into a Unix directory, the Linux
+# `yara` scans it, then the helper holds two files open and runs `cg-agent.exe scan` under Wine
+# and compares the matches (yara_differential.cpp says what is compared).
+# Usage: yara_differential_test.sh EMULATOR HELPER_EXE AGENT_EXE
+set -euo pipefail
+# Wine names Unix files in the locale's charset: UTF-8, as the Linux side reads them.
+export LC_ALL=C.UTF-8
+emulator=$1 helper=$2 agent=$3
+if ! command -v yara >/dev/null; then
+  echo "the yara command is required (Debian package yara, in CG_PACKAGES)" >&2
+  exit 1
+fi
+base=$(mktemp -d /tmp/cg-yara-win.XXXXXX)
+trap 'rm -rf "$base"' EXIT
+echo "yara $(yara --version); corpus in $base"
+"$emulator" "$helper" make "$base"
+yara -r -N -p 2 "$base/rules.yar" "$base/corpus" >"$base/yara.out"
+agent_win="Z:$(echo "$agent" | tr / '\\')"
+"$emulator" "$helper" compare "$base" "$agent_win"
