@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/timeutil.h"
@@ -202,6 +203,78 @@ TEST_F(PgStorageTest, TwoNodesStoringReportsOfOneDeviceAtOnceKeepItConsistent) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->last_seen, kT0 + seconds(kReports - 1));
   EXPECT_EQ(got->policy_version, kReports - 1);
+}
+
+// Migration 11 on a database that was at version 10 with reports in it (a SOC upgraded in
+// place): each device row gets its latest report's failing and error checks, sorted; the
+// operator tokens keep their rows and admit the role "metrics", nothing else new.
+TEST_F(PgStorageTest, Migration11BackfillsFailingChecksOfAnOlderDatabase) {
+  {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    ASSERT_TRUE(storage->AddDevice(MakeDevice(1)).ok());
+    ASSERT_TRUE(storage->AddDevice(MakeDevice(2)).ok());
+    protocol::Report r;
+    r.report_id = "00000000-0000-4000-8000-200000000001";
+    r.device_id = MakeDevice(1).device_id;
+    r.hostname = "pc";
+    r.collected_at = FormatRfc3339(kT0);
+    for (const auto& [id, status] : {std::pair{"screen_lock", protocol::CheckStatus::kFail},
+                                     std::pair{"antivirus", protocol::CheckStatus::kFail},
+                                     std::pair{"password_age", protocol::CheckStatus::kError},
+                                     std::pair{"firewall", protocol::CheckStatus::kPass}}) {
+      protocol::CheckResult c;
+      c.id = id;
+      c.status = status;
+      r.checks.push_back(c);
+    }
+    ASSERT_TRUE(storage->StoreReport(r, protocol::ToJson(r).dump(), kT0).ok());
+    OperatorToken token;
+    token.id = "00000000-0000-4000-8000-300000000001";
+    token.name = "nguyen.van.a";
+    token.role = "analyst";
+    token.token_hash = std::string(64, 'a');
+    token.created_at = kT0;
+    ASSERT_TRUE(storage->CreateOperatorToken(token).ok());
+  }
+  // What version 10 was.
+  for (const char* sql :
+       {"DROP INDEX devices_by_posture", "DROP INDEX devices_by_os",
+        "DROP INDEX devices_by_agent_version", "DROP INDEX devices_by_policy_version",
+        "DROP INDEX devices_by_silence", "DROP INDEX devices_for_summary",
+        "ALTER TABLE devices DROP COLUMN failing_checks",
+        "ALTER TABLE devices DROP COLUMN error_checks",
+        "ALTER TABLE operator_tokens DROP CONSTRAINT operator_tokens_role_check",
+        "ALTER TABLE operator_tokens ADD CONSTRAINT operator_tokens_role_check CHECK "
+        "(role IN ('analyst', 'admin'))",
+        "DELETE FROM schema_migrations WHERE version = 11"}) {
+    ASSERT_TRUE(db_->Exec(sql)) << sql;
+  }
+  auto storage = Open(/*create=*/false);
+  ASSERT_NE(storage, nullptr);
+  EXPECT_EQ(db_->Int("SELECT max(version) FROM schema_migrations"), 11);
+  DeviceQuery q;
+  q.sort = DeviceSort::kHostname;
+  q.stale_before = kT0;
+  auto page = storage->QueryDevices(q);
+  ASSERT_TRUE(page.ok()) << page.error().ToString();
+  ASSERT_EQ(page->rows.size(), 2u);
+  EXPECT_THAT(page->rows[0].failing_checks, ::testing::ElementsAre("antivirus", "screen_lock"));
+  EXPECT_THAT(page->rows[0].error_checks, ::testing::ElementsAre("password_age"));
+  EXPECT_TRUE(page->rows[1].failing_checks.empty());  // never reported
+  EXPECT_TRUE(page->rows[1].error_checks.empty());
+  auto kept = storage->FindOperatorTokenByHash(std::string(64, 'a'));
+  ASSERT_TRUE(kept.ok()) << kept.error().ToString();
+  EXPECT_EQ(kept->name, "nguyen.van.a");
+  OperatorToken scraper = *kept;
+  scraper.id = "00000000-0000-4000-8000-300000000002";
+  scraper.role = "metrics";
+  scraper.token_hash = std::string(64, 'b');
+  EXPECT_TRUE(storage->CreateOperatorToken(scraper).ok());
+  scraper.id = "00000000-0000-4000-8000-300000000003";
+  scraper.role = "root";
+  scraper.token_hash = std::string(64, 'c');
+  EXPECT_FALSE(storage->CreateOperatorToken(scraper).ok());
 }
 
 // RunTransaction runs the whole transaction again after a serialization failure (40001) or a
