@@ -318,9 +318,6 @@ Status Serve(const ServeOptions& options) {
   CG_ASSIGN_OR_RETURN(auto loaded, Load(layout, options.database));
   if (pg::IsPostgresUri(database)) {
     spdlog::info("database: PostgreSQL {}", pg::RedactUri(database));
-    spdlog::warn(
-        "on PostgreSQL the status history (history, gaps, enforcement changes, "
-        "inspection records) and the export outbox are not recorded yet");
   }
   CG_ASSIGN_OR_RETURN(auto agent_addr, ParseListenAddress(options.agent_listen));
   CG_ASSIGN_OR_RETURN(auto operator_addr, ParseListenAddress(options.operator_listen));

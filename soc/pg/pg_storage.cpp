@@ -100,11 +100,6 @@ Result<Device> ReadDevice(const Rows& r, int i, int c) {
   return d;
 }
 
-Error NotYet(std::string_view method) {
-  return MakeError(ErrorCode::kUnavailable,
-                   std::string(method) + " is not implemented on PostgreSQL yet (issue 17)");
-}
-
 PgStorage::PgStorage(std::string uri) : pool_(uri, kPoolSize), where_(RedactUri(uri)) {}
 
 Status PgStorage::Initialise(bool create) {

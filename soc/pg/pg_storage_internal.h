@@ -125,10 +125,13 @@ Status RecordReportEvents(Connection& conn, const protocol::Report& report,
                           const EventOptions& options);
 Status RecordRevokedEvent(Connection& conn, std::string_view device_id, SysTime now);
 
+// The status history of a stored report (pg_history.cpp), in StoreReport's transaction with the
+// device row locked, after the report's rows are inserted (row id `row_id`).
+Status RecordHistory(Connection& conn, const protocol::Report& report, int64_t row_id,
+                     SysTime received_at);
+
 // Reading a device row of CG_DEVICE_COLUMNS (soc/sqlite_storage_query.h) at `first`.
 Result<Device> ReadDevice(const Rows& rows, int row, int first = 0);
 Result<protocol::DeviceStatus> StatusColumn(const std::string& text);
-// The error of a method the PostgreSQL backend does not have yet.
-Error NotYet(std::string_view method);
 
 }  // namespace cg::soc::pg

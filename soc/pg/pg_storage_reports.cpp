@@ -1,5 +1,5 @@
-// PostgreSQL backend: reports (one and a group commit), policies, tasks, retention, generated
-// reports, and the status history, not ported yet (NotYet: kUnavailable, never an empty success).
+// PostgreSQL backend: reports (one and a group commit), policies, tasks, retention and generated
+// reports (the status history kept at ingest and its queries: pg_history.cpp).
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -188,6 +188,8 @@ Result<bool> PgStorage::StoreReportIn(Connection& conn, const protocol::Report& 
                    row_id, check.id, std::string(protocol::ToString(check.status)),
                    std::string(protocol::ToString(check.severity))));
   }
+  // Before the device row changes: the history reads the arrivals stored so far.
+  CG_RETURN_IF_ERROR(RecordHistory(conn, report, row_id, received_at));
   // SQLite's two-argument max() is GREATEST here.
   CG_RETURN_IF_ERROR(
       conn.Query("UPDATE devices SET last_seen = GREATEST(COALESCE(last_seen, $2), "
@@ -531,21 +533,6 @@ Result<GeneratedReport> PgStorage::GetGeneratedReport(std::string_view id) {
   g.generated_at = rows.Time(0, 5);
   g.content = rows.Text(0, 6);
   return g;
-}
-
-// --- not ported yet: an error every time, never an empty answer that could pass for one ------
-
-Result<std::vector<StatusInterval>> PgStorage::StatusIntervals(const HistoryQuery&) {
-  return NotYet("the status history (StatusIntervals)");
-}
-Result<std::vector<EnforcementChange>> PgStorage::EnforcementChanges(const HistoryQuery&) {
-  return NotYet("the status history (EnforcementChanges)");
-}
-Result<std::vector<ReportingGap>> PgStorage::ReportingGaps(const HistoryQuery&) {
-  return NotYet("the status history (ReportingGaps)");
-}
-Result<std::vector<InspectionRecord>> PgStorage::InspectionRecords(const HistoryQuery&) {
-  return NotYet("the status history (InspectionRecords)");
 }
 
 }  // namespace cg::soc::pg
