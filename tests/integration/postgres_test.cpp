@@ -142,8 +142,19 @@ TEST_F(PostgresSocTest, TwoNodesServeOneSocEnrolledOnOneReportingThroughTheOther
   auto after = RunCmd({AgentBin(), "run", "--once", "--state-dir", state});
   auto status = json::parse(RunCmd({AgentBin(), "status", "--state-dir", state, "--json"}).out);
   EXPECT_EQ(status.value("last_report_id", ""), report_id) << "a report got through: " << after.err;
-  // Node B stored nothing more for it (the status history's `cgctl history` is not ported to
-  // PostgreSQL yet: the row count says it).
+  // Node B stored nothing more for it, and its status history, kept by node B at ingest, reads
+  // the same through node A: one report, its overall status opened by that report.
+  for (SocServer* node : {soc_.get(), second_.get()}) {
+    auto history = RunCmd(node->Ctl({"--json", "history", device_id}));
+    ASSERT_EQ(history.exit_code, 0) << history.err << node->log();
+    const json h = json::parse(history.out, nullptr, false);
+    ASSERT_TRUE(h.is_object()) << history.out;
+    ASSERT_EQ(h.at("reports").size(), 1u) << history.out;
+    EXPECT_EQ(h.at("reports")[0].value("report_id", ""), report_id);
+    ASSERT_EQ(h.at("overall").size(), 1u) << history.out;
+    EXPECT_EQ(h.at("overall")[0].value("report_id", ""), report_id) << history.out;
+    EXPECT_FALSE(h.at("checks").empty()) << history.out;
+  }
   auto db = soc::pg::Connection::Open(database_);
   ASSERT_TRUE(db.ok());
   auto rows = (*db)->Query("SELECT count(*) FROM reports WHERE device_id = $1", device_id);
