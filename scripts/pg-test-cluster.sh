@@ -10,6 +10,10 @@
 # CTest runs them as the FIXTURES_SETUP / FIXTURES_CLEANUP of the tests that need PostgreSQL
 # (tests/unit/CMakeLists.txt); those tests read STATE_DIR/uri. Without the server binaries,
 # start writes STATE_DIR/absent instead and the tests skip with that reason.
+#
+# CG_PG_DURABLE=1 (the benchmarks, tests/bench/pg_ingest_bench.sh): the data goes under /var/tmp
+# (a disk here, where /tmp may be a tmpfs) and the server keeps its default durability (fsync,
+# synchronous_commit, full_page_writes on), as a production server would.
 set -euo pipefail
 
 cmd=${1:-}
@@ -46,7 +50,7 @@ stop_cluster() {
     as_owner "$bin/pg_ctl" -D "$data/db" -m fast -w -t 60 stop >/dev/null 2>&1 || true
   fi
   case "$data" in
-    /tmp/cg-pgtest.*) rm -rf -- "$data" ;;
+    /tmp/cg-pgtest.* | /var/tmp/cg-pgtest.*) rm -rf -- "$data" ;;
   esac
   rm -f -- "$state/datadir" "$state/uri"
 }
@@ -73,7 +77,15 @@ if [ -z "$bin" ]; then
   exit 0
 fi
 
-data=$(mktemp -d /tmp/cg-pgtest.XXXXXX)
+durable=${CG_PG_DURABLE:-0}
+if [ "$durable" = 1 ]; then
+  data=$(mktemp -d /var/tmp/cg-pgtest.XXXXXX)
+  speed=""
+else
+  data=$(mktemp -d /tmp/cg-pgtest.XXXXXX)
+  # fsync off: a test cluster that is thrown away; durability is tested on real clusters.
+  speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 echo "$data" >"$state/datadir"
 chmod 0700 "$data"
 if [ "$(id -u)" -eq 0 ]; then
@@ -98,10 +110,9 @@ for _ in $(seq 1 20); do
   if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
     continue
   fi
-  # fsync off: a test cluster that is thrown away; durability is tested on real clusters.
   if as_owner "$bin/pg_ctl" -D "$data/db" -l "$data/server.log" -w -t 60 \
     -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data \
--c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+$speed -c max_connections=200" \
     start >/dev/null 2>&1; then
     started=1
     break
