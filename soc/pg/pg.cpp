@@ -43,6 +43,48 @@ bool IsPostgresUri(std::string_view uri) {
   return uri.starts_with("postgresql://") || uri.starts_with("postgres://");
 }
 
+std::string StorableText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // The length of a well-formed sequence starting here (Unicode 15, table 3-7), or 0.
+    size_t n = 0;
+    auto cont = [&](size_t k, unsigned char lo = 0x80, unsigned char hi = 0xbf) {
+      if (i + k >= text.size()) {
+        return false;
+      }
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      return b >= lo && b <= hi;
+    };
+    if (c >= 0x01 && c <= 0x7f) {
+      n = 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = cont(1) ? 2 : 0;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      const unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
+      const unsigned char hi = c == 0xed ? 0x9f : 0xbf;
+      n = cont(1, lo, hi) && cont(2) ? 3 : 0;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      const unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
+      const unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
+      n = cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+    }
+    if (n == 0) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
 std::string RedactUri(std::string_view uri) {
   // scheme://user:password@host... -> scheme://user:***@host...
   const size_t scheme = uri.find("://");

@@ -34,6 +34,13 @@ bool IsPostgresUri(std::string_view uri);
 // The URI without its password, for messages and logs.
 std::string RedactUri(std::string_view uri);
 
+// `text` as a PostgreSQL text value can hold it: PostgreSQL refuses invalid UTF-8 (SQLSTATE
+// 22021) and cannot hold NUL, where SQLite stores any bytes. Each such byte is written as
+// "\xNN" (escape.h's notation); valid UTF-8 without NUL is returned unchanged. For what is
+// recorded as it came (the audit log's request path and target): a hostile request is audited,
+// not refused by the database.
+std::string StorableText(std::string_view text);
+
 // One statement parameter in text form with its type OID (0: let the server infer it).
 struct Param {
   std::optional<std::string> text;  // nullopt: NULL

@@ -475,8 +475,9 @@ Status PgStorage::AppendAudit(const AuditEntry& e) {
       conn->Query("INSERT INTO audit_log (time, actor, role, method, path, "
                   "target, result, source, action, account) VALUES ($1, $2, $3, "
                   "$4, $5, $6, $7, $8, $9, $10)",
-                  e.time, e.actor, e.role, e.method, e.path, e.target, int64_t{e.result}, e.source,
-                  e.action, e.account));
+                  e.time, StorableText(e.actor), StorableText(e.role), StorableText(e.method),
+                  StorableText(e.path), StorableText(e.target), int64_t{e.result},
+                  StorableText(e.source), StorableText(e.action), StorableText(e.account)));
   return OkStatus();
 }
 

@@ -277,6 +277,22 @@ TEST_F(PgStorageTest, Migration11BackfillsFailingChecksOfAnOlderDatabase) {
   EXPECT_FALSE(storage->CreateOperatorToken(scraper).ok());
 }
 
+// What PostgreSQL text cannot hold (invalid UTF-8, NUL) is written as \xNN; valid UTF-8 is
+// kept byte for byte (seen: a request for ?digest=%ff%fe was answered 500 "the audit log could
+// not be written" on PostgreSQL, SQLSTATE 22021, and 400 on SQLite).
+TEST(PgStorableTextTest, InvalidUtf8AndNulBecomeEscapesAndValidTextIsKept) {
+  EXPECT_EQ(pg::StorableText("Nguyễn Thị Hoa /api/v1/devices?q=bắc"),
+            "Nguyễn Thị Hoa /api/v1/devices?q=bắc");
+  EXPECT_EQ(pg::StorableText("\xff\xfe"), "\\xff\\xfe");
+  EXPECT_EQ(pg::StorableText(std::string("a\0b", 3)), "a\\x00b");
+  // Overlong, surrogate, beyond U+10FFFF, truncated: each bad byte on its own.
+  EXPECT_EQ(pg::StorableText("\xc0\xaf"), "\\xc0\\xaf");
+  EXPECT_EQ(pg::StorableText("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  EXPECT_EQ(pg::StorableText("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");
+  EXPECT_EQ(pg::StorableText("ok\xe1\xba"), "ok\\xe1\\xba");
+  EXPECT_EQ(pg::StorableText("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");  // U+1F600
+}
+
 // RunTransaction runs the whole transaction again after a serialization failure (40001) or a
 // deadlock (40P01), and never after any other error.
 TEST_F(PgStorageTest, TransactionsAreRunAgainOnlyAfterSerializationFailures) {
