@@ -14,6 +14,7 @@ CG_PACKAGES=(
   sslscan testssl.sh python3 util-linux
   dpkg-dev lintian systemd bubblewrap strace
   rsyslog rsyslog-gnutls
+  libpq-dev postgresql
   chromium nodejs
 )
 

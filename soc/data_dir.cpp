@@ -20,6 +20,9 @@
 #include "soc/exporter.h"
 #include "soc/https_server.h"
 #include "soc/ingest_writer.h"
+#include "soc/pg/pg.h"
+#include "soc/pg/pg_account_store.h"
+#include "soc/pg/pg_storage.h"
 #include "soc/policy_hub.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
@@ -55,13 +58,63 @@ Status CheckDataDirPermissions(const DataDirLayout& layout) {
   return OkStatus();
 }
 
-Result<Loaded> Load(const DataDirLayout& layout) {
+// Where the data dir's database is: `flag` (a PostgreSQL URI from --database), else the URI
+// `cg-soc init --database` recorded, else the SQLite file.
+Result<std::string> DatabaseLocation(const DataDirLayout& layout, const std::string& flag) {
+  std::string recorded;
+  if (FileExists(layout.DatabaseUri())) {
+    CG_RETURN_IF_ERROR(CheckPrivateFile(layout.DatabaseUri(), "the database URI"));
+    CG_ASSIGN_OR_RETURN(recorded, ReadFileToString(layout.DatabaseUri(), 8192));
+    while (!recorded.empty() && (recorded.back() == '\n' || recorded.back() == ' ')) {
+      recorded.pop_back();
+    }
+    if (!pg::IsPostgresUri(recorded)) {
+      return MakeError(ErrorCode::kParse, layout.DatabaseUri() + ": not a postgresql:// URI");
+    }
+  }
+  if (flag.empty()) {
+    return recorded.empty() ? layout.Database() : recorded;
+  }
+  if (!pg::IsPostgresUri(flag)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--database takes a PostgreSQL URI (postgresql://...); without it the SOC "
+                     "uses its data dir's database");
+  }
+  if (!recorded.empty() ? recorded != flag : FileExists(layout.Database())) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--database " + pg::RedactUri(flag) + " is not the database of " + layout.dir +
+                         " (" + (recorded.empty() ? layout.Database() : pg::RedactUri(recorded)) +
+                         "): one data dir, one database");
+  }
+  return flag;
+}
+
+Result<std::unique_ptr<Storage>> OpenStorageAt(const std::string& location, bool create) {
+  if (pg::IsPostgresUri(location)) {
+    return OpenPgStorage(location, create);
+  }
+  return OpenSqliteStorage(location, create);
+}
+
+Result<std::unique_ptr<AccountStore>> OpenAccountsAt(const std::string& location) {
+  if (pg::IsPostgresUri(location)) {
+    return OpenPgAccountStore(location);
+  }
+  return OpenSqliteAccountStore(location);
+}
+
+bool HoldsSoc(const DataDirLayout& layout) {
+  return FileExists(layout.Database()) || FileExists(layout.DatabaseUri());
+}
+
+Result<Loaded> Load(const DataDirLayout& layout, const std::string& database_flag = "") {
   CG_RETURN_IF_ERROR(CheckDataDirPermissions(layout));
+  CG_ASSIGN_OR_RETURN(const std::string database, DatabaseLocation(layout, database_flag));
   CG_ASSIGN_OR_RETURN(auto ca_pem, ReadFileToString(layout.CaCert(), 1u << 20));
   CG_ASSIGN_OR_RETURN(auto ca_key, ReadFileToString(layout.CaKey(), 1u << 20));
   CG_ASSIGN_OR_RETURN(auto ca, protocol::CertificateAuthority::Load(ca_pem, ca_key));
-  CG_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(layout.Database(), /*create=*/false));
-  CG_ASSIGN_OR_RETURN(auto accounts, OpenSqliteAccountStore(layout.Database()));
+  CG_ASSIGN_OR_RETURN(auto storage, OpenStorageAt(database, /*create=*/false));
+  CG_ASSIGN_OR_RETURN(auto accounts, OpenAccountsAt(database));
   // A data dir from before accounts gets its key now.
   CG_ASSIGN_OR_RETURN(auto secrets, SecretBox::FromKeyFile(layout.SecretKey(), /*create=*/true));
   return Loaded{std::move(storage), std::move(ca), std::move(accounts), std::move(secrets)};
@@ -138,7 +191,7 @@ Result<policy::TrustedKeys> LoadPolicyKeys(const DataDirLayout& layout) {
 
 Result<std::string> AddPolicyKey(const std::string& dir, const std::string& public_key_file) {
   const DataDirLayout layout{dir};
-  if (!FileExists(layout.Database())) {
+  if (!HoldsSoc(layout)) {
     return MakeError(ErrorCode::kNotFound, dir + " does not hold a CounterGuard SOC");
   }
   CG_ASSIGN_OR_RETURN(auto pem, ReadFileToString(public_key_file, 64u << 10));
@@ -151,11 +204,30 @@ Result<std::string> AddPolicyKey(const std::string& dir, const std::string& publ
   return key_id;
 }
 
-Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames) {
+Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames,
+                                const std::string& database) {
   const DataDirLayout layout{dir};
-  if (FileExists(layout.Database()) || FileExists(layout.CaKey())) {
+  if (HoldsSoc(layout) || FileExists(layout.CaKey())) {
     return MakeError(ErrorCode::kAlreadyExists,
                      dir + " already holds a CounterGuard SOC (refusing to overwrite its CA)");
+  }
+  if (!database.empty() && !pg::IsPostgresUri(database)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--database takes a PostgreSQL URI (postgresql://...); without it the SOC "
+                     "keeps its database in the data dir (soc.db)");
+  }
+  // The PostgreSQL database is checked before anything is written: reachable, and not already
+  // a SOC's (a second node shares the first one's data dir, it does not run init).
+  std::unique_ptr<Storage> storage;
+  if (!database.empty()) {
+    if (OpenPgStorage(database, /*create=*/false).ok()) {
+      return MakeError(ErrorCode::kAlreadyExists,
+                       pg::RedactUri(database) +
+                           " already holds a CounterGuard SOC database; another node serves it "
+                           "with a copy of the first node's data dir (docs/operations.md, "
+                           "PostgreSQL)");
+    }
+    CG_ASSIGN_OR_RETURN(storage, OpenPgStorage(database, /*create=*/true));
   }
   CG_RETURN_IF_ERROR(MakePrivateDirectory(dir));
   CG_ASSIGN_OR_RETURN(auto ca, protocol::CertificateAuthority::Create(
@@ -171,7 +243,11 @@ Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::s
   CG_RETURN_IF_ERROR(WriteFileAtomic(layout.ServerKey(), server_key_pem, 0600));
   CG_RETURN_IF_ERROR(WriteFileAtomic(layout.ServerCert(), server_cert, 0644));
 
-  CG_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(layout.Database(), /*create=*/true));
+  if (storage == nullptr) {
+    CG_ASSIGN_OR_RETURN(storage, OpenSqliteStorage(layout.Database(), /*create=*/true));
+  } else {
+    CG_RETURN_IF_ERROR(WriteFileAtomic(layout.DatabaseUri(), database + "\n", 0600));
+  }
   if (auto key = SecretBox::FromKeyFile(layout.SecretKey(), /*create=*/true); !key.ok()) {
     return key.error();
   }
@@ -238,7 +314,11 @@ Result<CreatedAccount> CreateAccountLocally(const std::string& dir, const std::s
 Status Serve(const ServeOptions& options) {
   const DataDirLayout layout{options.data_dir};
   CG_ASSIGN_OR_RETURN(auto export_config, LoadExportConfig(options, layout));
-  CG_ASSIGN_OR_RETURN(auto loaded, Load(layout));
+  CG_ASSIGN_OR_RETURN(const std::string database, DatabaseLocation(layout, options.database));
+  CG_ASSIGN_OR_RETURN(auto loaded, Load(layout, options.database));
+  if (pg::IsPostgresUri(database)) {
+    spdlog::info("database: PostgreSQL {}", pg::RedactUri(database));
+  }
   CG_ASSIGN_OR_RETURN(auto agent_addr, ParseListenAddress(options.agent_listen));
   CG_ASSIGN_OR_RETURN(auto operator_addr, ParseListenAddress(options.operator_listen));
 

@@ -21,6 +21,9 @@ struct DataDirLayout {
   std::string ServerCert() const { return dir + "/server.pem"; }
   std::string ServerKey() const { return dir + "/server.key"; }
   std::string Database() const { return dir + "/soc.db"; }
+  // The PostgreSQL database (a libpq URI, 0600: it may hold a password) when `cg-soc init
+  // --database` chose one instead of soc.db; every later command opens that database.
+  std::string DatabaseUri() const { return dir + "/database.uri"; }
   std::string AdminToken() const { return dir + "/admin.token"; }
   // Public keys (PEM, *.pub) the SOC verifies pushed policies with.
   std::string PolicyKeys() const { return dir + "/policy-keys"; }
@@ -37,7 +40,11 @@ struct DataDirLayout {
 // certificate for `hostnames`, the SQLite database and the first admin token (hash stored; the
 // secret written 0600 to DIR/admin.token). Refuses a directory that already holds a CounterGuard
 // SOC. Returns the admin token.
-Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames);
+// With `database` (postgresql://...), the database is that PostgreSQL database (an empty one:
+// a database or schema already holding a SOC is refused) instead of DIR/soc.db, and its URI is
+// recorded in DIR/database.uri.
+Result<std::string> InitDataDir(const std::string& dir, const std::vector<std::string>& hostnames,
+                                const std::string& database = "");
 
 Result<std::string> CreateOperatorToken(const std::string& dir, const std::string& name,
                                         const std::string& role, std::optional<SysTime> expires_at);
@@ -60,6 +67,9 @@ Result<std::string> AddPolicyKey(const std::string& dir, const std::string& publ
 
 struct ServeOptions {
   std::string data_dir;
+  // A PostgreSQL URI; "" for the data dir's database (DIR/database.uri, else DIR/soc.db). Given
+  // while the data dir records another database, the SOC refuses to start.
+  std::string database;
   std::string agent_listen = "0.0.0.0:8443";
   std::string operator_listen = "127.0.0.1:8444";
   int threads = 2;

@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
                                       "Create the CA, server certificate, database and "
                                       "first admin token");
   init_cmd->add_option("--data-dir", data_dir, "SOC data directory (created 0700)")->required();
+  std::string init_database;
+  init_cmd->add_option("--database", init_database,
+                       "PostgreSQL database (postgresql://...) instead of DIR/soc.db; recorded in "
+                       "DIR/database.uri (0600)");
   init_cmd->add_option("--hostname", hostnames,
                        "name or address agents and cgctl use for this server (repeatable; "
                        "default localhost)");
@@ -44,6 +48,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data-dir", serve.data_dir, "SOC data directory")
       ->required()
       ->check(CLI::ExistingDirectory);
+  serve_cmd->add_option("--database", serve.database,
+                        "PostgreSQL database (postgresql://...); default: the one `init` "
+                        "recorded in the data dir, else DIR/soc.db");
   serve_cmd->add_option("--agent-listen", serve.agent_listen,
                         "agent listener ADDR:PORT (default 0.0.0.0:8443)");
   serve_cmd->add_option("--operator-listen", serve.operator_listen,
@@ -191,7 +198,7 @@ int main(int argc, char** argv) {
     if (hostnames.empty()) {
       hostnames.push_back("localhost");
     }
-    auto token = cg::soc::InitDataDir(data_dir, hostnames);
+    auto token = cg::soc::InitDataDir(data_dir, hostnames, init_database);
     if (!token.ok()) {
       return Fail(token.error());
     }

@@ -5,6 +5,9 @@
 //   sqlite:    the same rows inserted by a plain program into a database with the SOC's schema
 //              and settings (WAL, synchronous=FULL): one transaction per report, one INSERT per
 //              row; prints reports/s.
+//   postgres:  the same rows inserted through libpq into a PostgreSQL database given the SOC's
+//              schema (by its own migrations): one transaction per report, one INSERT per row;
+//              prints reports/s (tests/bench/pg_ingest_bench.sh).
 //   handshake: full mTLS handshakes (no resumption) by N threads against HOST:PORT, each
 //              followed by one HTTP request so that the server has verified the client
 //              certificate; prints handshakes/s.
@@ -34,6 +37,8 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "protocol/report.h"
+#include "soc/pg/pg.h"
+#include "soc/pg/pg_storage.h"
 #include "soc/sqlite_storage.h"
 #include "tests/bench/bench_util.h"
 
@@ -272,6 +277,70 @@ int RunSqlite(int n, int per_agent, int checks, const std::string& work) {
   return 0;
 }
 
+// The same reference on PostgreSQL: the SOC's schema made by its own PostgreSQL migrations, then
+// per report BEGIN; INSERT reports (RETURNING its id); INSERT check_results per check; UPDATE
+// devices; COMMIT, each statement through libpq with its parameters (PQexecParams, as the SOC's
+// backend sends them).
+int RunPostgres(int n, int per_agent, int checks, const std::string& uri) {
+  std::vector<std::string> devices;
+  {
+    auto storage = Must(cg::soc::OpenPgStorage(uri, /*create=*/true), "schema");
+    for (int i = 0; i < n; ++i) {
+      cg::soc::Device d;
+      d.device_id = cg::NewUuid();
+      d.hostname = "bench-" + std::to_string(i);
+      d.machine_id = "m";
+      d.group = "bench/load";
+      d.cert_serial = "01" + std::to_string(i);
+      d.cert_not_after = std::chrono::system_clock::now() + std::chrono::hours(24);
+      d.enrolled_at = std::chrono::system_clock::now();
+      Must(storage->AddDevice(d), "device");
+      devices.push_back(d.device_id);
+    }
+  }
+  std::vector<cg::protocol::Report> reports;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < per_agent; ++i) {
+    for (const auto& d : devices) {
+      reports.push_back(MakeReport(d, checks, i));
+      bodies.push_back(cg::protocol::ToJson(reports.back()).dump());
+    }
+  }
+  auto conn = Must(cg::soc::pg::Connection::Open(uri), "connecting");
+  const auto start = Clock::now();
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const auto& r = reports[i];
+    const auto now = std::chrono::system_clock::now();
+    const std::string status(cg::protocol::ToString(cg::protocol::OverallStatus(r.checks)));
+    auto tx = Must(cg::soc::pg::Transaction::Begin(*conn), "BEGIN");
+    auto row = Must(conn->Query("INSERT INTO reports (report_id, device_id, received_at, "
+                                "collected_at, status, body) VALUES ($1, $2, $3, $4, $5, $6) "
+                                "RETURNING id",
+                                r.report_id, r.device_id, now, now, status, bodies[i]),
+                    "INSERT reports");
+    const int64_t id = row.Int(0, 0);
+    for (const auto& c : r.checks) {
+      Must(conn->Query("INSERT INTO check_results (report, check_id, status, severity) VALUES "
+                       "($1, $2, $3, $4)",
+                       id, c.id, std::string(cg::protocol::ToString(c.status)),
+                       std::string(cg::protocol::ToString(c.severity))),
+           "INSERT check_results");
+    }
+    Must(conn->Query("UPDATE devices SET last_seen = $2, status = $3, policy_version = $4, "
+                     "latest_report = $5 WHERE device_id = $1",
+                     r.device_id, now, status, r.policy_version, id),
+         "UPDATE devices");
+    Must(tx.Commit(), "COMMIT");
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const json out = {{"mode", "postgres"},
+                    {"reports", reports.size()},
+                    {"seconds", seconds},
+                    {"per_second", static_cast<double>(reports.size()) / seconds}};
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
 // One TCP connection + full TLS handshake + one HTTP/1.0 request, read to the end.
 bool OneHandshake(SSL_CTX* ctx, const addrinfo* ai) {
   const int fd = socket(ai->ai_family, SOCK_STREAM, 0);
@@ -372,6 +441,12 @@ int main(int argc, char** argv) {
   raw->add_option("--agents", agents);
   raw->add_option("--reports", per_agent);
   raw->add_option("--checks", checks);
+  std::string uri;
+  auto* raw_pg = app.add_subcommand("postgres", "the same rows inserted by a plain libpq program");
+  raw_pg->add_option("--uri", uri, "an empty PostgreSQL database (postgresql://...)")->required();
+  raw_pg->add_option("--agents", agents);
+  raw_pg->add_option("--reports", per_agent);
+  raw_pg->add_option("--checks", checks);
   auto* hs = app.add_subcommand("handshake", "full mTLS handshakes per second");
   hs->add_option("--server", server)->required();
   hs->add_option("--ca", ca)->required();
@@ -385,6 +460,9 @@ int main(int argc, char** argv) {
   }
   if (*raw) {
     return RunSqlite(agents, per_agent, checks, work);
+  }
+  if (*raw_pg) {
+    return RunPostgres(agents, per_agent, checks, uri);
   }
   return RunHandshakes(threads, seconds, server, ca, cert, key);
 }

@@ -201,10 +201,24 @@ Result<std::unique_ptr<protocol::HttpsClient>> SocServer::AgentClient(
 }
 
 SocServer::SocServer(const std::string& dir, const SocOptions& options) : dir_(dir) {
-  auto init = RunCmd({SocBin(), "init", "--data-dir", dir_, "--hostname", "localhost"});
-  if (init.exit_code != 0) {
-    error_ = "cg-soc init failed: " + init.err;
-    return;
+  if (!options.copy_of.empty()) {
+    auto copy = RunCmd({"/bin/cp", "-a", options.copy_of, dir_});
+    if (copy.exit_code != 0) {
+      error_ = "copying " + options.copy_of + " failed: " + copy.err;
+      return;
+    }
+    ::unlink((dir_ + "/soc.log").c_str());
+  } else {
+    std::vector<std::string> init = {SocBin(), "init",       "--data-dir",
+                                     dir_,     "--hostname", "localhost"};
+    if (!options.database.empty()) {
+      init.insert(init.end(), {"--database", options.database});
+    }
+    auto done = RunCmd(init);
+    if (done.exit_code != 0) {
+      error_ = "cg-soc init failed: " + done.err;
+      return;
+    }
   }
   for (const auto& key : options.policy_keys) {
     auto added = RunCmd({SocBin(), "policy-key", "add", "--data-dir", dir_, key});

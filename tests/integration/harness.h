@@ -68,6 +68,11 @@ struct SocOptions {
   std::vector<std::string> serve_args;   // extra `cg-soc serve` arguments
   // Soft and hard RLIMIT_NOFILE of `cg-soc serve` (0: inherited), as a small machine has it.
   unsigned nofile_limit = 0;
+  // `cg-soc init --database URI`: the SOC on PostgreSQL.
+  std::string database = {};
+  // Instead of `cg-soc init`: a copy of this data dir (a second node of the same SOC, sharing
+  // its database, CA and keys).
+  std::string copy_of = {};
 };
 
 // `cg-soc init` + `cg-soc serve` on 127.0.0.1 with kernel-chosen ports.

@@ -1,6 +1,7 @@
 // The fixture of the staff-account API tests (service_accounts_test.cpp, service_browser_test.cpp):
-// SocService with HttpRequest objects, no network, over a real SQLite database, a real
-// SecretBox and Argon2id (small memory), and a clock that is a variable of the test.
+// SocService with HttpRequest objects, no network, over a real database (SQLite, or PostgreSQL for
+// a fixture whose BackendUnderTest says so), a real SecretBox and Argon2id (small memory), and a
+// clock that is a variable of the test.
 #pragma once
 
 #include <gmock/gmock.h>
@@ -23,6 +24,7 @@
 #include "soc/secret_box.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
+#include "tests/unit/testing/storage_backends.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc::accounts_test {
@@ -57,7 +59,18 @@ inline std::string HeaderOf(const HttpResponse& r, const std::string& name) {
 
 class AccountsApiFixture : public ::testing::Test {
  protected:
-  void SetUp() override { Start(AccountConfig{}); }
+  void SetUp() override {
+    db_ = storage_testing::MakeTestDatabase(BackendUnderTest(), dir_.path());
+    if (db_ == nullptr) {
+      return;  // skipped or failed
+    }
+    Start(AccountConfig{});
+  }
+
+  // The parameterised suites answer their parameter.
+  virtual storage_testing::Backend BackendUnderTest() const {
+    return storage_testing::Backend::kSqlite;
+  }
 
   // Small Argon2 memory for speed; the parameter test below uses the defaults.
   static AccountConfig Fast(AccountConfig c) {
@@ -68,10 +81,11 @@ class AccountsApiFixture : public ::testing::Test {
 
   void Start(AccountConfig config) {
     config = Fast(config);
-    auto storage = OpenSqliteStorage(dir_.File("soc.db"), /*create=*/true);
+    ASSERT_NE(db_, nullptr);
+    auto storage = db_->Open(/*create=*/true);
     ASSERT_TRUE(storage.ok()) << storage.error().ToString();
     storage_ = std::move(storage).value();
-    auto store = OpenSqliteAccountStore(dir_.File("soc.db"));
+    auto store = db_->OpenAccounts();
     ASSERT_TRUE(store.ok()) << store.error().ToString();
     store_ = std::move(store).value();
     auto box = SecretBox::FromKeyFile(dir_.File("secrets.key"), /*create=*/true);
@@ -174,6 +188,7 @@ class AccountsApiFixture : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<storage_testing::TestDatabase> db_;  // outlives the storage and the store
   SysTime now_ = kT0;
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<AccountStore> store_;

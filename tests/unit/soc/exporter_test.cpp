@@ -18,6 +18,7 @@
 
 #include "common/timeutil.h"
 #include "soc/sqlite_storage.h"
+#include "tests/unit/testing/storage_backends.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -74,14 +75,21 @@ std::vector<std::string> EventIds(const std::vector<std::string>& lines) {
   return ids;
 }
 
-class OutboxTest : public ::testing::Test {
+// Every backend (the storage conformance suite, issue 17).
+class OutboxTest : public ::testing::TestWithParam<storage_testing::Backend> {
  protected:
-  void SetUp() override { storage_ = Open(); }
+  void SetUp() override {
+    db_ = storage_testing::MakeTestDatabase(GetParam(), dir_.path());
+    if (db_ == nullptr) {
+      return;  // skipped or failed
+    }
+    storage_ = Open();
+  }
 
   std::unique_ptr<Storage> Open() {
-    auto s = OpenSqliteStorage(dir_.File("soc.db"), true);
+    auto s = db_->Open(true);
     EXPECT_TRUE(s.ok()) << s.error().ToString();
-    return std::move(s).value();
+    return s.ok() ? std::move(s).value() : nullptr;
   }
 
   void AddDevice(int n, const std::string& group = "laocai/bac-ha") {
@@ -120,10 +128,16 @@ class OutboxTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<storage_testing::TestDatabase> db_;  // outlives the storage
   std::unique_ptr<Storage> storage_;
 };
 
-TEST_F(OutboxTest, ReportsRecordEachChangeOnceInTheirTransaction) {
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest,
+                         ::testing::Values(storage_testing::Backend::kSqlite,
+                                           storage_testing::Backend::kPostgres),
+                         storage_testing::BackendNamer());
+
+TEST_P(OutboxTest, ReportsRecordEachChangeOnceInTheirTransaction) {
   AddDevice(1);
   const std::string dev = Uuid(1);
   Store(MakeReport(1, dev, kT0, {{"screen_lock", CheckStatus::kPass}}), kT0);
@@ -142,7 +156,7 @@ TEST_F(OutboxTest, ReportsRecordEachChangeOnceInTheirTransaction) {
                                       "check-passed:screen_lock"}));
 }
 
-TEST_F(OutboxTest, RevocationRecordsOneEventAndRollsBackWithItsTransaction) {
+TEST_P(OutboxTest, RevocationRecordsOneEventAndRollsBackWithItsTransaction) {
   AddDevice(1);
   ASSERT_TRUE(storage_->RevokeDevice(Uuid(1), kT0).ok());
   ASSERT_TRUE(storage_->RevokeDevice(Uuid(1), kT0 + hours(1)).ok());
@@ -152,7 +166,7 @@ TEST_F(OutboxTest, RevocationRecordsOneEventAndRollsBackWithItsTransaction) {
   EXPECT_EQ(PendingActions().size(), 1u);
 }
 
-TEST_F(OutboxTest, StaleDevicesAreRecordedOncePerSilence) {
+TEST_P(OutboxTest, StaleDevicesAreRecordedOncePerSilence) {
   AddDevice(1);
   Store(MakeReport(1, Uuid(1), kT0, {{"screen_lock", CheckStatus::kPass}}), kT0);
   const StaleDevice stale{
@@ -179,7 +193,7 @@ TEST_F(OutboxTest, StaleDevicesAreRecordedOncePerSilence) {
             (std::vector<std::string>{"device-compliant", "device-stale", "device-stale"}));
 }
 
-TEST_F(OutboxTest, EventsWaitForAStoppedExporterAndAreDeliveredOnceAfterARestart) {
+TEST_P(OutboxTest, EventsWaitForAStoppedExporterAndAreDeliveredOnceAfterARestart) {
   AddDevice(1);
   AddDevice(2);
   // The exporter is not running: events accumulate.
@@ -220,7 +234,7 @@ TEST_F(OutboxTest, EventsWaitForAStoppedExporterAndAreDeliveredOnceAfterARestart
   EXPECT_TRUE(storage_->ReadOutbox("another-sink", 10)->empty());
 }
 
-TEST_F(OutboxTest, AFailingSinkLosesNothingAndCatchesUp) {
+TEST_P(OutboxTest, AFailingSinkLosesNothingAndCatchesUp) {
   AddDevice(1);
   ExportConfig config = FileConfig();
   // The export directory does not exist yet: every write fails.
@@ -249,7 +263,7 @@ TEST_F(OutboxTest, AFailingSinkLosesNothingAndCatchesUp) {
   EXPECT_EQ(unique.size(), 4u);
 }
 
-TEST_F(OutboxTest, TheFileRotatesBySizeKeepingNFiles) {
+TEST_P(OutboxTest, TheFileRotatesBySizeKeepingNFiles) {
   AddDevice(1);
   ExportConfig config = FileConfig();
   config.file->max_bytes = 4096;

@@ -3,6 +3,9 @@
 // a real SecretBox and Argon2id (small memory except where the defaults are the subject). The
 // clock is a variable of the test: expiry, idle timeout, TOTP steps and the throttle never
 // sleep.
+//
+// The storage conformance suite (issue 17): every case runs on SQLite and on PostgreSQL (the
+// account store and the storage of both backends).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -29,6 +32,7 @@
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
 #include "tests/unit/soc/accounts_api_fixture.h"
+#include "tests/unit/testing/storage_backends.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -36,9 +40,18 @@ namespace {
 
 using namespace accounts_test;  // NOLINT(google-build-using-namespace): the fixture's helpers
 
-class AccountsApiTest : public AccountsApiFixture {};
+using storage_testing::Backend;
 
-TEST_F(AccountsApiTest, AnAccountIsSetUpLogsInUsesItsSessionAndLogsOut) {
+class AccountsApiTest : public AccountsApiFixture, public ::testing::WithParamInterface<Backend> {
+ protected:
+  Backend BackendUnderTest() const override { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, AccountsApiTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         storage_testing::BackendNamer());
+
+TEST_P(AccountsApiTest, AnAccountIsSetUpLogsInUsesItsSessionAndLogsOut) {
   const Person p = SetUpAccount("tran.thi.hoa", "analyst");
   ASSERT_EQ(p.totp_secret.size(), 32u);  // 160 bits in base32
   EXPECT_EQ(p.recovery_codes.size(), 10u);
@@ -71,7 +84,7 @@ TEST_F(AccountsApiTest, AnAccountIsSetUpLogsInUsesItsSessionAndLogsOut) {
   EXPECT_EQ(rows.back().action, "POST /api/v1/account-setup/start");
 }
 
-TEST_F(AccountsApiTest, AWrongSetupCodeOrTotpCodeSetsNothingUpAndTheSetupCodeIsOneUse) {
+TEST_P(AccountsApiTest, AWrongSetupCodeOrTotpCodeSetsNothingUpAndTheSetupCodeIsOneUse) {
   const HttpResponse created =
       Call("POST", "/api/v1/accounts", bootstrap_,
            {{"name", "le.van.b"}, {"display_name", "Lê Văn B"}, {"role", "inspector"}});
@@ -107,7 +120,7 @@ TEST_F(AccountsApiTest, AWrongSetupCodeOrTotpCodeSetsNothingUpAndTheSetupCodeIsO
             401);
 }
 
-TEST_F(AccountsApiTest, PasswordsAreArgon2idWithTheConfiguredParametersInThePhcString) {
+TEST_P(AccountsApiTest, PasswordsAreArgon2idWithTheConfiguredParametersInThePhcString) {
   const Person p = SetUpAccount("pham.a", "analyst");
   auto stored = store_->GetAccountByName("pham.a");
   ASSERT_TRUE(stored.ok());
@@ -139,7 +152,7 @@ TEST_F(AccountsApiTest, PasswordsAreArgon2idWithTheConfiguredParametersInThePhcS
   EXPECT_EQ(rehashed->m_cost_kib, 512u);
 }
 
-TEST_F(AccountsApiTest, TotpAllowsOneStepOfDriftAndRefusesAReplayedCode) {
+TEST_P(AccountsApiTest, TotpAllowsOneStepOfDriftAndRefusesAReplayedCode) {
   const Person p = SetUpAccount("hoang.c", "analyst");
   now_ += minutes(5);
   // The previous step's code is accepted (clock drift), once.
@@ -165,7 +178,7 @@ TEST_F(AccountsApiTest, TotpAllowsOneStepOfDriftAndRefusesAReplayedCode) {
   EXPECT_THAT(targets, ::testing::Contains("login failed: wrong TOTP code"));
 }
 
-TEST_F(AccountsApiTest, ARecoveryCodeLogsInOnce) {
+TEST_P(AccountsApiTest, ARecoveryCodeLogsInOnce) {
   const Person p = SetUpAccount("vu.d", "analyst");
   const auto login = [&](const std::string& code) {
     return Call("POST", "/api/v1/login", "",
@@ -183,7 +196,7 @@ TEST_F(AccountsApiTest, ARecoveryCodeLogsInOnce) {
   EXPECT_EQ(login(p.recovery_codes.at(4)).status, 200);
 }
 
-TEST_F(AccountsApiTest, FailedLoginsAreThrottledPerAccountAndPerAddress) {
+TEST_P(AccountsApiTest, FailedLoginsAreThrottledPerAccountAndPerAddress) {
   const Person p = SetUpAccount("do.e", "analyst");
   now_ += seconds(30);
   for (int i = 0; i < 6; ++i) {
@@ -215,7 +228,7 @@ TEST_F(AccountsApiTest, FailedLoginsAreThrottledPerAccountAndPerAddress) {
   EXPECT_GE(refused, 29u);
 }
 
-TEST_F(AccountsApiTest, DisablingAnAccountEndsItsSessionsAndTokensAtOnce) {
+TEST_P(AccountsApiTest, DisablingAnAccountEndsItsSessionsAndTokensAtOnce) {
   const Person p = SetUpAccount("ngo.f", "admin");
   const std::string session = Session(p);
   const HttpResponse token = Call("POST", "/api/v1/operator-tokens", session,
@@ -243,7 +256,7 @@ TEST_F(AccountsApiTest, DisablingAnAccountEndsItsSessionsAndTokensAtOnce) {
   EXPECT_EQ(list["accounts"][0]["operator_tokens"][0].value("state", ""), "revoked");
 }
 
-TEST_F(AccountsApiTest, RolesDecideWhatAnAccountMayDo) {
+TEST_P(AccountsApiTest, RolesDecideWhatAnAccountMayDo) {
   const Person analyst = SetUpAccount("a.analyst", "analyst");
   const Person inspector = SetUpAccount("a.inspector", "inspector");
   const Person admin = SetUpAccount("a.admin", "admin");
@@ -287,7 +300,7 @@ TEST_F(AccountsApiTest, RolesDecideWhatAnAccountMayDo) {
   EXPECT_EQ(Call("GET", "/api/v1/audit", BodyOf(siem).value("token", "")).status, 403);
 }
 
-TEST_F(AccountsApiTest, SessionsExpireAndEndWhenIdle) {
+TEST_P(AccountsApiTest, SessionsExpireAndEndWhenIdle) {
   const Person p = SetUpAccount("bui.g", "analyst");
   std::string token = Session(p);
   now_ += minutes(59);
@@ -307,7 +320,7 @@ TEST_F(AccountsApiTest, SessionsExpireAndEndWhenIdle) {
   EXPECT_THAT(MessageOf(expired), HasSubstr("expired"));
 }
 
-TEST_F(AccountsApiTest, WhichRolesNeedTotpIsConfiguration) {
+TEST_P(AccountsApiTest, WhichRolesNeedTotpIsConfiguration) {
   AccountConfig config;
   config.totp_roles = {"admin"};
   Start(config);
@@ -321,7 +334,7 @@ TEST_F(AccountsApiTest, WhichRolesNeedTotpIsConfiguration) {
   EXPECT_EQ(Login("lam.admin", kPassword, "").status, 401);
 }
 
-TEST_F(AccountsApiTest, TheAuditLogSeparatesReadsFromChangesAndFilters) {
+TEST_P(AccountsApiTest, TheAuditLogSeparatesReadsFromChangesAndFilters) {
   const Person p = SetUpAccount("mai.i", "inspector");
   const std::string token = Session(p);
   const SysTime before = now_;
@@ -351,7 +364,7 @@ TEST_F(AccountsApiTest, TheAuditLogSeparatesReadsFromChangesAndFilters) {
   EXPECT_EQ(Call("GET", "/api/v1/audit?since=yesterday", token).status, 400);
 }
 
-TEST_F(AccountsApiTest, AThrottledLoginDoesNotClearTheAddresssAuthenticationDelay) {
+TEST_P(AccountsApiTest, AThrottledLoginDoesNotClearTheAddresssAuthenticationDelay) {
   // Found in review: any answer naming an account (a 429 login) cleared the address's delay
   // for wrong bearer tokens, so a token guesser could reset it between guesses.
   std::vector<std::chrono::milliseconds> delays;

@@ -21,6 +21,7 @@
 #include "soc/metrics.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
+#include "tests/unit/testing/storage_backends.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -79,10 +80,15 @@ std::map<std::string, double> ParseExposition(const std::string& text,
   return samples;
 }
 
-class ServiceExportTest : public ::testing::Test {
+// Every backend (the storage conformance suite, issue 17).
+class ServiceExportTest : public ::testing::TestWithParam<storage_testing::Backend> {
  protected:
   void SetUp() override {
-    auto s = OpenSqliteStorage(dir_.File("soc.db"), true);
+    db_ = storage_testing::MakeTestDatabase(GetParam(), dir_.path());
+    if (db_ == nullptr) {
+      return;  // skipped or failed
+    }
+    auto s = db_->Open(true);
     ASSERT_TRUE(s.ok()) << s.error().ToString();
     storage_ = std::move(s).value();
     auto ca = protocol::CertificateAuthority::Create("Test CA", hours(24 * 365), kT0);
@@ -154,6 +160,7 @@ class ServiceExportTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<storage_testing::TestDatabase> db_;  // outlives the storage
   std::unique_ptr<Storage> storage_;
   std::optional<protocol::CertificateAuthority> ca_;
   std::unique_ptr<SocService> service_;
@@ -161,7 +168,12 @@ class ServiceExportTest : public ::testing::Test {
   SysTime now_ = kT0;
 };
 
-TEST_F(ServiceExportTest, HealthzNeedsNoTokenSaysNothingAndIsNotAudited) {
+INSTANTIATE_TEST_SUITE_P(Backends, ServiceExportTest,
+                         ::testing::Values(storage_testing::Backend::kSqlite,
+                                           storage_testing::Backend::kPostgres),
+                         storage_testing::BackendNamer());
+
+TEST_P(ServiceExportTest, HealthzNeedsNoTokenSaysNothingAndIsNotAudited) {
   const size_t audited = storage_->ListAudit(100)->size();
   const HttpResponse answer = Operator("GET", "/healthz", "");
   EXPECT_EQ(answer.status, 200);
@@ -170,7 +182,7 @@ TEST_F(ServiceExportTest, HealthzNeedsNoTokenSaysNothingAndIsNotAudited) {
   EXPECT_EQ(storage_->ListAudit(100)->size(), audited);
 }
 
-TEST_F(ServiceExportTest, ReadyzFollowsTheIngestWriter) {
+TEST_P(ServiceExportTest, ReadyzFollowsTheIngestWriter) {
   IngestWriter writer(*storage_, {});
   service_->SetIngestWriter(&writer);
   EXPECT_EQ(Operator("GET", "/readyz", "").status, 200);
@@ -181,7 +193,7 @@ TEST_F(ServiceExportTest, ReadyzFollowsTheIngestWriter) {
   service_->SetIngestWriter(nullptr);
 }
 
-TEST_F(ServiceExportTest, MetricsNeedATokenAndTheCountersMove) {
+TEST_P(ServiceExportTest, MetricsNeedATokenAndTheCountersMove) {
   EXPECT_EQ(Operator("GET", "/metrics", "").status, 401);
   service_->SetExportSinks({"file"});
   auto before = Scrape();
@@ -217,7 +229,7 @@ TEST_F(ServiceExportTest, MetricsNeedATokenAndTheCountersMove) {
   EXPECT_EQ(previous, after["counterguard_ingest_latency_seconds_count"]);
 }
 
-TEST_F(ServiceExportTest, LabelValuesAreEscaped) {
+TEST_P(ServiceExportTest, LabelValuesAreEscaped) {
   EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
   MetricsSnapshot snapshot;
   snapshot.devices[{"weird\"group\n", "stale"}] = 2;
@@ -227,7 +239,7 @@ TEST_F(ServiceExportTest, LabelValuesAreEscaped) {
   EXPECT_EQ(samples[R"(counterguard_devices{group="weird\"group\n",status="stale"})"], 2);
 }
 
-TEST_F(ServiceExportTest, ExportStatusShowsTheBacklogPerSink) {
+TEST_P(ServiceExportTest, ExportStatusShowsTheBacklogPerSink) {
   service_->SetExportSinks({"file", "syslog"});
   ASSERT_EQ(Report(ReportBody("00000000-0000-4000-8000-00000000a002", protocol::CheckStatus::kPass))
                 .status,
@@ -242,7 +254,7 @@ TEST_F(ServiceExportTest, ExportStatusShowsTheBacklogPerSink) {
   EXPECT_EQ(j["sinks"][1]["pending"], 1);
 }
 
-TEST_F(ServiceExportTest, TheSweepRecordsADeviceGoneSilentOnce) {
+TEST_P(ServiceExportTest, TheSweepRecordsADeviceGoneSilentOnce) {
   ASSERT_EQ(Report(ReportBody("00000000-0000-4000-8000-00000000a003", protocol::CheckStatus::kFail))
                 .status,
             200);
@@ -274,7 +286,7 @@ TEST_F(ServiceExportTest, TheSweepRecordsADeviceGoneSilentOnce) {
 // cg-soc serve runs its exporter without a sink too (soc/data_dir.cpp): before, it made one
 // only with a sink, so without a SIEM no device was ever recorded as gone silent and the
 // outbox grew without end (seen: the outbox kept every event of every report).
-TEST_F(ServiceExportTest, WithoutASinkTheExporterStillSweepsAndTrimsTheOutbox) {
+TEST_P(ServiceExportTest, WithoutASinkTheExporterStillSweepsAndTrimsTheOutbox) {
   ASSERT_EQ(Report(ReportBody("00000000-0000-4000-8000-00000000a004", protocol::CheckStatus::kFail))
                 .status,
             200);

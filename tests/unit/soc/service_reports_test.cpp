@@ -3,7 +3,6 @@
 // driven through SocService over a real SQLite database (no network, fixed clock).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,6 +17,7 @@
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
 #include "tests/unit/testing/soc_service.h"
+#include "tests/unit/testing/storage_backends.h"
 
 namespace cg::soc {
 namespace {
@@ -40,9 +40,18 @@ constexpr const char* kC = "00000000-0000-4000-8000-00000000000c";
 constexpr const char* kD = "00000000-0000-4000-8000-00000000000d";
 constexpr const char* kE = "00000000-0000-4000-8000-00000000000e";
 
-class ServiceReportsTest : public testing::SocServiceTest {
+// On every backend: the reports are built from the status history each one keeps at ingest.
+class ServiceReportsTest
+    : public testing::BasicSocServiceTest<::testing::TestWithParam<storage_testing::Backend>> {
  protected:
   void SetUp() override {
+    db_ = storage_testing::MakeTestDatabase(GetParam(), dir_.path());
+    if (db_ == nullptr) {
+      return;  // skipped or failed
+    }
+    auto storage = db_->Open(/*create=*/true);
+    ASSERT_TRUE(storage.ok()) << storage.error().ToString();
+    storage_ = std::move(storage).value();
     now_ = kFrom;
     SocConfig config;
     config.soc_name = "soc.laocai.gov.vn";
@@ -162,11 +171,15 @@ class ServiceReportsTest : public testing::SocServiceTest {
   std::string last_report_id_;
   const std::string task_id_ = "00000000-0000-4000-a000-000000000001";
 };
+INSTANTIATE_TEST_SUITE_P(Backends, ServiceReportsTest,
+                         ::testing::Values(storage_testing::Backend::kSqlite,
+                                           storage_testing::Backend::kPostgres),
+                         storage_testing::BackendNamer());
 
 constexpr const char* kReportVi =
     "/api/v1/inspection-reports/generate?group=laocai%2Fbac-ha&from=2026-06-01&to=2026-06-30";
 
-TEST_F(ServiceReportsTest, HtmlShowsTheFleetsKnownFigures) {
+TEST_P(ServiceReportsTest, HtmlShowsTheFleetsKnownFigures) {
   MakeFleet();
   const HttpResponse r = Get(kReportVi);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -219,7 +232,7 @@ TEST_F(ServiceReportsTest, HtmlShowsTheFleetsKnownFigures) {
   EXPECT_EQ(Get("/api/v1/inspection-reports?digest=abc").status, 400);
 }
 
-TEST_F(ServiceReportsTest, EnglishAndCsvCarryTheSameContentAndDigest) {
+TEST_P(ServiceReportsTest, EnglishAndCsvCarryTheSameContentAndDigest) {
   MakeFleet();
   const HttpResponse vi = Get(kReportVi);
   const HttpResponse en = Get(std::string(kReportVi) + "&lang=en");
@@ -259,7 +272,7 @@ TEST_F(ServiceReportsTest, EnglishAndCsvCarryTheSameContentAndDigest) {
 // The SOC keeps each generated report's canonical content with its record: the report is
 // downloaded again by id, byte for byte, after the fleet changed and retention ran, and only
 // while that content still matches the digest printed on it.
-TEST_F(ServiceReportsTest, ARecordedReportDownloadsAgainByteForByte) {
+TEST_P(ServiceReportsTest, ARecordedReportDownloadsAgainByteForByte) {
   MakeFleet();
   const HttpResponse original = Get(kReportVi);
   ASSERT_EQ(original.status, 200) << original.body;
@@ -297,23 +310,17 @@ TEST_F(ServiceReportsTest, ARecordedReportDownloadsAgainByteForByte) {
   EXPECT_EQ(Get(path + "?format=pdf").status, 400);
   EXPECT_EQ(Get(path + "?lang=fr").status, 400);
   // Content altered in the database no longer matches the digest: refused, not served.
-  {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(dir_.File("soc.db").c_str(), &raw), SQLITE_OK);
-    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
-    const std::string sql =
-        "UPDATE generated_reports SET content = replace(content, 'may-a', 'may-z') WHERE id = '" +
-        id + "'";
-    ASSERT_EQ(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    ASSERT_EQ(sqlite3_changes(db.get()), 1);
-  }
+  ASSERT_TRUE(db_->Exec(
+      "UPDATE generated_reports SET content = replace(content, 'may-a', 'may-z') WHERE id = '" +
+      id + "'"));
+  ASSERT_EQ(db_->Int("SELECT count(*) FROM generated_reports WHERE content LIKE '%may-z%'"), 1);
   const HttpResponse tampered = Get(path);
   EXPECT_EQ(tampered.status, 500);
   EXPECT_THAT(tampered.body, HasSubstr("does not match its digest"));
   EXPECT_THAT(tampered.body, Not(HasSubstr("may-z")));
 }
 
-TEST_F(ServiceReportsTest, HostileTextFromDevicesIsEscaped) {
+TEST_P(ServiceReportsTest, HostileTextFromDevicesIsEscaped) {
   AddDevice(kE, "<script>alert(1)</script>", "laocai/si-ma-cai", kFrom - hours(24));
   Report(kE, kFrom + hours(2), {{"antivirus", CheckStatus::kFail}}, [](protocol::Report& r) {
     r.checks[0].summary = "<img src=x onerror=alert(2)> & \"quoted\"";
@@ -338,7 +345,7 @@ TEST_F(ServiceReportsTest, HostileTextFromDevicesIsEscaped) {
   EXPECT_THAT(csv, HasSubstr(",<script>alert(1)</script>,"));  // CSV is text, not HTML
 }
 
-TEST_F(ServiceReportsTest, BadParametersAreRefused) {
+TEST_P(ServiceReportsTest, BadParametersAreRefused) {
   now_ = kTo;
   for (const std::string q : {
            "?from=2026-06-01&to=2026-06-30",                          // no group
@@ -355,7 +362,7 @@ TEST_F(ServiceReportsTest, BadParametersAreRefused) {
   }
 }
 
-TEST_F(ServiceReportsTest, HistoryRouteGivesStatusChangesNotReports) {
+TEST_P(ServiceReportsTest, HistoryRouteGivesStatusChangesNotReports) {
   MakeFleet();
   const HttpResponse r =
       Get(protocol::api::PathWithId(protocol::api::kDeviceHistory, kA) + "?from=2026-06-01");
@@ -387,7 +394,7 @@ TEST_F(ServiceReportsTest, HistoryRouteGivesStatusChangesNotReports) {
 
 // SQL metacharacters, oversized and Unicode input on every parameter of the history, report and
 // verify routes: a 400 (or 404 for an id that names nothing), never a 500, and nothing lost.
-TEST_F(ServiceReportsTest, HostileInputOnEveryReportParameterIsRefused) {
+TEST_P(ServiceReportsTest, HostileInputOnEveryReportParameterIsRefused) {
   MakeFleet();
   const std::string sql = "%27%3B%20DROP%20TABLE%20status_intervals%3B%20--";
   const std::string huge(5000, '9');

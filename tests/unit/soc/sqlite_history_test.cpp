@@ -1,12 +1,15 @@
-// Tests for soc/sqlite_history.cpp through the SQLite backend: status intervals kept at ingest
-// (retries, reports stored out of arrival order, batches arriving in one second), their
-// backfill from stored reports, reporting gaps, enforcement changes and retention in batches.
+// The status history through the Storage of every backend (soc/sqlite_history.cpp,
+// soc/pg/pg_history.cpp): status intervals kept at ingest (retries, reports stored out of
+// arrival order, batches arriving in one second), reporting gaps, enforcement changes, generated
+// reports and retention in batches; and, on SQLite, the backfill from stored reports.
 #include "soc/sqlite_history.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -15,6 +18,7 @@
 #include "common/timeutil.h"
 #include "soc/retention.h"
 #include "soc/sqlite_storage.h"
+#include "tests/unit/testing/storage_backends.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -23,6 +27,7 @@ namespace {
 using protocol::CheckStatus;
 using std::chrono::hours;
 using std::chrono::seconds;
+using storage_testing::Backend;
 using testing::TempDir;
 
 constexpr SysTime kT0{seconds(1'790'000'000)};  // 2026-09-21T12:53:20Z
@@ -80,41 +85,66 @@ std::vector<Row> Rows(Storage& s, const char* device = kDevice) {
   return rows;
 }
 
-class SqliteHistoryTest : public ::testing::Test {
+class HistoryTestBase : public ::testing::Test {
  protected:
-  std::unique_ptr<Storage> Open(const std::string& name) {
-    auto s = OpenSqliteStorage(dir_.File(name), /*create=*/true);
+  // Called by SetUp: the test's first database on `backend` (a skip or a failure without one).
+  void Use(Backend backend) {
+    backend_ = backend;
+    Make("a");
+  }
+  storage_testing::TestDatabase* Make(const std::string& name) {
+    auto& db = dbs_[name];
+    if (db == nullptr) {
+      const std::string dir = dir_.File(name);
+      std::filesystem::create_directories(dir);
+      db = storage_testing::MakeTestDatabase(backend_, dir);
+    }
+    return db.get();
+  }
+  // The storage of the test's database `name` (a test may hold two).
+  std::unique_ptr<Storage> Open(const std::string& name = "a") {
+    storage_testing::TestDatabase* db = Make(name);
+    if (db == nullptr) {
+      ADD_FAILURE() << "no test database";
+      return nullptr;
+    }
+    auto s = db->Open(/*create=*/true);
     EXPECT_TRUE(s.ok()) << s.error().ToString();
-    return std::move(s).value();
+    return s.ok() ? std::move(s).value() : nullptr;
   }
   void Store(Storage& s, const protocol::Report& r, SysTime received_at) {
     auto stored = s.StoreReport(r, protocol::ToJson(r).dump(), received_at);
     ASSERT_TRUE(stored.ok()) << stored.error().ToString();
   }
-  int64_t Count(const std::string& db, const std::string& sql) {
-    sqlite3* raw = nullptr;
-    sqlite3_open_v2(dir_.File(db).c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> conn(raw, sqlite3_close);
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(raw, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-    const int64_t n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return n;
+  int64_t Count(const std::string& sql, const std::string& name = "a") {
+    return dbs_.at(name)->Int(sql);
   }
-  void Exec(const std::string& db, const std::string& sql) {
-    sqlite3* raw = nullptr;
-    sqlite3_open_v2(dir_.File(db).c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
-    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> conn(raw, sqlite3_close);
-    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(raw);
+  void Exec(const std::string& sql, const std::string& name = "a") {
+    ASSERT_TRUE(dbs_.at(name)->Exec(sql)) << sql;
   }
 
+  Backend backend_ = Backend::kSqlite;
   TempDir dir_;
+  std::map<std::string, std::unique_ptr<storage_testing::TestDatabase>> dbs_;
 };
 
-TEST_F(SqliteHistoryTest, IntervalsFollowStatusChangesAndOnlyChanges) {
-  auto s = Open("soc.db");
+// Every backend (the storage conformance suite, issue 17).
+class HistoryTest : public HistoryTestBase, public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override { Use(GetParam()); }
+};
+INSTANTIATE_TEST_SUITE_P(Backends, HistoryTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         storage_testing::BackendNamer());
+
+// About the SQLite file.
+class SqliteHistoryTest : public HistoryTestBase {
+ protected:
+  void SetUp() override { Use(Backend::kSqlite); }
+};
+
+TEST_P(HistoryTest, IntervalsFollowStatusChangesAndOnlyChanges) {
+  auto s = Open();
   ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   Store(*s, MakeReport(1, CheckStatus::kPass, CheckStatus::kPass), kT0 + hours(1));
   Store(*s, MakeReport(2, CheckStatus::kPass, CheckStatus::kPass), kT0 + hours(2));
@@ -137,8 +167,8 @@ TEST_F(SqliteHistoryTest, IntervalsFollowStatusChangesAndOnlyChanges) {
   EXPECT_EQ((*intervals)[1].summary, "fail: antivirus");
 }
 
-TEST_F(SqliteHistoryTest, RetriesChangeNothing) {
-  auto s = Open("soc.db");
+TEST_P(HistoryTest, RetriesChangeNothing) {
+  auto s = Open();
   ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   const auto r1 = MakeReport(1, CheckStatus::kPass, CheckStatus::kPass);
   const auto r2 = MakeReport(2, CheckStatus::kFail, CheckStatus::kPass);
@@ -154,14 +184,14 @@ TEST_F(SqliteHistoryTest, RetriesChangeNothing) {
   EXPECT_EQ(Rows(*s), before);
 }
 
-TEST_F(SqliteHistoryTest, OutOfOrderStorageGivesTheSameIntervalsAsArrivalOrder) {
+TEST_P(HistoryTest, OutOfOrderStorageGivesTheSameIntervalsAsArrivalOrder) {
   // Reports 1..6 with alternating statuses; one database stores them in arrival order, the
   // other in a shuffled order (same received_at each): the device follows the report received
   // last, and so does the history.
   const CheckStatus av[] = {CheckStatus::kPass, CheckStatus::kFail,  CheckStatus::kFail,
                             CheckStatus::kPass, CheckStatus::kError, CheckStatus::kPass};
-  auto in_order = Open("a.db");
-  auto shuffled = Open("b.db");
+  auto in_order = Open("a");
+  auto shuffled = Open("b");
   for (auto* s : {in_order.get(), shuffled.get()}) {
     ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   }
@@ -178,8 +208,8 @@ TEST_F(SqliteHistoryTest, OutOfOrderStorageGivesTheSameIntervalsAsArrivalOrder) 
   EXPECT_EQ(a->status, b->status);
 }
 
-TEST_F(SqliteHistoryTest, ABatchArrivingInOneSecondEndsWithItsLastReport) {
-  auto s = Open("soc.db");
+TEST_P(HistoryTest, ABatchArrivingInOneSecondEndsWithItsLastReport) {
+  auto s = Open();
   ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   // A spool emptied at once: failing, then fixed, in one request (same received_at).
   const auto r1 = MakeReport(1, CheckStatus::kFail, CheckStatus::kPass);
@@ -211,30 +241,30 @@ TEST_F(SqliteHistoryTest, ABatchArrivingInOneSecondEndsWithItsLastReport) {
 
 TEST_F(SqliteHistoryTest, BackfillFromStoredReportsMatchesIngest) {
   {
-    auto s = Open("soc.db");
+    auto s = Open();
     ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
     for (int n = 1; n <= 5; ++n) {
       Store(*s, MakeReport(n, n % 2 ? CheckStatus::kPass : CheckStatus::kFail, CheckStatus::kPass),
             kT0 + hours(24 * 2 * n));
     }
   }
-  auto reference = Open("soc.db");
+  auto reference = Open();
   const auto expected = Rows(*reference);
-  const int64_t gaps = Count("soc.db", "SELECT count(*) FROM reporting_gaps");
+  const int64_t gaps = Count("SELECT count(*) FROM reporting_gaps");
   reference.reset();
   // What migration 7 leaves behind on a database that already holds reports.
-  Exec("soc.db",
-       "DELETE FROM status_intervals; DELETE FROM reporting_gaps; INSERT INTO history_backfill "
-       "(pending) VALUES (1)");
-  auto s = Open("soc.db");
+  Exec(
+      "DELETE FROM status_intervals; DELETE FROM reporting_gaps; INSERT INTO history_backfill "
+      "(pending) VALUES (1)");
+  auto s = Open();
   EXPECT_EQ(Rows(*s), expected);
-  EXPECT_EQ(Count("soc.db", "SELECT count(*) FROM reporting_gaps"), gaps);
+  EXPECT_EQ(Count("SELECT count(*) FROM reporting_gaps"), gaps);
   EXPECT_EQ(gaps, 4);  // two days between arrivals, every time
-  EXPECT_EQ(Count("soc.db", "SELECT count(*) FROM history_backfill"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM history_backfill"), 0);
 }
 
-TEST_F(SqliteHistoryTest, GapsAreSplitByAReportStoredInTheirMiddle) {
-  auto s = Open("soc.db");
+TEST_P(HistoryTest, GapsAreSplitByAReportStoredInTheirMiddle) {
+  auto s = Open();
   ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   Store(*s, MakeReport(1, CheckStatus::kPass, CheckStatus::kPass), kT0);
   Store(*s, MakeReport(2, CheckStatus::kPass, CheckStatus::kPass), kT0 + hours(24 * 5));
@@ -258,8 +288,8 @@ TEST_F(SqliteHistoryTest, GapsAreSplitByAReportStoredInTheirMiddle) {
   EXPECT_EQ(gaps->size(), 2u);
 }
 
-TEST_F(SqliteHistoryTest, EnforcementChangesAreRecordedOnce) {
-  auto s = Open("soc.db");
+TEST_P(HistoryTest, EnforcementChangesAreRecordedOnce) {
+  auto s = Open();
   ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   auto r = MakeReport(1, CheckStatus::kPass, CheckStatus::kPass);
   r.checks[1].remediation = {{"dry_run", false},
@@ -276,8 +306,8 @@ TEST_F(SqliteHistoryTest, EnforcementChangesAreRecordedOnce) {
   EXPECT_EQ((*changes)[0].changes, R"([{"after":"locked","target":"dconf"}])");
 }
 
-TEST_F(SqliteHistoryTest, RetentionDeletesOldReportsInBatchesAndKeepsWhatIsReferenced) {
-  auto s = Open("soc.db");
+TEST_P(HistoryTest, RetentionDeletesOldReportsInBatchesAndKeepsWhatIsReferenced) {
+  auto s = Open();
   constexpr const char* kOther = "00000000-0000-4000-8000-000000000002";
   ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   ASSERT_TRUE(s->AddDevice(MakeDevice(kOther)).ok());
@@ -310,25 +340,22 @@ TEST_F(SqliteHistoryTest, RetentionDeletesOldReportsInBatchesAndKeepsWhatIsRefer
   EXPECT_EQ(counts->reports, 6u);
   EXPECT_EQ(counts->audit, 1u);    // the 2020 entry only
   EXPECT_GE(counts->batches, 4u);  // 2 + 2 + 2 + 0 reports, then history and audit
-  EXPECT_EQ(Count("soc.db", "SELECT count(*) FROM reports"), 2);
-  EXPECT_EQ(Count("soc.db", "SELECT count(*) FROM reports WHERE report_id = '" + ReportId(7) + "'"),
+  EXPECT_EQ(Count("SELECT count(*) FROM reports"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM reports WHERE report_id = '" + ReportId(7) + "'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM reports WHERE device_id = '" + std::string(kOther) + "'"),
             1);
-  EXPECT_EQ(Count("soc.db",
-                  "SELECT count(*) FROM reports WHERE device_id = '" + std::string(kOther) + "'"),
-            1);
-  EXPECT_EQ(Count("soc.db",
-                  "SELECT count(*) FROM check_results WHERE report NOT IN "
+  EXPECT_EQ(Count("SELECT count(*) FROM check_results WHERE report NOT IN "
                   "(SELECT id FROM reports)"),
             0);
-  EXPECT_EQ(Count("soc.db", "SELECT count(*) FROM audit_log"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log"), 1);
   // The status history outlives the reports.
   EXPECT_EQ(Rows(*s), history_before);
   auto latest = s->LatestReport(kOther);
   ASSERT_TRUE(latest.ok() && latest->has_value());
 }
 
-TEST_F(SqliteHistoryTest, AuditYoungerThanAYearIsNeverDeleted) {
-  auto s = Open("soc.db");
+TEST_P(HistoryTest, AuditYoungerThanAYearIsNeverDeleted) {
+  auto s = Open();
   AuditEntry entry;
   entry.time = std::chrono::system_clock::now() - hours(24 * 200);
   entry.actor = "root";
@@ -336,11 +363,11 @@ TEST_F(SqliteHistoryTest, AuditYoungerThanAYearIsNeverDeleted) {
   // Even asked to, by a misconfigured or malicious caller: the schema refuses.
   auto deleted = s->DeleteAuditBefore(std::chrono::system_clock::now(), 10);
   EXPECT_FALSE(deleted.ok());
-  EXPECT_EQ(Count("soc.db", "SELECT count(*) FROM audit_log"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log"), 1);
 }
 
-TEST_F(SqliteHistoryTest, HistoryRetentionKeepsOpenIntervals) {
-  auto s = Open("soc.db");
+TEST_P(HistoryTest, HistoryRetentionKeepsOpenIntervals) {
+  auto s = Open();
   ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
   Store(*s, MakeReport(1, CheckStatus::kFail, CheckStatus::kPass), kT0);
   Store(*s, MakeReport(2, CheckStatus::kPass, CheckStatus::kPass), kT0 + hours(24 * 3));
@@ -353,6 +380,91 @@ TEST_F(SqliteHistoryTest, HistoryRetentionKeepsOpenIntervals) {
               ::testing::ElementsAre(Row{"", "compliant", t + 3 * 86400, -1, ReportId(2)},
                                      Row{"antivirus", "pass", t + 3 * 86400, -1, ReportId(2)},
                                      Row{"screen_lock", "pass", t, -1, ReportId(1)}));
+}
+
+// An inspection's record: the task, each device it went to (by host name) and the status of
+// the report that answered it; once retention deleted that report, the overall interval that
+// covered its arrival; a device that never answered has none.
+TEST_P(HistoryTest, InspectionRecordsTellEachDevicesAnswerAfterRetentionToo) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  constexpr const char* kOther = "00000000-0000-4000-8000-000000000002";
+  constexpr const char* kElsewhere = "00000000-0000-4000-8000-000000000003";
+  Device other = MakeDevice(kOther);
+  other.hostname = "may-00";
+  ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
+  ASSERT_TRUE(s->AddDevice(other).ok());
+  ASSERT_TRUE(s->AddDevice(MakeDevice(kElsewhere, "hanoi")).ok());
+  Task task;
+  task.id = "00000000-0000-4000-a000-000000000001";
+  task.target = "group laocai";
+  task.created_by = "tran.thi.hoa";
+  task.created_at = kT0;
+  task.expires_at = kT0 + hours(2);
+  ASSERT_TRUE(s->CreateTask(task, {kDevice, kOther}).ok());
+  Task elsewhere = task;
+  elsewhere.id = "00000000-0000-4000-a000-000000000002";
+  elsewhere.target = "group hanoi";
+  ASSERT_TRUE(s->CreateTask(elsewhere, {kElsewhere}).ok());
+  ASSERT_TRUE(s->TakeTasks(kDevice, kT0 + seconds(30)).ok());
+  auto answer = MakeReport(1, CheckStatus::kFail, CheckStatus::kPass);
+  answer.task_ids = {task.id};
+  Store(*s, answer, kT0 + hours(1));
+  auto next = MakeReport(2, CheckStatus::kPass, CheckStatus::kPass);
+  Store(*s, next, kT0 + hours(30));
+
+  HistoryQuery q;
+  q.group_prefix = "laocai/";
+  q.from = kT0 - hours(1);
+  q.to = kT0 + hours(1);
+  auto records = s->InspectionRecords(q);
+  ASSERT_TRUE(records.ok()) << records.error().ToString();
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].task.id, task.id);
+  EXPECT_EQ((*records)[0].task.created_by, "tran.thi.hoa");
+  const auto& a = (*records)[0].assignments;
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].first.hostname, "may-00");  // by host name
+  EXPECT_EQ(a[0].first.state, "pending");
+  EXPECT_EQ(a[0].second, "");
+  EXPECT_EQ(a[1].first.device_id, kDevice);
+  EXPECT_EQ(a[1].first.state, "done");
+  EXPECT_EQ(a[1].first.done_at, kT0 + hours(1));
+  EXPECT_EQ(a[1].first.report_id, ReportId(1));
+  EXPECT_EQ(a[1].second, "noncompliant");
+  // Outside the time range: nothing.
+  q.from = kT0 + hours(1);
+  q.to = kT0 + hours(3);
+  records = s->InspectionRecords(q);
+  ASSERT_TRUE(records.ok());
+  EXPECT_TRUE(records->empty());
+
+  // The answering report deleted by retention: the overall interval of its arrival tells.
+  auto deleted = s->DeleteReportsBefore(kT0 + hours(2), 10);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().ToString();
+  ASSERT_EQ(*deleted, 1u);
+  q.from.reset();
+  q.to.reset();
+  q.group_prefix.reset();
+  records = s->InspectionRecords(q);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 2u);
+  ASSERT_EQ((*records)[0].assignments.size(), 2u);
+  EXPECT_EQ((*records)[0].assignments[1].second, "noncompliant");
+  EXPECT_EQ((*records)[1].task.id, elsewhere.id);
+  ASSERT_EQ((*records)[1].assignments.size(), 1u);
+  EXPECT_EQ((*records)[1].assignments[0].first.device_id, kElsewhere);
+}
+
+// Reading the history of a device the SOC does not know is an error, not an empty history.
+TEST_P(HistoryTest, AnUnknownDevicesHistoryIsNotFound) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  HistoryQuery q;
+  q.device_id = kDevice;
+  auto intervals = s->StatusIntervals(q);
+  ASSERT_FALSE(intervals.ok());
+  EXPECT_EQ(intervals.error().code, ErrorCode::kNotFound);
 }
 
 TEST(ValidateRetentionTest, RefusesTooShortRetention) {

@@ -1,6 +1,11 @@
 // Tests for soc/sqlite_storage.cpp against real database files in a temporary directory: schema
 // migrations, token consumption (also from several connections at once), report idempotency,
 // device filters, history and the audit log. Times are fixed; nothing reads the clock.
+//
+// The storage conformance suite (issue 17): the StorageTest and DeviceFilterTest cases run on
+// every backend (SQLite, and PostgreSQL in the throw-away cluster of CTest's pg_cluster
+// fixture); the SqliteStorageTest cases are about the SQLite file itself (its PostgreSQL
+// counterparts are in tests/unit/soc/pg/pg_storage_test.cpp).
 #include "soc/sqlite_storage.h"
 
 #include <gmock/gmock.h>
@@ -23,6 +28,7 @@
 #include "common/timeutil.h"
 #include "platform/os/files.h"
 #include "protocol/report.h"
+#include "tests/unit/testing/storage_backends.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -112,8 +118,18 @@ protocol::Report MakeReport(const std::string& report_id, const std::string& dev
 
 std::string Body(const protocol::Report& r) { return protocol::ToJson(r).dump(); }
 
-class SqliteStorageTest : public ::testing::Test {
+using cg::soc::storage_testing::Backend;
+using cg::soc::storage_testing::BackendNamer;
+using cg::soc::storage_testing::MakeTestDatabase;
+using cg::soc::storage_testing::TestDatabase;
+
+class StorageTestBase : public ::testing::Test {
  protected:
+  // Called by SetUp: the test's database on `backend` (a skip or a failure when it has none).
+  void UseBackend(Backend backend) { db_ = MakeTestDatabase(backend, dir_.path()); }
+  // The raw connection beside the storage.
+  TestDatabase& Raw() { return *db_; }
+
   // An analyst's token "secret", valid for a day from kT0.
   static OperatorToken AnalystToken() {
     OperatorToken t;
@@ -128,7 +144,11 @@ class SqliteStorageTest : public ::testing::Test {
   std::string DbPath() const { return dir_.File("soc.db"); }
 
   std::unique_ptr<Storage> Open(bool create = true) {
-    auto storage = OpenSqliteStorage(DbPath(), create);
+    if (db_ == nullptr) {
+      ADD_FAILURE() << "no test database";
+      return nullptr;
+    }
+    auto storage = db_->Open(create);
     if (!storage.ok()) {
       ADD_FAILURE() << storage.error().ToString();
       return nullptr;
@@ -162,7 +182,22 @@ class SqliteStorageTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<TestDatabase> db_;
 };
+
+// About the SQLite file itself.
+class SqliteStorageTest : public StorageTestBase {
+ protected:
+  void SetUp() override { UseBackend(Backend::kSqlite); }
+};
+
+// Every backend.
+class StorageTest : public StorageTestBase, public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override { UseBackend(GetParam()); }
+};
+INSTANTIATE_TEST_SUITE_P(Backends, StorageTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendNamer());
 
 TEST_F(SqliteStorageTest, MigrationsCreateTheSchemaOnceAndReopeningChangesNothing) {
   {
@@ -269,7 +304,7 @@ TEST_F(SqliteStorageTest, AnEmptyFileIsOnlyInitialisedWhenCreateIsAllowed) {
   EXPECT_NE(Open(/*create=*/false), nullptr);
 }
 
-TEST_F(SqliteStorageTest, ATokensLastUseIsRecordedAtMostOnceAMinute) {
+TEST_P(StorageTest, ATokensLastUseIsRecordedAtMostOnceAMinute) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   const OperatorToken t = AnalystToken();
@@ -285,7 +320,7 @@ TEST_F(SqliteStorageTest, ATokensLastUseIsRecordedAtMostOnceAMinute) {
   EXPECT_EQ(storage->ListOperatorTokens()->at(0).last_used_at, kT0 + seconds(66));
 }
 
-TEST_F(SqliteStorageTest, OperatorTokensAreFoundByHashOnly) {
+TEST_P(StorageTest, OperatorTokensAreFoundByHashOnly) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   const OperatorToken t = AnalystToken();
@@ -317,7 +352,7 @@ TEST_F(SqliteStorageTest, OperatorTokensAreFoundByHashOnly) {
   EXPECT_FALSE(storage->CreateOperatorToken(bad_role).ok());
 }
 
-TEST_F(SqliteStorageTest, RefusedEnrollmentTokensAreNotUsed) {
+TEST_P(StorageTest, RefusedEnrollmentTokensAreNotUsed) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   struct Case {
@@ -358,7 +393,7 @@ TEST_F(SqliteStorageTest, RefusedEnrollmentTokensAreNotUsed) {
       storage->ConsumeEnrollmentToken(expired.token_hash, kT0 + minutes(5) - seconds(1)).ok());
 }
 
-TEST_F(SqliteStorageTest, ATokenWithTwoUsesWorksTwice) {
+TEST_P(StorageTest, ATokenWithTwoUsesWorksTwice) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   const EnrollmentToken token = MakeToken(1, "two-uses", 2);
@@ -378,7 +413,7 @@ TEST_F(SqliteStorageTest, ATokenWithTwoUsesWorksTwice) {
 
 // Threads 0 and 1 share one Storage (the mutex), threads 2 and 3 have their own connections
 // (the database's write lock): together they use the token exactly uses_allowed times.
-TEST_F(SqliteStorageTest, ConcurrentConsumptionNeverExceedsTheAllowedUses) {
+TEST_P(StorageTest, ConcurrentConsumptionNeverExceedsTheAllowedUses) {
   constexpr int kAllowed = 25;
   constexpr int kAttemptsPerThread = 20;
   auto shared = Open();
@@ -421,7 +456,7 @@ TEST_F(SqliteStorageTest, ConcurrentConsumptionNeverExceedsTheAllowedUses) {
   EXPECT_EQ(after->uses, kAllowed);
 }
 
-TEST_F(SqliteStorageTest, DevicesRoundTripAndIdsAreUnique) {
+TEST_P(StorageTest, DevicesRoundTripAndIdsAreUnique) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   const Device device = MakeDevice(7, "laocai/sa-pa");
@@ -447,7 +482,7 @@ TEST_F(SqliteStorageTest, DevicesRoundTripAndIdsAreUnique) {
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(SqliteStorageTest, StoreReportIsIdempotentAndUpdatesTheDevice) {
+TEST_P(StorageTest, StoreReportIsIdempotentAndUpdatesTheDevice) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
@@ -462,7 +497,7 @@ TEST_F(SqliteStorageTest, StoreReportIsIdempotentAndUpdatesTheDevice) {
   ASSERT_TRUE(second.ok()) << second.error().ToString();
   EXPECT_FALSE(*second);
 
-  RawDb raw(DbPath());
+  TestDatabase& raw = Raw();
   EXPECT_EQ(raw.Int("SELECT count(*) FROM reports"), 1);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM check_results"), 2);
   EXPECT_EQ(raw.Text("SELECT status FROM check_results WHERE check_id = 'antivirus'"), "fail");
@@ -487,15 +522,15 @@ TEST_F(SqliteStorageTest, StoreReportIsIdempotentAndUpdatesTheDevice) {
   EXPECT_EQ((*latest)->received_at, kT0 + minutes(2));
 }
 
-TEST_F(SqliteStorageTest, ADeviceLookupDoesNotWaitForAWriteInProgress) {
+TEST_P(StorageTest, ADeviceLookupDoesNotWaitForAWriteInProgress) {
   // The agents' handshakes and requests look their device up while the writer may be inside a
   // group commit. Here the writer is held up for real: another connection has the database's
   // write lock, so StoreReport waits (up to its 5 s busy timeout) inside the storage.
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
-  RawDb other(DbPath());
-  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);
+  TestDatabase& other = Raw();
+  ASSERT_TRUE(other.LockWrites());
   std::atomic<bool> stored{false};
   const auto report = MakeReport(Uuid(100), Uuid(1), kT0, {{"yara", CheckStatus::kPass}});
   std::thread writer([&] {
@@ -509,7 +544,7 @@ TEST_F(SqliteStorageTest, ADeviceLookupDoesNotWaitForAWriteInProgress) {
   EXPECT_FALSE(stored.load()) << "the lookup waited for the write";
   ASSERT_TRUE(device.ok()) << device.error().ToString();
   EXPECT_FALSE(device->last_seen.has_value()) << "the committed state, without the write";
-  ASSERT_EQ(other.Exec("COMMIT"), SQLITE_OK);
+  ASSERT_TRUE(other.Commit());
   writer.join();
   EXPECT_TRUE(stored.load());
   // Committed writes are seen at once.
@@ -518,7 +553,7 @@ TEST_F(SqliteStorageTest, ADeviceLookupDoesNotWaitForAWriteInProgress) {
   EXPECT_EQ(device->last_seen, kT0);
 }
 
-TEST_F(SqliteStorageTest, RefusedReportsStoreNothing) {
+TEST_P(StorageTest, RefusedReportsStoreNothing) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
@@ -544,7 +579,7 @@ TEST_F(SqliteStorageTest, RefusedReportsStoreNothing) {
       {"a check given twice", twice, ErrorCode::kInvalidArgument},
       {"a bad collected_at", bad_time, ErrorCode::kInvalidArgument},
   };
-  RawDb raw(DbPath());
+  TestDatabase& raw = Raw();
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     auto result = storage->StoreReport(c.report, Body(c.report), kT0 + minutes(1));
@@ -561,7 +596,7 @@ TEST_F(SqliteStorageTest, RefusedReportsStoreNothing) {
 
 // Issue 13, finding 2 (failed on the old code, which kept the report dated later: a report from
 // a clock set years ahead froze its device).
-TEST_F(SqliteStorageTest, TheDeviceFollowsTheReportReceivedLastWhateverItsDate) {
+TEST_P(StorageTest, TheDeviceFollowsTheReportReceivedLastWhateverItsDate) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
@@ -594,9 +629,13 @@ TEST_F(SqliteStorageTest, TheDeviceFollowsTheReportReceivedLastWhateverItsDate) 
   EXPECT_EQ(listed->size(), 1u);
 }
 
-class DeviceFilterTest : public SqliteStorageTest {
+class DeviceFilterTest : public StorageTestBase, public ::testing::WithParamInterface<Backend> {
  protected:
   void SetUp() override {
+    UseBackend(GetParam());
+    if (IsSkipped() || HasFailure()) {
+      return;
+    }
     storage_ = Open();
     ASSERT_NE(storage_, nullptr);
     // n, group, reports (oldest first) as (minutes after kT0, checks), revoked
@@ -661,8 +700,10 @@ class DeviceFilterTest : public SqliteStorageTest {
   static constexpr auto kStaleBefore = kT0 - hours(72);
   std::unique_ptr<Storage> storage_;
 };
+INSTANTIATE_TEST_SUITE_P(Backends, DeviceFilterTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendNamer());
 
-TEST_F(DeviceFilterTest, ByStatus) {
+TEST_P(DeviceFilterTest, ByStatus) {
   struct Case {
     DeviceStatus status;
     std::vector<int> devices;
@@ -685,7 +726,7 @@ TEST_F(DeviceFilterTest, ByStatus) {
 }
 
 // EffectiveStatus (what the API shows) and the SQL filter are one rule written twice.
-TEST_F(DeviceFilterTest, EffectiveStatusAgreesWithTheFilter) {
+TEST_P(DeviceFilterTest, EffectiveStatusAgreesWithTheFilter) {
   auto all = storage_->ListDevices(DeviceFilter{});
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 9u);
@@ -697,7 +738,7 @@ TEST_F(DeviceFilterTest, EffectiveStatusAgreesWithTheFilter) {
   }
 }
 
-TEST_F(DeviceFilterTest, ByGroupPrefixBySegments) {
+TEST_P(DeviceFilterTest, ByGroupPrefixBySegments) {
   struct Case {
     std::string prefix;
     std::vector<int> devices;
@@ -718,7 +759,7 @@ TEST_F(DeviceFilterTest, ByGroupPrefixBySegments) {
   }
 }
 
-TEST_F(DeviceFilterTest, ByFailingCheckOfTheLatestReport) {
+TEST_P(DeviceFilterTest, ByFailingCheckOfTheLatestReport) {
   DeviceFilter f;
   f.check_id = "antivirus";
   EXPECT_THAT(List(f), UnorderedElementsAreArray({2, 3, 7}));
@@ -728,7 +769,7 @@ TEST_F(DeviceFilterTest, ByFailingCheckOfTheLatestReport) {
   EXPECT_THAT(List(f), ::testing::IsEmpty());
 }
 
-TEST_F(DeviceFilterTest, FiltersCombineAndTheOrderIsGroupThenHostname) {
+TEST_P(DeviceFilterTest, FiltersCombineAndTheOrderIsGroupThenHostname) {
   DeviceFilter f = Status(DeviceStatus::kNoncompliant);
   f.group_prefix = "laocai";
   EXPECT_THAT(List(f), ElementsAre(2));
@@ -741,7 +782,7 @@ TEST_F(DeviceFilterTest, FiltersCombineAndTheOrderIsGroupThenHostname) {
   EXPECT_THAT(List(DeviceFilter{}), ElementsAre(7, 6, 1, 2, 8, 3, 4, 9, 5));
 }
 
-TEST_F(SqliteStorageTest, HistoryIsNewestArrivalFirst) {
+TEST_P(StorageTest, HistoryIsNewestArrivalFirst) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
@@ -803,7 +844,7 @@ StoredPolicy MakePolicy(int64_t version, const std::string& hash, const std::str
   return p;
 }
 
-TEST_F(SqliteStorageTest, PoliciesAreStoredOncePerVersionAndListedNewestFirst) {
+TEST_P(StorageTest, PoliciesAreStoredOncePerVersionAndListedNewestFirst) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   auto first = storage->AddPolicy(MakePolicy(3, "aaa", "laocai"));
@@ -829,7 +870,7 @@ TEST_F(SqliteStorageTest, PoliciesAreStoredOncePerVersionAndListedNewestFirst) {
   EXPECT_EQ((*list)[1].pushed_at, kT0 + minutes(3));
 }
 
-TEST_F(SqliteStorageTest, TasksAreHandedOutOnceAndDoneByTheReportThatAnswersThem) {
+TEST_P(StorageTest, TasksAreHandedOutOnceAndDoneByTheReportThatAnswersThem) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
@@ -885,7 +926,7 @@ TEST_F(SqliteStorageTest, TasksAreHandedOutOnceAndDoneByTheReportThatAnswersThem
   EXPECT_EQ(storage->GetTask(Uuid(999)).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(SqliteStorageTest, ATaskForAnUnknownDeviceStoresNothing) {
+TEST_P(StorageTest, ATaskForAnUnknownDeviceStoresNothing) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   ASSERT_TRUE(storage->AddDevice(MakeDevice(1, "laocai")).ok());
@@ -902,7 +943,47 @@ TEST_F(SqliteStorageTest, ATaskForAnUnknownDeviceStoresNothing) {
   EXPECT_TRUE(storage->TakeTasks(Uuid(1), kT0)->empty());
 }
 
-TEST_F(SqliteStorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
+// Generated reports: recorded once per id, found by digest (newest first, without content),
+// read back by id with their content; an unknown id is kNotFound.
+TEST_P(StorageTest, GeneratedReportsAreRecordedOnceAndReadBackByIdOrDigest) {
+  auto storage = Open();
+  ASSERT_NE(storage, nullptr);
+  GeneratedReport r;
+  r.id = Uuid(41);
+  r.kind = "inspection";
+  r.digest = std::string(64, 'd');
+  r.parameters = R"({"group":"laocai","lang":"vi"})";
+  r.generated_by = "tran.thi.hoa";
+  r.generated_at = kT0;
+  r.content = R"({"title":"Báo cáo kiểm tra"})";
+  ASSERT_TRUE(storage->RecordGeneratedReport(r).ok());
+  const Status again = storage->RecordGeneratedReport(r);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  GeneratedReport later = r;
+  later.id = Uuid(42);
+  later.generated_at = kT0 + hours(1);
+  ASSERT_TRUE(storage->RecordGeneratedReport(later).ok());
+  auto found = storage->FindGeneratedReports(r.digest);
+  ASSERT_TRUE(found.ok()) << found.error().ToString();
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].id, Uuid(42));
+  EXPECT_EQ((*found)[1].id, Uuid(41));
+  EXPECT_TRUE((*found)[0].content.empty());
+  auto one = storage->GetGeneratedReport(Uuid(41));
+  ASSERT_TRUE(one.ok()) << one.error().ToString();
+  EXPECT_EQ(one->kind, "inspection");
+  EXPECT_EQ(one->digest, r.digest);
+  EXPECT_EQ(one->parameters, r.parameters);
+  EXPECT_EQ(one->generated_by, "tran.thi.hoa");
+  EXPECT_EQ(one->generated_at, kT0);
+  EXPECT_EQ(one->content, r.content);
+  auto unknown = storage->GetGeneratedReport(Uuid(43));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   for (int i = 0; i < 3; ++i) {
@@ -936,9 +1017,9 @@ TEST_F(SqliteStorageTest, AuditIsListedNewestFirstAndCannotBeRewritten) {
   EXPECT_EQ((*all)[2].actor, "-");
   EXPECT_EQ((*all)[2].result, 401);
 
-  RawDb raw(DbPath());
-  EXPECT_NE(raw.Exec("UPDATE audit_log SET result = 200"), SQLITE_OK);
-  EXPECT_NE(raw.Exec("DELETE FROM audit_log"), SQLITE_OK);
+  TestDatabase& raw = Raw();
+  EXPECT_FALSE(raw.Exec("UPDATE audit_log SET result = 200"));
+  EXPECT_FALSE(raw.Exec("DELETE FROM audit_log"));
   EXPECT_EQ(raw.Int("SELECT count(*) FROM audit_log WHERE result = 401"), 1);
 }
 
@@ -1030,7 +1111,7 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
   EXPECT_EQ((*policies)[0].version, 7);
 }
 
-TEST_F(SqliteStorageTest, TokensAreListedNewestFirstAndRevoked) {
+TEST_P(StorageTest, TokensAreListedNewestFirstAndRevoked) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   for (int n = 1; n <= 3; ++n) {
@@ -1067,7 +1148,7 @@ TEST_F(SqliteStorageTest, TokensAreListedNewestFirstAndRevoked) {
   EXPECT_EQ(storage->RevokeEnrollmentToken(Uuid(99)).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(SqliteStorageTest, MachinesAreFoundByMachineIdOrElseByHostname) {
+TEST_P(StorageTest, MachinesAreFoundByMachineIdOrElseByHostname) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   Device with_id = MakeDevice(1, "laocai");
@@ -1091,7 +1172,7 @@ TEST_F(SqliteStorageTest, MachinesAreFoundByMachineIdOrElseByHostname) {
   EXPECT_TRUE(storage->FindDevicesByMachine("machine-9", "pc-shared")->empty());
 }
 
-TEST_F(SqliteStorageTest, ReplacingACertificateSupersedesTheOldOneAtomically) {
+TEST_P(StorageTest, ReplacingACertificateSupersedesTheOldOneAtomically) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   const Device device = MakeDevice(1, "laocai");
@@ -1148,7 +1229,7 @@ TEST_F(SqliteStorageTest, ReplacingACertificateSupersedesTheOldOneAtomically) {
   EXPECT_TRUE(storage->ListRevokedCertificates(device.cert_not_after)->empty());
 }
 
-TEST_F(SqliteStorageTest, ARenewedCertificateWaitsAsPendingUntilItReplacesTheCurrentOne) {
+TEST_P(StorageTest, ARenewedCertificateWaitsAsPendingUntilItReplacesTheCurrentOne) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   const Device device = MakeDevice(1, "laocai");
@@ -1211,7 +1292,7 @@ TEST_F(SqliteStorageTest, ARenewedCertificateWaitsAsPendingUntilItReplacesTheCur
             ErrorCode::kConflict);
 }
 
-TEST_F(SqliteStorageTest, RevocationIsListedOnceAndOnlyAnAllowedReenrollmentLiftsIt) {
+TEST_P(StorageTest, RevocationIsListedOnceAndOnlyAnAllowedReenrollmentLiftsIt) {
   auto storage = Open();
   ASSERT_NE(storage, nullptr);
   const Device device = MakeDevice(1, "laocai");

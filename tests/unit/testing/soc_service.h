@@ -1,6 +1,7 @@
-// The set-up the SocService tests share: the service over a real SQLite database in a temporary
-// directory, a test CA, a clock that is a variable of the test, and operator requests as
-// HttpRequest objects answered without a network.
+// The set-up the SocService tests share: the service over a real database (SQLite in a temporary
+// directory, or the backend a parameterised test opened first), a test CA, a clock that is a
+// variable of the test, and operator requests as HttpRequest objects answered without a
+// network.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,18 +16,24 @@
 #include "protocol/pki.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
+#include "tests/unit/testing/storage_backends.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::testing {
 
-class SocServiceTest : public ::testing::Test {
+// Base: ::testing::Test, or ::testing::TestWithParam<soc::storage_testing::Backend> for the
+// tests that run on every backend (they open `db_` and `storage_` before StartService).
+template <class Base = ::testing::Test>
+class BasicSocServiceTest : public Base {
  protected:
-  // Opens <dir_>/soc.db, creates a CA valid from `ca_from` and the service with `config`. Call
-  // it through ASSERT_NO_FATAL_FAILURE.
+  // Opens <dir_>/soc.db unless a storage is open already, creates a CA valid from `ca_from` and
+  // the service with `config`. Call it through ASSERT_NO_FATAL_FAILURE.
   void StartService(SysTime ca_from, soc::SocConfig config = {}) {
-    auto storage = soc::OpenSqliteStorage(dir_.File("soc.db"), /*create=*/true);
-    ASSERT_TRUE(storage.ok()) << storage.error().ToString();
-    storage_ = std::move(storage).value();
+    if (storage_ == nullptr) {
+      auto storage = soc::OpenSqliteStorage(dir_.File("soc.db"), /*create=*/true);
+      ASSERT_TRUE(storage.ok()) << storage.error().ToString();
+      storage_ = std::move(storage).value();
+    }
     auto ca =
         protocol::CertificateAuthority::Create("Test CA", std::chrono::hours(24 * 3650), ca_from);
     ASSERT_TRUE(ca.ok());
@@ -58,9 +65,12 @@ class SocServiceTest : public ::testing::Test {
 
   TempDir dir_;
   SysTime now_{};
+  std::unique_ptr<soc::storage_testing::TestDatabase> db_;  // outlives the storage
   std::unique_ptr<soc::Storage> storage_;
   std::optional<protocol::CertificateAuthority> ca_;
   std::unique_ptr<soc::SocService> service_;
 };
+
+using SocServiceTest = BasicSocServiceTest<>;
 
 }  // namespace cg::testing
