@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "platform/os/files.h"
 #include "platform/os/private_files.h"
@@ -16,12 +17,14 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/account_service.h"
+#include "soc/cluster_bus.h"
 #include "soc/dashboard_files.h"
 #include "soc/exporter.h"
 #include "soc/https_server.h"
 #include "soc/ingest_writer.h"
 #include "soc/pg/pg.h"
 #include "soc/pg/pg_account_store.h"
+#include "soc/pg/pg_cluster_bus.h"
 #include "soc/pg/pg_storage.h"
 #include "soc/policy_hub.h"
 #include "soc/service.h"
@@ -450,6 +453,31 @@ Status Serve(const ServeOptions& options) {
                         service.HandleOperator(std::move(r), std::move(w));
                       }));
 
+  // The other nodes of the SOC on the same database (none on SQLite): their pushes, tasks,
+  // revocations and certificate changes reach this node's agents (soc/cluster_bus.h).
+  std::unique_ptr<ClusterBus> bus =
+      pg::IsPostgresUri(database) ? pg::MakePgClusterBus(database) : MakeSingleNodeBus();
+  service.SetClusterBus(bus.get());
+  CG_RETURN_IF_ERROR(bus->Start([&service, &runtime, &loaded](const ClusterEvent& event) {
+    service.ApplyClusterEvent(event);
+    if (event.kind != ClusterEventKind::kResync) {
+      return;
+    }
+    // Revocations this node may have missed: the connections of every revoked certificate.
+    auto revoked = loaded.storage->ListRevokedCertificates(Now());
+    if (!revoked.ok()) {
+      spdlog::error("resync: listing revoked certificates: {}", revoked.error().ToString());
+      return;
+    }
+    std::set<std::string, std::less<>> serials;
+    for (const auto& r : *revoked) {
+      serials.insert(r.serial_hex);
+    }
+    runtime.CloseConnections([serials = std::move(serials)](const protocol::PeerCertificate& p) {
+      return serials.count(p.serial_hex) > 0;
+    });
+  }));
+
   runtime.Start();
   exporter->Start();
   if (!exporting.SinkNames().empty()) {
@@ -487,6 +515,7 @@ Status Serve(const ServeOptions& options) {
     }
   }
   spdlog::info("{} received, shutting down", stop_source->Wait());
+  bus->Stop();
   retention.Stop();
   runtime.Stop();
   runtime.Wait();

@@ -58,8 +58,18 @@ PolicyHub::~PolicyHub() {
   }
 }
 
+Status PolicyHub::Reload() {
+  policy::TrustedKeys initial;
+  {
+    std::lock_guard lock(mu_);
+    initial = initial_keys_;
+  }
+  return Load(std::move(initial));
+}
+
 Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
   CG_ASSIGN_OR_RETURN(auto stored, storage_.ListPolicies());
+  policy::TrustedKeys initial_copy = initial_keys;
   std::vector<json> documents;
   std::vector<policy::Reporting> reporting;
   std::vector<std::optional<SysTime>> expires;
@@ -95,6 +105,7 @@ Status PolicyHub::Load(policy::TrustedKeys initial_keys) {
     }
   }
   std::lock_guard lock(mu_);
+  initial_keys_ = std::move(initial_copy);
   trusted_ = std::move(trusted);
   policies_ = std::move(stored);
   documents_ = std::move(documents);
@@ -160,8 +171,17 @@ std::variant<PushOutcome, PushRefusal> PolicyHub::Push(const json& envelope,
                            " (versions count per target: sign it with version " +
                            std::to_string(newest->version + 1) + " or higher)"};
   }
+  // The database has the last word on "newer" (storage.h AddPolicy): another node of the SOC
+  // may have stored a version this node's cache does not hold yet.
   auto added = storage_.AddPolicy(stored);
-  if (!added.ok()) {
+  if (!added.ok() || !*added) {
+    lock.unlock();
+    if (auto s = Reload(); !s.ok()) {
+      spdlog::error("re-reading the stored policies: {}", s.error().ToString());
+    }
+    if (added.ok()) {  // the same policy, stored through another node
+      return PushOutcome{stored, /*already_stored=*/true, 0};
+    }
     if (added.error().code == ErrorCode::kAlreadyExists) {
       return PushRefusal{409, "not_newer", added.error().message};
     }
@@ -391,6 +411,10 @@ void PolicyHub::WakeDevices(const std::vector<std::string>& device_ids) {
   Wake([&](const PollRequest& r) {
     return std::find(device_ids.begin(), device_ids.end(), r.device_id) != device_ids.end();
   });
+}
+
+void PolicyHub::WakeAll() {
+  Wake([](const PollRequest&) { return true; });
 }
 
 void PolicyHub::TimerLoop() {

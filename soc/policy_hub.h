@@ -74,6 +74,9 @@ class PolicyHub {
   // stored policies in version order, following key rotations they carry. Call once, before
   // serving.
   Status Load(policy::TrustedKeys initial_keys);
+  // Reads the stored policies again (from the keys given to Load): another node of the SOC
+  // stored one (soc/cluster_bus.h).
+  Status Reload();
 
   // Verifies an envelope with the same rules as the agents (signature from a trusted key, a
   // valid policy, validity window; the group test is per device), checks that its version is
@@ -93,6 +96,8 @@ class PolicyHub {
 
   // Wakes the long-polls of these devices (a task was created for them).
   void WakeDevices(const std::vector<std::string>& device_ids);
+  // Wakes every long-poll (another node stored a policy or tasks for devices not named).
+  void WakeAll();
 
   // The policy set a device of `group` should run at time `at`, or nullopt when no stored
   // policy applies (the agents' built-in policy then).
@@ -134,6 +139,7 @@ class PolicyHub {
   std::condition_variable cv_;
   bool stopping_ = false;
   policy::TrustedKeys trusted_;
+  policy::TrustedKeys initial_keys_;             // as given to Load, for Reload
   std::vector<StoredPolicy> policies_;           // newest push first
   std::vector<nlohmann::json> documents_;        // policies_[i]'s policy document (target matching)
   std::vector<std::optional<SysTime>> expires_;  // policies_[i]'s expires_at

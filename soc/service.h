@@ -20,6 +20,7 @@
 #include "protocol/http.h"
 #include "protocol/pki.h"
 #include "protocol/report.h"
+#include "soc/cluster_bus.h"
 #include "soc/https_server.h"
 #include "soc/rate_limit.h"
 #include "soc/storage.h"
@@ -118,6 +119,14 @@ class SocService {
     on_revoke_ = std::move(listener);
   }
   void SetDeferrer(Deferrer defer) { defer_ = std::move(defer); }
+  // Several nodes on one database (soc/cluster_bus.h): the service publishes the changes it
+  // makes (policy pushed, tasks created, device revoked, certificates changed) on `bus`, and
+  // ApplyClusterEvent acts on the other nodes' (service_cluster.cpp). `bus` must outlive the
+  // service's use; without one (SQLite, tools, tests) nothing is published.
+  void SetClusterBus(ClusterBus* bus) { bus_ = bus; }
+  // Another node's change: reload the policies and wake long-polls, close a revoked device's
+  // connections (the revocation listener), re-sign the CRL; kResync does all of them.
+  void ApplyClusterEvent(const ClusterEvent& event);
   // The export sinks configured (names as their outbox cursors have them), for
   // GET /api/v1/export/status and the backlog metrics.
   void SetExportSinks(std::vector<std::string> sinks) { export_sinks_ = std::move(sinks); }
@@ -279,6 +288,10 @@ class SocService {
   // CRL file after a change of revocation state; failures are logged (the database is the
   // primary record, and the next change rewrites the file). Also drops the cached CRL.
   void RepublishCrl();
+  // RepublishCrl without telling the other nodes (they told us).
+  void RefreshCrl();
+  // Publishes a change on the cluster bus (a no-op without one).
+  void Announce(ClusterEventKind kind, std::vector<std::string> device_ids);
   // CrlPem with crl_mu_ held: the cached CRL while nothing changed and it is younger than half
   // its validity, else a newly signed one.
   Result<std::string> CrlPemLocked();
@@ -304,6 +317,7 @@ class SocService {
   std::vector<std::string> export_sinks_;
   AccountService* accounts_ = nullptr;
   const DashboardFiles* dashboard_ = nullptr;
+  ClusterBus* bus_ = nullptr;
 };
 
 }  // namespace cg::soc

@@ -78,6 +78,7 @@ HttpResponse SocService::RevokeDevice(Call& call) {
   if (on_revoke_) {
     on_revoke_(id);
   }
+  Announce(ClusterEventKind::kDeviceRevoked, {id});  // the device's connections to other nodes
   RepublishCrl();
   return HttpResponse::Json(200, {{"device_id", id}, {"status", "revoked"}});
 }

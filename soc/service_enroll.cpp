@@ -182,7 +182,15 @@ HttpResponse SocService::Enroll(Call& call) {
     device.cert_serial = info->serial_hex;
     device.cert_not_after = info->not_after;
     device.enrolled_at = call.now;
-    if (auto added = storage_.AddDevice(device); !added.ok()) {
+    // Another node (or thread) may be enrolling the same machine right now: the database
+    // lets one of them make the device.
+    if (auto added = storage_.AddEnrolledDevice(device); !added.ok()) {
+      if (added.error().code == ErrorCode::kAlreadyExists) {
+        return refuse(409, "conflict",
+                      added.error().message +
+                          " (enrolled meanwhile; the enrollment token use is "
+                          "spent: see `cgctl devices` before enrolling again)");
+      }
       return StorageFailure("storing an enrolled device", added.error());
     }
     spdlog::info(
@@ -301,9 +309,9 @@ Result<std::string> SocService::CrlPemLocked() {
   for (const auto& r : revoked) {
     entries.push_back({r.serial_hex, r.revoked_at, r.reason == "superseded"});
   }
-  // The CRL number must grow with every new CRL: the time in milliseconds does, across restarts.
-  const int64_t number =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  // The CRL number must grow with every new CRL, across restarts and across the nodes of one
+  // SOC: the database hands it out.
+  CG_ASSIGN_OR_RETURN(const int64_t number, storage_.NextCrlNumber(now));
   CG_ASSIGN_OR_RETURN(auto pem, ca_.IssueCrl(entries, number, config_.crl_validity, now));
   crl_cache_ = CachedCrl{pem, now};
   return pem;
@@ -319,6 +327,11 @@ Status SocService::PublishCrl() {
 }
 
 void SocService::RepublishCrl() {
+  Announce(ClusterEventKind::kCertificatesChanged, {});
+  RefreshCrl();
+}
+
+void SocService::RefreshCrl() {
   {
     std::lock_guard lock(crl_mu_);
     crl_cache_.reset();

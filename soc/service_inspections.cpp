@@ -134,6 +134,7 @@ HttpResponse SocService::CreateInspection(Call& call) {
   spdlog::info("inspection {} of {} ({} devices{}) requested by {}", task.id, task.target,
                device_ids.size(), task.yara ? ", with a YARA scan" : "", task.created_by);
   hub_->WakeDevices(device_ids);
+  Announce(ClusterEventKind::kTasksCreated, device_ids);
   json j = TaskJson(task);
   j["devices"] = device_ids.size();
   return HttpResponse::Json(201, j);

@@ -65,6 +65,9 @@ HttpResponse SocService::PushPolicy(Call& call) {
     return Fail(refused->status, refused->code, refused->message);
   }
   const auto& pushed = std::get<PushOutcome>(outcome);
+  if (!pushed.already_stored) {
+    Announce(ClusterEventKind::kPolicyPushed, {});  // the agents long-polling other nodes
+  }
   call.audit_target = "policy version " + std::to_string(pushed.policy.version) +
                       (scope.empty() ? "" : " group " + scope);
   return HttpResponse::Json(pushed.already_stored ? 200 : 201,

@@ -676,6 +676,34 @@ class SqliteStorage final : public Storage {
         .Run();
   }
 
+  Status AddEnrolledDevice(const Device& device) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("SELECT device_id FROM devices d WHERE "
+                                          "CASE WHEN ?1 <> '' THEN d.machine_id = ?1 "
+                                          "ELSE d.machine_id = '' AND d.hostname = ?2 END "
+                                          "LIMIT 1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(device.machine_id, device.hostname).Step());
+      if (row) {
+        return MakeError(ErrorCode::kAlreadyExists,
+                         "this machine is already enrolled as device " + s.Text(0));
+      }
+    }
+    CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO devices (device_id, hostname, machine_id, "
+                                        "group_name, cert_serial, cert_not_after, enrolled_at, "
+                                        "last_seen, status, policy_version, revoked, "
+                                        "hostname_folded) VALUES "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+    CG_RETURN_IF_ERROR(s.Bind(device.device_id, device.hostname, device.machine_id, device.group,
+                              device.cert_serial, device.cert_not_after, device.enrolled_at,
+                              device.last_seen, protocol::ToString(device.status),
+                              device.policy_version, int64_t{device.revoked},
+                              FoldForSearch(device.hostname))
+                           .Run());
+    return tx.Commit();
+  }
+
   Result<Device> GetDevice(std::string_view device_id) override {
     std::lock_guard lock(read_mu_);
     CG_ASSIGN_OR_RETURN(auto s, read_statements_->Get("SELECT " CG_DEVICE_COLUMNS
@@ -1140,6 +1168,16 @@ class SqliteStorage final : public Storage {
         return MakeError(ErrorCode::kAlreadyExists, "policy version " + std::to_string(p.version) +
                                                         " of target '" + p.target +
                                                         "' is already stored with other content");
+      }
+    }
+    {
+      // Versions count per target: only a newer one is stored (the in-memory check of one
+      // node is not the last word when several share a database).
+      CG_ASSIGN_OR_RETURN(auto s,
+                          Prepare("SELECT max(version) FROM policy_layers WHERE target = ?1"));
+      CG_ASSIGN_OR_RETURN(bool row, s.Bind(p.target).Step());
+      if (row && !s.IsNull(0) && s.Int(0) >= p.version) {
+        return NotNewerPolicy(p, s.Int(0));
       }
     }
     CG_ASSIGN_OR_RETURN(auto s, Prepare("INSERT INTO policy_layers (target, version, hash, "

@@ -447,6 +447,18 @@ struct StaleDevice {
 };
 
 // Every method is safe to call from several threads. Errors are kDatabase unless stated.
+// AddPolicy's refusal of a version that is not newer than `stored`, the newest version of the
+// policy's target (kAlreadyExists, the message the operator sees).
+inline Error NotNewerPolicy(const StoredPolicy& p, int64_t stored) {
+  const std::string target = p.target.empty() ? "every group" : "'" + p.target + "'";
+  return MakeError(ErrorCode::kAlreadyExists, "policy version " + std::to_string(p.version) +
+                                                  " is not newer than the stored version " +
+                                                  std::to_string(stored) + " for target " + target +
+                                                  " (versions count per target: sign it with "
+                                                  "version " +
+                                                  std::to_string(stored + 1) + " or higher)");
+}
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -470,6 +482,11 @@ class Storage {
 
   // Stores a newly enrolled device (kAlreadyExists if the id is taken).
   virtual Status AddDevice(const Device& device) = 0;
+  // AddDevice for an enrollment: the check that no device of the same machine (as
+  // FindDevicesByMachine matches it) exists and the insert are one step for every node of the
+  // SOC, so two enrollments of one machine at once never make two devices. kAlreadyExists
+  // naming the device when there is one.
+  virtual Status AddEnrolledDevice(const Device& device) = 0;
   // kNotFound if there is no such device.
   virtual Result<Device> GetDevice(std::string_view device_id) = 0;
   // Devices matching every set field of `filter`, ordered by group, hostname, device id.
@@ -516,7 +533,8 @@ class Storage {
 
   // Stores a pushed policy. Returns true when stored, false when this exact policy (same
   // target, version and hash) is already stored; kAlreadyExists when the target's version is
-  // taken by another policy.
+  // taken by another policy or a newer version of the target is stored (NotNewerPolicy): the
+  // check and the insert are one step for every node of the SOC.
   virtual Result<bool> AddPolicy(const StoredPolicy& policy) = 0;
   // Every stored policy, newest push first.
   virtual Result<std::vector<StoredPolicy>> ListPolicies() = 0;
@@ -575,6 +593,12 @@ class Storage {
       bool include_resolved) = 0;
   // What the CRL lists: every revoked or superseded certificate not yet expired at `now`.
   virtual Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) = 0;
+  // The number of the next CRL: larger than every number handed out before, whatever the
+  // clocks of the nodes say. One node alone (SQLite) uses the time in milliseconds, which grows
+  // across restarts; PostgreSQL a sequence shared by the nodes.
+  virtual Result<int64_t> NextCrlNumber(SysTime now) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  }
 
   // The export outbox. Reports (StoreReport/StoreReports: DeriveReportEvents, with the options
   // set here) and revocations (RevokeDevice) add their events in the transaction of the change.

@@ -34,6 +34,7 @@ class PgStorage final : public Storage {
   Result<EnrollmentToken> FindEnrollmentTokenByHash(std::string_view token_hash) override;
   Result<EnrollmentToken> ConsumeEnrollmentToken(std::string_view token_hash, SysTime now) override;
   Status AddDevice(const Device& device) override;
+  Status AddEnrolledDevice(const Device& device) override;  // pg_storage_cluster.cpp
   Result<Device> GetDevice(std::string_view device_id) override;
   Result<std::vector<Device>> ListDevices(const DeviceFilter& filter) override;
   Status RevokeDevice(std::string_view device_id, SysTime now) override;
@@ -69,6 +70,7 @@ class PgStorage final : public Storage {
   Status AddEnrollmentConflict(const EnrollmentConflict& conflict) override;
   Result<std::vector<EnrollmentConflict>> ListEnrollmentConflicts(bool include_resolved) override;
   Result<std::vector<RevokedCertificate>> ListRevokedCertificates(SysTime now) override;
+  Result<int64_t> NextCrlNumber(SysTime now) override;  // pg_storage_cluster.cpp
 
   void SetEventOptions(const EventOptions& options) override;
   Result<std::vector<OutboxEntry>> ReadOutbox(std::string_view sink, size_t limit) override;

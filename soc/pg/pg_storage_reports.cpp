@@ -257,29 +257,36 @@ Result<std::vector<StoredReport>> PgStorage::ReportHistory(std::string_view devi
   return out;
 }
 
-// The (target, version) key decides between two nodes pushing at once; the loser reads what
-// won and answers as SQLite's read-then-insert would have.
+// Two nodes pushing for one target at once: the target is locked for the transaction (there
+// may be no row yet to lock), so "newer than every stored version" and the insert are one step.
 Result<bool> PgStorage::AddPolicy(const StoredPolicy& p) {
-  CG_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  CG_ASSIGN_OR_RETURN(
-      auto inserted, conn->Query("INSERT INTO policy_layers (target, version, hash, key_id, "
-                                 "name, scope, envelope, pushed_by, pushed_at) VALUES ($1, $2, "
-                                 "$3, $4, $5, $6, $7, $8, $9) ON CONFLICT (target, version) DO "
-                                 "NOTHING RETURNING id",
-                                 p.target, p.version, p.hash, p.key_id, p.name, p.scope, p.envelope,
-                                 p.pushed_by, p.pushed_at));
-  if (inserted.Count() == 1) {
+  return InTransaction([&](Connection& conn) -> Result<bool> {
+    CG_RETURN_IF_ERROR(conn.Query("SELECT pg_advisory_xact_lock(17003, hashtext($1))", p.target));
+    CG_ASSIGN_OR_RETURN(auto same, conn.Query("SELECT hash FROM policy_layers WHERE target = $1 "
+                                              "AND version = $2",
+                                              p.target, p.version));
+    if (same.Count() == 1) {
+      if (same.Text(0, 0) == p.hash) {
+        return false;
+      }
+      return MakeError(ErrorCode::kAlreadyExists, "policy version " + std::to_string(p.version) +
+                                                      " of target '" + p.target +
+                                                      "' is already stored with other content");
+    }
+    CG_ASSIGN_OR_RETURN(auto newest, conn.Query("SELECT max(version) FROM policy_layers WHERE "
+                                                "target = $1",
+                                                p.target));
+    if (!newest.IsNull(0, 0) && newest.Int(0, 0) >= p.version) {
+      return NotNewerPolicy(p, newest.Int(0, 0));
+    }
+    CG_RETURN_IF_ERROR(
+        conn.Query("INSERT INTO policy_layers (target, version, hash, key_id, "
+                   "name, scope, envelope, pushed_by, pushed_at) VALUES ($1, $2, "
+                   "$3, $4, $5, $6, $7, $8, $9)",
+                   p.target, p.version, p.hash, p.key_id, p.name, p.scope, p.envelope, p.pushed_by,
+                   p.pushed_at));
     return true;
-  }
-  CG_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT hash FROM policy_layers WHERE target = $1 "
-                                             "AND version = $2",
-                                             p.target, p.version));
-  if (rows.Count() == 1 && rows.Text(0, 0) == p.hash) {
-    return false;
-  }
-  return MakeError(ErrorCode::kAlreadyExists, "policy version " + std::to_string(p.version) +
-                                                  " of target '" + p.target +
-                                                  "' is already stored with other content");
+  });
 }
 
 Result<std::vector<StoredPolicy>> PgStorage::ListPolicies() {

@@ -34,6 +34,8 @@ class ForwardingStorage : public soc::Storage {
     return real_.ConsumeEnrollmentToken(h, now);
   }
   Status AddDevice(const soc::Device& d) override { return real_.AddDevice(d); }
+  Status AddEnrolledDevice(const soc::Device& d) override { return real_.AddEnrolledDevice(d); }
+  Result<int64_t> NextCrlNumber(SysTime now) override { return real_.NextCrlNumber(now); }
   Result<soc::Device> GetDevice(std::string_view id) override { return real_.GetDevice(id); }
   Result<std::vector<soc::Device>> ListDevices(const soc::DeviceFilter& f) override {
     return real_.ListDevices(f);
