@@ -10,6 +10,7 @@
 
 #include "cgctl/accounts.h"
 #include "cgctl/api.h"
+#include "cgctl/groups.h"
 #include "cgctl/history_report.h"
 #include "cgctl/query.h"
 #include "cgctl/views.h"
@@ -637,6 +638,8 @@ int Run(int argc, char** argv) {
 
   AccountCommands accounts;
   accounts.Register(app, g);
+  GroupCommands groups;
+  groups.Register(app, g);
 
   auto* export_cmd = app.add_subcommand("export", "SIEM export");
   export_cmd->require_subcommand(1);
@@ -654,7 +657,7 @@ int Run(int argc, char** argv) {
                        *policy_status || *policy_list || *policy_effective || *inspect_status ||
                        *token_list || *token_create || *op_list || *op_create ||
                        (*conflicts && !*conflict_resolve) || *export_status ||
-                       accounts.PrintsTable();
+                       accounts.PrintsTable() || groups.PrintsTable();
     if (!table) {
       return Fail(
           "--csv: this command prints no table (`report inspection` and `report download` take "
@@ -669,6 +672,9 @@ int Run(int argc, char** argv) {
 
   // Login, setup and the account commands connect as they need to.
   if (auto exit_code = accounts.RunIfChosen()) {
+    return *exit_code;
+  }
+  if (auto exit_code = groups.RunIfChosen()) {
     return *exit_code;
   }
 

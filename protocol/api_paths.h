@@ -62,6 +62,9 @@ inline constexpr std::string_view kReportIdHeader = "X-CounterGuard-Report-Id";
 // Fleet queries (protocol/fleet_api.h): per-group summary, any stored report by its id.
 inline constexpr std::string_view kSummary = "/api/v1/summary";
 inline constexpr std::string_view kStoredReport = "/api/v1/reports/{id}";
+// Groups and their display names (protocol/group_api.h).
+inline constexpr std::string_view kGroups = "/api/v1/groups";
+inline constexpr std::string_view kGroupNames = "/api/v1/group-names";
 
 // `pattern` with its "{id}" segment replaced by `id`, percent-encoded.
 std::string PathWithId(std::string_view pattern, std::string_view id);

@@ -283,6 +283,8 @@ const std::vector<SocService::Route>& SocService::OperatorRoutes() {
       {"GET", api::kInspectionReportById, Access::kAnalyst, &SocService::DownloadInspectionReport},
       {"GET", api::kSummary, Access::kAnalyst, &SocService::FleetSummary},
       {"GET", api::kStoredReport, Access::kAnalyst, &SocService::GetStoredReport},
+      {"GET", api::kGroups, Access::kAnalyst, &SocService::ListGroups},
+      {"POST", api::kGroupNames, Access::kAdmin, &SocService::SetGroupName},
   };
   return routes;
 }

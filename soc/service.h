@@ -281,6 +281,9 @@ class SocService {
   // Fleet queries (service_query.cpp).
   protocol::HttpResponse FleetSummary(Call& call);
   protocol::HttpResponse GetStoredReport(Call& call);
+  // Groups and their display names (service_groups.cpp).
+  protocol::HttpResponse ListGroups(Call& call);
+  protocol::HttpResponse SetGroupName(Call& call);
   // The staleness cutoff of most groups, and the groups whose policy gives another one.
   Result<std::pair<SysTime, std::vector<std::pair<std::string, SysTime>>>> StaleCutoffs(
       SysTime now);

@@ -19,6 +19,7 @@
 
 #include "platform/os/files.h"
 #include "soc/account_store.h"
+#include "soc/sqlite_group_names.h"
 #include "soc/sqlite_history.h"
 #include "soc/sqlite_storage_export.h"
 #include "soc/sqlite_storage_query.h"
@@ -259,6 +260,8 @@ DROP TABLE policies;
       {10, kAccountsMigrationSql},
       // The devices' failing checks on their rows, indexes of the fleet queries (issue 15).
       {11, sqlite_query::kMigration11},
+      // Group display names (issue 16): slug -> name, who set it, when (sqlite_group_names.cpp).
+      {12, sqlite_groups::kMigration12},
   };
   return migrations;
 }
@@ -1407,6 +1410,19 @@ class SqliteStorage final : public Storage {
     CG_ASSIGN_OR_RETURN(auto s, read_statements_->Get("SELECT DISTINCT group_name FROM devices "
                                                       "ORDER BY group_name"));
     return AllRows<std::string>(s, [](const Stmt& row) { return row.Text(0); });
+  }
+
+  Status SetGroupDisplayName(const GroupDisplayName& name) override {
+    std::lock_guard lock(mu_);
+    return sqlite_groups::SetDisplayName(db_.get(), name);
+  }
+  Result<bool> ClearGroupDisplayName(std::string_view group) override {
+    std::lock_guard lock(mu_);
+    return sqlite_groups::ClearDisplayName(db_.get(), group);
+  }
+  Result<std::vector<GroupDisplayName>> ListGroupDisplayNames() override {
+    std::lock_guard lock(read_mu_);
+    return sqlite_groups::ListDisplayNames(reader_.get());
   }
 
   Status AppendAudit(const AuditEntry& entry) override {

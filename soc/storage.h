@@ -217,6 +217,15 @@ struct FleetSummaryQuery {
   std::vector<std::pair<std::string, SysTime>> stale_before_by_group;
 };
 
+// A group's name in Vietnamese (or any Latin-script language) next to its ASCII slug
+// ("Xã Bắc Hà" for "laocai/bac-ha"), set by an admin; NFC (soc/display_name.h).
+struct GroupDisplayName {
+  std::string group;
+  std::string display_name;
+  std::string set_by;  // the account or operator token name that set it
+  SysTime set_at;
+};
+
 // A stored report with where it came from (GET /api/v1/reports/{id}).
 struct ReportRecord {
   StoredReport report;  // body included
@@ -654,6 +663,12 @@ class Storage {
   virtual Result<ReportRecord> GetReport(std::string_view report_id) = 0;
   // Every group that has a device, sorted.
   virtual Result<std::vector<std::string>> ListDeviceGroups() = 0;
+  // Sets (or replaces) a group's display name.
+  virtual Status SetGroupDisplayName(const GroupDisplayName& name) = 0;
+  // Removes a group's display name; false when it had none.
+  virtual Result<bool> ClearGroupDisplayName(std::string_view group) = 0;
+  // Every group display name, sorted by group.
+  virtual Result<std::vector<GroupDisplayName>> ListGroupDisplayNames() = 0;
 
   // Appends to the audit log (which the schema keeps append-only).
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

@@ -152,4 +152,6 @@ export const paths = {
   audit: '/api/v1/audit',
   enrollTokens: '/api/v1/enroll-tokens',
   enrollTokenRevoke: '/api/v1/enroll-tokens/{id}/revoke',
+  groups: '/api/v1/groups',
+  groupNames: '/api/v1/group-names',
 };

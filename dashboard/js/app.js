@@ -14,6 +14,8 @@ import * as reports from './pages/reports.js';
 import * as accounts from './pages/accounts.js';
 import * as tokens from './pages/tokens.js';
 import * as audit from './pages/audit.js';
+import * as groups from './pages/groups.js';
+import {loadGroups, forgetGroups} from './groups.js';
 
 const ROLE_RANK = {analyst: 1, inspector: 2, admin: 3};
 
@@ -28,6 +30,7 @@ const ROUTES = [
   {path: /^\/inspections$/, page: inspections, nav: 'nav.inspections', href: '#/inspections'},
   {path: /^\/inspections\/([^/?]+)$/, page: inspections, parent: '#/inspections'},
   {path: /^\/reports$/, page: reports, nav: 'nav.reports', href: '#/reports'},
+  {path: /^\/groups$/, page: groups, nav: 'nav.groups', href: '#/groups'},
   {path: /^\/audit$/, page: audit, nav: 'nav.audit', href: '#/audit', role: 'inspector'},
   {path: /^\/accounts$/, page: accounts, nav: 'nav.accounts', href: '#/accounts', role: 'admin'},
   {path: /^\/tokens$/, page: tokens, nav: 'nav.tokens', href: '#/tokens', role: 'admin'},
@@ -66,6 +69,9 @@ export function setSession(answer) {
     expires_at: answer.expires_at,
   } : null;
   setCsrfToken(state.session ? state.session.csrf_token : '');
+  if (!state.session) {
+    forgetGroups();
+  }
 }
 
 export function setFlash(text) {
@@ -168,6 +174,13 @@ async function route() {
   }
   if (found.route.role && !hasRole(found.route.role)) {
     found = findRoute('/summary');
+  }
+  if (state.session && !found.route.open) {
+    try {
+      await loadGroups();
+    } catch {
+      // Without the names the pages show the slugs; the page's own request reports the error.
+    }
   }
   const main = frame(found);
   const flash = state.flash;

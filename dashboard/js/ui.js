@@ -2,6 +2,7 @@
 import {h, clear} from './dom.js';
 import {t, tOr} from './i18n.js';
 import {errorText} from './api.js';
+import {groupDisplayName} from './groups.js';
 
 // The page's heading; focused after navigation so that screen readers and keyboard users
 // start at the new content.
@@ -27,15 +28,18 @@ export function checkName(id) {
   return tOr('check.', id);
 }
 
-// "laocai/bac-ha" with its Vietnamese display name beside it when the API gives one
-// (display_name); the slug stays visible, it is what filters and tokens use.
+// "Xã Bắc Hà (laocai/bac-ha)": the group's display name (GET /api/v1/groups, or the one
+// given) with its slug beside it, which stays visible: it is what filters and tokens use.
 export function groupLabel(slug, displayName) {
   if (!slug) {
     return h('span', {class: 'muted'}, t('common.all_groups'));
   }
-  return h('span', {class: 'group'},
-    displayName ? h('span', {class: 'group-name'}, displayName) : null,
-    h('code', {class: 'slug'}, slug));
+  const name = displayName || groupDisplayName(slug);
+  if (!name) {
+    return h('span', {class: 'group'}, h('code', {class: 'slug'}, slug));
+  }
+  return h('span', {class: 'group'}, h('span', {class: 'group-name'}, name), ' (',
+    h('code', {class: 'slug'}, slug), ')');
 }
 
 // A live region for errors (role=alert) that pages fill from caught exceptions.

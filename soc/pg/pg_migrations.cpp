@@ -410,6 +410,15 @@ ALTER TABLE operator_tokens DROP CONSTRAINT operator_tokens_role_check;
 ALTER TABLE operator_tokens ADD CONSTRAINT operator_tokens_role_check
   CHECK (role IN ('analyst', 'admin', 'metrics'));
 )sql"},
+      // The groups' display names (SQLite's migration 12, soc/sqlite_group_names.cpp).
+      {12, R"sql(
+CREATE TABLE group_names (
+  group_name    TEXT COLLATE "C" PRIMARY KEY,
+  display_name  TEXT NOT NULL CHECK (display_name <> ''),
+  set_by        TEXT NOT NULL,
+  set_at        BIGINT NOT NULL
+);
+)sql"},
   };
   return migrations;
 }

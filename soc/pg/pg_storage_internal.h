@@ -95,6 +95,9 @@ class PgStorage final : public Storage {
   Result<std::vector<std::string>> ListDeviceGroups() override;
   Status AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(size_t limit) override;
+  Status SetGroupDisplayName(const GroupDisplayName& name) override;
+  Result<bool> ClearGroupDisplayName(std::string_view group) override;
+  Result<std::vector<GroupDisplayName>> ListGroupDisplayNames() override;
 
  private:
   // Runs `work(conn)` in a transaction on a pooled connection and commits; runs it again on a

@@ -1,8 +1,12 @@
 // The dashboard in Debian's chromium (playwright-core, no downloaded browser) against a real
-// cg-soc that run_e2e.sh started: TOTP setup, a wrong code refused, login, the noncompliant
-// devices, one device, an inspection followed to the end, the inspection report downloaded,
-// the language switch, logout. The Content-Security-Policy, HSTS and the cookie flags are
-// checked on the responses themselves; a screenshot of each page goes to CG_ARTIFACTS.
+// cg-soc that run_e2e.sh started: TOTP setup, a wrong code refused, login by keyboard alone
+// (Tab reaches the form and the menu, with a visible focus ring), the noncompliant devices
+// with their groups' Vietnamese names, one device, an inspection followed to the end, the
+// inspection report downloaded, a group named on the groups page, the language switch,
+// logout, a login with a recovery code (refused the second time). The Content-Security-Policy,
+// HSTS and the cookie flags are checked on the responses themselves, and no secret (TOTP key,
+// recovery code, setup code, enrollment token, session cookie) is in the page once its moment
+// has passed; screenshots at 1280x800 and 1366x768 go to CG_ARTIFACTS.
 import {createRequire} from 'node:module';
 import {readFileSync, mkdirSync} from 'node:fs';
 import {dirname, join} from 'node:path';
@@ -20,6 +24,9 @@ const account = env('CG_ACCOUNT');
 const setupCode = env('CG_SETUP_CODE');
 const serviceDevice = env('CG_SERVICE_DEVICE');
 const reportGroup = env('CG_REPORT_GROUP');
+// The group run_e2e.sh named with `cgctl group name` (slug and Vietnamese name).
+const namedGroup = env('CG_NAMED_GROUP');
+const namedGroupName = env('CG_NAMED_GROUP_NAME');
 const noncompliant = Number(env('CG_NONCOMPLIANT'));
 const artifacts = env('CG_ARTIFACTS');
 const require = createRequire(join(env('NODE_PATH'), 'noop.js'));
@@ -39,6 +46,16 @@ async function shot(page, name) {
   const file = join(artifacts, `${String(++shots).padStart(2, '0')}-${name}.png`);
   await page.screenshot({path: file, fullPage: true});
   log(`screenshot ${file}`);
+}
+// The page at both office screen sizes: no horizontal scrolling at either, a screenshot of each.
+async function shotBoth(page, name) {
+  for (const [width, height] of [[1280, 800], [1366, 768]]) {
+    await page.setViewportSize({width, height});
+    const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(scroll <= width, `${name}: page is ${scroll} px wide at ${width} px`);
+    await shot(page, `${name}-${width}x${height}`);
+  }
+  await page.setViewportSize({width: 1280, height: 800});
 }
 
 // What the server answered, seen by the browser itself.
@@ -76,9 +93,32 @@ try {
     }
   });
   const heading = () => page.locator('#page-heading');
-  const noHorizontalScroll = async (width) => {
-    const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(scroll <= width, `page is ${scroll} px wide at ${width} px`);
+  // Secrets shown once: none may be in the document, the storage or the title afterwards.
+  const secrets = [];
+  const assertNoSecrets = async (where) => {
+    const cookies = await context.cookies();
+    const values = [...secrets, ...cookies.filter((c) => c.name === 'cg_session').map((c) => c.value)];
+    const text = await page.evaluate(() => [document.documentElement.outerHTML, document.title,
+      JSON.stringify({...localStorage}), JSON.stringify({...sessionStorage})].join('\n'));
+    for (const value of values) {
+      assert.ok(value.length >= 8 && !text.includes(value), `${where}: a secret is in the page`);
+    }
+  };
+  // The focused element after Tab presses from `start` until `match` holds (at most `max`).
+  const tabUntil = async (match, max) => {
+    for (let i = 1; i <= max; ++i) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(match)) return i;
+    }
+    throw new Error(`Tab did not reach ${match} in ${max} presses`);
+  };
+  // The focus ring of the focused element: a visible outline (:focus-visible, app.css).
+  const assertFocusVisible = async (what) => {
+    const ring = await page.evaluate(() => {
+      const s = getComputedStyle(document.activeElement);
+      return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor};
+    });
+    assert.ok(ring.style !== 'none' && ring.width >= 2, `${what}: no focus ring ${JSON.stringify(ring)}`);
   };
 
   // Account setup through the setup page: returns the TOTP secret and the step it used.
@@ -128,9 +168,13 @@ try {
   await shot(page, 'setup-authenticator');
   const setupStep = await finishSetup(secret);
   assert.equal(await page.locator('#recovery-codes li').count(), 10);
+  const recoveryCodes = (await page.locator('#recovery-codes li').allTextContents())
+    .map((c) => c.trim());
   await shot(page, 'recovery-codes');
   await page.getByRole('button', {name: vi['setup.saved_codes']}).click();
   await heading().filter({hasText: vi['login.title']}).waitFor();
+  secrets.push(secret, setupCode, ...recoveryCodes);
+  await assertNoSecrets('after the setup');
 
   // 3. A wrong code is refused and the page says so.
   const now = currentStep();
@@ -145,10 +189,14 @@ try {
   assert.equal(seen.logins.at(-1).status, 401);
   await shot(page, 'login-refused');
 
-  // 4. Login by keyboard only. The code is the next step's (inside the drift window): the
-  // setup's step is used up, replaying it would be refused.
-  await page.getByLabel(vi['login.account']).fill('');
-  await page.getByLabel(vi['login.account']).focus();
+  // 4. Login by keyboard only, from the top of a fresh page: Tab reaches the account field
+  // (past the skip link and the language choice), with a visible focus ring. The code is the
+  // next step's (inside the drift window): the setup's step is used up, replaying it would be
+  // refused.
+  await page.reload();
+  await heading().filter({hasText: vi['login.title']}).waitFor();
+  await tabUntil(() => document.activeElement.name === 'account', 6);
+  await assertFocusVisible('the account field');
   await page.keyboard.type(account);
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.name), 'password');
@@ -167,7 +215,24 @@ try {
     assert.match(cookie, flag, `cookie lacks ${flag}`);
   }
   await page.locator('table').first().waitFor();
-  await shot(page, 'summary');
+  // The named group in the summary, as "Xã Bắc Hà (laocai/bac-ha)".
+  await page.getByText(`${namedGroupName} (${namedGroup})`).first().waitFor();
+  await shotBoth(page, 'summary');
+  await assertNoSecrets('the summary');
+
+  // The main menu by keyboard: Tab from the skip link reaches it, focus ring visible, Enter
+  // follows the link.
+  await page.locator('.skip-link').focus();
+  await tabUntil(() => !!document.activeElement.closest('header nav a'), 4);
+  await assertFocusVisible('the main menu');
+  const menu = await page.evaluate(() => [...document.querySelectorAll('header nav a')]
+    .map((a) => a.textContent));
+  for (const key of ['nav.summary', 'nav.devices', 'nav.groups', 'nav.reports']) {
+    assert.ok(menu.includes(vi[key]), `menu lacks ${key}: ${menu}`);
+  }
+  await tabUntil(() => document.activeElement.getAttribute('href') === '#/devices', 3);
+  await page.keyboard.press('Enter');
+  await heading().filter({hasText: vi['devices.title']}).waitFor();
 
   // The cookie is out of the script's reach, and a change without the CSRF header is refused.
   assert.ok(!(await page.evaluate(() => document.cookie)).includes('cg_session'));
@@ -176,9 +241,7 @@ try {
     body: JSON.stringify({device_id: device})})).status, serviceDevice);
   assert.equal(csrfless, 403, 'a POST without X-CSRF-Token was not refused');
 
-  // 5. The noncompliant devices.
-  await page.getByRole('link', {name: vi['nav.devices'], exact: true}).click();
-  await heading().filter({hasText: vi['devices.title']}).waitFor();
+  // 5. The noncompliant devices (the devices page reached by keyboard above).
   await page.getByLabel(vi['status.noncompliant'], {exact: true}).check();
   await page.getByRole('button', {name: vi['common.apply']}).click();
   await page.waitForURL(/status=noncompliant/);
@@ -191,12 +254,9 @@ try {
     // The signed policy's requirement, failed on every release, named in Vietnamese.
     assert.ok(row.includes(vi['check.os_license']), `failing checks of ${row}`);
   }
-  await noHorizontalScroll(1280);
-  await shot(page, 'devices-noncompliant');
-  await page.setViewportSize({width: 1366, height: 768});
-  await noHorizontalScroll(1366);
-  await shot(page, 'devices-noncompliant-1366x768');
-  await page.setViewportSize({width: 1280, height: 800});
+  assert.ok((await rows.allTextContents()).some((r) => r.includes(`${namedGroupName} (${namedGroup})`)),
+    'the devices list does not name the group');
+  await shotBoth(page, 'devices-noncompliant');
 
   // 6. One device: its checks with evidence, history, certificate, policy.
   await page.locator(`a[href="#/devices/${serviceDevice}"]`).click();
@@ -205,8 +265,8 @@ try {
   for (const id of ['dev-history', 'dev-cert', 'dev-policy']) {
     await page.locator(`#${id}`).waitFor();
   }
-  await noHorizontalScroll(1280);
-  await shot(page, 'device');
+  await page.locator('.group-name').filter({hasText: namedGroupName}).waitFor();
+  await shotBoth(page, 'device');
 
   // 7. An inspection of it, followed until the agent answered.
   await page.getByRole('button', {name: vi['device.start_inspection']}).click();
@@ -238,7 +298,38 @@ try {
   assert.match(html, /^\s*<!doctype html>/i, 'not an HTML document');
   assert.ok(html.includes(digest), 'the report does not carry its digest');
   assert.ok(html.includes(reportGroup), 'the report does not name its group');
-  await shot(page, 'reports');
+  await shotBoth(page, 'reports');
+
+  // Policy status: who lags, and the PC that reported an unsigned policy of its own
+  // (hanoi/ba-dinh) as unverified.
+  await page.getByRole('link', {name: vi['nav.policy'], exact: true}).click();
+  await heading().filter({hasText: vi['policy.title']}).waitFor();
+  await page.locator('.count-badge').nth(1).waitFor();
+  assert.equal(await page.locator('.count-badge').nth(1).textContent(), '1', 'unverified');
+  await page.locator('code.slug', {hasText: 'hanoi/ba-dinh'}).waitFor();
+  await shot(page, 'policy');
+  // Vietnamese number and date formats, from the page's own formatters (Asia/Ho_Chi_Minh).
+  const formats = await page.evaluate(async () => {
+    const i18n = await import('./js/i18n.js');
+    return {number: i18n.formatNumber(1234567.5), time: i18n.formatTime('2026-12-02T16:41:05Z')};
+  });
+  assert.equal(formats.number, '1.234.567,5');
+  assert.match(formats.time, /^23:41:05,? 02\/12\/2026$/);
+
+  // A group named on the groups page, typed decomposed (as Unikey's "Unicode tổ hợp" does):
+  // stored and shown precomposed (NFC), then everywhere the group appears.
+  await page.getByRole('link', {name: vi['nav.groups'], exact: true}).click();
+  await heading().filter({hasText: vi['groups.title']}).waitFor();
+  await page.getByRole('button', {name: `${vi['groups.rename']}: laocai/sa-pa`}).click();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'group-display-name');
+  await page.keyboard.type('Thi\u0323 xa\u0303 Sa Pa');
+  await page.keyboard.press('Enter');
+  await page.getByRole('status').filter({hasText: 'Thị xã Sa Pa'}).waitFor();
+  await page.getByRole('cell', {name: 'Thị xã Sa Pa', exact: true}).waitFor();
+  assert.ok((await page.content()).includes('Th\u1ecb x\u00e3 Sa Pa'), 'not stored in NFC');
+  await shotBoth(page, 'groups');
+  await page.getByRole('link', {name: vi['nav.summary'], exact: true}).click();
+  await page.getByText('Thị xã Sa Pa (laocai/sa-pa)').first().waitFor();
 
   // Admin pages: an analyst account (its setup code shown once), an enrollment token (shown
   // once, gone when the page is left), revoked.
@@ -264,6 +355,8 @@ try {
   await page.getByRole('button', {name: `${vi['tokens.revoke']}: laocai/sa-pa`}).click();
   await page.getByRole('cell', {name: vi['token_state.revoked'], exact: true}).first().waitFor();
   assert.ok(!(await page.content()).includes(enrollToken), 'the token was shown again');
+  secrets.push(enrollToken, analystCode);
+  await assertNoSecrets('the tokens page again');
 
   // 9. English, remembered across a reload; the session and its CSRF token survive it.
   await page.locator('#language').selectOption('en');
@@ -281,6 +374,25 @@ try {
   const after = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
   assert.equal(after, 401, 'the session outlived the logout');
   await shot(page, 'logged-out');
+
+  // A login with a recovery code: accepted once, refused the second time.
+  const recoveryLogin = async () => {
+    await page.getByLabel(vi['login.account']).fill(account);
+    await page.getByLabel(vi['login.password']).fill(password);
+    await page.getByLabel(vi['login.use_recovery']).check();
+    await page.getByLabel(vi['login.recovery_code'], {exact: true}).fill(recoveryCodes[0]);
+    await page.getByRole('button', {name: vi['login.submit']}).click();
+  };
+  await recoveryLogin();
+  await heading().filter({hasText: vi['summary.title']}).waitFor();
+  assert.equal(seen.logins.at(-1).status, 200);
+  await assertNoSecrets('after the recovery login');
+  await page.getByRole('button', {name: vi['nav.logout']}).click();
+  await page.getByText(vi['login.logged_out']).waitFor();
+  await recoveryLogin();
+  await page.getByRole('alert').filter({hasText: vi['login.refused']}).waitFor();
+  assert.equal(seen.logins.at(-1).status, 401, 'a used recovery code was accepted again');
+  await shot(page, 'recovery-code-reused');
 
   // 11. The analyst sees no admin menu and no button that changes anything.
   await page.getByRole('link', {name: vi['login.setup_link']}).click();

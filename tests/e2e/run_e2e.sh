@@ -110,6 +110,9 @@ for device in "$service_device" "$other_device"; do
   done
 done
 
+# A group's Vietnamese name, set with cgctl; the dashboard shows it next to the slug.
+t "${cgctl[@]}" group name laocai/bac-ha "Xã Bắc Hà" >/dev/null
+
 admin=$(t "$soc" account create-admin --data-dir "$work/soc" thu.tran \
   --display-name "Trần Thị Thu" --json)
 setup_code=$(printf '%s' "$admin" | sed -n 's/.*"setup_code": *"\([^"]*\)".*/\1/p')
@@ -118,6 +121,7 @@ setup_code=$(printf '%s' "$admin" | sed -n 's/.*"setup_code": *"\([^"]*\)".*/\1/
 echo "artifacts: $artifacts"
 CG_URL="https://localhost:$operator_port/" CG_ACCOUNT=thu.tran CG_SETUP_CODE="$setup_code" \
 CG_SERVICE_DEVICE="$service_device" CG_REPORT_GROUP=laocai CG_NONCOMPLIANT=2 \
+CG_NAMED_GROUP=laocai/bac-ha CG_NAMED_GROUP_NAME="Xã Bắc Hà" \
 CG_ARTIFACTS="$artifacts" CG_CHROMIUM="$chromium" CG_USER_DATA="$work/chromium-profile" \
 NODE_PATH="$npm_dir/node_modules" \
   timeout 240 node "$src/tests/e2e/dashboard_e2e.mjs"

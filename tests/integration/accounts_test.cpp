@@ -190,6 +190,31 @@ TEST_F(AccountsTest, TheFirstAdminSetsUpTotpLogsInUsesTheSessionAndLogsOut) {
   EXPECT_THAT(list.out, HasSubstr("Trần Thị Bình"));
   EXPECT_THAT(list.out, HasSubstr("setup pending"));
 
+  // A machine token owned by the analyst's account dies with the account's disabling, at once;
+  // enabling does not bring it back; a reset gives a new one-time setup code.
+  const CommandOutput owned = RunCmd(Ctl({"--json", "operator", "create", "--name", "siem-pull",
+                                          "--role", "analyst", "--account", "binh.tran"}));
+  ASSERT_EQ(owned.exit_code, 0) << owned.err;
+  const std::string owned_token =
+      Secret("owned.token", nlohmann::json::parse(owned.out).value("token", ""));
+  auto with_owned = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = Ctl({"--token-file", owned_token});
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCmd(argv);
+  };
+  EXPECT_EQ(with_owned({"devices"}).exit_code, 0);
+  const CommandOutput disabled = RunCmd(Ctl({"account", "disable", "binh.tran"}));
+  ASSERT_EQ(disabled.exit_code, 0) << disabled.err;
+  EXPECT_THAT(disabled.out, HasSubstr("tokens are revoked"));
+  EXPECT_EQ(with_owned({"devices"}).exit_code, 2);
+  EXPECT_THAT(RunCmd(Ctl({"--csv", "account", "list"})).out,
+              HasSubstr("binh.tran,Trần Thị Bình,analyst,disabled"));
+  ASSERT_EQ(RunCmd(Ctl({"account", "enable", "binh.tran"})).exit_code, 0);
+  EXPECT_EQ(with_owned({"devices"}).exit_code, 2);
+  const CommandOutput reset = RunCmd(Ctl({"account", "reset", "binh.tran", "--totp"}));
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  EXPECT_EQ(reset.LastLine().size(), 19u) << reset.out;
+
   // The audit log has the wrong code and the login, for this account, as changes.
   const CommandOutput audit =
       RunCmd(Ctl({"--json", "audit", "--changes", "--account", "an.nguyen", "--action", "login"}));

@@ -1,6 +1,7 @@
 // Issue 15's operator tools end to end with the real binaries on loopback: a scrape-only token
 // that reads /metrics and nothing else, `--csv` from the real cgctl against the real cg-soc, and
-// an inspection report downloaded again byte for byte by its id.
+// an inspection report downloaded again byte for byte by its id; and issue 16's group display
+// names set by an admin and read by an analyst with cgctl.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -133,6 +134,60 @@ TEST_F(QueryCliTest, AnInspectionReportDownloadsAgainByteForByte) {
       RunCmd(soc_->Ctl({"report", "download", "00000000-0000-4000-8000-000000000001"}));
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_TRUE(Contains(unknown.err, "404")) << unknown.err;
+}
+
+TEST_F(QueryCliTest, AnAdminNamesAGroupInVietnameseAndAnAnalystReadsIt) {
+  // Typed with combining marks (Unikey's "Unicode tổ hợp"): stored composed.
+  const CommandOutput set =
+      RunCmd(soc_->Ctl({"group", "name", "laocai/bac-ha", "Xa\u0303 Ba\u0306\u0301c Ha\u0300"}));
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(FirstLine(set.out), "group laocai/bac-ha: Xã Bắc Hà (laocai/bac-ha)");
+  // Refused with the SOC's reason; the name stays.
+  const CommandOutput bad = RunCmd(soc_->Ctl({"group", "name", "laocai/bac-ha", "Xã\u202eBắc Hà"}));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(Contains(bad.err, "U+202E")) << bad.err;
+  EXPECT_EQ(RunCmd(soc_->Ctl({"group", "name", "Bac Ha", "Xã Bắc Hà"})).exit_code, 2);
+  EXPECT_EQ(RunCmd(soc_->Ctl({"group", "name", "laocai/bac-ha"})).exit_code, 2);  // no name
+  ASSERT_EQ(RunCmd(soc_->Ctl({"group", "name", "laocai/sa-pa", "Thị xã Sa Pa"})).exit_code, 0);
+
+  const CommandOutput made = RunCmd(
+      soc_->Ctl({"--json", "operator", "create", "--name", "phan.tich", "--role", "analyst"}));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string token_file = tmp_.path() + "/analyst.token";
+  ASSERT_TRUE(
+      WriteFileAtomic(token_file, json::parse(made.out).value("token", "") + "\n", 0600).ok());
+  const CommandOutput listed = RunCmd(soc_->Ctl({"groups"}, token_file));
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(Contains(listed.out, "Xã Bắc Hà")) << listed.out;
+  const CommandOutput csv = RunCmd(soc_->Ctl({"--csv", "groups"}, token_file));
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(FirstLine(csv.out), "GROUP,DISPLAY NAME,DEVICES,NAMED BY,NAMED AT");
+  EXPECT_TRUE(Contains(csv.out, "laocai/bac-ha,Xã Bắc Hà,none yet,admin,")) << csv.out;
+  // The analyst may not name groups.
+  const CommandOutput refused =
+      RunCmd(soc_->Ctl({"group", "name", "laocai/bac-ha", "Tên khác"}, token_file));
+  EXPECT_EQ(refused.exit_code, 2);
+  // The admin clears one; the analyst's JSON no longer has it.
+  const CommandOutput cleared = RunCmd(soc_->Ctl({"group", "name", "laocai/sa-pa", "--clear"}));
+  ASSERT_EQ(cleared.exit_code, 0) << cleared.err;
+  EXPECT_EQ(FirstLine(cleared.out), "group laocai/sa-pa: display name removed");
+  const auto groups = json::parse(RunCmd(soc_->Ctl({"--json", "groups"}, token_file)).out);
+  ASSERT_EQ(groups["groups"].size(), 1u) << groups;
+  EXPECT_EQ(groups["groups"][0]["display_name"], "Xã Bắc Hà");
+  // Every change is in the audit log with the name it set.
+  const CommandOutput audit =
+      RunCmd(soc_->Ctl({"--json", "audit", "--changes", "--action", "group-names"}));
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  const auto entries = json::parse(audit.out)["entries"];
+  // Newest first: the clear, the analyst refused, Sa Pa named, the two refusals, Bắc Hà named
+  // (the name cgctl itself refused never reached the SOC).
+  ASSERT_EQ(entries.size(), 6u) << audit.out;
+  EXPECT_EQ(entries[0].value("target", ""), "group laocai/sa-pa display name cleared");
+  EXPECT_EQ(entries[1].value("result", 0), 403);
+  EXPECT_EQ(entries[1].value("actor", ""), "phan.tich");
+  EXPECT_EQ(entries[4].value("result", 0), 400);
+  EXPECT_EQ(entries[5].value("target", ""), "group laocai/bac-ha display name \"Xã Bắc Hà\"");
+  EXPECT_EQ(entries[5].value("result", 0), 200);
 }
 
 }  // namespace

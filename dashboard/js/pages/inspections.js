@@ -4,27 +4,39 @@ import {h, field, select, table} from '../dom.js';
 import {t, tOr, formatNumber, formatTime} from '../i18n.js';
 import {get, post, paths, pathWithId} from '../api.js';
 import {pageHeading, errorBox, showError, hideError, loading, statusBadge, checkName,
-        yesNo} from '../ui.js';
+        yesNo, groupLabel} from '../ui.js';
+import {groupOptions} from '../groups.js';
 import {hasRole, navigate} from '../app.js';
 
 const POLL_MS = 2000;
 
 function targetText(target) {
   const [kind, ...rest] = String(target || '').split(' ');
+  if (kind === 'group' && rest.length) {
+    return h('span', {}, tOr('inspections.target_', kind), ' ', groupLabel(rest.join(' ')));
+  }
   return `${tOr('inspections.target_', kind)} ${rest.join(' ')}`.trim();
 }
 
 function startForm(errors) {
   const kind = select({name: 'kind'}, [['group', t('inspections.target_group')],
     ['device', t('inspections.target_device')]], 'group');
-  const target = h('input', {name: 'target', required: true, spellcheck: 'false'});
+  const target = h('input', {name: 'target', required: true, spellcheck: 'false',
+                             list: 'inspection-groups', autocomplete: 'off'});
+  kind.addEventListener('change', () => {
+    if (kind.value === 'group') {
+      target.setAttribute('list', 'inspection-groups');
+    } else {
+      target.removeAttribute('list');
+    }
+  });
   const yara = h('input', {type: 'checkbox', id: 'insp-yara'});
   const submit = h('button', {type: 'submit'}, t('inspections.start'));
   const form = h('form', {class: 'filters'},
     field(t('inspections.kind'), kind),
     field(t('inspections.target'), target, t('inspections.target_hint')),
     h('div', {class: 'field checkbox'}, yara, h('label', {for: 'insp-yara'}, t('inspections.yara'))),
-    h('div', {class: 'actions'}, submit));
+    h('div', {class: 'actions'}, submit), groupOptions('inspection-groups'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     hideError(errors);

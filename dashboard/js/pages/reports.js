@@ -4,6 +4,7 @@ import {h, field, select} from '../dom.js';
 import {t, language} from '../i18n.js';
 import {request, paths, query} from '../api.js';
 import {pageHeading, errorBox, showError, hideError} from '../ui.js';
+import {groupOptions} from '../groups.js';
 
 function isoDate(d) {
   const pad = (n) => String(n).padStart(2, '0');
@@ -29,7 +30,8 @@ export async function render(ctx) {
   const today = new Date();
   const monthAgo = new Date(today.getTime() - 30 * 86400 * 1000);
   const group = h('input', {name: 'group', required: true, spellcheck: 'false',
-                            placeholder: 'laocai/bac-ha', value: ctx.query.get('group') || ''});
+                            placeholder: 'laocai/bac-ha', value: ctx.query.get('group') || '',
+                            list: 'report-groups', autocomplete: 'off'});
   const from = h('input', {type: 'date', name: 'from', required: true, value: isoDate(monthAgo)});
   const to = h('input', {type: 'date', name: 'to', required: true, value: isoDate(today)});
   const format = select({name: 'format'}, [['html', t('reports.format_html')],
@@ -43,7 +45,7 @@ export async function render(ctx) {
     field(t('reports.group'), group, t('reports.group_hint')),
     field(t('reports.from'), from), field(t('reports.to'), to),
     field(t('reports.format'), format), field(t('reports.language'), lang),
-    h('div', {class: 'actions'}, submit));
+    h('div', {class: 'actions'}, submit), groupOptions('report-groups'));
   ctx.main.append(pageHeading(t('reports.title')), h('p', {}, t('reports.intro')), errors, form,
     result);
   form.addEventListener('submit', async (e) => {

@@ -1035,7 +1035,9 @@ TEST_F(SqliteStorageTest, TheIdentityMigrationListsDevicesRevokedBeforeIt) {
   }
   {
     RawDb raw(DbPath());
-    ASSERT_EQ(raw.Exec(  // migration 11 (query indexes), undone
+    ASSERT_EQ(raw.Exec(  // migration 12 (group names), undone
+                  "DROP TABLE group_names; "
+                  // migration 11 (query indexes), undone
                   "DROP INDEX devices_by_posture; DROP INDEX devices_by_os; "
                   "DROP INDEX devices_by_agent_version; DROP INDEX devices_by_policy_version; "
                   "DROP INDEX devices_by_silence; DROP INDEX devices_for_summary; "

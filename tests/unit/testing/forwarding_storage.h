@@ -177,6 +177,15 @@ class ForwardingStorage : public soc::Storage {
   }
   Result<soc::ReportRecord> GetReport(std::string_view id) override { return real_.GetReport(id); }
   Result<std::vector<std::string>> ListDeviceGroups() override { return real_.ListDeviceGroups(); }
+  Status SetGroupDisplayName(const soc::GroupDisplayName& name) override {
+    return real_.SetGroupDisplayName(name);
+  }
+  Result<bool> ClearGroupDisplayName(std::string_view group) override {
+    return real_.ClearGroupDisplayName(group);
+  }
+  Result<std::vector<soc::GroupDisplayName>> ListGroupDisplayNames() override {
+    return real_.ListGroupDisplayNames();
+  }
   Status AppendAudit(const soc::AuditEntry& e) override { return real_.AppendAudit(e); }
   Result<std::vector<soc::AuditEntry>> ListAudit(size_t limit) override {
     return real_.ListAudit(limit);
