@@ -16,7 +16,7 @@
 #      keep-alive mTLS) against the same raw SQLite reference as ingest_bench.sh, before and
 #      after (the reference is their mean).
 # Usage: tests/bench/load_bench.sh [BUILD_DIR] [--agents N] [--database URL] [--idle-seconds S]
-#          [--backlog K] [--pushes P] [--smoke]
+#          [--backlog K] [--pushes P] [--stop-after push] [--smoke]
 # --database is handed to `cg-soc init/serve/policy-key add` (a PostgreSQL node); the raw ingest
 # reference is SQLite's, so its ratio is printed only for the SQLite backend.
 # --smoke: 200 agents, short windows, small ingest (the ctest load_bench_smoke); exits 1 when a
@@ -30,7 +30,7 @@ if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
   build="$1"
   shift
 fi
-agents=10000 database="" idle=60 backlog=3 pushes=2 smoke=0
+agents=10000 database="" idle=60 backlog=3 pushes=2 smoke=0 stop_after=""
 ingest_agents=32 ingest_reports=100
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,6 +39,7 @@ while [ $# -gt 0 ]; do
     --idle-seconds) idle="$2"; shift 2 ;;
     --backlog) backlog="$2"; shift 2 ;;
     --pushes) pushes="$2"; shift 2 ;;
+    --stop-after) stop_after="$2"; shift 2 ;;
     --smoke) smoke=1; agents=200; idle=3; backlog=2; pushes=1; ingest_agents=4
       ingest_reports=20; shift ;;
     *) echo "error: unknown argument $1" >&2; exit 2 ;;
@@ -179,6 +180,13 @@ for v in $(seq 1 "$pushes"); do
   [ "$(j "$p" delivered)" = "$agents" ] || push_ok=0
   sleep $((smoke ? 0 : 2))
 done
+
+if [ "$stop_after" = push ]; then
+  send quit
+  answer FINAL >/dev/null
+  [ "$push_ok" = 1 ] || { echo "FAIL: a push did not reach every agent"; exit 1; }
+  exit 0
+fi
 
 # 3. Reconnect storm.
 sig="${CG_LOAD_STOP_SIGNAL:-TERM}"
