@@ -577,6 +577,11 @@ class Session : public std::enable_shared_from_this<Session> {
       }
 
       http::request<http::string_body> message = parser.release();
+      if (buffer_.size() == 0) {
+        // Nothing read ahead: give the read buffer back while the answer is awaited (a held
+        // long-poll waits up to 55 s; the buffer grew to the largest request, e.g. a batch).
+        buffer_.shrink_to_fit();
+      }
       const bool keep_alive = message.keep_alive();
       const unsigned version = message.version();
       const bool head = message.method() == http::verb::head;

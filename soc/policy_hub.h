@@ -124,7 +124,15 @@ class PolicyHub {
   std::vector<size_t> LayerIndexesLocked(std::string_view group, SysTime at) const;
   std::optional<ExpectedPolicy> ExpectedForLocked(std::string_view group, SysTime at) const;
   // The answer for `request` now, or nullopt when there is nothing new. Holds mu_.
-  Result<std::optional<protocol::HttpResponse>> NewsLocked(const PollRequest& request);
+  // What a device is served, recorded after a batch of wake-ups (see Wake).
+  struct Served {
+    std::string device_id;
+    int64_t version = 0;
+    std::string hash;
+  };
+  // With `served`, the policy set handed out is added there instead of being recorded now.
+  Result<std::optional<protocol::HttpResponse>> NewsLocked(const PollRequest& request,
+                                                           std::vector<Served>* served = nullptr);
   // Answers or parks; `respond` is consumed either way.
   void Evaluate(PollRequest request, Responder respond,
                 std::chrono::steady_clock::time_point deadline);

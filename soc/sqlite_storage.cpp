@@ -1225,6 +1225,18 @@ class SqliteStorage final : public Storage {
     return OkStatus();
   }
 
+  Status RecordPolicyServedMany(const std::vector<std::string>& device_ids, int64_t version,
+                                std::string_view hash) override {
+    std::lock_guard lock(mu_);
+    CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));
+    for (const auto& id : device_ids) {
+      CG_ASSIGN_OR_RETURN(auto s, Prepare("UPDATE devices SET served_policy_version = ?2, "
+                                          "served_policy_hash = ?3 WHERE device_id = ?1"));
+      CG_RETURN_IF_ERROR(s.Bind(std::string_view(id), version, hash).Run());
+    }
+    return tx.Commit();
+  }
+
   Status CreateTask(const Task& task, const std::vector<std::string>& device_ids) override {
     std::lock_guard lock(mu_);
     CG_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_.get()));

@@ -550,6 +550,18 @@ class Storage {
   // Records the policy set the long-poll handed to a device (kNotFound if unknown).
   virtual Status RecordPolicyServed(std::string_view device_id, int64_t version,
                                     std::string_view hash) = 0;
+  // The same for many devices at once (a push waking thousands of long-polls); a backend may
+  // record them in one transaction. Unknown devices are skipped.
+  virtual Status RecordPolicyServedMany(const std::vector<std::string>& device_ids, int64_t version,
+                                        std::string_view hash) {
+    for (const auto& id : device_ids) {
+      if (auto s = RecordPolicyServed(id, version, hash);
+          !s.ok() && s.error().code != ErrorCode::kNotFound) {
+        return s;
+      }
+    }
+    return OkStatus();
+  }
 
   // Stores a task with one pending assignment per device (kNotFound for an unknown device;
   // nothing is stored then).

@@ -321,6 +321,40 @@ TEST_F(PolicyHubTest, APollWithTheExpectedSetIsHeldAndAnotherGetsTheLayersWhichA
   EXPECT_EQ(d->served_policy_version, 1);
 }
 
+// A push to a whole node wakes its agents in chunks (one transaction per chunk records what
+// they were served): every woken agent gets the set and is recorded served, across several
+// chunks, and an agent of another group stays parked.
+TEST_F(PolicyHubTest, APushWakesHundredsOfWaitersInChunksAndRecordsEveryOneServed) {
+  constexpr int kWaiters = 600;  // more than two chunks of 256
+  std::vector<std::string> devices;
+  std::vector<Answer> answers(kWaiters);
+  for (int i = 0; i < kWaiters; ++i) {
+    devices.push_back(AddDevice("laocai/bac-ha"));
+    hub_->Poll(Poll(devices.back(), "laocai/bac-ha"), answers[static_cast<size_t>(i)].responder());
+  }
+  const std::string other = AddDevice("hanoi");
+  Answer elsewhere;
+  hub_->Poll(Poll(other, "hanoi"), elsewhere.responder());
+  EXPECT_EQ(hub_->Waiting(), static_cast<size_t>(kWaiters + 1));
+
+  MustPush(Sign(Doc(4, {"laocai/"})));
+  for (int i = 0; i < kWaiters; ++i) {
+    auto body = answers[static_cast<size_t>(i)].Wait();
+    ASSERT_TRUE(body) << "waiter " << i << " was not woken";
+    EXPECT_EQ((*body)["status"], "update");
+    EXPECT_EQ((*body)["policy_set"]["version"], 4);
+    auto d = storage_->GetDevice(devices[static_cast<size_t>(i)]);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->served_policy_version, 4);
+    EXPECT_EQ(d->served_policy_hash, (*body)["policy_set"]["hash"]);
+  }
+  EXPECT_FALSE(elsewhere.Ready());
+  EXPECT_EQ(hub_->Waiting(), 1u);
+  auto d = storage_->GetDevice(other);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->served_policy_version, 0);
+}
+
 TEST_F(PolicyHubTest, APollIsAnsweredAtOnceWhenTheGroupHasANewerPolicy) {
   const StoredPolicy p = MustPush(Sign(Doc(7, {"laocai/"})));
   Answer newer;
