@@ -12,6 +12,7 @@
 
 #include "agent/background_scan.h"
 #include "agent/delivery.h"
+#include "agent/enroll_token.h"
 #include "agent/inbox.h"
 #include "agent/policy_store.h"
 #include "agent/poller.h"
@@ -248,9 +249,37 @@ int Run(const RunOptions& options, platform::Platform& platform) {
   StateDir state(options.state_dir);
   // The identity (enrollment record, key, certificate) cannot be rebuilt here. Without it the
   // service cannot report, so it says why in its log and tries again, rather than exiting into
-  // a restart loop; --once fails at once.
+  // a restart loop (systemd's or the SCM's); --once fails at once. A token file waiting beside
+  // the configuration is used first, and again with back-off while the SOC cannot be reached.
   std::optional<Enrollment> enrolled;
+  std::mt19937_64 enroll_rng(std::random_device{}());
+  int token_failures = 0;
   while (true) {
+    const std::string token_file =
+        options.config ? TokenFilePath(*options.config, options.config_file) : std::string();
+    if (options.config && FileExists(token_file)) {
+      const Status s =
+          EnrollFromTokenFile(*options.config, options.config_file, options.state_dir, platform,
+                              [&inbox](std::chrono::seconds wait) { inbox.SleepFor(wait); });
+      if (!s.ok() && options.once) {
+        spdlog::error("{}", s.error().ToString());
+        return 2;
+      }
+      if (!s.ok() && FileExists(token_file)) {  // may pass: SOC unreachable, rate-limited
+        const auto wait = EnrollRetryDelay(
+            ++token_failures, std::uniform_real_distribution<double>(0.0, 1.0)(enroll_rng));
+        spdlog::error("{}; trying again in {} s", s.error().ToString(),
+                      std::chrono::duration_cast<std::chrono::seconds>(wait).count());
+        if (inbox.SleepFor(wait)) {
+          return 0;  // stopped
+        }
+        continue;
+      }
+      if (!s.ok()) {  // refused for good: the token is deleted; wait for a new one below
+        spdlog::error("{}", s.error().ToString());
+      }
+      token_failures = 0;
+    }
     auto enrollment = state.LoadEnrollment();
     std::string problem;
     if (!enrollment.ok()) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "agent/config.h"
@@ -57,11 +58,19 @@ struct RunOptions {
   // that turns the SOC's policy distribution off, and a shift of the agent's clock.
   std::string policy_file;
   std::chrono::seconds clock_offset{0};
+  // The service's configuration (`run --config FILE`): while the device is not enrolled, the
+  // token file it names (enroll_token.h) is used at start and, after a failure that may pass
+  // (SOC unreachable, rate-limited), again with back-off (EnrollRetryDelay) until it works,
+  // the SOC refuses it for good, or a stop; the service keeps running meanwhile.
+  std::optional<AgentConfig> config;
+  std::string config_file;
 };
 
 // One cycle: collect, spool, deliver. With once=false repeats on schedule until the OS asks
-// the process to stop (platform/os/stop_source.h). Returns the process exit code (0: the last
-// cycle's report was committed). `platform` is the live machine's; its clock is shifted by
+// the process to stop (platform/os/stop_source.h); a device that is not enrolled yet (or whose
+// identity cannot be read) waits and tries again, using options.config's token file, rather
+// than exiting. Returns the process exit code (0: the last cycle's report was committed; 2:
+// --once without an identity). `platform` is the live machine's; its clock is shifted by
 // options.clock_offset.
 int Run(const RunOptions& options, platform::Platform& platform);
 

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string_view>
 #include <system_error>
@@ -75,7 +77,8 @@ std::string TokenFilePath(const AgentConfig& config, const std::string& config_f
 }
 
 Status EnrollFromTokenFile(const AgentConfig& config, const std::string& config_file,
-                           const std::string& state_dir, platform::Platform& platform) {
+                           const std::string& state_dir, platform::Platform& platform,
+                           std::function<void(std::chrono::seconds)> sleep) {
   const std::string path = TokenFilePath(config, config_file);
   if (!FileExists(path)) {
     return OkStatus();
@@ -107,6 +110,7 @@ Status EnrollFromTokenFile(const AgentConfig& config, const std::string& config_
   options.ca_file = *config.ca_file;
   options.policy_key_file = config.policy_key_file.value_or("");
   options.state_dir = state_dir;
+  options.sleep = std::move(sleep);
   spdlog::info("enrolling with the token file {} at {}", path, options.server);
   auto enrollment = Enroll(options, platform);
   if (!enrollment.ok()) {
@@ -118,7 +122,7 @@ Status EnrollFromTokenFile(const AgentConfig& config, const std::string& config_
       CG_RETURN_IF_ERROR(RemoveFile(path));
       return e;
     }
-    KeepAsLastError(state, e.ToString() + " (the token file is kept for the next start)");
+    KeepAsLastError(state, e.ToString() + " (the token file is kept; the service tries again)");
     return e;
   }
   CG_RETURN_IF_ERROR(RemoveFile(path));
@@ -132,6 +136,18 @@ Status EnrollFromTokenFile(const AgentConfig& config, const std::string& config_
     KeepAsLastError(state, message);
   }
   return OkStatus();
+}
+
+std::chrono::milliseconds EnrollRetryDelay(int failures, double unit) {
+  constexpr std::chrono::milliseconds kFirst{10'000};
+  constexpr std::chrono::milliseconds kMost{300'000};
+  std::chrono::milliseconds wait = kFirst;
+  for (int i = 1; i < failures && wait < kMost; ++i) {
+    wait *= 2;
+  }
+  wait = std::min(wait, kMost);
+  const double scale = 0.8 + 0.4 * std::clamp(unit, 0.0, 1.0);
+  return std::chrono::milliseconds(std::llround(static_cast<double>(wait.count()) * scale));
 }
 
 }  // namespace cg::agent

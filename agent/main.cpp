@@ -387,17 +387,11 @@ int main(int argc, char** argv) {
     }
     run.interval = std::chrono::seconds(interval_s);
     run.interval_explicit = interval_opt->count() > 0;
-    auto run_agent = [&]() -> int {
-      if (run_config) {
-        if (auto s =
-                cg::agent::EnrollFromTokenFile(*run_config, config_file, run.state_dir, *platform);
-            !s.ok()) {
-          spdlog::error("{}", s.error().ToString());
-          return 2;
-        }
-      }
-      return cg::agent::Run(run, *platform);
-    };
+    if (run_config) {  // its token file is used by Run, again and again until enrolled
+      run.config = std::move(run_config);
+      run.config_file = config_file;
+    }
+    auto run_agent = [&]() -> int { return cg::agent::Run(run, *platform); };
     if (run_as_service) {
       return cg::agent::RunAsService(run_agent);
     }

@@ -11,6 +11,14 @@
 // document (write access, sharing read), which the scan must read like yara does, and one
 // without any sharing, which no other program can open: the scan must report it as an error
 // with ERROR_SHARING_VIOLATION (32) and report nothing else differently.
+//
+// `make-huge BASE` / `compare-huge BASE AGENT_EXE` (yara_differential_test.sh BASE huge, its
+// own CTest test) are the file past 2^31: yara_corpus.h's 2.2 GiB sparse file, scanned by
+// cg-agent.exe (mapped whole, then hashed through ReadAt since it matches) and by `yara`, with
+// the corpus rules whose conditions read sizes and offsets plus rules naming offsets beyond
+// 2^31 outright. The string-heavy rules (xor(1-255), base64, wide, nocase, regex, hex
+// alternatives) stay with the small corpus: on 2 GiB of zeros they only double both scans'
+// time (measured), and what they test does not depend on the file's size.
 #include <windows.h>
 // CommandLineToArgvW; after windows.h.
 #include <shellapi.h>
@@ -117,6 +125,49 @@ int Make(const std::string& base) {
   return failures == 0 ? 0 : 1;
 }
 
+// The huge file's rules: the corpus rules about sizes and offsets, and offsets past 2^31 named
+// outright (the marker straddles 2^31: 2147483643..2147483662).
+std::string HugeRules() {
+  const std::vector<std::string> keep = {
+      "marker_anywhere", "marker_at_start", "marker_at_end", "marker_twice", "marker_after_1mib",
+      "big_file",        "exactly_16mib",   "empty_file",    "elf_small",    "shebang_script"};
+  std::string rules;
+  const std::string all = corpus::kRules;
+  for (size_t start = 0; start < all.size();) {
+    const size_t end = std::min(all.find('\n', start), all.size());
+    const std::string line = all.substr(start, end - start);
+    for (const auto& name : keep) {
+      if (line.starts_with("rule " + name + " ")) {
+        rules += line + "\n";
+      }
+    }
+    start = end + 1;
+  }
+  rules += R"YARA(
+rule marker_across_2gib { strings: $m = "CG-DIFF-MARKER-31337" condition: $m at 2147483643 }
+rule marker_offsets { strings: $m = "CG-DIFF-MARKER-31337" condition: #m == 2 and @m[1] == 2147483643 and @m[2] == filesize - 20 and !m[2] == 20 }
+rule size_past_2gib { condition: filesize > 2147483648 and filesize < 4294967296 }
+rule reads_past_2gib { condition: uint8(2147483643) == 0x43 and uint32be(filesize - 4) == 0x31333337 and uint16(2147483642) == 0x4300 }
+rule not_truncated { condition: filesize == 2214592512 }
+)YARA";
+  return rules;
+}
+
+int MakeHuge(const std::string& base) {
+  const std::wstring root = WinPath(base + "/corpus");
+  if (!corpus::WriteFile(std::filesystem::path(WinPath(base + "/rules.yar")), HugeRules())) {
+    Fail("writing rules.yar");
+  }
+  std::filesystem::create_directories(std::filesystem::path(root) / L"planted");
+  const uint64_t size = (uint64_t{1} << 31) + 64 * corpus::kMiB;
+  const std::string& m = corpus::kMarker;
+  if (!corpus::WriteSparse(std::filesystem::path(root) / L"planted" / L"huge_sparse.bin", size,
+                           {{(uint64_t{1} << 31) - 5, m}, {size - m.size(), m}})) {
+    Fail("writing planted/huge_sparse.bin");
+  }
+  return failures == 0 ? 0 : 1;
+}
+
 std::string ReadAll(const std::string& unix_path) {
   std::ifstream f(std::filesystem::path(WinPath(unix_path)), std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
@@ -125,8 +176,8 @@ std::string ReadAll(const std::string& unix_path) {
 // `yara` prints "RULE PATH\n" per match with the path's raw bytes; a record ends where the
 // next "\nRULE ROOT/" begins (as in the Linux test). Paths become the Windows paths the scan
 // reports, escaped the same way.
-Hits ParseYara(const std::string& out, const std::string& unix_root) {
-  const auto rules = corpus::RuleNames();
+Hits ParseYara(const std::string& out, const std::string& unix_root,
+               const std::vector<std::string>& rules = corpus::RuleNames()) {
   auto starts_record = [&](size_t pos) {
     return std::any_of(rules.begin(), rules.end(), [&](const std::string& r) {
       const std::string head = r + " " + unix_root + "/";
@@ -292,6 +343,66 @@ int Compare(const std::string& base, const std::string& agent) {
   return failures == 0 ? 0 : 1;
 }
 
+// The file past 2^31: every (rule, path) `yara` printed and nothing else, no error, and the
+// match's size and hash (read back through ReadAt past 2^31) in the report.
+int CompareHuge(const std::string& base, const std::string& agent) {
+  const std::string unix_root = base + "/corpus";
+  const std::string path =
+      cg::platform::EscapePath(WinPathUtf8(unix_root + "/planted/huge_sparse.bin"));
+  std::vector<std::string> names;  // the huge file's rules: one per line, "rule NAME ..."
+  const std::string rules = HugeRules();
+  for (size_t k = rules.find("rule "); k != std::string::npos; k = rules.find("\nrule ", k)) {
+    k += rules[k] == '\n' ? 6 : 5;
+    names.push_back(rules.substr(k, rules.find(' ', k) - k));
+  }
+  const Hits expected = ParseYara(ReadAll(base + "/yara.out"), unix_root, names);
+  for (const char* rule :
+       {"marker_across_2gib", "marker_offsets", "marker_at_end", "marker_twice",
+        "marker_after_1mib", "big_file", "size_past_2gib", "reads_past_2gib", "not_truncated"}) {
+    if (!expected.contains({rule, path})) {
+      Fail(std::string("corpus check: yara should report ") + rule + " in the huge file");
+    }
+  }
+  Run run;
+  const std::wstring command = Quote(*Utf8ToWide(agent)) + L" scan --rules " +
+                               Quote(WinPath(base + "/rules.yar")) + L" --path " +
+                               Quote(WinPath(unix_root)) + L" --threads 1 --json";
+  if (!RunProcess(command, run)) {
+    Fail("starting " + agent + " (Win32 error " + std::to_string(GetLastError()) + ")");
+    return 1;
+  }
+  if (run.exit_code != 1) {
+    Fail("cg-agent.exe scan exited " + std::to_string(run.exit_code) + ", not 1 (matches found)");
+  }
+  const auto doc = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) {
+    Fail("cg-agent.exe scan printed no JSON: " + run.out.substr(0, 2000));
+    return 1;
+  }
+  if (!doc["errors"].empty()) {
+    Fail("errors: " + doc["errors"].dump());
+  }
+  Hits got;
+  for (const auto& m : doc["matches"]) {
+    got.emplace(m["rule"].get<std::string>(), m["path"].get<std::string>());
+    if (m["size"] != 2214592512u || m["sha256"].get<std::string>().size() != 64) {
+      Fail("match without the file's size or hash: " + m.dump());
+    }
+  }
+  for (const auto& hit : expected) {
+    if (!got.contains(hit)) {
+      Fail("only yara: " + hit.first + " " + hit.second);
+    }
+  }
+  for (const auto& hit : got) {
+    if (!expected.contains(hit)) {
+      Fail("only cg-agent.exe scan: " + hit.first + " " + hit.second);
+    }
+  }
+  std::printf("huge file: yara %zu matches, cg-agent.exe scan %zu\n", expected.size(), got.size());
+  return failures == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main() {
@@ -309,6 +420,14 @@ int main() {
   if (args.size() == 3 && args[0] == "compare") {
     return Compare(args[1], args[2]);
   }
-  std::fprintf(stderr, "usage: cg_win_yara_differential make BASE | compare BASE AGENT_EXE\n");
+  if (args.size() == 2 && args[0] == "make-huge") {
+    return MakeHuge(args[1]);
+  }
+  if (args.size() == 3 && args[0] == "compare-huge") {
+    return CompareHuge(args[1], args[2]);
+  }
+  std::fprintf(stderr,
+               "usage: cg_win_yara_differential make|make-huge BASE | compare|compare-huge BASE "
+               "AGENT_EXE\n");
   return 2;
 }

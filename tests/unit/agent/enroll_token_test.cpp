@@ -114,6 +114,25 @@ TEST_F(EnrollFromTokenFileTest, AnEnrolledDeviceDeletesTheTokenUnused) {
   EXPECT_FALSE(FileExists(TokenFile()));
 }
 
+// The service's waits between attempts with the token file (agent.cpp's Run): 10 s, doubling,
+// at most 5 min, each scaled into [0.8, 1.2) by the random draw.
+TEST(EnrollRetryDelayTest, DoublesFromTenSecondsToFiveMinutesWithJitter) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(EnrollRetryDelay(1, 0.5), milliseconds(10'000));
+  EXPECT_EQ(EnrollRetryDelay(2, 0.5), milliseconds(20'000));
+  EXPECT_EQ(EnrollRetryDelay(3, 0.5), milliseconds(40'000));
+  EXPECT_EQ(EnrollRetryDelay(5, 0.5), milliseconds(160'000));
+  EXPECT_EQ(EnrollRetryDelay(6, 0.5), milliseconds(300'000));
+  EXPECT_EQ(EnrollRetryDelay(1000, 0.5), milliseconds(300'000));  // no overflow, still capped
+  EXPECT_EQ(EnrollRetryDelay(1, 0.0), milliseconds(8'000));
+  EXPECT_EQ(EnrollRetryDelay(1, 0.999), milliseconds(11'996));
+  EXPECT_EQ(EnrollRetryDelay(6, 0.0), milliseconds(240'000));
+  // Out-of-range draws are clamped rather than trusted.
+  EXPECT_EQ(EnrollRetryDelay(1, -3.0), milliseconds(8'000));
+  EXPECT_EQ(EnrollRetryDelay(1, 7.0), milliseconds(12'000));
+  EXPECT_EQ(EnrollRetryDelay(0, 0.5), milliseconds(10'000));
+}
+
 TEST(RevocationRecordTest, KeepsTheFirstTimeAndIsClearedByANewEnrollment) {
   TempDir dir;
   StateDir state(dir.path());

@@ -4,10 +4,15 @@
 
 #include <gtest/gtest.h>
 #include <windows.h>
+// FSCTL_SET_SPARSE; after windows.h.
+#include <winioctl.h>
 
 #include <fstream>
 #include <map>
+#include <utility>
+#include <vector>
 
+#include "platform/windows/file_system.h"
 #include "platform/windows/handle.h"
 #include "platform/windows/long_path.h"
 #include "tests/windows/platform/temp_dir.h"
@@ -131,6 +136,102 @@ TEST_F(WindowsScanIoTest, WalkerErrorsAndMissingRoots) {
   Collect single;
   ASSERT_TRUE(WalkFiles(o, single).ok());
   EXPECT_EQ(single.files.size(), 1u);
+}
+
+// A file past 2^31 and 2^32 bytes (sparse: nothing but the three markers is written) through
+// every read path the yara check and the file checks take: the walker's size (from the
+// directory listing) equal to the open handle's, ReadAt and the FileSystem's ranged read with
+// offsets whose high 32 bits are set (OVERLAPPED.OffsetHigh), and the whole-file mapping read
+// at those offsets. Markers straddle 2^31 (a signed 32-bit offset overflows) and 2^32 (an
+// unsigned one wraps), and the last one ends the file. Only the pages holding the markers are
+// touched, so this takes milliseconds; what libyara makes of offsets that large is shown by
+// yara_huge_file_test.cpp and the differential test.
+TEST_F(WindowsScanIoTest, FilesPastTwoAndFourGiBReadAndMapAtTheirRealOffsets) {
+  constexpr uint64_t k2G = uint64_t{1} << 31;
+  constexpr uint64_t k4G = uint64_t{1} << 32;
+  constexpr uint64_t kSize = k4G + (64u << 10);
+  const std::string marker = "CG-BIG-FILE-MARKER-1";  // 20 bytes
+  const std::vector<std::pair<uint64_t, std::string>> plants = {
+      {k2G - 5, marker}, {k4G - 5, marker}, {kSize - marker.size(), marker}};
+  std::filesystem::create_directories(dir_ / L"C" / L"lớn");
+  const std::string rel = "C\\lớn\\ổ đĩa ảo.vhdx";
+  {
+    auto wide = windows::ToLongPath(Path(rel));
+    ASSERT_TRUE(wide.ok());
+    windows::UniqueHandle f(CreateFileW(wide->c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                                        CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr));
+    ASSERT_TRUE(windows::Valid(f)) << GetLastError();
+    // Sparse on NTFS (else Windows writes 4 GiB of zeros); Wine's files are sparse anyway.
+    DWORD returned = 0;
+    DeviceIoControl(f.get(), FSCTL_SET_SPARSE, nullptr, 0, nullptr, 0, &returned, nullptr);
+    LARGE_INTEGER end;
+    end.QuadPart = static_cast<LONGLONG>(kSize);
+    ASSERT_TRUE(SetFilePointerEx(f.get(), end, nullptr, FILE_BEGIN)) << GetLastError();
+    ASSERT_TRUE(SetEndOfFile(f.get())) << GetLastError();
+    for (const auto& [offset, text] : plants) {
+      OVERLAPPED at{};
+      at.Offset = static_cast<DWORD>(offset & 0xffffffffu);
+      at.OffsetHigh = static_cast<DWORD>(offset >> 32);
+      DWORD written = 0;
+      ASSERT_TRUE(WriteFile(f.get(), text.data(), static_cast<DWORD>(text.size()), &written, &at))
+          << GetLastError();
+      ASSERT_EQ(written, text.size());
+    }
+  }
+  const std::string path = Path(rel);
+
+  WalkOptions o;
+  o.roots = {Dir()};
+  Collect c;
+  ASSERT_TRUE(WalkFiles(o, c).ok());
+  ASSERT_EQ(c.files.count(path), 1u) << "not listed: " << path;
+  EXPECT_EQ(c.files[path].size, kSize);
+  auto f = ScanFile::Open(path);
+  ASSERT_TRUE(f.ok()) << f.error().ToString();
+  EXPECT_EQ(f->stamp(), c.files[path]);
+
+  for (const auto& [offset, text] : plants) {
+    SCOPED_TRACE("offset " + std::to_string(offset));
+    std::string got(2 * text.size(), '?');
+    auto n = f->ReadAt(offset, reinterpret_cast<uint8_t*>(got.data()), got.size());
+    ASSERT_TRUE(n.ok()) << n.error().ToString();
+    // The last marker ends the file: the read stops there.
+    const size_t want = offset + got.size() > kSize ? kSize - offset : got.size();
+    ASSERT_EQ(*n, want);
+    EXPECT_EQ(got.substr(0, text.size()), text);
+  }
+  // Just before each marker: zeros (a read that wrapped at 2^32 would find the first marker).
+  uint8_t before[8];
+  auto zeros = f->ReadAt(k4G - 13, before, sizeof before);
+  ASSERT_TRUE(zeros.ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(before), *zeros), std::string(8, '\0'));
+
+  auto mapped = f->Map();
+  ASSERT_TRUE(mapped.ok()) << mapped.error().ToString();
+  ASSERT_EQ(mapped->size(), kSize);
+  for (const auto& [offset, text] : plants) {
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(mapped->data()) + offset, text.size()),
+              text)
+        << "mapping at " << offset;
+  }
+  EXPECT_EQ(mapped->data()[k4G - 6], 0);
+
+  // The file checks' ranged read (platform::FileSystem, e.g. the antivirus check's) and stat.
+  auto fs = windows::WindowsFileSystem::Create(Dir());
+  ASSERT_TRUE(fs.ok()) << fs.error().ToString();
+  const std::string machine_path = "C:\\lớn\\ổ đĩa ảo.vhdx";
+  auto info = (*fs)->Stat(machine_path);
+  ASSERT_TRUE(info.ok()) << info.error().ToString();
+  EXPECT_EQ(info->size, kSize);
+  auto range = (*fs)->ReadFileRange(machine_path, k4G - 5, marker.size());
+  ASSERT_TRUE(range.ok()) << range.error().ToString();
+  EXPECT_EQ(*range, marker);
+  auto straddle = (*fs)->ReadFileRange(machine_path, k2G - 5, marker.size());
+  ASSERT_TRUE(straddle.ok()) << straddle.error().ToString();
+  EXPECT_EQ(*straddle, marker);
+  auto tail = (*fs)->ReadFileRange(machine_path, kSize - marker.size(), 4096);
+  ASSERT_TRUE(tail.ok()) << tail.error().ToString();
+  EXPECT_EQ(*tail, marker);
 }
 
 TEST(WindowsScanThread, LowPriorityAndCpuTime) {
