@@ -297,7 +297,7 @@ TEST_P(OutboxTest, TheFileRotatesBySizeKeepingNFiles) {
 
 // The CEF body through a sink (not only ToCef): each recorded event is one CEF line in the file,
 // delivered once, with its event id as externalId and no JSON left in the line.
-TEST_F(OutboxTest, TheFileSinkWritesCefWhenConfigured) {
+TEST_P(OutboxTest, TheFileSinkWritesCefWhenConfigured) {
   AddDevice(1);
   for (int i = 0; i < 4; ++i) {
     Store(MakeReport(i, Uuid(1), kT0 + hours(i),

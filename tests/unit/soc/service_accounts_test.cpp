@@ -381,7 +381,7 @@ TEST_P(AccountsApiTest, AThrottledLoginDoesNotClearTheAddresssAuthenticationDela
   EXPECT_EQ(delays.back(), std::chrono::milliseconds(16000));
 }
 
-TEST_F(AccountsApiTest, AccountCallsRefuseABodyThatIsNotJsonAndSayWhenAccountsAreOff) {
+TEST_P(AccountsApiTest, AccountCallsRefuseABodyThatIsNotJsonAndSayWhenAccountsAreOff) {
   // What login, setup, account creation and reset check first, the same way each: the body is
   // JSON (else 400 bad_json), and a SOC without staff accounts says so (503).
   const std::vector<std::pair<std::string, std::string>> calls = {
