@@ -45,20 +45,11 @@ constexpr const char* kPollHold = "90s";
 class MultiNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string skip;
-    std::string error;
-    const std::string base = soc::storage_testing::PgTestUri(&skip, &error);
-    if (!skip.empty()) {
-      GTEST_SKIP() << skip;
+    scratch_ = soc::storage_testing::ScratchPgDatabase::Make("cg_mn_");
+    if (scratch_ == nullptr) {
+      return;  // skipped or failed
     }
-    ASSERT_FALSE(base.empty()) << error;
-    auto admin = soc::pg::Connection::Open(base);
-    ASSERT_TRUE(admin.ok()) << admin.error().ToString();
-    admin_ = std::move(admin).value();
-    static std::atomic<int> counter{0};
-    name_ = "cg_mn_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-    ASSERT_TRUE(admin_->Exec("CREATE DATABASE " + name_, "creating the database").ok());
-    database_ = base.substr(0, base.rfind('/') + 1) + name_;
+    database_ = scratch_->uri();
     auto keygen = RunCmd({CtlBin(), "policy", "keygen", "--out", tmp_.path() + "/province"});
     ASSERT_EQ(keygen.exit_code, 0) << keygen.err;
     SocOptions a;
@@ -80,9 +71,7 @@ class MultiNodeTest : public ::testing::Test {
     db_.reset();
     node_b_.reset();
     node_a_.reset();
-    if (admin_ != nullptr) {
-      (void)admin_->Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)", "dropping");
-    }
+    scratch_.reset();
   }
 
   std::string Token(SocServer& node) {
@@ -156,9 +145,8 @@ class MultiNodeTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<soc::pg::Connection> admin_;
+  std::unique_ptr<soc::storage_testing::ScratchPgDatabase> scratch_;
   std::unique_ptr<soc::pg::Connection> db_;
-  std::string name_;
   std::string database_;
   std::unique_ptr<SocServer> node_a_;
   std::unique_ptr<SocServer> node_b_;

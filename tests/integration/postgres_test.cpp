@@ -4,9 +4,7 @@
 // made on one node is refused by the other. Each test has its own database in the throw-away
 // cluster of CTest's pg_cluster fixture.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,21 +22,11 @@ using nlohmann::json;
 class PostgresSocTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string skip;
-    std::string error;
-    const std::string base = soc::storage_testing::PgTestUri(&skip, &error);
-    if (!skip.empty()) {
-      GTEST_SKIP() << skip;
+    scratch_ = soc::storage_testing::ScratchPgDatabase::Make("cg_it_");
+    if (scratch_ == nullptr) {
+      return;  // skipped or failed
     }
-    ASSERT_FALSE(base.empty()) << error;
-    auto admin = soc::pg::Connection::Open(base);
-    ASSERT_TRUE(admin.ok()) << admin.error().ToString();
-    admin_ = std::move(admin).value();
-    static std::atomic<int> counter{0};
-    name_ = "cg_it_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-    ASSERT_TRUE(admin_->Exec("CREATE DATABASE " + name_, "creating the database").ok());
-    // postgresql://user@host:port/db -> the same server, this test's database.
-    database_ = base.substr(0, base.rfind('/') + 1) + name_;
+    database_ = scratch_->uri();
     SocOptions options;
     options.database = database_;
     soc_ = std::make_unique<SocServer>(tmp_.path() + "/soc", options);
@@ -47,9 +35,7 @@ class PostgresSocTest : public ::testing::Test {
   void TearDown() override {
     second_.reset();
     soc_.reset();
-    if (admin_ != nullptr) {
-      (void)admin_->Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)", "dropping");
-    }
+    scratch_.reset();
   }
 
   std::string Enroll(SocServer& node, const std::string& state_dir) {
@@ -74,8 +60,7 @@ class PostgresSocTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<soc::pg::Connection> admin_;
-  std::string name_;
+  std::unique_ptr<soc::storage_testing::ScratchPgDatabase> scratch_;
   std::string database_;
   std::unique_ptr<SocServer> soc_;
   std::unique_ptr<SocServer> second_;
