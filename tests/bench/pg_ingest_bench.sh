@@ -53,28 +53,8 @@ echo "PostgreSQL $("$psql" "$base_uri" -Atc 'SHOW server_version'), fsync" \
   "$(df -T /var/tmp | awk 'NR == 2 { print $2 " " $1 }')"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-start_soc() {  # DATA_DIR DATABASE_URI [serve options...]: sets soc_pid agent_port op_port
-  local dir="$1" uri="$2"
-  shift 2
-  "$soc" init --data-dir "$dir" --hostname localhost --database "$uri" >/dev/null 2>&1
-  rm -f "$dir/ready.json"
-  "$soc" --log-level warn serve --data-dir "$dir" --agent-listen 127.0.0.1:0 \
-    --operator-listen 127.0.0.1:0 --ready-file "$dir/ready.json" --enroll-burst 100000 \
-    --max-connections-per-address 100000 "$@" 2>"$dir/soc.log" &
-  soc_pid=$!
-  for _ in $(seq 100); do [ -s "$dir/ready.json" ] && break; sleep 0.1; done
-  [ -s "$dir/ready.json" ] || { cat "$dir/soc.log" >&2; exit 1; }
-  agent_port=$(sed -n 's/.*"agent_port":\([0-9]*\).*/\1/p' "$dir/ready.json")
-  op_port=$(sed -n 's/.*"operator_port":\([0-9]*\).*/\1/p' "$dir/ready.json")
-}
-stop_soc() {
-  kill "$soc_pid" && wait "$soc_pid" 2>/dev/null || true
-  soc_pid=""
-}
-ingest() {  # DATA_DIR AGENT_WORK_DIR -> reports/s line (JSON)
-  "$load" ingest --server "localhost:$agent_port" --operator "localhost:$op_port" \
-    --data-dir "$1" --work "$2" --agents "$agents" --reports "$reports" --checks "$checks"
-}
+# start_soc, stop_soc, ingest: the steps both ingest benchmarks share.
+source "$(dirname "${BASH_SOURCE[0]}")/soc_ingest_lib.sh"
 raw() {  # DATABASE_NAME -> reports/s line (JSON)
   "$load" postgres --uri "$(database "$1")" --agents "$agents" --reports "$reports" \
     --checks "$checks"
@@ -82,10 +62,12 @@ raw() {  # DATABASE_NAME -> reports/s line (JSON)
 
 mkdir -p "$work/soc" "$work/soc1" "$work/agents" "$work/agents1"
 raw_json=$(raw raw_before)
-start_soc "$work/soc1" "$(database soc_single)" --ingest-batch 1
+soc_init_args=(--database "$(database soc_single)")
+start_soc "$work/soc1" --ingest-batch 1
 single_json=$(ingest "$work/soc1" "$work/agents1")
 stop_soc
-start_soc "$work/soc" "$(database soc_group)"
+soc_init_args=(--database "$(database soc_group)")
+start_soc "$work/soc"
 ingest_json=$(ingest "$work/soc" "$work/agents")
 stop_soc
 raw2_json=$(raw raw_after)
