@@ -123,6 +123,9 @@ try {
 
   // Account setup through the setup page: returns the TOTP secret and the step it used.
   const setUp = async (name, code) => {
+    // The login page has an account field with the same label: fill only once the setup page
+    // is shown (seen: the name went into the login page's field while the setup page came).
+    await heading().filter({hasText: vi['setup.title']}).waitFor();
     await page.getByLabel(vi['login.account']).fill(name);
     await page.getByLabel(vi['setup.setup_code']).fill(code);
     await page.getByRole('button', {name: vi['setup.continue']}).click();
