@@ -44,6 +44,9 @@ inline constexpr const char* kEntries = "entries";
 // The dashboard's session cookie and the header every change made with it must carry.
 inline constexpr std::string_view kSessionCookie = "cg_session";
 inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
+// "1" on a request the page makes by itself (a periodic refresh): it does not count as use, so
+// a page left open still ends after the idle timeout.
+inline constexpr std::string_view kBackgroundHeader = "X-CG-Background";
 
 // Audit log query parameters (GET /api/v1/audit).
 inline constexpr const char* kQueryKind = "kind";  // "changes" | "reads"

@@ -448,7 +448,7 @@ Outcome<LoginDone> AccountService::Login(const LoginRequest& r, SysTime now) {
 }
 
 Result<Authenticated> AccountService::Authenticate(std::string_view secret, std::string_view kind,
-                                                   SysTime now) {
+                                                   SysTime now, bool refresh) {
   const std::string hash = Sha256Hex(secret);
   CG_ASSIGN_OR_RETURN(auto session, store_.FindSessionByHash(hash));
   if (!ConstantTimeEquals(session.token_hash, hash) || session.kind != kind) {
@@ -469,6 +469,9 @@ Result<Authenticated> AccountService::Authenticate(std::string_view secret, std:
   if (!why.empty()) {
     (void)store_.DeleteSession(session.id);
     return MakeError(ErrorCode::kUnauthenticated, why);
+  }
+  if (!refresh) {
+    return Authenticated{std::move(account), std::move(session)};
   }
   if (auto s = store_.TouchSession(session, now); !s.ok()) {
     spdlog::warn("recording the use of a session of {}: {}", account.name, s.error().ToString());

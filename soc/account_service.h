@@ -150,8 +150,10 @@ class AccountService {
   // The session of a bearer token (kind "cli") or cookie (kind "browser"); kNotFound when the
   // secret is no session of that kind (a browser session's secret is no bearer token, a CLI
   // token no cookie), kUnauthenticated (with why) when it expired, went idle or its account is
-  // disabled (the session is deleted then). A use refreshes the idle timeout.
-  Result<Authenticated> Authenticate(std::string_view secret, std::string_view kind, SysTime now);
+  // disabled (the session is deleted then). A use refreshes the idle timeout unless `refresh`
+  // is false (a request the dashboard made by itself, not the person).
+  Result<Authenticated> Authenticate(std::string_view secret, std::string_view kind, SysTime now,
+                                     bool refresh = true);
   // How long a session of this kind may go unused.
   std::chrono::seconds IdleTimeout(std::string_view kind) const {
     return kind == kSessionBrowser ? config_.browser_session_idle : config_.session_idle;

@@ -17,6 +17,7 @@
 #include "protocol/https_client.h"
 #include "protocol/pki.h"
 #include "soc/account_service.h"
+#include "soc/browser_security.h"
 #include "soc/cluster_bus.h"
 #include "soc/dashboard_files.h"
 #include "soc/exporter.h"
@@ -441,6 +442,7 @@ Status Serve(const ServeOptions& options) {
                       }));
 
   ListenerOptions op;
+  op.decorate = AddSecurityHeaders;
   op.address = operator_addr.first;
   op.port = operator_addr.second;
   op.cert_file = layout.ServerCert();

@@ -669,6 +669,9 @@ class Session : public std::enable_shared_from_this<Session> {
                               bool head = false) {
     // Serialized up front: one buffer, so one TLS record for small answers, and the same
     // asio::async_write instantiation as "100 Continue" (http::async_write would add another).
+    if (listener_->options.decorate) {
+      listener_->options.decorate(response);
+    }
     const std::string wire = SerializeHttpResponse(std::move(response), version, keep_alive, head);
     stream_.lowest().expires_after(listener_->options.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(wire), kNoThrow);

@@ -47,6 +47,9 @@ struct ListenerOptions {
   // process's descriptors (which the other listener needs too).
   size_t max_connections = 0;
   size_t max_connections_per_address = 0;
+  // Optional; applied to every answer this listener writes, its own refusals (400, 413, 431,
+  // 500) included: the operator port's browser security headers.
+  std::function<void(protocol::HttpResponse&)> decorate;
 };
 
 class ServerRuntime {

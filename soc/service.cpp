@@ -455,7 +455,8 @@ HttpResponse SocService::DispatchOperator(const HttpRequest& request, SysTime no
   }
   std::variant<Principal, HttpResponse> who;
   if (cookie) {
-    who = SessionPrincipal(*cookie, kSessionBrowser, now, audit);
+    const bool background = request.Header(protocol::account_api::kBackgroundHeader) == "1";
+    who = SessionPrincipal(*cookie, kSessionBrowser, now, audit, /*refresh=*/!background);
     if (auto* refused = std::get_if<HttpResponse>(&who); refused && refused->status == 401) {
       refused->headers.emplace_back("Set-Cookie", ClearedSessionSetCookie());
     }

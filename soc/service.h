@@ -264,9 +264,11 @@ class SocService {
   // With accounts (service_accounts.cpp): a secret that is no operator token may be a session
   // of `kind` ("cli" for a bearer token, "browser" for the cookie); a token an account owns is
   // refused when the account is disabled and never acts above the account's role.
+  // `refresh`: whether the request counts as use (see AccountService::Authenticate).
   std::variant<Principal, protocol::HttpResponse> SessionPrincipal(std::string_view secret,
                                                                    std::string_view kind,
-                                                                   SysTime now, AuditEntry& audit);
+                                                                   SysTime now, AuditEntry& audit,
+                                                                   bool refresh = true);
   // The dashboard (service_browser.cpp): static files for GET/HEAD outside /api/ (nullopt for
   // other requests), and the checks of a request authenticated by the session cookie (CSRF
   // token on every change, no cross-site request): the 403, or nullopt.

@@ -110,8 +110,8 @@ json AccountJson(const Account& a, SysTime now, size_t sessions, const json& tok
 // --- principals ------------------------------------------------------------------------------
 
 std::variant<SocService::Principal, HttpResponse> SocService::SessionPrincipal(
-    std::string_view secret, std::string_view kind, SysTime now, AuditEntry& audit) {
-  auto who = accounts_->Authenticate(secret, kind, now);
+    std::string_view secret, std::string_view kind, SysTime now, AuditEntry& audit, bool refresh) {
+  auto who = accounts_->Authenticate(secret, kind, now, refresh);
   if (!who.ok()) {
     if (who.error().code == ErrorCode::kNotFound) {
       spdlog::warn("operator request {} {} from {} with an unknown {}", audit.method, audit.path,

@@ -67,9 +67,15 @@ export function query(params) {
   return text ? `?${text}` : '';
 }
 
-// fetch with the session; `options.raw` answers the Response itself (downloads).
+// fetch with the session; `options.raw` answers the Response itself (downloads);
+// `options.background` marks a request the page makes by itself (a periodic refresh): the SOC
+// does not count it as use of the session (X-CG-Background), and neither does the page's own
+// idle watch, so a page left open with nobody at it still ends.
 export async function request(method, path, body, options = {}) {
   const headers = {Accept: 'application/json'};
+  if (options.background) {
+    headers['X-CG-Background'] = '1';
+  }
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) {
     headers['X-CSRF-Token'] = csrfToken;
   }
@@ -77,7 +83,9 @@ export async function request(method, path, body, options = {}) {
     headers['Content-Type'] = 'application/json';
   }
   let response;
-  lastRequestAt = Date.now();
+  if (!options.background) {
+    lastRequestAt = Date.now();
+  }
   try {
     response = await fetch(path, {
       method,

@@ -120,6 +120,13 @@ TEST_F(BrowserSessionTlsTest, PagesSetupLoginCsrfDownloadAndLogoutOverTls) {
     ExpectHeaders(r, "no-store");
   }
 
+  // The listener's own refusal (a body over the limit) carries the headers too.
+  const auto too_big = client_->Request("POST", "/api/v1/login", std::string(2 << 20, 'x'));
+  ASSERT_TRUE(too_big.ok()) << too_big.error().ToString();
+  EXPECT_EQ(too_big->status, 413);
+  ExpectHeaders(*too_big, "no-store");
+  client_->Close();
+
   // The first admin, set up from the browser: the QR code is an image the page may show.
   const CommandOutput created =
       RunCmd({SocBin(), "account", "create-admin", "--data-dir", soc_->data_dir(), "an.nguyen",

@@ -97,10 +97,14 @@ async function renderOne(ctx, id) {
     stopped = true;
     clearTimeout(timer);
   });
+  // The first load is the person's; the refreshes that follow are the page's own.
+  let background = false;
   const refresh = async () => {
     let task;
+    const options = {background};
+    background = true;
     try {
-      task = await get(pathWithId(paths.inspection, id));
+      task = await get(pathWithId(paths.inspection, id), options);
       hideError(errors);
     } catch (err) {
       showError(errors, err);

@@ -316,6 +316,28 @@ TEST_F(BrowserSessionTest, TheBrowserSessionEndsAfterItsIdleTimeoutAndUseKeepsIt
   EXPECT_EQ(Call("GET", "/api/v1/devices", cli).status, 200);
 }
 
+TEST_F(BrowserSessionTest, APagesOwnBackgroundRequestsDoNotKeepItsSessionAlive) {
+  const Person p = SetUpAccount("tran.thi.hoa", "analyst");
+  const Browser b = LogIn(p);
+  auto refresh = [&] {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = "/api/v1/devices";
+    r.headers.emplace_back("Cookie", "cg_session=" + b.cookie);
+    r.headers.emplace_back("X-CG-Background", "1");
+    r.peer_address = "10.1.2.3:5000";
+    return Send(std::move(r)).status;
+  };
+  // A page refreshing itself every 5 minutes, nobody at the desk.
+  now_ += minutes(5);
+  EXPECT_EQ(refresh(), 200);
+  now_ += minutes(5);
+  EXPECT_EQ(refresh(), 200);
+  now_ += minutes(5);
+  EXPECT_EQ(refresh(), 401);
+  EXPECT_EQ(FromBrowser("GET", "/api/v1/devices", b, "").status, 401);
+}
+
 TEST_F(BrowserSessionTest, TheIdleTimeoutIsConfiguration) {
   AccountConfig config;
   config.browser_session_idle = minutes(5);
