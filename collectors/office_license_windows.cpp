@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <set>
 #include <tuple>
 
+#include "collectors/office_subscription_windows.h"
 #include "collectors/office_suites.h"
 #include "collectors/os_license_windows.h"
 #include "common/text.h"
@@ -196,7 +198,6 @@ CheckResult EvaluateWindowsOffice(const CheckContext& ctx,
   // 2. Click-to-Run (Microsoft 365 Apps, Office 2016-2024 retail/volume).
   std::vector<std::string> release_ids;
   std::string c2r_version;
-  bool shared_computer = false;
   {
     auto ids = reg.GetString(RegistryHive::kLocalMachine, kClickToRun, "ProductReleaseIds");
     if (ids.ok()) {
@@ -213,9 +214,6 @@ CheckResult EvaluateWindowsOffice(const CheckContext& ctx,
       c2r_version = OptionalString(reg, RegistryHive::kLocalMachine, std::string(kClickToRun),
                                    "VersionToReport")
                         .value_or(std::string());
-      shared_computer = OptionalString(reg, RegistryHive::kLocalMachine, std::string(kClickToRun),
-                                       "SharedComputerLicensing")
-                            .value_or(std::string()) == "1";
     } else if (ids.error().code != ErrorCode::kNotFound) {
       return ErrorResult("office_license", ctx.policy,
                          "cannot read Click-to-Run's configuration: " + ids.error().message);
@@ -300,14 +298,24 @@ CheckResult EvaluateWindowsOffice(const CheckContext& ctx,
     }
     f.details = {{"licensing_products", products}};
     if (!release_ids.empty()) {
-      f.details["click_to_run"] = {{"product_release_ids", release_ids},
-                                   {"shared_computer_licensing", shared_computer}};
+      f.details["click_to_run"] = {{"product_release_ids", release_ids}};
     }
     if (!microsoft_entries.empty()) {
       f.details["uninstall_entries"] = microsoft_entries;
     }
-    const bool subscription =
-        std::any_of(release_ids.begin(), release_ids.end(), IsSubscriptionReleaseId);
+    std::vector<std::string> subscription_ids;
+    std::copy_if(release_ids.begin(), release_ids.end(), std::back_inserter(subscription_ids),
+                 IsSubscriptionReleaseId);
+    const bool subscription = !subscription_ids.empty();
+    // Microsoft 365: its per-user (or per-device) licence files, read as vNextDiag.ps1 does.
+    std::optional<bool> vnext;
+    std::string vnext_detail;
+    if (subscription && p.fs) {
+      const OfficeSubscription sub =
+          ReadOfficeSubscription(reg, *p.fs, subscription_ids, p.clock->Now());
+      f.details["microsoft_365"] = sub.facts;
+      vnext = SubscriptionVerdict(sub, subscription_ids, vnext_detail);
+    }
     if (licensed != nullptr) {
       f.activated = true;
       f.activation_detail = "activated: " + licensed->name + " (key ..." + licensed->partial_key +
@@ -320,11 +328,22 @@ CheckResult EvaluateWindowsOffice(const CheckContext& ctx,
         f.activation_detail +=
             ", " + std::to_string(*other->grace_minutes / (24 * 60)) + " day(s) of grace left";
       }
-    } else if (subscription) {
-      // Microsoft 365: licensed per signed-in user; only the policy's record can vouch for it.
+    } else if (vnext) {
+      // Microsoft 365's own licence (vNext): Licensed passes; Grace and RFM fail.
+      f.activated = *vnext;
+      f.activation_detail = "Microsoft 365 " + vnext_detail;
       f.details["licence_basis"] =
-          "Microsoft 365 subscription: the licence is a per-user sign-in token that the "
-          "Software Licensing service does not report; judged by the policy's licence record";
+          "Microsoft 365 subscription: judged by its licence files, as Microsoft's "
+          "vNextDiag.ps1 judges them (RFM after Metadata.NotAfter, Licensed before ExpiresOn, "
+          "Grace after it)";
+    } else if (subscription) {
+      // No licence file decides (none, or one that cannot be judged): only the policy's record
+      // can vouch for the subscription.
+      f.details["licence_basis"] =
+          "Microsoft 365 subscription: the licence is a per-user sign-in licence that the "
+          "Software Licensing service does not report, and " +
+          (vnext_detail.empty() ? std::string("its licence files were not read") : vnext_detail) +
+          "; judged by the policy's licence record";
     } else {
       f.details["licence_basis"] =
           "no Office product key is installed; judged by the policy's licence record";

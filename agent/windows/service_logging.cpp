@@ -1,6 +1,7 @@
 // The Windows service's logs: the Application event log (source "CounterGuard Agent",
 // information and above) and a rotated file, logs\cg-agent.log beside agent.json (5 files
-// of 5 MiB, debug and above as the configured level allows), in addition to stderr.
+// of 5 MiB, debug and above as the configured level allows; each line with the time, the
+// process id and the level), in addition to stderr.
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -53,7 +54,8 @@ Status AddServiceLogging(const std::string& config_file) {
   try {
     auto file = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(log_dir + "\\cg-agent.log",
                                                                        kLogFileBytes, kLogFiles);
-    file->set_pattern("%Y-%m-%d %H:%M:%S.%e %z %l: %v");
+    // The process id tells a restarted service from one that kept running.
+    file->set_pattern("%Y-%m-%d %H:%M:%S.%e %z [%P] %l: %v");
     logger->sinks().push_back(std::move(file));
   } catch (const spdlog::spdlog_ex& e) {
     return MakeError(ErrorCode::kIo,

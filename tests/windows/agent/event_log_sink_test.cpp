@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
+#include <windows.h>
 
 #include <filesystem>
 #include <fstream>
@@ -85,6 +86,10 @@ TEST(ServiceLoggingTest, LinesGoToTheRotatedFileAndTheEventLog) {
         "info: cg-test: Nguyễn Văn Ánh"}) {
     EXPECT_NE(file.find(line), std::string::npos) << line << " not in:\n" << file;
   }
+  // Each line names the process (a restarted service is another one): "... [PID] info: ...".
+  const std::string with_pid =
+      "[" + std::to_string(GetCurrentProcessId()) + "] info: cg-test: information";
+  EXPECT_NE(file.find(with_pid), std::string::npos) << with_pid << " not in:\n" << file;
   in.close();
   fs::remove_all(dir);
 }
