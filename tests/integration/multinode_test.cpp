@@ -27,7 +27,6 @@
 #include "platform/os/files.h"
 #include "soc/pg/pg.h"
 #include "tests/integration/harness.h"
-#include "tests/unit/testing/storage_backends.h"
 
 namespace cg::testing {
 namespace {
@@ -45,10 +44,9 @@ constexpr const char* kPollHold = "90s";
 class MultiNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    scratch_ = soc::storage_testing::ScratchPgDatabase::Make("cg_mn_");
-    if (scratch_ == nullptr) {
-      return;  // skipped or failed
-    }
+    auto scratch = ScratchPgDatabase::Make("cg_mn_");
+    ASSERT_TRUE(scratch.ok()) << scratch.error().ToString();
+    scratch_ = std::move(scratch).value();
     database_ = scratch_->uri();
     auto keygen = RunCmd({CtlBin(), "policy", "keygen", "--out", tmp_.path() + "/province"});
     ASSERT_EQ(keygen.exit_code, 0) << keygen.err;
@@ -145,7 +143,7 @@ class MultiNodeTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<soc::storage_testing::ScratchPgDatabase> scratch_;
+  std::unique_ptr<ScratchPgDatabase> scratch_;
   std::unique_ptr<soc::pg::Connection> db_;
   std::string database_;
   std::unique_ptr<SocServer> node_a_;

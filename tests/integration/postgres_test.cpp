@@ -12,7 +12,6 @@
 #include "common/ids.h"
 #include "soc/pg/pg.h"
 #include "tests/integration/harness.h"
-#include "tests/unit/testing/storage_backends.h"
 
 namespace cg::testing {
 namespace {
@@ -22,10 +21,9 @@ using nlohmann::json;
 class PostgresSocTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    scratch_ = soc::storage_testing::ScratchPgDatabase::Make("cg_it_");
-    if (scratch_ == nullptr) {
-      return;  // skipped or failed
-    }
+    auto scratch = ScratchPgDatabase::Make("cg_it_");
+    ASSERT_TRUE(scratch.ok()) << scratch.error().ToString();
+    scratch_ = std::move(scratch).value();
     database_ = scratch_->uri();
     SocOptions options;
     options.database = database_;
@@ -60,7 +58,7 @@ class PostgresSocTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<soc::storage_testing::ScratchPgDatabase> scratch_;
+  std::unique_ptr<ScratchPgDatabase> scratch_;
   std::string database_;
   std::unique_ptr<SocServer> soc_;
   std::unique_ptr<SocServer> second_;
