@@ -8,7 +8,7 @@
 // On both backends: skeleton, identity, policy, query_cli, accounts, browser_session,
 // soc_hardening, fault and syslog_export (its outbox through the Storage interface). What the
 // tests read or plant in the database directly goes through SocSql, the same SQL on both.
-// Left out of the pg. copies (PG_FILTER in CMakeLists.txt), as nothing they prove is stored:
+// Left out of the pg. copies (PG_FILTER in CMakeLists.txt), where PostgreSQL adds nothing:
 // - fault_test: all but SocKilledMidStream. The others are faults of the agent (its spool,
 //   state files, a network cut in front of it; about 160 s together) whose SOC side is the
 //   idempotent ingest of resent reports, which the SOC killed mid-stream proves on PostgreSQL.
@@ -17,11 +17,15 @@
 //   soc_hardening: the trickling client (the request deadline).
 // No copy at all: checks_test, yara_differential_test and the shell tests (install layout,
 // unit exposure and sandbox, package, tls_scan) do not touch the SOC's storage; postgres_test
-// and multinode_test run on PostgreSQL only.
+// and multinode_test run on PostgreSQL only (POSTGRES: CG_IT_BACKEND=postgres, so their
+// SocServers get scratch databases the same way). Not yet copied: tests/e2e's dashboard_e2e
+// (a shell script driving chromium, about 35 s), whose API calls the pg. copies of
+// browser_session_test and query_cli_test make on PostgreSQL.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
