@@ -16,11 +16,10 @@
 //   and the enrollment rate limiter (in the node's memory; docs/operations.md);
 //   soc_hardening: the trickling client (the request deadline).
 // No copy at all: checks_test, yara_differential_test and the shell tests (install layout,
-// unit exposure and sandbox, package, tls_scan) do not touch the SOC's storage; postgres_test
+// unit exposure and sandbox, package, tls_scan) test nothing the SOC stores; postgres_test
 // and multinode_test run on PostgreSQL only (POSTGRES: CG_IT_BACKEND=postgres, so their
-// SocServers get scratch databases the same way). Not yet copied: tests/e2e's dashboard_e2e
-// (a shell script driving chromium, about 35 s), whose API calls the pg. copies of
-// browser_session_test and query_cli_test make on PostgreSQL.
+// SocServers get scratch databases the same way). tests/e2e's dashboard_e2e (a shell script
+// driving chromium) has its pg. copy too, on a database its script makes with psql.
 #pragma once
 
 #include <memory>
