@@ -26,7 +26,10 @@ if [ "$backend" = postgres ]; then
     cat "$build/pg-test/absent" >&2
     exit 77
   fi
-  [ -s "$build/pg-test/uri" ] || { echo "error: no PostgreSQL test cluster ($build/pg-test/uri): run through ctest" >&2; exit 1; }
+  if [ ! -s "$build/pg-test/uri" ]; then
+    echo "error: no PostgreSQL test cluster ($build/pg-test/uri): run through ctest" >&2
+    exit 1
+  fi
   pg_base=$(cat "$build/pg-test/uri")
   pg_name="cg_e2e_$$"
   artifacts="$out/artifacts-pg"
@@ -77,7 +80,8 @@ if [ "$backend" = postgres ]; then
   database=(--database "${pg_base%/*}/$pg_name")
 fi
 "$soc" init --data-dir "$work/soc" --hostname localhost "${database[@]}" >/dev/null
-if [ "$backend" = postgres ] && { [ ! -f "$work/soc/database.uri" ] || [ -e "$work/soc/soc.db" ]; }; then
+if [ "$backend" = postgres ] &&
+   { [ ! -f "$work/soc/database.uri" ] || [ -e "$work/soc/soc.db" ]; }; then
   echo "error: the PostgreSQL run's SOC is not on PostgreSQL" >&2
   exit 1
 fi
