@@ -117,6 +117,8 @@ Rows::Rows(pg_result* result) : result_(result, Clear()) {}
 
 int Rows::Count() const { return result_ ? PQntuples(result_.get()) : 0; }
 
+int Rows::Columns() const { return result_ ? PQnfields(result_.get()) : 0; }
+
 int64_t Rows::Affected() const {
   if (!result_) {
     return 0;

@@ -75,6 +75,7 @@ class Rows {
   Rows() = default;
   explicit Rows(pg_result* result);
   int Count() const;
+  int Columns() const;
   // Rows an INSERT / UPDATE / DELETE changed (SQLite's changes()).
   int64_t Affected() const;
   bool IsNull(int row, int column) const;

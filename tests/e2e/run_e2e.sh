@@ -6,6 +6,10 @@
 # Screenshots and the downloaded report go to BUILD_DIR/tests/e2e/artifacts (printed).
 # playwright-core comes from npm (tests/e2e/package-lock.json) into BUILD_DIR/tests/e2e/npm;
 # no browser is downloaded. Everything it starts is stopped on exit.
+# With CG_IT_BACKEND=postgres (CTest's pg.dashboard_e2e), the SOC runs on a database of its own
+# in the throw-away cluster of the pg_cluster fixture (BUILD_DIR/pg-test/uri), dropped on exit;
+# artifacts go to BUILD_DIR/tests/e2e/artifacts-pg. Exit 77 (skipped) without the PostgreSQL
+# server binaries.
 set -euo pipefail
 build="$(cd "$1" && pwd)"
 src="$(cd "$2" && pwd)"
@@ -15,7 +19,21 @@ for tool in node npm "$chromium"; do
 done
 
 out="$build/tests/e2e"
+backend=${CG_IT_BACKEND:-sqlite}
 artifacts="$out/artifacts"
+if [ "$backend" = postgres ]; then
+  if [ -f "$build/pg-test/absent" ]; then
+    cat "$build/pg-test/absent" >&2
+    exit 77
+  fi
+  if [ ! -s "$build/pg-test/uri" ]; then
+    echo "error: no PostgreSQL test cluster ($build/pg-test/uri): run through ctest" >&2
+    exit 1
+  fi
+  pg_base=$(cat "$build/pg-test/uri")
+  pg_name="cg_e2e_$$"
+  artifacts="$out/artifacts-pg"
+fi
 npm_dir="$out/npm"
 mkdir -p "$out" "$npm_dir"
 rm -rf "$artifacts"
@@ -45,6 +63,9 @@ cleanup() {
     tail -n 40 "$work/soc.log" >&2
   fi
   rm -rf "$work"
+  if [ -n "${pg_created:-}" ]; then
+    psql -X "$pg_base" -qc "DROP DATABASE IF EXISTS $pg_name WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
   exit "$rc"
 }
 trap cleanup EXIT INT TERM
@@ -52,7 +73,18 @@ trap cleanup EXIT INT TERM
 soc="$build/soc/cg-soc"
 ctl="$build/cgctl/cgctl"
 agent="$build/agent/cg-agent"
-"$soc" init --data-dir "$work/soc" --hostname localhost >/dev/null
+database=()
+if [ "$backend" = postgres ]; then
+  psql -X "$pg_base" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $pg_name" >/dev/null
+  pg_created=1
+  database=(--database "${pg_base%/*}/$pg_name")
+fi
+"$soc" init --data-dir "$work/soc" --hostname localhost "${database[@]}" >/dev/null
+if [ "$backend" = postgres ] &&
+   { [ ! -f "$work/soc/database.uri" ] || [ -e "$work/soc/soc.db" ]; }; then
+  echo "error: the PostgreSQL run's SOC is not on PostgreSQL" >&2
+  exit 1
+fi
 "$ctl" policy keygen --out "$work/policy-signing" >/dev/null
 "$soc" policy-key add --data-dir "$work/soc" "$work/policy-signing.pub" >/dev/null
 "$soc" serve --data-dir "$work/soc" --agent-listen 127.0.0.1:0 --operator-listen 127.0.0.1:0 \

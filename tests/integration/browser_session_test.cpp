@@ -206,14 +206,11 @@ TEST_F(BrowserSessionTlsTest, PagesSetupLoginCsrfDownloadAndLogoutOverTls) {
 
 TEST(BrowserSessionServeTest, ADashboardDirThatIsNotThereStopsServeAtStart) {
   TempDir dir;
-  const std::string data = dir.path() + "/soc";
-  ASSERT_EQ(RunCmd({SocBin(), "init", "--data-dir", data, "--hostname", "localhost"}).exit_code, 0);
-  const CommandOutput serve =
-      RunCmd({SocBin(), "serve", "--data-dir", data, "--agent-listen", "127.0.0.1:0",
-              "--operator-listen", "127.0.0.1:0", "--dashboard-dir", dir.path() + "/nothing"},
-             std::chrono::seconds(30));
-  EXPECT_NE(serve.exit_code, 0);
-  EXPECT_THAT(serve.err, HasSubstr("--dashboard-dir"));
+  SocServer soc(dir.path() + "/soc",
+                std::vector<std::string>{"--dashboard-dir", dir.path() + "/nothing"});
+  EXPECT_FALSE(soc.started());
+  EXPECT_NE(soc.child().Wait(std::chrono::seconds(30)), 0);
+  EXPECT_THAT(soc.log(), HasSubstr("--dashboard-dir"));
 }
 
 }  // namespace

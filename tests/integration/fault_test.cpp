@@ -1,13 +1,13 @@
 // Fault tests with the real binaries on loopback: the SOC killed (-9) in the middle of a stream
 // of reports, the network cut by a TCP proxy while agents keep producing, the agent killed (-9)
 // again and again while it spools, and the agent's state dir full. In every case each report
-// an agent produced must end up in the SOC's database exactly once, in order per device.
+// an agent produced must end up in the SOC's database exactly once, in order per device. On
+// both backends (the pg. copies: the SOC on PostgreSQL).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -140,26 +140,15 @@ struct Stored {
   std::vector<int64_t> collected;
 };
 
-Stored StoredReports(const std::string& db_path, const std::string& device_id) {
+Stored StoredReports(const SocServer& soc, const std::string& device_id) {
   Stored out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << db_path;
-    sqlite3_close(db);
-    return out;
+  auto rows = soc.Sql(
+      "SELECT report_id, collected_at FROM reports WHERE device_id = $1 ORDER BY id", {device_id});
+  EXPECT_TRUE(rows.ok()) << rows.error().ToString();
+  for (const auto& row : rows.ok() ? *rows : SqlRows{}) {
+    out.ids.push_back(row[0]);
+    out.collected.push_back(std::stoll(row[1]));
   }
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT report_id, collected_at FROM reports WHERE device_id = ?1 ORDER BY id",
-                     -1, &s, nullptr);
-  sqlite3_bind_text(s, 1, device_id.c_str(), -1, SQLITE_TRANSIENT);
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    out.ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
-    out.collected.push_back(sqlite3_column_int64(s, 1));
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
   return out;
 }
 
@@ -195,7 +184,7 @@ class FaultTest : public ::testing::Test {
 
   // Every report a device produced (runs) is stored once, in the order it was collected.
   void ExpectAllStoredOnceInOrder(const std::string& device_id, size_t runs) {
-    const Stored stored = StoredReports(soc_->data_dir() + "/soc.db", device_id);
+    const Stored stored = StoredReports(*soc_, device_id);
     EXPECT_EQ(stored.ids.size(), runs) << "device " << device_id;
     EXPECT_EQ(std::set<std::string>(stored.ids.begin(), stored.ids.end()).size(),
               stored.ids.size());
@@ -276,7 +265,7 @@ TEST_F(FaultTest, NetworkCutWhileAgentsProduceLosesNothingAndKeepsOrder) {
   for (int a = 0; a < kAgents; ++a) {
     EXPECT_EQ(failed[a], kRuns) << "every run during the cut fails to deliver";
     EXPECT_EQ(Status(states[a]).value("spool_reports", -1), kRuns);
-    EXPECT_EQ(StoredReports(soc_->data_dir() + "/soc.db", devices[a]).ids.size(), 2u);
+    EXPECT_EQ(StoredReports(*soc_, devices[a]).ids.size(), 2u);
   }
   proxy_.Restore();
   produce(1);
@@ -351,7 +340,7 @@ TEST_F(FaultTest, ACorruptSpoolEntryIsSetAsideAndTheSocIsTold) {
   EXPECT_TRUE(std::filesystem::exists(state + "/spool/corrupt/" + entries[0].filename().string()));
   auto fourth = RunOnce(state);
   ASSERT_EQ(fourth.exit_code, 0) << fourth.err;
-  EXPECT_EQ(StoredReports(soc_->data_dir() + "/soc.db", device).ids.size(), 3u);
+  EXPECT_EQ(StoredReports(*soc_, device).ids.size(), 3u);
   auto shown = RunCmd(soc_->Ctl({"--json", "device", device}));
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
   const json latest = json::parse(shown.out).at("latest_report");
@@ -427,29 +416,21 @@ TEST_P(FullSpoolTest, AFullSpoolDropsOldPostureFirstCountsItAndTellsTheSoc) {
   // Spooling the last report may have dropped one more old snapshot.
   const int64_t dropped_at_end = after.value("spool_dropped_posture", int64_t{0});
   EXPECT_GE(dropped_at_end, dropped);
-  const Stored stored = StoredReports(soc_->data_dir() + "/soc.db", device);
+  const Stored stored = StoredReports(*soc_, device);
   EXPECT_EQ(static_cast<int64_t>(stored.ids.size()), runs + 1 - dropped_at_end)
       << "every report is either stored once or counted as dropped";
   // The drops reached the SOC as events: their counts add up to what the agent dropped.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(
-      sqlite3_open_v2((soc_->data_dir() + "/soc.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-      SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "SELECT body FROM reports WHERE device_id = ?1", -1, &s, nullptr);
-  sqlite3_bind_text(s, 1, device.c_str(), -1, SQLITE_TRANSIENT);
+  auto bodies = soc_->Sql("SELECT body FROM reports WHERE device_id = $1", {device});
+  ASSERT_TRUE(bodies.ok()) << bodies.error().ToString();
   int64_t told = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    const json body =
-        json::parse(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), nullptr, false);
+  for (const auto& row : *bodies) {
+    const json body = json::parse(row[0], nullptr, false);
     for (const auto& e : body.value("events", json::array())) {
       if (e.value("type", "") == "spool_dropped") {
         told += e["details"].value("posture_reports", int64_t{0});
       }
     }
   }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
   // Drops made while spooling the last report are told in the next one.
   EXPECT_GT(told, 0);
   EXPECT_LE(told, dropped_at_end);
@@ -568,15 +549,15 @@ TEST_F(FaultTest, ADamagedPolicyFloorIsReportedAndTheServiceKeepsRunning) {
   EXPECT_EQ(faults[0]["details"].value("file", ""), "policy_floor.json");
   EXPECT_TRUE(faults[0]["details"].value("fatal", false));
   // The service does not exit (no restart loop under systemd): it keeps reporting.
-  const size_t before = StoredReports(soc_->data_dir() + "/soc.db", device).ids.size();
+  const size_t before = StoredReports(*soc_, device).ids.size();
   Child service({AgentBin(), "run", "--state-dir", state, "--interval", "10"},
                 tmp_.path() + "/service.log");
   const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (StoredReports(soc_->data_dir() + "/soc.db", device).ids.size() <= before &&
+  while (StoredReports(*soc_, device).ids.size() <= before &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(200ms);
   }
-  EXPECT_GT(StoredReports(soc_->data_dir() + "/soc.db", device).ids.size(), before);
+  EXPECT_GT(StoredReports(*soc_, device).ids.size(), before);
   EXPECT_TRUE(service.Running());
   service.Signal(SIGTERM);
   EXPECT_EQ(service.Wait(30s), 0);

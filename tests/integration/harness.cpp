@@ -208,17 +208,37 @@ SocServer::SocServer(const std::string& dir, const SocOptions& options) : dir_(d
       return;
     }
     ::unlink((dir_ + "/soc.log").c_str());
+    database_ = ReadFile(dir_ + "/database.uri");
+    while (!database_.empty() && database_.back() == '\n') {
+      database_.pop_back();
+    }
   } else {
+    database_ = options.database;
+    if (database_.empty() && OnPostgres()) {
+      auto scratch = ScratchPgDatabase::Make();
+      if (!scratch.ok()) {
+        error_ = "a scratch PostgreSQL database: " + scratch.error().ToString();
+        return;
+      }
+      scratch_ = std::move(scratch).value();
+      database_ = scratch_->uri();
+    }
     std::vector<std::string> init = {SocBin(), "init",       "--data-dir",
                                      dir_,     "--hostname", "localhost"};
-    if (!options.database.empty()) {
-      init.insert(init.end(), {"--database", options.database});
+    if (!database_.empty()) {
+      init.insert(init.end(), {"--database", database_});
     }
     auto done = RunCmd(init);
     if (done.exit_code != 0) {
       error_ = "cg-soc init failed: " + done.err;
       return;
     }
+  }
+  // The PostgreSQL copy of a test must not pass on SQLite by mistake.
+  if (OnPostgres() && (!std::filesystem::exists(dir_ + "/database.uri") ||
+                       std::filesystem::exists(dir_ + "/soc.db"))) {
+    error_ = "the PostgreSQL copy of this test has its SOC on " + dir_ + "/soc.db";
+    return;
   }
   for (const auto& key : options.policy_keys) {
     auto added = RunCmd({SocBin(), "policy-key", "add", "--data-dir", dir_, key});

@@ -1,5 +1,6 @@
 // Runs the real binaries for integration tests: temporary dirs, child processes with
-// captured output, and a running cg-soc on loopback with ephemeral ports.
+// captured output, and a running cg-soc on loopback with ephemeral ports, on either backend
+// (backend.h).
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 
 #include "common/result.h"
 #include "protocol/https_client.h"
+#include "tests/integration/backend.h"
 
 namespace cg::testing {
 
@@ -68,7 +70,8 @@ struct SocOptions {
   std::vector<std::string> serve_args;   // extra `cg-soc serve` arguments
   // Soft and hard RLIMIT_NOFILE of `cg-soc serve` (0: inherited), as a small machine has it.
   unsigned nofile_limit = 0;
-  // `cg-soc init --database URI`: the SOC on PostgreSQL.
+  // `cg-soc init --database URI`: the SOC on PostgreSQL. Empty: SQLite, or a scratch database
+  // of its own in a test's PostgreSQL copy (OnPostgres()).
   std::string database = {};
   // Instead of `cg-soc init`: a copy of this data dir (a second node of the same SOC, sharing
   // its database, CA and keys).
@@ -95,6 +98,12 @@ class SocServer {
   Result<std::unique_ptr<protocol::HttpsClient>> AgentClient(const std::string& cert = "",
                                                              const std::string& key = "") const;
   std::string log() const;
+  // The PostgreSQL database the SOC was initialised on ("" on SQLite).
+  const std::string& database() const { return database_; }
+  // SocSql on this server's database.
+  Result<SqlRows> Sql(const std::string& sql, const std::vector<std::string>& params = {}) const {
+    return SocSql(dir_, sql, params);
+  }
   Child& child() { return child_; }
   // SIGKILL now (no shutdown at all), and wait for the process to be gone.
   void Kill9();
@@ -107,6 +116,8 @@ class SocServer {
  private:
   bool Serve();
 
+  std::unique_ptr<ScratchPgDatabase> scratch_;  // dropped after the server has stopped
+  std::string database_;
   std::string dir_;
   std::vector<std::string> serve_args_;
   unsigned nofile_limit_ = 0;

@@ -27,7 +27,6 @@
 #include "platform/os/files.h"
 #include "soc/pg/pg.h"
 #include "tests/integration/harness.h"
-#include "tests/unit/testing/storage_backends.h"
 
 namespace cg::testing {
 namespace {
@@ -45,19 +44,14 @@ constexpr const char* kPollHold = "90s";
 class MultiNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    scratch_ = soc::storage_testing::ScratchPgDatabase::Make("cg_mn_");
-    if (scratch_ == nullptr) {
-      return;  // skipped or failed
-    }
-    database_ = scratch_->uri();
     auto keygen = RunCmd({CtlBin(), "policy", "keygen", "--out", tmp_.path() + "/province"});
     ASSERT_EQ(keygen.exit_code, 0) << keygen.err;
-    SocOptions a;
-    a.database = database_;
+    SocOptions a;  // on a scratch database of its own (harness.h), dropped with node_a_
     a.policy_keys = {tmp_.path() + "/province.pub"};
     a.serve_args = {"--poll-hold", kPollHold};
     node_a_ = std::make_unique<SocServer>(tmp_.path() + "/soc-a", a);
     ASSERT_TRUE(node_a_->started()) << node_a_->error();
+    database_ = node_a_->database();
     SocOptions b;
     b.copy_of = node_a_->data_dir();  // the same CA, server key, policy keys and database
     b.serve_args = a.serve_args;
@@ -71,7 +65,6 @@ class MultiNodeTest : public ::testing::Test {
     db_.reset();
     node_b_.reset();
     node_a_.reset();
-    scratch_.reset();
   }
 
   std::string Token(SocServer& node) {
@@ -145,7 +138,6 @@ class MultiNodeTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<soc::storage_testing::ScratchPgDatabase> scratch_;
   std::unique_ptr<soc::pg::Connection> db_;
   std::string database_;
   std::unique_ptr<SocServer> node_a_;

@@ -12,7 +12,6 @@
 #include "common/ids.h"
 #include "soc/pg/pg.h"
 #include "tests/integration/harness.h"
-#include "tests/unit/testing/storage_backends.h"
 
 namespace cg::testing {
 namespace {
@@ -22,20 +21,15 @@ using nlohmann::json;
 class PostgresSocTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    scratch_ = soc::storage_testing::ScratchPgDatabase::Make("cg_it_");
-    if (scratch_ == nullptr) {
-      return;  // skipped or failed
-    }
-    database_ = scratch_->uri();
-    SocOptions options;
-    options.database = database_;
-    soc_ = std::make_unique<SocServer>(tmp_.path() + "/soc", options);
+    // A scratch database of its own (CG_IT_BACKEND=postgres: harness.h), dropped with soc_.
+    soc_ = std::make_unique<SocServer>(tmp_.path() + "/soc");
     ASSERT_TRUE(soc_->started()) << soc_->error();
+    database_ = soc_->database();
+    ASSERT_FALSE(database_.empty());
   }
   void TearDown() override {
     second_.reset();
     soc_.reset();
-    scratch_.reset();
   }
 
   std::string Enroll(SocServer& node, const std::string& state_dir) {
@@ -60,7 +54,6 @@ class PostgresSocTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<soc::storage_testing::ScratchPgDatabase> scratch_;
   std::string database_;
   std::unique_ptr<SocServer> soc_;
   std::unique_ptr<SocServer> second_;

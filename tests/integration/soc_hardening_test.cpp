@@ -9,7 +9,6 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/ids.h"
@@ -323,11 +323,8 @@ TEST(SocHardeningTest, TheFirstAdminTokenExpiresIn90DaysAndTheListShowsItsLastUs
 }
 
 // What a database written before the SOC escaped anything may hold: control characters in
-// every text column cgctl shows.
-void PlantControlCharacters(const std::string& db_path, const std::string& device_id) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
+// every text column cgctl shows (on either backend: the same statements).
+void PlantControlCharacters(const SocServer& soc, const std::string& device_id) {
   const std::string esc = "\x1b[2J\x1b]0;owned\x07";
   const json body = {
       {"report_id", NewUuid()},
@@ -348,39 +345,32 @@ void PlantControlCharacters(const std::string& db_path, const std::string& devic
          {"facts", json::object()}}}},
       {"events", json::array()},
       {"task_ids", json::array()}};
-  const std::string sql =
-      "INSERT INTO devices (device_id, hostname, machine_id, group_name, cert_serial, "
-      "cert_not_after, enrolled_at, last_seen, status, policy_version) VALUES (?1, ?2, 'm', "
-      "'laocai', 'ab', 4000000000, 1767225600, 1767225600, 'compliant', 1);"
-      "INSERT INTO reports (report_id, device_id, received_at, collected_at, status, body) "
-      "VALUES (?3, ?1, 1767225600, 1767225600, 'compliant', ?4);"
-      "UPDATE devices SET latest_report = last_insert_rowid() WHERE device_id = ?1;"
-      "INSERT INTO enrollment_conflicts (time, device_id, hostname, machine_id, group_name, "
-      "source) VALUES (1767225600, ?1, ?2, 'm', 'laocai', '10.0.0.1:1');"
-      "INSERT INTO audit_log (time, actor, role, method, path, target, result, source) VALUES "
-      "(1767225600, 'x', 'admin', 'GET', '/', ?2, 200, '10.0.0.1:1');";
   const std::string hostname = "pc-01" + esc +
                                "\r\n\xe2\x80\xae"
                                "gnp.exe";
   const std::string report_id = body["report_id"];
-  const std::string body_text = body.dump();
-  const char* tail = sql.c_str();
-  while (tail != nullptr && *tail != '\0') {
-    sqlite3_stmt* s = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, tail, -1, &s, &tail), SQLITE_OK) << sqlite3_errmsg(db);
-    if (s == nullptr) {
-      break;
-    }
-    const int params = sqlite3_bind_parameter_count(s);
-    const std::string* values[] = {&device_id, &hostname, &report_id, &body_text};
-    for (int i = 1; i <= params; ++i) {
-      const std::string& v = *values[i - 1];
-      sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    EXPECT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db);
-    sqlite3_finalize(s);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> statements = {
+      {"INSERT INTO devices (device_id, hostname, machine_id, group_name, cert_serial, "
+       "cert_not_after, enrolled_at, last_seen, status, policy_version) VALUES ($1, $2, 'm', "
+       "'laocai', 'ab', 4000000000, 1767225600, 1767225600, 'compliant', 1)",
+       {device_id, hostname}},
+      {"INSERT INTO reports (report_id, device_id, received_at, collected_at, status, body) "
+       "VALUES ($1, $2, 1767225600, 1767225600, 'compliant', $3)",
+       {report_id, device_id, body.dump()}},
+      {"UPDATE devices SET latest_report = (SELECT id FROM reports WHERE report_id = $1) "
+       "WHERE device_id = $2",
+       {report_id, device_id}},
+      {"INSERT INTO enrollment_conflicts (time, device_id, hostname, machine_id, group_name, "
+       "source) VALUES (1767225600, $1, $2, 'm', 'laocai', '10.0.0.1:1')",
+       {device_id, hostname}},
+      {"INSERT INTO audit_log (time, actor, role, method, path, target, result, source) VALUES "
+       "(1767225600, 'x', 'admin', 'GET', '/', $1, 200, '10.0.0.1:1')",
+       {hostname}},
+  };
+  for (const auto& [sql, params] : statements) {
+    auto done = soc.Sql(sql, params);
+    ASSERT_TRUE(done.ok()) << sql << ": " << done.error().ToString();
   }
-  sqlite3_close(db);
 }
 
 // No byte that moves a terminal's cursor or starts a sequence: only printable text and '\n'.
@@ -406,7 +396,7 @@ TEST(SocHardeningTest, EveryTextOutputOfCgctlEscapesControlCharacters) {
   SocServer soc(tmp.path() + "/soc");
   ASSERT_TRUE(soc.started()) << soc.error();
   const std::string device_id = NewUuid();
-  PlantControlCharacters(soc.data_dir() + "/soc.db", device_id);
+  PlantControlCharacters(soc, device_id);
   const std::vector<std::vector<std::string>> commands = {
       {"devices"}, {"device", device_id}, {"history", device_id},         {"conflicts"},
       {"audit"},   {"--json", "devices"}, {"--json", "device", device_id}};

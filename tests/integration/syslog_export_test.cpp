@@ -2,7 +2,8 @@
 // its own configuration and work directory): RFC 5424 over TCP with octet counting, and over
 // TLS (RFC 5425, rsyslog's gtls driver, the receiver verified against the test CA). The
 // receiver is killed while events are produced and started again: every event arrives, none
-// twice (checked by event.id in rsyslog's output file).
+// twice (checked by event.id in rsyslog's output file). The outbox is on SQLite, and on
+// PostgreSQL in the pg. copies (backend.h).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -26,7 +27,9 @@
 #include "common/timeutil.h"
 #include "soc/exporter.h"
 #include "soc/metrics.h"
+#include "soc/pg/pg_storage.h"
 #include "soc/sqlite_storage.h"
+#include "tests/integration/backend.h"
 #include "tests/unit/testing/test_pki.h"
 
 namespace cg::soc {
@@ -173,7 +176,14 @@ class SyslogExportTest : public ::testing::TestWithParam<bool> {
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(kRsyslogd))
         << kRsyslogd << " is missing: install rsyslog and rsyslog-gnutls (scripts/lib.sh)";
-    auto s = OpenSqliteStorage(dir_.File("soc.db"), true);
+    // The outbox on the backend of this run (the pg. copies: a scratch PostgreSQL database).
+    if (cg::testing::OnPostgres()) {
+      auto scratch = cg::testing::ScratchPgDatabase::Make("cg_sx_");
+      ASSERT_TRUE(scratch.ok()) << scratch.error().ToString();
+      scratch_ = std::move(scratch).value();
+    }
+    auto s = scratch_ != nullptr ? OpenPgStorage(scratch_->uri(), true)
+                                 : OpenSqliteStorage(dir_.File("soc.db"), true);
     ASSERT_TRUE(s.ok()) << s.error().ToString();
     storage_ = std::move(s).value();
     Device d;
@@ -216,6 +226,7 @@ class SyslogExportTest : public ::testing::TestWithParam<bool> {
   }
 
   TempDir dir_;
+  std::unique_ptr<cg::testing::ScratchPgDatabase> scratch_;  // outlives storage_
   std::unique_ptr<Storage> storage_;
   int reports_ = 0;
 };

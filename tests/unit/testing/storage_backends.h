@@ -25,6 +25,7 @@
 #include "soc/pg/pg_storage.h"
 #include "soc/sqlite_storage.h"
 #include "soc/storage.h"
+#include "tests/unit/testing/pg_test_uri.h"
 
 namespace cg::soc::storage_testing {
 
@@ -112,81 +113,6 @@ class SqliteTestDatabase final : public TestDatabase {
   }
   std::string path_;
   sqlite3* db_ = nullptr;
-};
-
-// The test cluster's URI, or why there is none: `skip` is set when the server binaries are
-// absent (the only reason to skip), `error` for anything else.
-inline std::string PgTestUri(std::string* skip, std::string* error) {
-  if (const char* env = std::getenv("CG_PG_TEST_URI"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  const std::filesystem::path state = std::filesystem::path(CG_BINARY_DIR) / "pg-test";
-  auto read = [](const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    std::string text = s.str();
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-      text.pop_back();
-    }
-    return text;
-  };
-  if (std::filesystem::exists(state / "uri")) {
-    return read(state / "uri");
-  }
-  if (std::filesystem::exists(state / "absent")) {
-    *skip = read(state / "absent");
-    return "";
-  }
-  *error = "no PostgreSQL test cluster: " + (state / "uri").string() +
-           " is missing. Run the test through ctest (its pg_cluster fixture starts one with "
-           "scripts/pg-test-cluster.sh) or set CG_PG_TEST_URI";
-  return "";
-}
-
-// A database of its own on the test cluster, for a test that runs `cg-soc` on it (a SOC is one
-// database): created by Make, dropped (closing what is still connected) by the destructor.
-// Call Make from SetUp: nullptr after GTEST_SKIP (no PostgreSQL) or a test failure.
-class ScratchPgDatabase {
- public:
-  static std::unique_ptr<ScratchPgDatabase> Make(const std::string& prefix) {
-    std::string skip;
-    std::string error;
-    const std::string base = PgTestUri(&skip, &error);
-    if (!skip.empty()) {
-      [&] { GTEST_SKIP() << skip; }();  // GTEST_SKIP returns from a void function only
-      return nullptr;
-    }
-    if (base.empty()) {
-      ADD_FAILURE() << error;
-      return nullptr;
-    }
-    auto admin = pg::Connection::Open(base);
-    if (!admin.ok()) {
-      ADD_FAILURE() << admin.error().ToString();
-      return nullptr;
-    }
-    static std::atomic<int> counter{0};
-    const std::string name = prefix + std::to_string(getpid()) + "_" + std::to_string(counter++);
-    if (auto s = (*admin)->Exec("CREATE DATABASE " + name, "creating the database"); !s.ok()) {
-      ADD_FAILURE() << s.error().ToString();
-      return nullptr;
-    }
-    // postgresql://user@host:port/db -> the same server, this database.
-    return std::unique_ptr<ScratchPgDatabase>(new ScratchPgDatabase(
-        std::move(admin).value(), name, base.substr(0, base.rfind('/') + 1) + name));
-  }
-  ~ScratchPgDatabase() {
-    (void)admin_->Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)", "dropping");
-  }
-  const std::string& uri() const { return uri_; }
-
- private:
-  ScratchPgDatabase(std::unique_ptr<pg::Connection> admin, std::string name, std::string uri)
-      : admin_(std::move(admin)), name_(std::move(name)), uri_(std::move(uri)) {}
-  std::unique_ptr<pg::Connection> admin_;
-  std::string name_;
-  std::string uri_;
 };
 
 // A fresh schema per test, dropped afterwards; the Storage's connections put it first in their
