@@ -137,16 +137,6 @@ std::unordered_map<uint64_t, std::string> ReadMountTypes() {
   return types;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 std::string JoinPath(const std::string& dir, std::string_view name) {
   std::string out = dir;
   if (out.empty() || out.back() != '/') {
@@ -174,23 +164,10 @@ const char* SpecialKind(mode_t mode) {
 
 class Walker {
  public:
-  Walker(const WalkOptions& options, WalkVisitor& visitor) : o_(options), v_(visitor) {
-    std::string mr = options.machine_root.empty() ? "/" : options.machine_root;
-    while (mr.size() > 1 && mr.back() == '/') {
-      mr.pop_back();
-    }
-    machine_root_ = mr == "/" ? "" : mr;
+  Walker(const WalkOptions& options, WalkVisitor& visitor)
+      : o_(options), v_(visitor), filter_(options) {
     for (const char* p : {"/proc", "/sys", "/dev"}) {
-      pseudo_paths_.push_back(machine_root_ + p);
-    }
-    for (const auto& e : options.skip_extensions) {
-      std::string ext = Lower(e);
-      if (!ext.empty() && ext.front() == '.') {
-        ext.erase(0, 1);
-      }
-      if (!ext.empty()) {
-        extensions_.push_back(std::move(ext));
-      }
+      pseudo_paths_.push_back(filter_.machine_root() + p);
     }
   }
 
@@ -216,7 +193,7 @@ class Walker {
       v_.OnSkip(root, SkipReason::kSpecialFile, SpecialKind(st.st_mode));
       return true;
     }
-    if (ExcludedDir(root)) {
+    if (filter_.ExcludedDir(root)) {
       v_.OnSkip(root, SkipReason::kExcluded, "");
       return true;
     }
@@ -264,15 +241,6 @@ class Walker {
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
   }
 
-  // The path as the policy names it: host path without the machine root prefix.
-  std::string_view MachinePath(std::string_view host) const {
-    if (!machine_root_.empty() && host.substr(0, machine_root_.size()) == machine_root_) {
-      host.remove_prefix(machine_root_.size());
-      return host.empty() ? std::string_view("/") : host;
-    }
-    return host;
-  }
-
   const char* PseudoPath(std::string_view path) const {
     for (size_t i = 0; i < pseudo_paths_.size(); ++i) {
       const std::string& p = pseudo_paths_[i];
@@ -286,55 +254,10 @@ class Walker {
     return nullptr;
   }
 
-  bool MatchesAny(const std::vector<std::string>& globs, std::string_view host) const {
-    const std::string_view mp = MachinePath(host);
-    for (const auto& g : globs) {
-      if (GlobMatch(g, mp)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  bool ExcludedDir(std::string_view host) const {
-    const std::string_view mp = MachinePath(host);
-    for (const auto& g : o_.exclude) {
-      if (GlobMatch(g, mp)) {
-        return true;
-      }
-      // "dir/**" excludes the directory itself: nothing below it could be scanned anyway.
-      if (g.size() > 3 && g.compare(g.size() - 3, 3, "/**") == 0 &&
-          GlobMatch(std::string_view(g).substr(0, g.size() - 3), mp)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  bool SkippedExtension(std::string_view name) const {
-    if (extensions_.empty()) {
-      return false;
-    }
-    const size_t dot = name.rfind('.');
-    if (dot == std::string_view::npos || dot == 0) {
-      return false;
-    }
-    const std::string ext = Lower(name.substr(dot + 1));
-    return std::find(extensions_.begin(), extensions_.end(), ext) != extensions_.end();
-  }
-
   // Filters for a regular file; returns false when the visitor asked to stop.
   bool VisitFile(const std::string& path, std::string_view name, const struct stat& st) {
-    if (!o_.exclude.empty() && MatchesAny(o_.exclude, path)) {
-      v_.OnSkip(path, SkipReason::kExcluded, "");
-      return true;
-    }
-    if (!o_.include.empty() && !MatchesAny(o_.include, path)) {
-      v_.OnSkip(path, SkipReason::kNotIncluded, "");
-      return true;
-    }
-    if (SkippedExtension(name)) {
-      v_.OnSkip(path, SkipReason::kExtension, "");
+    if (const auto skip = filter_.SkipFile(path, name)) {
+      v_.OnSkip(path, *skip, "");
       return true;
     }
     if (o_.max_file_size > 0 && static_cast<uint64_t>(st.st_size) > o_.max_file_size) {
@@ -418,7 +341,7 @@ class Walker {
   void AddSubdir(const std::string& child, std::string_view name, Frame& frame) {
     if (const char* why = PseudoPath(child)) {
       v_.OnSkip(child, SkipReason::kPseudoFilesystem, why);
-    } else if (!o_.exclude.empty() && ExcludedDir(child)) {
+    } else if (filter_.ExcludedDir(child)) {
       v_.OnSkip(child, SkipReason::kExcluded, "");
     } else {
       frame.subdirs.emplace_back(name);
@@ -515,9 +438,8 @@ class Walker {
 
   const WalkOptions& o_;
   WalkVisitor& v_;
-  std::string machine_root_;  // "" for "/"
+  WalkFilter filter_;
   std::vector<std::string> pseudo_paths_;
-  std::vector<std::string> extensions_;
   uint64_t root_dev_ = 0;
   std::vector<Frame> stack_;
   std::unordered_set<DevIno, DevInoHash> visited_;
@@ -762,8 +684,8 @@ Result<PowerState> ReadPowerState(const std::string& power_supply_dir) {
       battery_present = true;
       const std::string status = ReadTrimmed(base + "/status");
       discharging = discharging || status == "Discharging";
-      detail +=
-          (detail.empty() ? "" : ", ") + name + " " + Lower(status.empty() ? "unknown" : status);
+      detail += (detail.empty() ? "" : ", ") + name + " " +
+                AsciiLower(status.empty() ? "unknown" : status);
     } else {
       const std::string online = ReadTrimmed(base + "/online");
       if (online.empty()) {

@@ -58,22 +58,6 @@ Result<FileStamp> StampOfHandle(HANDLE h) {
   return s;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-std::string Slashed(std::string_view path) {
-  std::string out(path);
-  std::replace(out.begin(), out.end(), '\\', '/');
-  return out;
-}
-
 struct Identity {
   uint64_t dev;
   uint64_t ino;
@@ -97,22 +81,8 @@ constexpr DWORD kThreadModeAlreadyBackground = 400;
 
 class Walker {
  public:
-  Walker(const WalkOptions& options, WalkVisitor& visitor) : o_(options), v_(visitor) {
-    std::string mr = Slashed(options.machine_root.empty() ? "/" : options.machine_root);
-    while (mr.size() > 1 && mr.back() == '/') {
-      mr.pop_back();
-    }
-    machine_root_ = mr == "/" ? "" : mr;
-    for (const auto& e : options.skip_extensions) {
-      std::string ext = Lower(e);
-      if (!ext.empty() && ext.front() == '.') {
-        ext.erase(0, 1);
-      }
-      if (!ext.empty()) {
-        extensions_.push_back(std::move(ext));
-      }
-    }
-  }
+  Walker(const WalkOptions& options, WalkVisitor& visitor)
+      : o_(options), v_(visitor), filter_(options, '\\') {}
 
   bool WalkRoot(std::string root) {
     while (root.size() > 3 && (root.back() == '\\' || root.back() == '/')) {
@@ -151,7 +121,7 @@ class Walker {
       return VisitFile(root, sep == std::string::npos ? root : root.substr(sep + 1),
                        info.dwFileAttributes, *stamp);
     }
-    if (ExcludedDir(root)) {
+    if (filter_.ExcludedDir(root)) {
       v_.OnSkip(root, SkipReason::kExcluded, "");
       return true;
     }
@@ -179,62 +149,10 @@ class Walker {
   }
 
  private:
-  std::string MachinePath(std::string_view host) const {
-    std::string s = Slashed(host);
-    if (!machine_root_.empty() && s.starts_with(machine_root_)) {
-      s.erase(0, machine_root_.size());
-      if (s.empty()) {
-        s = "/";
-      }
-    }
-    return s;
-  }
-
-  bool MatchesAny(const std::vector<std::string>& globs, std::string_view host) const {
-    const std::string mp = MachinePath(host);
-    for (const auto& g : globs) {
-      if (GlobMatch(g, mp)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  bool ExcludedDir(std::string_view host) const {
-    const std::string mp = MachinePath(host);
-    for (const auto& g : o_.exclude) {
-      if (GlobMatch(g, mp)) {
-        return true;
-      }
-      if (g.size() > 3 && g.compare(g.size() - 3, 3, "/**") == 0 &&
-          GlobMatch(std::string_view(g).substr(0, g.size() - 3), mp)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  bool SkippedExtension(std::string_view name) const {
-    const size_t dot = name.rfind('.');
-    if (extensions_.empty() || dot == std::string_view::npos || dot == 0) {
-      return false;
-    }
-    const std::string ext = Lower(name.substr(dot + 1));
-    return std::find(extensions_.begin(), extensions_.end(), ext) != extensions_.end();
-  }
-
   bool VisitFile(const std::string& path, std::string_view name, DWORD attributes,
                  const FileStamp& stamp) {
-    if (!o_.exclude.empty() && MatchesAny(o_.exclude, path)) {
-      v_.OnSkip(path, SkipReason::kExcluded, "");
-      return true;
-    }
-    if (!o_.include.empty() && !MatchesAny(o_.include, path)) {
-      v_.OnSkip(path, SkipReason::kNotIncluded, "");
-      return true;
-    }
-    if (SkippedExtension(name)) {
-      v_.OnSkip(path, SkipReason::kExtension, "");
+    if (const auto skip = filter_.SkipFile(path, name)) {
+      v_.OnSkip(path, *skip, "");
       return true;
     }
     if ((attributes & kCloudPlaceholder) != 0) {
@@ -351,7 +269,7 @@ class Walker {
       return true;
     }
     if ((attrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
-      if (!o_.exclude.empty() && ExcludedDir(child)) {
+      if (filter_.ExcludedDir(child)) {
         v_.OnSkip(child, SkipReason::kExcluded, "");
       } else {
         subdirs.push_back(child);
@@ -383,8 +301,7 @@ class Walker {
 
   const WalkOptions& o_;
   WalkVisitor& v_;
-  std::string machine_root_;  // "" for "/", '/' separators
-  std::vector<std::string> extensions_;
+  WalkFilter filter_;
   uint64_t root_dev_ = 0;
   std::unordered_set<Identity, IdentityHash> visited_;
   // The listing buffer, 8-byte aligned for FILE_ID_BOTH_DIR_INFO's LARGE_INTEGER members.

@@ -10,6 +10,9 @@
 # a first scan and a rescan of the unchanged tree with the incremental cache, and the same
 # without a budget. Prints wall time, user and system CPU and peak RSS of every run, and the
 # ratios to `yara` of throughput (wall) and of CPU time; exits 1 if the match sets differ.
+# CounterGuard reports the SHA-256 of every matched file, which `yara` does not compute: each
+# ratio is also given against `yara` plus `openssl dgst -sha256` of the files it matched (the
+# same evidence), timed in the same alternation.
 #
 #   tests/bench/yara_bench.sh BUILD_DIR/tests/bench/yara_bench_scan
 #
@@ -17,7 +20,7 @@
 # The machine may be shared: each configuration runs CG_BENCH_REPEAT times (default 3), yara
 # and CounterGuard alternately, and the median of each figure counts; compare the CPU ratios
 # when the load average is high (wall time then mostly measures waiting for a CPU).
-# Needs: yara (Debian package, same version as libyara), GNU time (/usr/bin/time), tar.
+# Needs: yara (Debian package, same version as libyara), GNU time (/usr/bin/time), tar, openssl.
 # CG_BENCH_SHAPES (default "small large"), CG_BENCH_INCREMENTAL=0 skips the cache runs,
 # CG_BENCH_KEEP=1 keeps the temporary directory; CG_BENCH_SCAN_ARGS adds options to every
 # yara_bench_scan run (e.g. "--map-above 16777216" to try another mapping threshold).
@@ -33,7 +36,7 @@ SHAPES=${CG_BENCH_SHAPES:-small large}
 GEN=$(dirname "$BENCH")/yara_corpus_gen
 TIME=/usr/bin/time
 
-for tool in yara "$TIME" tar awk; do
+for tool in yara "$TIME" tar awk openssl xargs; do
   command -v "$tool" >/dev/null || { echo "yara_bench: $tool is required" >&2; exit 2; }
 done
 [ -x "$BENCH" ] || { echo "yara_bench: $BENCH is not executable" >&2; exit 2; }
@@ -125,6 +128,10 @@ for shape in $SHAPES; do
   for n in 1 2; do
     for _ in $(seq "$REPEAT"); do
       once "${shape}_yara_p$n" yara -r -N -w -p "$n" "$RULES" "$corpus"
+      # What yara leaves out of the evidence CounterGuard reports: the SHA-256 of each matched
+      # file, as an analyst would add it (OpenSSL, which uses the CPU's SHA instructions).
+      cut -d' ' -f2- "$WORK/${shape}_yara_p$n.out" | sort -u >"$WORK/${shape}_matched.txt"
+      once "${shape}_sha" xargs -d '\n' -a "$WORK/${shape}_matched.txt" openssl dgst -sha256
       # shellcheck disable=SC2086 # CG_BENCH_SCAN_ARGS is a list of options
       once "${shape}_cg_t$n" "$BENCH" --rules "$RULES" --path "$corpus" --threads "$n" \
         --hits "$WORK/${shape}_cg_t$n.hits" ${CG_BENCH_SCAN_ARGS:-}
@@ -146,7 +153,13 @@ for shape in $SHAPES; do
       printf '%-26s %7s %6s %7s %7s %7s %5s MB\n' "yara -r -N -p $n" "$(wall $y)" "$(mbps $y "$bytes")" "$(usr $y)" "$(sys $y)" "$(cpu $y)" "$(rss_mb $y)"
       printf '%-26s %7s %6s %7s %7s %7s %5s MB  %sx throughput, %sx CPU efficiency\n' "CounterGuard, $n thread(s)" "$(wall $c)" "$(mbps $c "$bytes")" "$(usr $c)" "$(sys $c)" "$(cpu $c)" "$(rss_mb $c)" \
         "$(ratio "$(wall $y)" "$(wall $c)")" "$(ratio "$(cpu $y)" "$(cpu $c)")"
+      # yara with the same evidence: its run plus the hashing of the files it matched.
+      ew=$(awk -v a="$(wall $y)" -v b="$(wall "${shape}_sha")" 'BEGIN { printf "%.2f", a + b }')
+      ec=$(awk -v a="$(cpu $y)" -v b="$(cpu "${shape}_sha")" 'BEGIN { printf "%.2f", a + b }')
+      printf '%-26s %7s %6s %7s %7s %7s %8s  %sx throughput, %sx CPU efficiency (same evidence)\n' "  yara -p $n + SHA-256" "$ew" "" "" "" "$ec" "" \
+        "$(ratio "$ew" "$(wall $c)")" "$(ratio "$ec" "$(cpu $c)")"
     done
+    echo "SHA-256 of yara's $(wc -l <"$WORK/${shape}_matched.txt") matched files ($(xargs -d '\n' -a "$WORK/${shape}_matched.txt" du -cb | tail -n 1 | cut -f1) bytes; openssl dgst, median of $((2 * REPEAT))): $(wall "${shape}_sha") s wall, $(cpu "${shape}_sha") s CPU"
   } >>"$RESULTS"
   if [ "$shape" = small ]; then
     SMALL=$corpus

@@ -5,8 +5,8 @@
 // and symlinks; share modes, paths beyond MAX_PATH). Plain std::filesystem: builds for both.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -106,9 +106,8 @@ inline bool WriteSparse(const std::filesystem::path& path, uint64_t size,
 }
 
 // The planted files, under `root`/planted: matches at file start and end, across the engine's
-// 1 MiB mapping threshold and the former 16 MiB one, past 2 GiB in a sparse file (unless
-// CG_YARA_DIFF_HUGE=0), empty files, and one file per rule kind. Returns the files it could
-// not write (none expected).
+// 1 MiB mapping threshold and the former 16 MiB one, empty files, and one file per rule kind.
+// Returns the files it could not write (none expected). The file past 2 GiB is WriteHuge's.
 inline std::vector<std::string> WritePlanted(const std::filesystem::path& root) {
   std::vector<std::string> failed;
   const std::string& m = kMarker;
@@ -137,12 +136,6 @@ inline std::vector<std::string> WritePlanted(const std::filesystem::path& root) 
   sparse("planted/exactly_16mib.bin", 16 * kMiB, {{16 * kMiB - m.size(), m}});
   sparse("planted/16mib_plus_1.bin", 16 * kMiB + 1, {{16 * kMiB + 1 - m.size(), m}});
   sparse("planted/40mib_middle.bin", 40 * kMiB, {{20 * kMiB - 3, m}, {0, "MZ"}});
-  const char* huge = std::getenv("CG_YARA_DIFF_HUGE");
-  if (huge == nullptr || std::string(huge) != "0") {
-    // Past 2^31: offsets and sizes that do not fit 32 bits.
-    const uint64_t size = (uint64_t{1} << 31) + 64 * kMiB;
-    sparse("planted/huge_sparse.bin", size, {{(uint64_t{1} << 31) - 5, m}, {size - m.size(), m}});
-  }
   put("planted/empty", "");
   put("planted/also empty", "");
   put("planted/mz.exe",
@@ -161,6 +154,69 @@ inline std::vector<std::string> WritePlanted(const std::filesystem::path& root) 
   put("planted/b64.txt", "data: YmFzZTY0IGhpZGRlbiBwYXlsb2Fk\n");
   put("planted/script.sh", "#!/bin/sh\necho " + m + "\n");
   return failed;
+}
+
+// The file past 2^31, alone in its own test on each OS: `root`/planted/huge_sparse.bin, 2 GiB +
+// 64 MiB of zeros (sparse where the file system can) with the marker straddling 2^31
+// (bytes 2147483643..2147483662) and at the end. Offsets and sizes that do not fit 32 bits.
+inline constexpr uint64_t kHugeSize = (uint64_t{1} << 31) + 64 * kMiB;
+inline constexpr uint64_t kHugeMarkerOffset = (uint64_t{1} << 31) - 5;
+// The SHA-256 of that content (`sha256sum` of the file WriteHuge writes; the bytes are fixed).
+inline constexpr const char* kHugeSha256 =
+    "00e90f8fe683a1b28714c8c1d562d302eaf4c80636bf372cc9859ddd7320a404";
+
+inline bool WriteHuge(const std::filesystem::path& root) {
+  std::filesystem::create_directories(Under(root, "planted"));
+  return WriteSparse(Under(root, "planted/huge_sparse.bin"), kHugeSize,
+                     {{kHugeMarkerOffset, kMarker}, {kHugeSize - kMarker.size(), kMarker}});
+}
+
+// The huge file's rules: kRules' rules about sizes and offsets, and offsets past 2^31 named
+// outright. The string-heavy rules (xor(1-255), base64, wide, nocase, regex, hex alternatives)
+// stay with the small corpus: on 2 GiB of zeros they only double both scans' time (measured),
+// and what they test does not depend on the file's size.
+inline std::string HugeRules() {
+  const std::vector<std::string> keep = {
+      "marker_anywhere", "marker_at_start", "marker_at_end", "marker_twice", "marker_after_1mib",
+      "big_file",        "exactly_16mib",   "empty_file",    "elf_small",    "shebang_script"};
+  std::string rules;
+  const std::string all = kRules;
+  for (size_t start = 0; start < all.size();) {
+    const size_t end = std::min(all.find('\n', start), all.size());
+    const std::string line = all.substr(start, end - start);
+    for (const auto& name : keep) {
+      if (line.rfind("rule " + name + " ", 0) == 0) {
+        rules += line + "\n";
+      }
+    }
+    start = end + 1;
+  }
+  rules += R"YARA(
+rule marker_across_2gib { strings: $m = "CG-DIFF-MARKER-31337" condition: $m at 2147483643 }
+rule marker_offsets { strings: $m = "CG-DIFF-MARKER-31337" condition: #m == 2 and @m[1] == 2147483643 and @m[2] == filesize - 20 and !m[2] == 20 }
+rule size_past_2gib { condition: filesize > 2147483648 and filesize < 4294967296 }
+rule reads_past_2gib { condition: uint8(2147483643) == 0x43 and uint32be(filesize - 4) == 0x31333337 and uint16(2147483642) == 0x4300 }
+rule not_truncated { condition: filesize == 2214592512 }
+)YARA";
+  return rules;
+}
+
+// The public rule names of HugeRules(), in order.
+inline std::vector<std::string> HugeRuleNames() {
+  std::vector<std::string> names;
+  const std::string rules = HugeRules();
+  for (size_t k = rules.find("rule "); k != std::string::npos; k = rules.find("\nrule ", k)) {
+    k += rules[k] == '\n' ? 6 : 5;
+    names.push_back(rules.substr(k, rules.find(' ', k) - k));
+  }
+  return names;
+}
+
+// Rules `yara` must report in the huge file: the corpus check of the huge tests.
+inline std::vector<std::string> HugeHits() {
+  return {"marker_across_2gib", "marker_offsets",    "marker_at_end",
+          "marker_twice",       "marker_after_1mib", "big_file",
+          "size_past_2gib",     "reads_past_2gib",   "not_truncated"};
 }
 
 // Hits `yara` must report in the planted files (rule, path under root): the corpus check that

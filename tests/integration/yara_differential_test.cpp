@@ -1,11 +1,13 @@
 // Differential test: on a generated corpus (matches planted at file start and end, across the
-// engine's 1 MiB mapping threshold and the former 16 MiB one, past 2 GiB in a sparse file,
-// in empty files and files with odd names, beside symlinks, FIFOs and hard links) the set of
-// (rule, path) that `cg-agent scan --json` reports equals what `yara -r -N` prints for the
-// same rules. The scanner binary is CG_YARA_SCAN_BIN (environment, else the compiled-in one);
-// it must take `scan --rules FILE --path DIR --threads N --json`. Set CG_YARA_DIFF_HUGE=0 to
-// leave out the 2.2 GiB sparse file. The rules and the planted files are yara_corpus.h's,
-// shared with the Windows test under Wine (tests/windows/yara_differential.cpp).
+// engine's 1 MiB mapping threshold and the former 16 MiB one, in empty files and files with
+// odd names, beside symlinks, FIFOs and hard links) the set of (rule, path) that
+// `cg-agent scan --json` reports equals what `yara -r -N` prints for the same rules; and, in
+// its own test (CTest runs the two side by side), the same for a 2.2 GiB sparse file past 2^31
+// with the rules about sizes and offsets, the match carrying the file's size and SHA-256. The
+// scanner binary is CG_YARA_SCAN_BIN (environment, else the compiled-in one); it must take
+// `scan --rules FILE --path DIR --threads N --json`. Set CG_YARA_DIFF_HUGE=0 to skip the
+// 2.2 GiB file. The rules and the planted files are yara_corpus.h's, shared with the Windows
+// test under Wine (tests/windows/yara_differential.cpp).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -35,6 +37,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using Hits = std::set<std::pair<std::string, std::string>>;
 
+namespace corpus = cg::test::yara_corpus;
 using cg::test::yara_corpus::Filler;
 using cg::test::yara_corpus::kMarker;
 using cg::test::yara_corpus::kMiB;
@@ -240,6 +243,45 @@ TEST_F(YaraDifferentialTest, SameMatchesAsYaraCli) {
   // Skipped: the FIFO only (symlinks are counted, not listed).
   ASSERT_EQ(doc["files_skipped"].size(), 1u) << doc["files_skipped"].dump();
   EXPECT_EQ(doc["files_skipped"][0]["path"], P("links/fifo"));
+}
+
+// The file past 2^31 (2 GiB + 64 MiB, sparse), scanned mapped whole and, since it matches,
+// hashed through ReadAt: every (rule, path) yara prints and nothing else, no error, the match's
+// size and SHA-256 right.
+TEST_F(YaraDifferentialTest, HugeFileSameMatchesAsYaraCli) {
+  const char* skip = std::getenv("CG_YARA_DIFF_HUGE");
+  if (skip != nullptr && std::string(skip) == "0") {
+    GTEST_SKIP() << "CG_YARA_DIFF_HUGE=0";
+  }
+  if (RunCommand({"yara", "--version"}).exit_code != 0) {
+    FAIL() << "the `yara` command is required (Debian package yara, same version as libyara)";
+  }
+  Write(rules_, corpus::HugeRules());
+  ASSERT_TRUE(corpus::WriteHuge(root_));
+  const char* env_bin = std::getenv("CG_YARA_SCAN_BIN");
+  const std::string scanner = env_bin != nullptr ? env_bin : CG_YARA_SCAN_BIN;
+  const std::string huge = P("planted/huge_sparse.bin");
+
+  const Output yara = RunCommand({"yara", "-r", "-N", rules_, root_});
+  ASSERT_EQ(yara.exit_code, 0);
+  const Hits expected = ParseYaraOutput(yara.out, corpus::HugeRuleNames(), root_);
+  for (const auto& rule : corpus::HugeHits()) {
+    EXPECT_TRUE(expected.contains({rule, huge})) << "corpus check: yara should report " << rule;
+  }
+
+  const Output ours =
+      RunCommand({scanner, "scan", "--rules", rules_, "--path", root_, "--threads", "1", "--json"});
+  ASSERT_EQ(ours.exit_code, 1) << "1: matches found; output:\n" << ours.out.substr(0, 2000);
+  const auto doc = nlohmann::json::parse(ours.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(doc.is_object()) << ours.out.substr(0, 2000);
+  EXPECT_EQ(doc["errors"].size(), 0u) << doc["errors"].dump();
+  Hits got;
+  for (const auto& m : doc["matches"]) {
+    got.emplace(m["rule"].get<std::string>(), m["path"].get<std::string>());
+    EXPECT_EQ(m["size"], corpus::kHugeSize) << m.dump();
+    EXPECT_EQ(m["sha256"], corpus::kHugeSha256) << m.dump();
+  }
+  EXPECT_EQ(got, expected);
 }
 
 TEST_F(YaraDifferentialTest, ExitCodesOfTheScanCommand) {

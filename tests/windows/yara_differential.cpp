@@ -13,12 +13,10 @@
 // with ERROR_SHARING_VIOLATION (32) and report nothing else differently.
 //
 // `make-huge BASE` / `compare-huge BASE AGENT_EXE` (yara_differential_test.sh BASE huge, its
-// own CTest test) are the file past 2^31: yara_corpus.h's 2.2 GiB sparse file, scanned by
-// cg-agent.exe (mapped whole, then hashed through ReadAt since it matches) and by `yara`, with
-// the corpus rules whose conditions read sizes and offsets plus rules naming offsets beyond
-// 2^31 outright. The string-heavy rules (xor(1-255), base64, wide, nocase, regex, hex
-// alternatives) stay with the small corpus: on 2 GiB of zeros they only double both scans'
-// time (measured), and what they test does not depend on the file's size.
+// own CTest test) are the file past 2^31: yara_corpus.h's 2.2 GiB sparse file (WriteHuge),
+// scanned by cg-agent.exe (mapped whole, then hashed through ReadAt since it matches) and by
+// `yara`, with yara_corpus.h's HugeRules (the rules about sizes and offsets); the match must
+// carry the file's size and SHA-256.
 #include <windows.h>
 // CommandLineToArgvW; after windows.h.
 #include <shellapi.h>
@@ -125,44 +123,12 @@ int Make(const std::string& base) {
   return failures == 0 ? 0 : 1;
 }
 
-// The huge file's rules: the corpus rules about sizes and offsets, and offsets past 2^31 named
-// outright (the marker straddles 2^31: 2147483643..2147483662).
-std::string HugeRules() {
-  const std::vector<std::string> keep = {
-      "marker_anywhere", "marker_at_start", "marker_at_end", "marker_twice", "marker_after_1mib",
-      "big_file",        "exactly_16mib",   "empty_file",    "elf_small",    "shebang_script"};
-  std::string rules;
-  const std::string all = corpus::kRules;
-  for (size_t start = 0; start < all.size();) {
-    const size_t end = std::min(all.find('\n', start), all.size());
-    const std::string line = all.substr(start, end - start);
-    for (const auto& name : keep) {
-      if (line.starts_with("rule " + name + " ")) {
-        rules += line + "\n";
-      }
-    }
-    start = end + 1;
-  }
-  rules += R"YARA(
-rule marker_across_2gib { strings: $m = "CG-DIFF-MARKER-31337" condition: $m at 2147483643 }
-rule marker_offsets { strings: $m = "CG-DIFF-MARKER-31337" condition: #m == 2 and @m[1] == 2147483643 and @m[2] == filesize - 20 and !m[2] == 20 }
-rule size_past_2gib { condition: filesize > 2147483648 and filesize < 4294967296 }
-rule reads_past_2gib { condition: uint8(2147483643) == 0x43 and uint32be(filesize - 4) == 0x31333337 and uint16(2147483642) == 0x4300 }
-rule not_truncated { condition: filesize == 2214592512 }
-)YARA";
-  return rules;
-}
-
 int MakeHuge(const std::string& base) {
-  const std::wstring root = WinPath(base + "/corpus");
-  if (!corpus::WriteFile(std::filesystem::path(WinPath(base + "/rules.yar")), HugeRules())) {
+  if (!corpus::WriteFile(std::filesystem::path(WinPath(base + "/rules.yar")),
+                         corpus::HugeRules())) {
     Fail("writing rules.yar");
   }
-  std::filesystem::create_directories(std::filesystem::path(root) / L"planted");
-  const uint64_t size = (uint64_t{1} << 31) + 64 * corpus::kMiB;
-  const std::string& m = corpus::kMarker;
-  if (!corpus::WriteSparse(std::filesystem::path(root) / L"planted" / L"huge_sparse.bin", size,
-                           {{(uint64_t{1} << 31) - 5, m}, {size - m.size(), m}})) {
+  if (!corpus::WriteHuge(std::filesystem::path(WinPath(base + "/corpus")))) {
     Fail("writing planted/huge_sparse.bin");
   }
   return failures == 0 ? 0 : 1;
@@ -349,18 +315,10 @@ int CompareHuge(const std::string& base, const std::string& agent) {
   const std::string unix_root = base + "/corpus";
   const std::string path =
       cg::platform::EscapePath(WinPathUtf8(unix_root + "/planted/huge_sparse.bin"));
-  std::vector<std::string> names;  // the huge file's rules: one per line, "rule NAME ..."
-  const std::string rules = HugeRules();
-  for (size_t k = rules.find("rule "); k != std::string::npos; k = rules.find("\nrule ", k)) {
-    k += rules[k] == '\n' ? 6 : 5;
-    names.push_back(rules.substr(k, rules.find(' ', k) - k));
-  }
-  const Hits expected = ParseYara(ReadAll(base + "/yara.out"), unix_root, names);
-  for (const char* rule :
-       {"marker_across_2gib", "marker_offsets", "marker_at_end", "marker_twice",
-        "marker_after_1mib", "big_file", "size_past_2gib", "reads_past_2gib", "not_truncated"}) {
+  const Hits expected = ParseYara(ReadAll(base + "/yara.out"), unix_root, corpus::HugeRuleNames());
+  for (const auto& rule : corpus::HugeHits()) {
     if (!expected.contains({rule, path})) {
-      Fail(std::string("corpus check: yara should report ") + rule + " in the huge file");
+      Fail("corpus check: yara should report " + rule + " in the huge file");
     }
   }
   Run run;
@@ -385,8 +343,8 @@ int CompareHuge(const std::string& base, const std::string& agent) {
   Hits got;
   for (const auto& m : doc["matches"]) {
     got.emplace(m["rule"].get<std::string>(), m["path"].get<std::string>());
-    if (m["size"] != 2214592512u || m["sha256"].get<std::string>().size() != 64) {
-      Fail("match without the file's size or hash: " + m.dump());
+    if (m["size"] != corpus::kHugeSize || m["sha256"] != corpus::kHugeSha256) {
+      Fail("match without the file's size or SHA-256: " + m.dump());
     }
   }
   for (const auto& hit : expected) {
