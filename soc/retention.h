@@ -23,7 +23,7 @@ struct RetentionOptions {
   std::chrono::seconds reports{90LL * 86400};
   std::chrono::seconds history{5LL * 365 * 86400};
   std::chrono::seconds audit{5LL * 365 * 86400};
-  size_t batch = 500;                   // rows per transaction
+  size_t batch = 100;                   // rows per transaction
   std::chrono::milliseconds pause{20};  // between two batches, at least
   // The share of the time one pass may hold the database's write lock: after a batch that took
   // T, the runner waits at least T * (100 - duty) / duty, so ingest keeps the rest.

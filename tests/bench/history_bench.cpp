@@ -7,7 +7,7 @@
 //   3. the inspection report of the district over the whole period (6 months), HTML and CSV,
 //      against the 10 s goal;
 //   4. the ingest rate of new reports (saturating the SOC's IngestWriter) without retention,
-//      while a retention pass (the SOC's defaults: 90 days, 500 rows a batch, 10 % duty, giving
+//      while a retention pass (the SOC's defaults: 90 days, 100 rows a batch, 10 % duty, giving
 //      way to busy ingest) deletes the backlog of reports older than 90 days, and without
 //      again: the ratio with/without, and how fast the backlog shrinks under that load;
 //   5. the rest of the backlog alone, without pauses: the raw deletion rate;
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
   app.add_option("--days", spec.days, "days of reports")->check(CLI::Range(100, 1000));
   app.add_option("--dir", dir, "work directory (default: a new one under /tmp)");
   app.add_option("--ingest-seconds", ingest_seconds, "length of each ingest phase");
-  cg::soc::RetentionOptions options;  // the SOC's defaults: 90 days, 500 rows a batch, 10 %
+  cg::soc::RetentionOptions options;  // the SOC's defaults: 90 days, 100 rows a batch, 10 %
   int steady = 10000;
   bool yield = true;
   app.add_option("--steady-devices", steady,
