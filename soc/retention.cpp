@@ -49,8 +49,14 @@ bool RetentionRunner::YieldToIngest(Counts& counts, std::chrono::steady_clock::d
   const auto started = std::chrono::steady_clock::now();
   const auto step = std::max(options_.pause, std::chrono::milliseconds(1));
   const int busy_duty = std::clamp(options_.busy_duty_percent, 1, 100);
-  const auto limit = std::max<std::chrono::steady_clock::duration>(
-      options_.max_yield, took * (100 - busy_duty) / busy_duty);
+  // `took` includes the wait for the writer (a group commit of ingest can hold it for a few
+  // hundred ms), so it can be many times the batch's own cost: max_yield bounds the wait, and
+  // with it how slowly a pass may progress under ingest that never stops.
+  const std::chrono::steady_clock::duration limit =
+      took == std::chrono::steady_clock::duration::zero()
+          ? std::chrono::steady_clock::duration(options_.max_yield)
+          : std::min<std::chrono::steady_clock::duration>(options_.max_yield,
+                                                          took * (100 - busy_duty) / busy_duty);
   bool running = true;
   while (running && ingest_busy_() && std::chrono::steady_clock::now() - started < limit) {
     running = Sleep(step);

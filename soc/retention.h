@@ -2,8 +2,8 @@
 // audit log after years. Deletion runs in small batches (one short transaction each, with a
 // pause between them), so that ingest waits for one batch at most, and gives way to ingest: no
 // batch starts while the ingest writer has work, unless retention has waited long enough to
-// keep its share of the writer under busy_duty_percent. A device's latest report is never
-// deleted, nor an audit entry younger than a year (the schema refuses it).
+// keep its share of the writer near busy_duty_percent (or max_yield). A device's latest report is
+// never deleted, nor an audit entry younger than a year (the schema refuses it).
 #pragma once
 
 #include <chrono>
@@ -29,12 +29,13 @@ struct RetentionOptions {
   // T, the runner waits at least T * (100 - duty) / duty, so ingest keeps the rest.
   int duty_percent = 10;
   // While the ingest writer is busy (SetIngestBusy), the next batch waits for it to be idle,
-  // re-checking every `pause`, but not longer than max(max_yield, T * (100 - busy_duty) /
-  // busy_duty) after the wait that duty_percent asks: under ingest that never stops, retention
-  // takes about busy_duty_percent of the writer and still deletes a batch every ~100 T, so a
-  // backlog cannot grow forever (docs/performance.md: the progress measured under load).
+  // re-checking every `pause`, after the wait that duty_percent asks, for at most
+  // T * (100 - busy_duty) / busy_duty (T: the previous batch's time), and never longer than
+  // max_yield: under ingest that never stops, retention takes about busy_duty_percent of the
+  // writer and still deletes a batch every max_yield + 10 T at least, so a backlog cannot grow
+  // forever (docs/performance.md: the progress measured under load).
   int busy_duty_percent = 1;
-  std::chrono::milliseconds max_yield{2000};
+  std::chrono::milliseconds max_yield{5000};
   std::chrono::seconds interval{3600};  // between two passes
 };
 // The shortest retention the SOC accepts for each kind.
