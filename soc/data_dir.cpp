@@ -493,6 +493,7 @@ Status Serve(const ServeOptions& options) {
   }
   // Deletes old reports, history and audit entries in small batches on a thread of its own.
   RetentionRunner retention(*loaded.storage, Now, options.retention);
+  retention.SetIngestBusy([&writer] { return writer.Busy(); });
   retention.Start();
   // Each CRL says it is valid for 7 days and is re-signed halfway (or at once after a change):
   // look daily, so that consumers reading DATA_DIR/crl.pem never hold an outdated one.

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/ids.h"
+#include "soc/text_width.h"
 
 namespace cg::soc {
 
@@ -167,8 +168,9 @@ std::vector<ExportEvent> DeriveReportEvents(const DeviceBefore& before,
       e.evaluation = "passed";
     }
     e.evidence = CheckEvidence(check);
+    const std::string_view summary = Utf8Prefix(check.summary, 300);
     e.message = "check " + check.id + " on " + e.hostname + ": " + e.status + " - " +
-                check.summary.substr(0, 300);
+                std::string(summary) + (summary.size() < check.summary.size() ? "…" : "");
     events.push_back(std::move(e));
   }
 

@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include "soc/text_width.h"
+
 namespace cg::soc {
 
 using nlohmann::json;
@@ -186,7 +188,7 @@ std::string CefEscapeValue(std::string_view text) {
 
 std::string ToCef(const ExportEvent& e) {
   std::string out = "CEF:0|CounterGuard|cg-soc|" + CefEscapeHeader(CG_VERSION) + "|" +
-                    CefEscapeHeader(e.action) + "|" + CefEscapeHeader(e.message.substr(0, 512)) +
+                    CefEscapeHeader(e.action) + "|" + CefEscapeHeader(Utf8Prefix(e.message, 512)) +
                     "|" + std::to_string(CefSeverity(e.severity)) + "|";
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count();
@@ -226,8 +228,9 @@ std::string ToCef(const ExportEvent& e) {
   }
   if (!e.evidence.empty()) {
     ext.emplace_back("cs6Label", "evidence");
-    ext.emplace_back(
-        "cs6", e.evidence.dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 4000));
+    ext.emplace_back("cs6",
+                     std::string(Utf8Prefix(
+                         e.evidence.dump(-1, ' ', false, json::error_handler_t::replace), 4000)));
   }
   bool first = true;
   for (const auto& [key, value] : ext) {

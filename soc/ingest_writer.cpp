@@ -54,11 +54,17 @@ size_t IngestWriter::QueueDepth() const {
   return queue_.size();
 }
 
+bool IngestWriter::Busy() const {
+  std::lock_guard lock(mu_);
+  return writing_ || !queue_.empty();
+}
+
 void IngestWriter::Loop() {
   for (;;) {
     std::vector<IngestItem> batch;
     {
       std::unique_lock lock(mu_);
+      writing_ = false;
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) {
         return;  // stopping, and everything queued has been stored
@@ -69,6 +75,7 @@ void IngestWriter::Loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      writing_ = true;
     }
     std::vector<ReportToStore> rows;
     rows.reserve(batch.size());

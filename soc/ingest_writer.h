@@ -54,6 +54,8 @@ class IngestWriter {
   void Stop();
 
   size_t QueueDepth() const;
+  // Reports are queued or being stored: retention gives way (soc/retention.h).
+  bool Busy() const;
   // The writer thread takes reports (false once Stop() was called): /readyz.
   bool Running() const;
   const Options& options() const { return options_; }
@@ -67,6 +69,7 @@ class IngestWriter {
   std::condition_variable cv_;
   std::deque<IngestItem> queue_;
   bool stopping_ = false;
+  bool writing_ = false;  // a batch taken from the queue is being stored
   std::thread thread_;
 };
 

@@ -42,6 +42,30 @@ bool RetentionRunner::Sleep(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [&] { return stopping_; });
 }
 
+bool RetentionRunner::YieldToIngest(Counts& counts, std::chrono::steady_clock::duration took) {
+  if (!ingest_busy_) {
+    return true;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto step = std::max(options_.pause, std::chrono::milliseconds(1));
+  const int busy_duty = std::clamp(options_.busy_duty_percent, 1, 100);
+  // `took` includes the wait for the writer (a group commit of ingest can hold it for a few
+  // hundred ms), so it can be many times the batch's own cost: max_yield bounds the wait, and
+  // with it how slowly a pass may progress under ingest that never stops.
+  const std::chrono::steady_clock::duration limit =
+      took == std::chrono::steady_clock::duration::zero()
+          ? std::chrono::steady_clock::duration(options_.max_yield)
+          : std::min<std::chrono::steady_clock::duration>(options_.max_yield,
+                                                          took * (100 - busy_duty) / busy_duty);
+  bool running = true;
+  while (running && ingest_busy_() && std::chrono::steady_clock::now() - started < limit) {
+    running = Sleep(step);
+  }
+  counts.yielded += std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+  return running;
+}
+
 Result<RetentionRunner::Counts> RetentionRunner::RunOnce() {
   Counts counts;
   const SysTime now = now_();
@@ -58,6 +82,7 @@ Result<RetentionRunner::Counts> RetentionRunner::RunOnce() {
       {[&](SysTime c, size_t n) { return storage_.DeleteAuditBefore(c, n); }, now - options_.audit,
        &counts.audit},
   };
+  std::chrono::steady_clock::duration last_took{0};
   for (const Kind& kind : kinds) {
     while (true) {
       {
@@ -66,11 +91,16 @@ Result<RetentionRunner::Counts> RetentionRunner::RunOnce() {
           return counts;
         }
       }
+      if (!YieldToIngest(counts, last_took)) {
+        return counts;
+      }
       const auto started = std::chrono::steady_clock::now();
       CG_ASSIGN_OR_RETURN(size_t deleted, kind.remove(kind.cutoff, options_.batch));
-      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - started);
+      const auto elapsed = std::chrono::steady_clock::now() - started;
+      last_took = elapsed;
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
       ++counts.batches;
+      counts.held += std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
       *kind.count += deleted;
       if (deleted < options_.batch) {
         break;
@@ -95,8 +125,9 @@ void RetentionRunner::Start() {
       } else if (counts->reports + counts->history + counts->audit > 0) {
         spdlog::info(
             "retention: deleted {} reports, {} history rows, {} audit entries in {} "
-            "batches",
-            counts->reports, counts->history, counts->audit, counts->batches);
+            "batches ({} ms holding the database's writer, {} ms giving way to ingest)",
+            counts->reports, counts->history, counts->audit, counts->batches,
+            counts->held.count() / 1000, counts->yielded.count() / 1000);
       }
     } while (Sleep(std::chrono::duration_cast<std::chrono::milliseconds>(options_.interval)));
   });

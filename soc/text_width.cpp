@@ -76,4 +76,17 @@ std::string TruncateToWidth(std::string_view text, size_t width) {
   return std::string(text.substr(0, end)) + "\u2026";
 }
 
+std::string_view Utf8Prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) {
+    return text;
+  }
+  size_t end = max_bytes;
+  // text[end] is the first byte left out: while it continues a sequence, the sequence it
+  // belongs to is left out whole.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  return text.substr(0, end);
+}
+
 }  // namespace cg::soc

@@ -23,4 +23,9 @@ std::string PadToWidth(std::string_view text, size_t width);
 // their base), with "…" as its last column when something was cut.
 std::string TruncateToWidth(std::string_view text, size_t width);
 
+// The longest prefix of `text` of at most `max_bytes` bytes that does not cut a UTF-8 sequence
+// in two (a field limited in bytes: a cut character would reach a SIEM as invalid UTF-8, or as
+// U+FFFD once a JSON encoder replaced it).
+std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
+
 }  // namespace cg::soc

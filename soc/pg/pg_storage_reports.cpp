@@ -451,11 +451,20 @@ Result<size_t> PgStorage::DeleteReportsBefore(SysTime cutoff, size_t batch) {
                                              "d.latest_report = r.id) ORDER BY r.received_at, "
                                              "r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
                                              cutoff, SqlLimit(batch)));
-    for (int i = 0; i < ids.Count(); ++i) {
-      CG_RETURN_IF_ERROR(conn.Query("DELETE FROM check_results WHERE report = $1", ids.Int(i, 0)));
-      CG_RETURN_IF_ERROR(conn.Query("DELETE FROM reports WHERE id = $1", ids.Int(i, 0)));
+    if (ids.Count() == 0) {
+      return size_t{0};
     }
-    return static_cast<size_t>(ids.Count());
+    // Two statements for the batch (an array of the ids) instead of two round trips a report.
+    std::string array = "{";
+    for (int i = 0; i < ids.Count(); ++i) {
+      array += (i == 0 ? "" : ",") + std::to_string(ids.Int(i, 0));
+    }
+    array += "}";
+    CG_RETURN_IF_ERROR(
+        conn.Query("DELETE FROM check_results WHERE report = ANY($1::bigint[])", array));
+    CG_ASSIGN_OR_RETURN(auto gone,
+                        conn.Query("DELETE FROM reports WHERE id = ANY($1::bigint[])", array));
+    return static_cast<size_t>(gone.Affected());
   });
 }
 

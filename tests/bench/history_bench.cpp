@@ -6,22 +6,33 @@
 //      day of the fleet): p50/p95/max over sampled devices, against the 50 ms goal;
 //   3. the inspection report of the district over the whole period (6 months), HTML and CSV,
 //      against the 10 s goal;
-//   4. ingest rate of new reports (group commits of 64) without retention, with retention
-//      deleting the reports older than 90 days (500 rows per transaction) on its own thread,
-//      then without again: the ratio with/without, measured in the same run.
-// history_bench [--devices N] [--days D] [--dir DIR]
+//   4. the ingest rate of new reports (saturating the SOC's IngestWriter) without retention,
+//      while a retention pass (the SOC's defaults: 90 days, 100 rows a batch, 10 % duty, giving
+//      way to busy ingest) deletes the backlog of reports older than 90 days, and without
+//      again: the ratio with/without, and how fast the backlog shrinks under that load;
+//   5. the rest of the backlog alone, without pauses: the raw deletion rate;
+//   6. the steady state: the clock moves on until a pass deletes one day of a 10,000-device
+//      fleet; ingest without / while that pass runs / without, and how long it held the
+//      database's writer (its share of the hour until the next pass).
+// history_bench [--devices N] [--days D] [--dir DIR] [--ingest-seconds S] [--batch N]
+//               [--duty P] [--no-yield] [--steady-devices N]
+#include <sqlite3.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "common/ids.h"
 #include "protocol/api_paths.h"
 #include "protocol/pki.h"
+#include "soc/ingest_writer.h"
 #include "soc/retention.h"
 #include "soc/service.h"
 #include "soc/sqlite_storage.h"
@@ -48,19 +59,23 @@ cg::protocol::HttpResponse Get(cg::soc::SocService& service, const std::string& 
   return answer;
 }
 
-// Reports/s of `seconds` of group commits of `batch` new reports (a new day for each device in
-// turn), received at `at`.
-double IngestRate(cg::soc::Storage& storage, const std::vector<std::string>& devices,
-                  cg::SysTime at, double seconds, size_t& next) {
+// Saturating ingest through the SOC's own group-commit writer (IngestWriter: up to 512 reports
+// a transaction): requests of 64 new reports (a new day for each device in turn), received at
+// `at`, with up to 1,024 reports queued, until `stop(elapsed seconds)` says so. Reports/s.
+double Ingest(cg::soc::IngestWriter& writer, const std::vector<std::string>& devices,
+              cg::SysTime at, const std::function<bool(double)>& stop, size_t& next) {
+  std::atomic<size_t> committed{0};
+  size_t submitted = 0;
   const auto start = Clock::now();
-  size_t stored = 0;
-  std::vector<cg::protocol::Report> reports(64);
-  std::vector<std::string> bodies(64);
-  while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
-    std::vector<cg::soc::ReportToStore> batch;
-    for (size_t i = 0; i < reports.size(); ++i, ++next) {
-      auto& r = reports[i];
-      r = {};
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  while (!stop(elapsed())) {
+    if (submitted - committed.load() >= 1024) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    std::vector<cg::soc::IngestItem> items(64);
+    for (auto& item : items) {
+      auto& r = item.report;
       r.report_id = cg::NewUuid();
       r.device_id = devices[next % devices.size()];
       r.hostname = "bench";
@@ -73,15 +88,99 @@ double IngestRate(cg::soc::Storage& storage, const std::vector<std::string>& dev
             next % 97 == 0 ? cg::protocol::CheckStatus::kFail : cg::protocol::CheckStatus::kPass;
         r.checks.back().summary = "bench";
       }
-      bodies[i] = cg::protocol::ToJson(r).dump();
-      batch.push_back({&r, bodies[i], at});
+      ++next;
+      item.body_json = cg::protocol::ToJson(r).dump();
+      item.received_at = at;
+      item.done = [&committed](cg::Result<bool> stored) {
+        Must(stored, "storing a report");
+        ++committed;
+      };
     }
-    for (const auto& result : storage.StoreReports(batch)) {
-      Must(result, "storing a report");
+    if (writer.TrySubmit(std::move(items))) {
+      submitted += 64;
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-    stored += batch.size();
   }
-  return static_cast<double>(stored) / std::chrono::duration<double>(Clock::now() - start).count();
+  while (committed.load() < submitted) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return static_cast<double>(submitted) / elapsed();
+}
+
+std::function<bool(double)> For(double seconds) {
+  return [seconds](double elapsed) { return elapsed >= seconds; };
+}
+
+// A retention pass on a thread of its own, `at` its clock, giving way to `writer`.
+class Pass {
+ public:
+  Pass(cg::soc::Storage& storage, cg::SysTime at, const cg::soc::RetentionOptions& options,
+       cg::soc::IngestWriter* writer)
+      : runner_(
+            storage, [at] { return at; }, options) {
+    if (writer != nullptr) {
+      runner_.SetIngestBusy([writer] { return writer->Busy(); });
+    }
+    thread_ = std::thread([this] {
+      counts_ = Must(runner_.RunOnce(), "retention");
+      seconds_ = std::chrono::duration<double>(Clock::now() - start_).count();
+      done_ = true;
+    });
+  }
+  ~Pass() { Stop(); }
+  bool done() const { return done_.load(); }
+  // Stops the pass where it is (a batch in progress finishes) and returns what it did.
+  const cg::soc::RetentionRunner::Counts& Stop() {
+    runner_.Stop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+    return counts_;
+  }
+  double seconds() const { return seconds_; }
+
+ private:
+  cg::soc::RetentionRunner runner_;
+  const Clock::time_point start_ = Clock::now();
+  cg::soc::RetentionRunner::Counts counts_;
+  double seconds_ = 0;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+double HeldMs(const cg::soc::RetentionRunner::Counts& c) { return c.held.count() / 1000.0; }
+
+// Reports received before `cutoff`, on a read-only connection of the bench's own (the
+// runner's counts are known only at the end of its pass).
+int64_t OldReports(const std::string& path, cg::SysTime cutoff) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+  sqlite3_stmt* stmt = nullptr;
+  if (rc != SQLITE_OK ||
+      sqlite3_prepare_v2(
+          raw,
+          "SELECT count(*) FROM reports WHERE received_at < ?1 AND id NOT IN (SELECT "
+          "latest_report FROM devices WHERE latest_report IS NOT NULL)",
+          -1, &stmt, nullptr) != SQLITE_OK) {
+    cg::bench::Die(std::string("counting reports: ") + sqlite3_errmsg(raw));
+  }
+  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_bind_int64(stmt, 1, cg::ToUnixSeconds(cutoff));
+  const int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  if (n < 0) {
+    cg::bench::Die(std::string("counting reports: ") + sqlite3_errmsg(raw));
+  }
+  return n;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five;
+  in >> one >> five;
+  return one + " " + five;
 }
 
 }  // namespace
@@ -99,6 +198,17 @@ int main(int argc, char** argv) {
   app.add_option("--days", spec.days, "days of reports")->check(CLI::Range(100, 1000));
   app.add_option("--dir", dir, "work directory (default: a new one under /tmp)");
   app.add_option("--ingest-seconds", ingest_seconds, "length of each ingest phase");
+  cg::soc::RetentionOptions options;  // the SOC's defaults: 90 days, 100 rows a batch, 10 %
+  int steady = 10000;
+  bool yield = true;
+  app.add_option("--steady-devices", steady,
+                 "fleet whose day of reports the steady-state pass deletes")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--batch", options.batch, "retention rows per transaction")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--duty", options.duty_percent, "retention duty, percent")
+      ->check(CLI::Range(1, 100));
+  app.add_flag("!--no-yield", yield, "retention does not give way to a busy ingest writer");
   CLI11_PARSE(app, argc, argv);
   if (dir.empty()) {
     dir = std::filesystem::temp_directory_path() / ("cg-history-bench-" + cg::NewUuid());
@@ -170,34 +280,88 @@ int main(int argc, char** argv) {
         ms / 10000.0);
   }
 
-  // 4. Ingest without, with, and again without retention deleting the old reports.
+  // 4. Ingest without retention, while a pass deletes the backlog (every report older than 90
+  //    days: the first pass after an upgrade, or after retention was shortened), without again.
+  cg::soc::IngestWriter writer(*storage, {});
   size_t next = 0;
-  const cg::SysTime at = now + std::chrono::hours(1);
-  const double before = IngestRate(*storage, stats.device_ids, at, ingest_seconds, next);
-  cg::soc::RetentionOptions options;  // 90 days, 500 rows per transaction
-  options.pause = std::chrono::milliseconds(20);
-  cg::soc::RetentionRunner retention(
-      *storage, [at] { return at; }, options);
-  std::atomic<bool> done{false};
-  cg::soc::RetentionRunner::Counts counts;
-  std::thread deleter([&] {
-    counts = Must(retention.RunOnce(), "retention");
-    done = true;
-  });
-  const auto with_start = Clock::now();
-  const double with = IngestRate(*storage, stats.device_ids, at, ingest_seconds, next);
-  const bool finished_during = done.load();
-  retention.Stop();
-  deleter.join();
-  const double after = IngestRate(*storage, stats.device_ids, at, ingest_seconds, next);
+  cg::SysTime at = now + std::chrono::hours(1);
+  std::printf("load average %s\n", LoadAverage().c_str());
+  const double before = Ingest(writer, stats.device_ids, at, For(ingest_seconds), next);
+  cg::soc::RetentionRunner::Counts backlog;
+  double with = 0;
+  {
+    Pass pass(*storage, at, options, yield ? &writer : nullptr);
+    with = Ingest(writer, stats.device_ids, at, For(ingest_seconds), next);
+    const bool finished = pass.done();
+    backlog = pass.Stop();
+    std::printf(
+        "backlog pass under saturating ingest: %zu reports in %zu batches in %.1f s (%.0f "
+        "reports/s%s), writer held %.0f ms (%.1f %% of the phase), %.0f ms giving way to ingest\n",
+        backlog.reports, backlog.batches, ingest_seconds, backlog.reports / ingest_seconds,
+        finished ? ", finished" : ", still deleting at the end", HeldMs(backlog),
+        HeldMs(backlog) / ingest_seconds / 10, backlog.yielded.count() / 1000.0);
+  }
+  const double after = Ingest(writer, stats.device_ids, at, For(ingest_seconds), next);
   std::printf(
-      "ingest (group commits of 64): %.0f reports/s without retention, %.0f with "
-      "retention deleting (%zu reports in %zu batches%s), %.0f without again -> ratio "
-      "with/without %.3f (without/without %.3f)\n",
-      before, with, counts.reports, counts.batches,
-      finished_during ? ", finished during the phase" : ", still deleting at the end", after,
-      with / ((before + after) / 2), after / before);
-  (void)with_start;
+      "ingest, backlog: %.0f reports/s without retention, %.0f with the backlog pass, %.0f "
+      "without again -> ratio with/without %.3f (without/without %.3f); load average %s\n",
+      before, with, after, with / ((before + after) / 2), after / before, LoadAverage().c_str());
+
+  // 5. The rest of the backlog, with nothing else running and no pause: the raw deletion rate.
+  {
+    cg::soc::RetentionOptions flat = options;
+    flat.duty_percent = 100;
+    flat.pause = std::chrono::milliseconds(0);
+    const auto started = Clock::now();
+    cg::soc::RetentionRunner runner(
+        *storage, [at] { return at; }, flat);
+    const auto rest = Must(runner.RunOnce(), "retention");
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    std::printf(
+        "rest of the backlog alone, no pause: %zu reports in %zu batches in %.1f s (%.0f "
+        "reports/s, %.1f ms a batch)\n",
+        rest.reports, rest.batches, seconds, rest.reports / seconds,
+        HeldMs(rest) / std::max<size_t>(1, rest.batches));
+  }
+
+  // 6. The steady state: every later pass deletes the reports that aged past 90 days since the
+  //    one before. A whole day of a `steady`-device fleet (all its reports of that day at
+  //    once, as when every counter PC reports as the office opens) is the most one hourly pass
+  //    meets: the clock moves on by steady/devices days.
+  const int days_on = std::max(1, (steady + spec.devices - 1) / spec.devices);
+  at += std::chrono::hours(24 * days_on);
+  const double before2 = Ingest(writer, stats.device_ids, at, For(ingest_seconds), next);
+  double with2 = 0;
+  double pass_seconds = 0;
+  int64_t during = 0;  // reports the pass deleted during the ingest phase
+  cg::soc::RetentionRunner::Counts day;
+  {
+    // Under saturating ingest for one phase (the pass then takes about 1 % of the writer, so it
+    // would take ~100 times its writer time to finish under it), then alone to its end.
+    Pass pass(*storage, at, options, yield ? &writer : nullptr);
+    with2 = Ingest(writer, stats.device_ids, at, For(ingest_seconds), next);
+    const int64_t left_after_phase = OldReports(db, at - options.reports);
+    while (!pass.done()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    day = pass.Stop();
+    pass_seconds = pass.seconds();
+    during = static_cast<int64_t>(day.reports) - left_after_phase;
+  }
+  const double after2 = Ingest(writer, stats.device_ids, at, For(ingest_seconds), next);
+  std::printf(
+      "steady-state pass (%d days on: %zu reports, %zu batches): %.1f s, %lld reports deleted "
+      "during the ingest phase; writer held %.0f ms in total (%.3f %% of an hour, %.1f ms a "
+      "batch), %.0f ms giving way\n",
+      days_on, day.reports, day.batches, pass_seconds, static_cast<long long>(during), HeldMs(day),
+      HeldMs(day) / 36000, HeldMs(day) / std::max<size_t>(1, day.batches),
+      day.yielded.count() / 1000.0);
+  std::printf(
+      "ingest, steady state: %.0f reports/s without retention, %.0f while the pass ran, %.0f "
+      "without again -> ratio with/without %.3f (without/without %.3f); load average %s\n",
+      before2, with2, after2, with2 / ((before2 + after2) / 2), after2 / before2,
+      LoadAverage().c_str());
+  writer.Stop();
   std::filesystem::remove_all(dir);
   return 0;
 }

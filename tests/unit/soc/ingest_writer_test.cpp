@@ -121,6 +121,26 @@ TEST_F(IngestWriterTest, ReportsQueuedDuringACommitGoTogetherInTheNextTransactio
   EXPECT_EQ(Stored(1) + Stored(2), 11u);
 }
 
+// Retention gives way while Busy(): that includes the batch being committed, which has already
+// left the queue (QueueDepth() says 0 then).
+TEST_F(IngestWriterTest, BusyWhileReportsAreQueuedOrBeingCommitted) {
+  gated_->Close();
+  IngestWriter writer(*gated_, IngestWriter::Options{100, 100});
+  EXPECT_FALSE(writer.Busy());
+  ASSERT_TRUE(writer.TrySubmit(Items({{1, 0}})));
+  EXPECT_TRUE(writer.Busy());
+  gated_->WaitForCommits(1);  // the writer holds report 0 inside its commit
+  EXPECT_EQ(writer.QueueDepth(), 0u);
+  EXPECT_TRUE(writer.Busy());
+  ASSERT_TRUE(writer.TrySubmit(Items({{2, 1}})));
+  EXPECT_TRUE(writer.Busy());
+  gated_->Open();
+  writer.Stop();
+  EXPECT_FALSE(writer.Busy());
+  EXPECT_EQ(Outcome(0), "stored");
+  EXPECT_EQ(Outcome(1), "stored");
+}
+
 TEST_F(IngestWriterTest, AFullQueueRefusesWholeRequestsAndRunsNoCallback) {
   gated_->Close();
   IngestWriter writer(*gated_, IngestWriter::Options{3, 100});

@@ -354,6 +354,62 @@ TEST_P(HistoryTest, RetentionDeletesOldReportsInBatchesAndKeepsWhatIsReferenced)
   ASSERT_TRUE(latest.ok() && latest->has_value());
 }
 
+// Retention gives way to ingest: no batch while the ingest writer says it is busy, up to
+// its limit; and a pass still finishes when ingest never stops.
+TEST_P(HistoryTest, RetentionWaitsForIdleIngestButNotForever) {
+  auto s = Open();
+  ASSERT_TRUE(s->AddDevice(MakeDevice(kDevice)).ok());
+  for (int n = 1; n <= 5; ++n) {
+    Store(*s, MakeReport(n, CheckStatus::kPass, CheckStatus::kPass), kT0 + hours(24 * n));
+  }
+  RetentionOptions options;
+  options.reports = hours(24 * 90);
+  options.batch = 2;
+  options.pause = std::chrono::milliseconds(1);
+  const auto now = [] { return kT0 + hours(24 * 96); };  // reports 1..4 are old, 5 the latest
+  {
+    // Busy for the first three looks: the first batch waits for the fourth (max_yield: an
+    // hour, never reached here).
+    options.max_yield = std::chrono::hours(1);
+    RetentionRunner runner(*s, now, options);
+    int looks = 0;
+    int reports_when_idle = -1;
+    runner.SetIngestBusy([&] {
+      if (++looks == 4) {
+        reports_when_idle = static_cast<int>(Count("SELECT count(*) FROM reports"));
+      }
+      return looks < 4;
+    });
+    auto counts = runner.RunOnce();
+    ASSERT_TRUE(counts.ok()) << counts.error().ToString();
+    EXPECT_EQ(reports_when_idle, 5) << "a batch ran while ingest was busy";
+    EXPECT_EQ(counts->reports, 4u);
+    EXPECT_EQ(Count("SELECT count(*) FROM reports"), 1);
+  }
+  for (int n = 6; n <= 9; ++n) {
+    Store(*s, MakeReport(n, CheckStatus::kPass, CheckStatus::kPass), kT0 + hours(24 * n));
+  }
+  {
+    // Ingest never idle: every batch waits its limit, and the pass still deletes all it must
+    // (reports 5..8; 9 is the latest).
+    options.batch = 1;
+    options.max_yield = std::chrono::milliseconds(1);
+    options.busy_duty_percent = 100;  // no wait longer than max_yield
+    RetentionRunner runner(
+        *s, [] { return kT0 + hours(24 * 100); }, options);
+    int looks = 0;
+    runner.SetIngestBusy([&] {
+      ++looks;
+      return true;
+    });
+    auto counts = runner.RunOnce();
+    ASSERT_TRUE(counts.ok()) << counts.error().ToString();
+    EXPECT_EQ(counts->reports, 4u);
+    EXPECT_GE(looks, 5);  // before each of the five report batches (1, 1, 1, 1, then 0 left)
+    EXPECT_EQ(Count("SELECT count(*) FROM reports"), 1);
+  }
+}
+
 TEST_P(HistoryTest, AuditYoungerThanAYearIsNeverDeleted) {
   auto s = Open();
   AuditEntry entry;

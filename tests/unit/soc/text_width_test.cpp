@@ -46,6 +46,18 @@ TEST(TextWidthTest, PadAndTruncateKeepCharactersWhole) {
   EXPECT_EQ(DisplayWidth(TruncateToWidth("\xe4\xb8\x9c\xe4\xba\xac\xe4\xb8\x9c", 4)), 3u);
 }
 
+TEST(TextWidthTest, Utf8PrefixNeverCutsACharacter) {
+  const std::string bac = "B\xe1\xba\xaf\x63";  // Bắc: 1 + 3 + 1 bytes
+  EXPECT_EQ(Utf8Prefix(bac, 5), bac);
+  EXPECT_EQ(Utf8Prefix(bac, 9), bac);
+  EXPECT_EQ(Utf8Prefix(bac, 4), "B\xe1\xba\xaf");
+  EXPECT_EQ(Utf8Prefix(bac, 3), "B");  // ắ would be cut: left out whole
+  EXPECT_EQ(Utf8Prefix(bac, 2), "B");
+  EXPECT_EQ(Utf8Prefix(bac, 1), "B");
+  EXPECT_EQ(Utf8Prefix(bac, 0), "");
+  EXPECT_EQ(Utf8Prefix("\xf0\x9f\x98\x80x", 3), "");  // a 4-byte character
+}
+
 TEST(TextFoldTest, DiacriticsCaseAndSeparatorsFoldAway) {
   EXPECT_EQ(FoldForSearch("B\xe1\xba\xaf\x63 H\xc3\xa0"), "bacha");        // Bắc Hà
   EXPECT_EQ(FoldForSearch("Ba\xcc\x86\xcc\x81\x63-HA\xcc\x80"), "bacha");  // decomposed
