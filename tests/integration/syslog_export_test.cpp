@@ -26,6 +26,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <string_view>
@@ -331,6 +332,10 @@ struct Param {
   bool tls;
   ExportBody body;
 };
+// For googletest's listing (otherwise the struct's bytes, padding included).
+void PrintTo(const Param& p, std::ostream* os) {
+  *os << (p.tls ? "TLS" : "TCP") << ", " << (p.body == ExportBody::kEcs ? "ECS" : "CEF");
+}
 
 class SyslogExportTest : public ::testing::TestWithParam<Param> {
  protected:
