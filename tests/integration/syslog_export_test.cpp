@@ -169,46 +169,17 @@ std::optional<Cef> ParseCef(std::string_view line) {
   return out;
 }
 
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), and no
-// U+FFFD: the replacement character a cut in the middle of a character leaves behind once the
-// text went through a JSON encoder that replaces what it cannot encode.
+// Well-formed UTF-8 (nlohmann::json's strict encoder refuses overlong forms, surrogates and
+// anything above U+10FFFF), and no U+FFFD: the replacement character a cut in the middle of a
+// character leaves behind once the text went through a JSON encoder that replaces what it
+// cannot encode.
 bool CleanUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    } else if ((b & 0xE0) == 0xC0) {
-      n = 1;
-      cp = b & 0x1F;
-    } else if ((b & 0xF0) == 0xE0) {
-      n = 2;
-      cp = b & 0x0F;
-    } else if ((b & 0xF8) == 0xF0) {
-      n = 3;
-      cp = b & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xC0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFD) {
-      return false;
-    }
-    i += n + 1;
+  try {
+    (void)json(std::string(s)).dump();
+  } catch (const json::type_error&) {
+    return false;
   }
-  return true;
+  return s.find("\xEF\xBF\xBD") == std::string_view::npos;
 }
 
 // One rsyslogd: imtcp (plain or gtls) into omfile, one parsed message per line.

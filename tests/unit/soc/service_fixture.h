@@ -163,6 +163,14 @@ class SocServiceTest : public ::testing::Test {
     return Answer([&](Responder r) { service_->HandleOperator(std::move(request), std::move(r)); });
   }
 
+  static HttpRequest AgentGet(const std::string& path) {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = path;
+    r.peer_address = kPeer;
+    return r;
+  }
+
   static HttpRequest AgentPost(const std::string& path, std::string body,
                                std::optional<PeerCertificate> peer) {
     HttpRequest r;

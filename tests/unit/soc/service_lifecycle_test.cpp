@@ -497,11 +497,7 @@ TEST_F(SocServiceTest, RenewalsAreRateLimitedPerDevice) {
 TEST_F(SocServiceTest, TheCrlIsSignedOnceAndAgainOnlyAfterAChangeOrHalfItsValidity) {
   const Enrolled device = Enroll("laocai", "pc-14", "machine-14");
   auto get = [&] {
-    HttpRequest r;
-    r.method = "GET";
-    r.target = "/v1/crl.pem";
-    r.peer_address = kPeer;
-    const HttpResponse response = Agent(r);
+    const HttpResponse response = Agent(AgentGet("/v1/crl.pem"));
     EXPECT_EQ(response.status, 200);
     return response.body;
   };
@@ -531,11 +527,7 @@ TEST_F(SocServiceTest, TheCrlIsSignedByTheCaAndListsRevokedCertificates) {
   ASSERT_EQ(Operator(Op("POST", "/api/v1/devices/" + a.device_id + "/revoke", admin_)).status, 200);
   // Rewritten by the revocation, and served on the agent port with the same content (the
   // signatures differ: ECDSA is randomised).
-  HttpRequest get;
-  get.method = "GET";
-  get.target = "/v1/crl.pem";
-  get.peer_address = kPeer;
-  const HttpResponse served = Agent(get);
+  const HttpResponse served = Agent(AgentGet("/v1/crl.pem"));
   ASSERT_EQ(served.status, 200);
   for (const std::string& pem : {*ReadFileToString(crl_file), served.body}) {
     auto crl = protocol::InspectCrlPem(pem, ca_->cert_pem());

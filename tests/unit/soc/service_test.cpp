@@ -266,9 +266,7 @@ TEST_F(SocServiceTest, AnOversizedReportIs413AndNotStored) {
 }
 
 TEST_F(SocServiceTest, UnknownAgentRoutesAre404AndWrongMethods405) {
-  HttpRequest get = AgentPost("/v1/reports", "", std::nullopt);
-  get.method = "GET";
-  const HttpResponse wrong_method = Agent(get);
+  const HttpResponse wrong_method = Agent(AgentGet("/v1/reports"));
   EXPECT_EQ(wrong_method.status, 405);
   EXPECT_EQ(ErrorCodeOf(wrong_method), "method_not_allowed");
   EXPECT_EQ(HeaderOf(wrong_method, "Allow"), "POST");
