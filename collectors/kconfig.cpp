@@ -9,7 +9,6 @@
 namespace cg::collectors {
 
 using screen_lock::Join;
-using screen_lock::Lower;
 using screen_lock::Split;
 
 KConfigFile ParseKConfig(std::string_view text) {
@@ -83,7 +82,7 @@ KConfigFile ParseKConfig(std::string_view text) {
 }
 
 std::optional<bool> ParseKdeBool(std::string_view s) {
-  const std::string l = Lower(Trim(s));
+  const std::string l = AsciiLower(Trim(s));
   if (l == "true" || l == "on" || l == "yes" || l == "1") {
     return true;
   }

@@ -59,7 +59,7 @@ void ClassifySession(Environment& env, const std::string& path, std::string_view
   bool kde = false;
   bool xfce = false;
   for (const auto& n : names) {
-    const std::string l = Lower(n);
+    const std::string l = AsciiLower(n);
     gnome = gnome || l == "gnome";
     kde = kde || l == "kde";
     xfce = xfce || l == "xfce";

@@ -129,7 +129,6 @@ std::unique_ptr<Source> MakeWindowsSource(const platform::Registry& registry, co
 
 // Small helpers the sources share.
 std::vector<std::string> Split(std::string_view s, std::string_view separators);
-std::string Lower(std::string_view s);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 // A decimal integer, with an optional '+', surrounding whitespace allowed.
 std::optional<int64_t> ParseInt(std::string_view s);

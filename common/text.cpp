@@ -65,4 +65,12 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
                                             [](char x, char y) { return Lower(x) == Lower(y); });
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = Lower(c);
+  }
+  return out;
+}
+
 }  // namespace cg

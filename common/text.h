@@ -3,10 +3,14 @@
 // the files are ASCII where it matters, and nothing here depends on the C++ locale.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace cg {
+
+// `s` with A-Z made a-z; every other byte (UTF-8 included) unchanged.
+std::string AsciiLower(std::string_view s);
 
 // Without leading and trailing ASCII whitespace (space, \t, \n, \v, \f, \r).
 std::string_view Trim(std::string_view s);

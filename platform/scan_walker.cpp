@@ -3,17 +3,9 @@
 
 #include <algorithm>
 
-namespace cg::platform {
+#include "common/text.h"
 
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
+namespace cg::platform {
 
 WalkFilter::WalkFilter(const WalkOptions& options, char separator)
     : include_(options.include), exclude_(options.exclude), separator_(separator) {

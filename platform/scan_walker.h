@@ -17,9 +17,6 @@ namespace cg::platform {
 // options: at least one root, none empty, max_depth >= 1.
 void WalkCheckedRoots(const WalkOptions& options, WalkVisitor& visitor);
 
-// `s` with A-Z made a-z (file name extensions, sysfs status words); other bytes unchanged.
-std::string AsciiLower(std::string_view s);
-
 // What WalkOptions' include and exclude globs and skip_extensions decide, the same on every OS.
 // Globs see machine paths: '/' separators, without the machine root.
 class WalkFilter {

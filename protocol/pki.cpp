@@ -17,6 +17,7 @@
 #include <ctime>
 
 #include "common/ids.h"
+#include "common/text.h"
 
 namespace cg::protocol {
 namespace {
@@ -83,12 +84,6 @@ std::string BioContents(BIO* bio) {
   const int n = BIO_read(bio, out.data(), static_cast<int>(out.size()));
   out.resize(n > 0 ? static_cast<size_t>(n) : 0);
   return out;
-}
-
-std::string ToLower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string NameEntry(const X509_NAME* name, int nid) {
@@ -439,7 +434,7 @@ Result<std::string> SerialHex(const ASN1_INTEGER* serial_number) {
   if (!hex) {
     return OpenSslError("formatting serial number");
   }
-  return ToLower(hex.get());
+  return AsciiLower(hex.get());
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/text.h"
 #include "platform/linux/fd.h"
 #include "platform/os/files.h"
 #include "platform/scan_walker.h"
