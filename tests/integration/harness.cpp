@@ -45,6 +45,40 @@ std::string CommandOutput::LastLine() const {
 
 namespace {
 
+// A copy of a running SOC's data dir (files, modes, folders) for a second node. The writer's
+// temporaries (WriteFileAtomic's ".NAME.tmpXXXXXX", renamed or removed at any moment: a CRL
+// being signed) are not the SOC's data and are left out; `cp -a` failed on one that vanished
+// under it (seen in PostgresSocTest.TwoNodesServeOneSocEnrolledOnOneReportingThroughTheOther).
+// "" on success, else why.
+std::string CopyDataDir(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (!ec) {
+    fs::permissions(to, fs::status(from, ec).permissions(), ec);
+  }
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with('.') && name.find(".tmp") != std::string::npos) {
+      continue;
+    }
+    const fs::path target = fs::path(to) / fs::relative(it->path(), from, ec);
+    if (ec) {
+      break;
+    }
+    if (it->is_directory(ec)) {
+      fs::create_directory(target, ec);
+      if (!ec) {
+        fs::permissions(target, it->status(ec).permissions(), ec);
+      }
+    } else if (!ec) {
+      fs::copy_file(it->path(), target, ec);  // the source's permissions come along
+    }
+  }
+  return ec ? ec.message() : "";
+}
+
 std::vector<char*> Argv(const std::vector<std::string>& argv) {
   std::vector<char*> out;
   for (const auto& a : argv) {
@@ -202,9 +236,8 @@ Result<std::unique_ptr<protocol::HttpsClient>> SocServer::AgentClient(
 
 SocServer::SocServer(const std::string& dir, const SocOptions& options) : dir_(dir) {
   if (!options.copy_of.empty()) {
-    auto copy = RunCmd({"/bin/cp", "-a", options.copy_of, dir_});
-    if (copy.exit_code != 0) {
-      error_ = "copying " + options.copy_of + " failed: " + copy.err;
+    if (std::string why = CopyDataDir(options.copy_of, dir_); !why.empty()) {
+      error_ = "copying " + options.copy_of + " failed: " + why;
       return;
     }
     ::unlink((dir_ + "/soc.log").c_str());
